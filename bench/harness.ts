@@ -1,0 +1,86 @@
+/**
+ * A small benchmark harness built for shared, noisy machines: every figure is a ratio against a
+ * baseline measured in the same run, with baseline and candidate interleaved round by round so a
+ * burst of load from a neighbour hits both, and the median of the per-round ratios reported.
+ */
+export interface Comparison {
+  readonly name: string;
+  /** What the candidate is compared with, in words. */
+  readonly baseline: string;
+  readonly baselineMicros: number;
+  readonly candidateMicros: number;
+  /** Median over rounds of candidate time / baseline time. */
+  readonly ratio: number;
+  /** Lowest and highest per-round ratio: the spread the noise produced. */
+  readonly ratioRange: readonly [number, number];
+  readonly target: number;
+  readonly withinTarget: boolean;
+  readonly rounds: number;
+  readonly iterationsPerRound: number;
+}
+
+type Work = () => unknown | Promise<unknown>;
+
+async function timeIterations(work: Work, iterations: number): Promise<number> {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) await work();
+  return Number(process.hrtime.bigint() - start) / iterations / 1000;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+export async function compare(args: {
+  name: string;
+  baseline: string;
+  target: number;
+  baselineWork: Work;
+  candidateWork: Work;
+  iterationsPerRound: number;
+  rounds: number;
+  warmupIterations?: number;
+  onProgress?: (round: number, rounds: number) => void;
+}): Promise<Comparison> {
+  const warmup = args.warmupIterations ?? args.iterationsPerRound;
+  await timeIterations(args.baselineWork, warmup);
+  await timeIterations(args.candidateWork, warmup);
+  const baselineTimes: number[] = [];
+  const candidateTimes: number[] = [];
+  const ratios: number[] = [];
+  for (let round = 0; round < args.rounds; round++) {
+    // Alternate which goes first so neither always runs on a cache (or a neighbour) warmed by the other.
+    const [first, second] =
+      round % 2 ? [args.candidateWork, args.baselineWork] : [args.baselineWork, args.candidateWork];
+    const a = await timeIterations(first, args.iterationsPerRound);
+    const b = await timeIterations(second, args.iterationsPerRound);
+    const [baseline, candidate] = round % 2 ? [b, a] : [a, b];
+    baselineTimes.push(baseline);
+    candidateTimes.push(candidate);
+    ratios.push(candidate / baseline);
+    args.onProgress?.(round + 1, args.rounds);
+  }
+  const ratio = median(ratios);
+  return {
+    name: args.name,
+    baseline: args.baseline,
+    baselineMicros: median(baselineTimes),
+    candidateMicros: median(candidateTimes),
+    ratio,
+    ratioRange: [Math.min(...ratios), Math.max(...ratios)],
+    target: args.target,
+    withinTarget: ratio <= args.target,
+    rounds: args.rounds,
+    iterationsPerRound: args.iterationsPerRound,
+  };
+}
+
+export function formatComparison(c: Comparison): string {
+  const fixed = (n: number) => n.toFixed(2);
+  return (
+    `${c.name}: ${fixed(c.ratio)}x ${c.baseline} (target <= ${c.target}x: ${c.withinTarget ? 'met' : 'MISSED'}; ` +
+    `rounds ${fixed(c.ratioRange[0])}-${fixed(c.ratioRange[1])}x; ${fixed(c.candidateMicros)} us vs ${fixed(c.baselineMicros)} us)`
+  );
+}
