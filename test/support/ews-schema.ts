@@ -17,7 +17,7 @@ export type SchemaTooling =
   | { available: false; reason: string };
 
 function locate(): SchemaTooling {
-  const dir = process.env['EWS_SCHEMA_DIR'] ?? resolve(repoRoot, '..', 'shared', 'ews-schema');
+  const dir = process.env.EWS_SCHEMA_DIR ?? resolve(repoRoot, '..', 'shared', 'ews-schema');
   const script = join(dir, 'validate-body.sh');
   for (const file of ['messages.xsd', 'types.xsd', 'validate-body.sh']) {
     if (!existsSync(join(dir, file))) {

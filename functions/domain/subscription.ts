@@ -1,0 +1,58 @@
+/**
+ * The subscription record: one per watched mailbox, written on every heartbeat, so kept small.
+ * It says which Exchange subscription is current (SubscriptionId + generation), where the event
+ * chain stands (Watermark), when Exchange last spoke (lastContactAt), and what the lifecycle must
+ * do next.
+ */
+import type { FolderRef } from '../ews/request.ts';
+import type { SubscribableEventType } from '../ews/subscribe.ts';
+import type { MailboxKey } from './mailbox-key.ts';
+
+/**
+ * - `subscribing`: the mailbox was just added; its first Subscribe is under way or failed.
+ * - `active`: a subscription is current and speaking.
+ * - `renewing`: the lifecycle is replacing the subscription (stale, gap, error push).
+ * - `lost`: renewal failed repeatedly; still retried slowly, and alarmed on.
+ * - `removed`: the mailbox is no longer watched; any push for it is answered Unsubscribe.
+ */
+export type SubscriptionState = 'subscribing' | 'active' | 'renewing' | 'lost' | 'removed';
+
+/** Why the lifecycle must act although the subscription may still be speaking. */
+export type RecoveryReason =
+  /** A PreviousWatermark did not match the stored watermark: a notification was missed. */
+  | 'gap'
+  /** Exchange said the subscription is dead (an error push such as ErrorReadEventsFailed). */
+  | 'dead';
+
+export interface SubscriptionRecord {
+  readonly mailboxKey: MailboxKey;
+  readonly mailbox: string;
+  /** Name of the Exchange connection (EWS URL + credentials) the mailbox is reached through. */
+  readonly connection: string;
+  /** `'all'` or the folders subscribed to. */
+  readonly folders: 'all' | readonly FolderRef[];
+  readonly eventTypes: readonly SubscribableEventType[];
+  /** Minutes between StatusEvent heartbeats when nothing happens. */
+  readonly statusFrequency: number;
+  readonly state: SubscriptionState;
+  /** Bumped for every new subscription; part of the callback URL. */
+  readonly generation: number;
+  /** The current subscription; absent while a Subscribe for `generation` has not answered yet. */
+  readonly subscriptionId?: string;
+  /** The last watermark taken (from an event or a StatusEvent). */
+  readonly watermark?: string;
+  /** When the current subscription last pushed anything (epoch ms). */
+  readonly lastContactAt?: number;
+  readonly recovery?: RecoveryReason;
+  /** The watermark before the gap or death: where a resubscription resumes. */
+  readonly recoveryWatermark?: string;
+  readonly recoveryAt?: number;
+  /** Consecutive failed renewal attempts. */
+  readonly attempts: number;
+  /** When the lifecycle should try again (epoch ms). */
+  readonly nextAttemptAt?: number;
+  /** The last renewal failure, for operators. */
+  readonly lastError?: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}

@@ -1,0 +1,126 @@
+/**
+ * The receiver as an HTTP handler (API Gateway HTTP API, payload v2): authenticate the path,
+ * decode the body, let `receive` decide, and answer Exchange. The same function runs in Lambda
+ * (handler.ts wires AWS), in the local run and in the tests.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { type CallbackKey, verifyCallback } from '../domain/callback.ts';
+import {
+  DEFAULT_NOTIFICATION_LIMITS,
+  decodeSendNotification,
+  encodeSendNotificationResult,
+  type NotificationLimits,
+} from '../ews/notification.ts';
+import { type Decision, type ReceiveDeps, receive } from './receive.ts';
+
+export interface ReceiverDeps extends ReceiveDeps {
+  /** The deployment secret; loaded once and cached by the caller. */
+  readonly callbackKey: () => Promise<CallbackKey>;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly limits?: NotificationLimits;
+}
+
+export type ReceiverHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** CloudWatch metric names per decision (EMF, namespace set by the Metrics instance). */
+const DECISION_METRIC: Record<Decision, string> = {
+  heartbeat: 'Heartbeats',
+  accepted: 'NotificationsAccepted',
+  duplicate: 'Duplicates',
+  gap: 'Gaps',
+  adopted: 'SubscriptionsAdopted',
+  dead: 'ErrorPushes',
+  unknownMailbox: 'UnsubscribesAnswered',
+  removed: 'UnsubscribesAnswered',
+  superseded: 'UnsubscribesAnswered',
+  stray: 'UnsubscribesAnswered',
+};
+
+export function createReceiverHandler(deps: ReceiverDeps): ReceiverHandler {
+  const { logger, metrics } = deps;
+  const limits = deps.limits ?? DEFAULT_NOTIFICATION_LIMITS;
+
+  return async (event) => {
+    try {
+      return await handle(event);
+    } catch (error) {
+      // Our failure (DynamoDB, SQS, a bug): 500 so Exchange retries. Never Unsubscribe for it.
+      logger.error('notification not taken; answering 500 so Exchange retries', {
+        error: describeError(error),
+      });
+      metrics.addMetric('Errors', MetricUnit.Count, 1);
+      return {
+        statusCode: 500,
+        headers: { 'content-type': 'text/plain' },
+        body: 'internal error; please retry',
+      };
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+
+  async function handle(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+    const target = verifyCallback(await deps.callbackKey(), event.pathParameters ?? {});
+    if (target === undefined) {
+      // Forged or malformed: a short 403 with no detail, before any state is read.
+      reject('Forbidden');
+      return { statusCode: 403, headers: { 'content-type': 'text/plain' }, body: 'forbidden' };
+    }
+    if (event.requestContext.http.method !== 'POST') {
+      reject('MethodNotAllowed');
+      return { statusCode: 405, headers: { allow: 'POST', 'content-type': 'text/plain' }, body: 'use POST' };
+    }
+    const body =
+      event.body === undefined ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64') : event.body;
+    const decoded = decodeSendNotification(body, limits);
+    if (!decoded.ok) {
+      if (decoded.error.reason === 'DecoderFailure') throw decoded.error;
+      reject(decoded.error.reason);
+      logger.warn('request is not a SendNotification', {
+        mailboxKey: target.mailboxKey,
+        reason: decoded.error.reason,
+        detail: decoded.error.message,
+      });
+      return { statusCode: 400, headers: { 'content-type': 'text/plain' }, body: decoded.error.message };
+    }
+    metrics.addMetric('Notifications', MetricUnit.Count, 1);
+    const result = await receive(target, decoded.value.notifications, deps);
+    for (const outcome of result.outcomes) {
+      metrics.addMetric(DECISION_METRIC[outcome.decision], MetricUnit.Count, 1);
+      if (outcome.published > 0) metrics.addMetric('EventsAccepted', MetricUnit.Count, outcome.published);
+      if (outcome.responseClass !== 'Success') metrics.addMetric('WarningOrErrorPushes', MetricUnit.Count, 1);
+      const level =
+        outcome.answer === 'Unsubscribe' || outcome.decision === 'gap' || outcome.decision === 'dead'
+          ? 'warn'
+          : 'debug';
+      logger[level]('notification taken', {
+        mailboxKey: target.mailboxKey,
+        generation: target.generation,
+        subscriptionId: outcome.subscriptionId,
+        decision: outcome.decision,
+        answer: outcome.answer,
+        published: outcome.published,
+        responseClass: outcome.responseClass,
+        responseCode: outcome.responseCode,
+      });
+    }
+    const reply = encodeSendNotificationResult(result.answer, decoded.value.soapVersion);
+    return { statusCode: 200, headers: { 'content-type': reply.contentType }, body: reply.body };
+  }
+
+  function reject(reason: string): void {
+    const single = metrics.singleMetric();
+    single.addDimension('Reason', reason);
+    single.addMetric('Rejections', MetricUnit.Count, 1);
+  }
+}
+
+/** Errors as log data: name and message, never a request body or a token. */
+export function describeError(error: unknown): { name: string; message: string } {
+  return error instanceof Error
+    ? { name: error.name, message: error.message }
+    : { name: 'Unknown', message: String(error) };
+}
