@@ -5,17 +5,28 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { benchDecode } from './decode.ts';
 import { type Comparison, formatComparison } from './harness.ts';
+import { benchReceiver } from './receiver.ts';
 
 const benchmarks: Array<[string, (progress: (line: string) => void) => Promise<Comparison[]>]> = [
   ['decode', benchDecode],
+  ['receiver', benchReceiver],
 ];
+// `npm run bench -- receiver` runs only the benchmarks named.
+const only = process.argv.slice(2);
+const selected = only.length === 0 ? benchmarks : benchmarks.filter(([name]) => only.includes(name));
+if (selected.length === 0) {
+  process.stderr.write(
+    `no benchmark named ${only.join(', ')}; available: ${benchmarks.map(([n]) => n).join(', ')}\n`,
+  );
+  process.exit(2);
+}
 
 const progress = (line: string) => {
   if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${line}`);
 };
 
 const all: Comparison[] = [];
-for (const [name, run] of benchmarks) {
+for (const [name, run] of selected) {
   process.stderr.write(`running ${name}...\n`);
   const results = await run(progress);
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
