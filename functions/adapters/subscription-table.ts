@@ -5,12 +5,19 @@
  * Only this module knows attribute names and expressions; everything above it sees typed records.
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  paginateScan,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { showValue } from '../core/show.ts';
 import { type MailboxKey, parseMailboxKey } from '../domain/mailbox-key.ts';
 import type { RecoveryReason, SubscriptionRecord, SubscriptionState } from '../domain/subscription.ts';
 import { type FolderRef, isDistinguishedFolderName } from '../ews/request.ts';
 import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from '../ews/subscribe.ts';
+import type { MailboxRecords, RecordFailure, StoreSubscription } from '../mailboxes/manage.ts';
 import type { AdvanceUpdate, SubscriptionStore } from '../receiver/receive.ts';
 
 export const SUBSCRIPTION_SK = 'subscription';
@@ -29,7 +36,7 @@ export class CorruptSubscriptionRecordError extends Error {
   }
 }
 
-export class DynamoSubscriptionStore implements SubscriptionStore {
+export class DynamoSubscriptionStore implements SubscriptionStore, MailboxRecords {
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
 
@@ -99,16 +106,155 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
         set.push('#recoveryWatermark = if_not_exists(#recoveryWatermark, :recoveryWatermark)');
       }
     }
+    return this.#update({
+      key: update.mailboxKey,
+      UpdateExpression: `SET ${set.join(', ')}`,
+      ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  async create(
+    record: SubscriptionRecord,
+    expectedPrevious: SubscriptionRecord | undefined,
+  ): Promise<boolean> {
+    const item = { pk: record.mailboxKey, sk: SUBSCRIPTION_SK, ...withoutKey(record) };
     try {
       await this.#doc.send(
-        new UpdateCommand({
+        new PutCommand({
           TableName: this.#table,
-          Key: { pk: update.mailboxKey, sk: SUBSCRIPTION_SK },
-          UpdateExpression: `SET ${set.join(', ')}`,
-          ConditionExpression: conditions.join(' AND '),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
+          Item: item,
+          // Either nothing was there, or exactly the removed record we read (so two concurrent
+          // adds cannot both win, and a generation is never issued twice).
+          ...(expectedPrevious === undefined
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : {
+                ConditionExpression: '#state = :removed AND #generation = :previous',
+                ExpressionAttributeNames: { '#state': 'state', '#generation': 'generation' },
+                ExpressionAttributeValues: {
+                  ':removed': 'removed',
+                  ':previous': expectedPrevious.generation,
+                },
+              }),
         }),
+      );
+      return true;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return false;
+      throw e;
+    }
+  }
+
+  async storeSubscription(args: StoreSubscription): Promise<boolean> {
+    const names = {
+      '#generation': 'generation',
+      '#state': 'state',
+      '#subscriptionId': 'subscriptionId',
+      '#attempts': 'attempts',
+      '#updatedAt': 'updatedAt',
+      '#lastError': 'lastError',
+      '#nextAttemptAt': 'nextAttemptAt',
+    };
+    const values = {
+      ':generation': args.generation,
+      ':removed': 'removed',
+      ':active': 'active',
+      ':sid': args.subscriptionId,
+      ':now': args.now,
+      ':zero': 0,
+    };
+    const common = 'SET #state = :active, #attempts = :zero, #updatedAt = :now';
+    const cleared = 'REMOVE #lastError, #nextAttemptAt';
+    // Not yet adopted by the receiver: this answer is the starting point of the chain.
+    const first = await this.#update({
+      UpdateExpression: `${common}, #subscriptionId = :sid, #watermark = :watermark, #lastContactAt = :now ${cleared}`,
+      ConditionExpression:
+        '#generation = :generation AND #state <> :removed AND attribute_not_exists(#subscriptionId)',
+      ExpressionAttributeNames: { ...names, '#watermark': 'watermark', '#lastContactAt': 'lastContactAt' },
+      ExpressionAttributeValues: { ...values, ':watermark': args.watermark },
+      key: args.mailboxKey,
+    });
+    if (first) return true;
+    // Already adopted (the subscription pushed before Subscribe answered): its watermark is
+    // newer than the one in the answer, so only the state changes.
+    return this.#update({
+      UpdateExpression: `${common} ${cleared}`,
+      ConditionExpression: '#generation = :generation AND #state <> :removed AND #subscriptionId = :sid',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      key: args.mailboxKey,
+    });
+  }
+
+  async recordFailure(args: RecordFailure): Promise<boolean> {
+    return this.#update({
+      UpdateExpression:
+        'SET #lastError = :error, #attempts = :attempts, #nextAttemptAt = :next, #updatedAt = :now',
+      ConditionExpression: '#generation = :generation AND #state <> :removed',
+      ExpressionAttributeNames: {
+        '#lastError': 'lastError',
+        '#attempts': 'attempts',
+        '#nextAttemptAt': 'nextAttemptAt',
+        '#updatedAt': 'updatedAt',
+        '#generation': 'generation',
+        '#state': 'state',
+      },
+      ExpressionAttributeValues: {
+        ':error': args.error.slice(0, 1000),
+        ':attempts': args.attempts,
+        ':next': args.nextAttemptAt,
+        ':now': args.now,
+        ':generation': args.generation,
+        ':removed': 'removed',
+      },
+      key: args.mailboxKey,
+    });
+  }
+
+  async markRemoved(mailboxKey: MailboxKey, now: number): Promise<boolean> {
+    return this.#update({
+      UpdateExpression:
+        'SET #state = :removed, #updatedAt = :now REMOVE #nextAttemptAt, #recovery, #recoveryWatermark, #recoveryAt',
+      ConditionExpression: 'attribute_exists(pk) AND #state <> :removed',
+      ExpressionAttributeNames: {
+        '#state': 'state',
+        '#updatedAt': 'updatedAt',
+        '#nextAttemptAt': 'nextAttemptAt',
+        '#recovery': 'recovery',
+        '#recoveryWatermark': 'recoveryWatermark',
+        '#recoveryAt': 'recoveryAt',
+      },
+      ExpressionAttributeValues: { ':removed': 'removed', ':now': now },
+      key: mailboxKey,
+    });
+  }
+
+  async *list(): AsyncIterable<SubscriptionRecord> {
+    const pages = paginateScan(
+      { client: this.#doc },
+      {
+        TableName: this.#table,
+        FilterExpression: 'sk = :sk',
+        ExpressionAttributeValues: { ':sk': SUBSCRIPTION_SK },
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) yield parseSubscriptionRecord(item);
+    }
+  }
+
+  async #update(args: {
+    key: MailboxKey;
+    UpdateExpression: string;
+    ConditionExpression: string;
+    ExpressionAttributeNames: Record<string, string>;
+    ExpressionAttributeValues: Record<string, unknown>;
+  }): Promise<boolean> {
+    const { key, ...expression } = args;
+    try {
+      await this.#doc.send(
+        new UpdateCommand({ TableName: this.#table, Key: { pk: key, sk: SUBSCRIPTION_SK }, ...expression }),
       );
       return true;
     } catch (e) {
@@ -205,4 +351,10 @@ function parseFolders(value: unknown): 'all' | FolderRef[] | undefined {
     }
   }
   return folders;
+}
+
+/** The record's attributes as stored: everything but the key, which is pk/sk. */
+function withoutKey(record: SubscriptionRecord): Omit<SubscriptionRecord, 'mailboxKey'> {
+  const { mailboxKey: _, ...rest } = record;
+  return rest;
 }
