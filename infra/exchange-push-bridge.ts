@@ -1,5 +1,6 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { EventFanout } from './event-fanout.ts';
 import { EventQueues } from './event-queues.ts';
 import { Receiver } from './receiver.ts';
 import { SubscriptionTable } from './subscription-table.ts';
@@ -30,12 +31,14 @@ export class ExchangePushBridge extends Construct {
   readonly state: SubscriptionTable;
   readonly queues: EventQueues;
   readonly receiver: Receiver;
+  readonly fanout: EventFanout;
 
   constructor(scope: Construct, id: string, props: ExchangePushBridgeProps = {}) {
     super(scope, id);
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
     this.state = new SubscriptionTable(this, 'State');
     this.queues = new EventQueues(this, 'Queues');
+    this.fanout = new EventFanout(this, 'Fanout', { ingest: this.queues.ingest, logRetention });
     this.receiver = new Receiver(this, 'Receiver', {
       table: this.state.table,
       ingestQueue: this.queues.ingest,

@@ -5,6 +5,7 @@
  */
 import type { Server } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import dynalite from 'dynalite';
 import { startFauxqs } from 'fauxqs';
@@ -15,6 +16,7 @@ export interface Emulators {
   readonly region: string;
   readonly dynamodb: DynamoDBClient;
   readonly sqs: SQSClient;
+  readonly sns: SNSClient;
   stop(): Promise<void>;
 }
 
@@ -48,15 +50,18 @@ export async function startEmulators(options: { dataDir?: string } = {}): Promis
   const common = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 2 };
   const dynamodb = new DynamoDBClient({ ...common, endpoint: dynamodbEndpoint });
   const sqs = new SQSClient({ ...common, endpoint: sqsEndpoint });
+  const sns = new SNSClient({ ...common, endpoint: sqsEndpoint });
   return {
     dynamodbEndpoint,
     sqsEndpoint,
     region: LOCAL_REGION,
     dynamodb,
     sqs,
+    sns,
     async stop() {
       dynamodb.destroy();
       sqs.destroy();
+      sns.destroy();
       await fauxqs.stop();
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));
     },

@@ -13,6 +13,7 @@ import {
   type Projection,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
+import { CreateTopicCommand, type SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 
 /** The parts of a CloudFormation template this module reads. */
@@ -33,14 +34,19 @@ export interface LocalResources {
   readonly tables: ReadonlyMap<string, string>;
   /** Logical id → local queue. */
   readonly queues: ReadonlyMap<string, ProvisionedQueue>;
+  /** Logical id → local topic ARN. */
+  readonly topics: ReadonlyMap<string, string>;
   /** Values for `Ref`s to resources that exist only in AWS (secrets, …), by logical id. */
   readonly others: ReadonlyMap<string, string>;
   /** A function's environment as the template sets it, with every reference resolved locally. */
   environmentOf(functionLogicalId: string): Record<string, string>;
   /** The logical id of the one function whose Description starts with `prefix`. */
   functionId(descriptionPrefix: string): string;
-  /** The logical id of the one resource of `type` whose id contains `fragment`. */
-  resourceId(type: string, fragment: string): string;
+  /**
+   * The logical id of the one resource of `type` whose construct path (logical id without CDK's
+   * 8-character hash) ends with `pathEnd`, e.g. `QueuesIngest` (not `QueuesIngestDeadLetters`).
+   */
+  resourceId(type: string, pathEnd: string): string;
 }
 
 /** Reads a synthesized template (untrusted JSON as far as types go) into the shape used here. */
@@ -68,13 +74,14 @@ export class UnsupportedTemplateError extends Error {
 
 export async function provisionFromTemplate(
   template: CloudFormationTemplate,
-  clients: { dynamodb: DynamoDBClient; sqs: SQSClient },
+  clients: { dynamodb: DynamoDBClient; sqs: SQSClient; sns: SNSClient },
   options: { prefix: string },
 ): Promise<LocalResources> {
   const resources = Object.entries(template.Resources);
   const tables = new Map<string, string>();
   const queues = new Map<string, ProvisionedQueue>();
   const others = new Map<string, string>();
+  const topics = new Map<string, string>();
 
   for (const [id, resource] of resources) {
     if (resource.Type !== 'AWS::DynamoDB::GlobalTable' && resource.Type !== 'AWS::DynamoDB::Table') continue;
@@ -150,6 +157,46 @@ export async function provisionFromTemplate(
   }
 
   for (const [id, resource] of resources) {
+    if (resource.Type !== 'AWS::SNS::Topic') continue;
+    const props = resource.Properties ?? {};
+    const fifo = props['FifoTopic'] === true;
+    const name = `${options.prefix}-${id}`.slice(0, fifo ? 250 : 256) + (fifo ? '.fifo' : '');
+    const attributes: Record<string, string> = {};
+    if (fifo) attributes['FifoTopic'] = 'true';
+    if (props['ContentBasedDeduplication'] !== undefined)
+      attributes['ContentBasedDeduplication'] = String(props['ContentBasedDeduplication']);
+    const { TopicArn } = await clients.sns.send(
+      new CreateTopicCommand({ Name: name, Attributes: attributes }),
+    );
+    if (TopicArn === undefined) throw new UnsupportedTemplateError(`topic ${id}`, 'no TopicArn returned');
+    topics.set(id, TopicArn);
+  }
+  for (const [id, resource] of resources) {
+    if (resource.Type !== 'AWS::SNS::Subscription') continue;
+    const props = resource.Properties ?? {};
+    const topicRef = isRecord(props['TopicArn']) ? props['TopicArn']['Ref'] : undefined;
+    const topicArn = typeof topicRef === 'string' ? topics.get(topicRef) : undefined;
+    const queueId = getAttTarget(props['Endpoint'], 'Arn');
+    const queue = queueId === undefined ? undefined : queues.get(queueId);
+    if (props['Protocol'] !== 'sqs' || topicArn === undefined || queue === undefined) {
+      throw new UnsupportedTemplateError(`subscription ${id}`, props);
+    }
+    const attributes: Record<string, string> = {};
+    if (props['RawMessageDelivery'] !== undefined)
+      attributes['RawMessageDelivery'] = String(props['RawMessageDelivery']);
+    if (props['FilterPolicy'] !== undefined)
+      attributes['FilterPolicy'] = JSON.stringify(props['FilterPolicy']);
+    await clients.sns.send(
+      new SubscribeCommand({
+        TopicArn: topicArn,
+        Protocol: 'sqs',
+        Endpoint: queue.arn,
+        Attributes: attributes,
+      }),
+    );
+  }
+
+  for (const [id, resource] of resources) {
     if (resource.Type === 'AWS::SecretsManager::Secret')
       others.set(id, `arn:aws:secretsmanager:local:000000000000:secret:${id}`);
   }
@@ -163,6 +210,8 @@ export async function provisionFromTemplate(
         if (table !== undefined) return table;
         const queue = queues.get(ref);
         if (queue !== undefined) return queue.url;
+        const topic = topics.get(ref);
+        if (topic !== undefined) return topic;
         const other = others.get(ref);
         if (other !== undefined) return other;
       }
@@ -183,6 +232,7 @@ export async function provisionFromTemplate(
   return {
     tables,
     queues,
+    topics,
     others,
     environmentOf(functionId) {
       const props = template.Resources[functionId]?.Properties;
@@ -208,11 +258,11 @@ export async function provisionFromTemplate(
       }
       return match[0];
     },
-    resourceId(type, fragment) {
-      const matches = resources.filter(([id, r]) => r.Type === type && id.includes(fragment));
+    resourceId(type, pathEnd) {
+      const matches = resources.filter(([id, r]) => r.Type === type && id.replace(/[0-9A-F]{8}$/, '').endsWith(pathEnd));
       const [match] = matches;
       if (match === undefined || matches.length !== 1)
-        throw new UnsupportedTemplateError(`one ${type} named *${fragment}*`, matches.length);
+        throw new UnsupportedTemplateError(`one ${type} named *${pathEnd}`, matches.length);
       return match[0];
     },
   };

@@ -54,7 +54,6 @@ describe('the deployed bridge', () => {
       SqsManagedSseEnabled: true,
       RedrivePolicy: { maxReceiveCount: 5 },
     });
-    expect(Object.values(queues).filter((q) => q.Properties.FifoQueue === true)).toHaveLength(2);
   });
 
   it('exposes one POST route whose path carries mailbox key, generation and token', () => {
@@ -108,6 +107,38 @@ describe('the deployed bridge', () => {
       ]),
     );
     expect(JSON.stringify(statementsOf('exchange-push-bridge receiver'))).not.toContain('"*"');
+  });
+
+  it('fans events out through an SNS FIFO topic to a FIFO Events queue with raw delivery and a dead-letter queue', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', {
+      FifoTopic: true,
+      ContentBasedDeduplication: false,
+      KmsMasterKeyId: Match.anyValue(),
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs', RawMessageDelivery: true });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    expect(
+      Object.values(template.findResources('AWS::SQS::Queue')).filter((q) => q.Properties.FifoQueue === true),
+    ).toHaveLength(4);
+  });
+
+  it('lets the processor consume the ingest queue and publish to the topic: nothing more', () => {
+    const actions = statementsOf('exchange-push-bridge processor').flatMap((s) => [s.Action].flat());
+    expect(new Set(actions)).toEqual(
+      new Set([
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sns:Publish',
+        'sqs:ReceiveMessage',
+        'sqs:ChangeMessageVisibility',
+        'sqs:GetQueueUrl',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+      ]),
+    );
   });
 
   it('keeps logs for a bounded time', () => {
