@@ -52,15 +52,15 @@ function push(subscriptionId: string, previous: number, events: number): string 
 }
 
 export async function benchReceiver(onProgress: (line: string) => void): Promise<Comparison[]> {
-  process.env['POWERTOOLS_METRICS_DISABLED'] = 'true';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const template = parseTemplate(Template.fromStack(new ExchangePushBridgeStack(app, 'Bench')).toJSON());
   const emulators = await startEmulators();
   try {
     const resources = await provisionFromTemplate(template, emulators, { prefix: 'bench' });
     const env = resources.environmentOf(resources.functionId('exchange-push-bridge receiver'));
-    const tableName = env['TABLE_NAME'] ?? '';
-    const queueUrl = env['INGEST_QUEUE_URL'] ?? '';
+    const tableName = env.TABLE_NAME ?? '';
+    const queueUrl = env.INGEST_QUEUE_URL ?? '';
     const doc = documentClient(emulators.dynamodb);
     const key = callbackKeyFrom(randomBytes(32));
     const handler = createReceiverHandler({

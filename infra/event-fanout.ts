@@ -46,7 +46,8 @@ export class EventFanout extends Construct {
     });
     Validations.of(this.eventsDeadLetters).acknowledge({
       id: 'AwsSolutions-SQS3',
-      reason: 'This is the dead-letter queue of the Events consumer queue; it is alarmed on, not redriven further.',
+      reason:
+        'This is the dead-letter queue of the Events consumer queue; it is alarmed on, not redriven further.',
     });
     this.events = new Queue(this, 'Events', {
       fifo: true,

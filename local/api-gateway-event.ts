@@ -66,7 +66,7 @@ export function toApiGatewayEvent(args: {
     requestContext: {
       accountId: '000000000000',
       apiId: 'local',
-      domainName: headers['host'] ?? 'localhost',
+      domainName: headers.host ?? 'localhost',
       domainPrefix: 'localhost',
       http: {
         method: request.method ?? 'GET',

@@ -51,12 +51,12 @@ export interface LocalResources {
 
 /** Reads a synthesized template (untrusted JSON as far as types go) into the shape used here. */
 export function parseTemplate(json: unknown): CloudFormationTemplate {
-  const resources = isRecord(json) ? json['Resources'] : undefined;
+  const resources = isRecord(json) ? json.Resources : undefined;
   if (!isRecord(resources)) throw new UnsupportedTemplateError('a template without Resources', json);
   const parsed: Record<string, { Type: string; Properties?: Record<string, unknown> }> = {};
   for (const [id, resource] of Object.entries(resources)) {
-    const type = isRecord(resource) ? resource['Type'] : undefined;
-    const properties = isRecord(resource) ? resource['Properties'] : undefined;
+    const type = isRecord(resource) ? resource.Type : undefined;
+    const properties = isRecord(resource) ? resource.Properties : undefined;
     if (typeof type !== 'string') throw new UnsupportedTemplateError(`resource ${id}`, resource);
     parsed[id] = isRecord(properties) ? { Type: type, Properties: properties } : { Type: type };
   }
@@ -159,12 +159,12 @@ export async function provisionFromTemplate(
   for (const [id, resource] of resources) {
     if (resource.Type !== 'AWS::SNS::Topic') continue;
     const props = resource.Properties ?? {};
-    const fifo = props['FifoTopic'] === true;
+    const fifo = props.FifoTopic === true;
     const name = `${options.prefix}-${id}`.slice(0, fifo ? 250 : 256) + (fifo ? '.fifo' : '');
     const attributes: Record<string, string> = {};
-    if (fifo) attributes['FifoTopic'] = 'true';
-    if (props['ContentBasedDeduplication'] !== undefined)
-      attributes['ContentBasedDeduplication'] = String(props['ContentBasedDeduplication']);
+    if (fifo) attributes.FifoTopic = 'true';
+    if (props.ContentBasedDeduplication !== undefined)
+      attributes.ContentBasedDeduplication = String(props.ContentBasedDeduplication);
     const { TopicArn } = await clients.sns.send(
       new CreateTopicCommand({ Name: name, Attributes: attributes }),
     );
@@ -174,18 +174,17 @@ export async function provisionFromTemplate(
   for (const [id, resource] of resources) {
     if (resource.Type !== 'AWS::SNS::Subscription') continue;
     const props = resource.Properties ?? {};
-    const topicRef = isRecord(props['TopicArn']) ? props['TopicArn']['Ref'] : undefined;
+    const topicRef = isRecord(props.TopicArn) ? props.TopicArn.Ref : undefined;
     const topicArn = typeof topicRef === 'string' ? topics.get(topicRef) : undefined;
-    const queueId = getAttTarget(props['Endpoint'], 'Arn');
+    const queueId = getAttTarget(props.Endpoint, 'Arn');
     const queue = queueId === undefined ? undefined : queues.get(queueId);
-    if (props['Protocol'] !== 'sqs' || topicArn === undefined || queue === undefined) {
+    if (props.Protocol !== 'sqs' || topicArn === undefined || queue === undefined) {
       throw new UnsupportedTemplateError(`subscription ${id}`, props);
     }
     const attributes: Record<string, string> = {};
-    if (props['RawMessageDelivery'] !== undefined)
-      attributes['RawMessageDelivery'] = String(props['RawMessageDelivery']);
-    if (props['FilterPolicy'] !== undefined)
-      attributes['FilterPolicy'] = JSON.stringify(props['FilterPolicy']);
+    if (props.RawMessageDelivery !== undefined)
+      attributes.RawMessageDelivery = String(props.RawMessageDelivery);
+    if (props.FilterPolicy !== undefined) attributes.FilterPolicy = JSON.stringify(props.FilterPolicy);
     await clients.sns.send(
       new SubscribeCommand({
         TopicArn: topicArn,
@@ -259,7 +258,9 @@ export async function provisionFromTemplate(
       return match[0];
     },
     resourceId(type, pathEnd) {
-      const matches = resources.filter(([id, r]) => r.Type === type && id.replace(/[0-9A-F]{8}$/, '').endsWith(pathEnd));
+      const matches = resources.filter(
+        ([id, r]) => r.Type === type && id.replace(/[0-9A-F]{8}$/, '').endsWith(pathEnd),
+      );
       const [match] = matches;
       if (match === undefined || matches.length !== 1)
         throw new UnsupportedTemplateError(`one ${type} named *${pathEnd}`, matches.length);

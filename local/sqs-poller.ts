@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 
-export type SqsBatchHandler = (event: SQSEvent) => Promise<SQSBatchResponse | undefined | void>;
+export type SqsBatchHandler = (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
 
 export interface PollerOptions {
   readonly queueUrl: string;
@@ -133,20 +133,15 @@ export class SqsPoller {
       receiptHandle: message.ReceiptHandle ?? '',
       body: message.Body ?? '',
       attributes: {
-        ApproximateReceiveCount: attributes['ApproximateReceiveCount'] ?? '1',
-        SentTimestamp: attributes['SentTimestamp'] ?? String(Date.now()),
-        SenderId: attributes['SenderId'] ?? 'local',
-        ApproximateFirstReceiveTimestamp:
-          attributes['ApproximateFirstReceiveTimestamp'] ?? String(Date.now()),
-        ...(attributes['MessageGroupId'] === undefined
+        ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
+        SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+        SenderId: attributes.SenderId ?? 'local',
+        ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+        ...(attributes.MessageGroupId === undefined ? {} : { MessageGroupId: attributes.MessageGroupId }),
+        ...(attributes.MessageDeduplicationId === undefined
           ? {}
-          : { MessageGroupId: attributes['MessageGroupId'] }),
-        ...(attributes['MessageDeduplicationId'] === undefined
-          ? {}
-          : { MessageDeduplicationId: attributes['MessageDeduplicationId'] }),
-        ...(attributes['SequenceNumber'] === undefined
-          ? {}
-          : { SequenceNumber: attributes['SequenceNumber'] }),
+          : { MessageDeduplicationId: attributes.MessageDeduplicationId }),
+        ...(attributes.SequenceNumber === undefined ? {} : { SequenceNumber: attributes.SequenceNumber }),
       },
       messageAttributes,
       md5OfBody: message.MD5OfBody ?? '',

@@ -65,7 +65,7 @@ describe('event fan-out', () => {
     await publisher.publish(mailboxKeyOf('ada@contoso.test'), ada.slice(0, 2));
 
     const handler = createProcessorHandler({
-      topic: new SnsEventTopic(aws.emulators.sns, env['EVENTS_TOPIC_ARN'] ?? ''),
+      topic: new SnsEventTopic(aws.emulators.sns, env.EVENTS_TOPIC_ARN ?? ''),
       logger: new Logger({ logLevel: 'SILENT' }),
     });
     const poller = new SqsPoller(aws.emulators.sqs, handler, {
@@ -86,7 +86,7 @@ describe('event fan-out', () => {
     expect(byMailbox(mailboxKeyOf('bob@contoso.test'))).toEqual(['B1', 'B2']);
     expect(new Set(bodies)).toEqual(new Set([...ada, ...bob].map((e) => JSON.stringify(e))));
     for (const message of delivered) {
-      expect(message.MessageAttributes?.['type']?.StringValue).toBe(
+      expect(message.MessageAttributes?.type?.StringValue).toBe(
         'exchange-push-bridge.notification.CreatedEvent',
       );
     }

@@ -38,7 +38,7 @@ beforeAll(async () => {
   aws = await startLocalAws();
   store = new DynamoSubscriptionStore(
     documentClient(aws.emulators.dynamodb),
-    aws.environment('receiver')['TABLE_NAME'] ?? '',
+    aws.environment('receiver').TABLE_NAME ?? '',
   );
   exchange = new ScriptedExchange();
   deps = {

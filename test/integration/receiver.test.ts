@@ -51,11 +51,11 @@ let store: DynamoSubscriptionStore;
 
 beforeAll(async () => {
   // Metrics are asserted through decisions; their EMF output would only clutter the test log.
-  process.env['POWERTOOLS_METRICS_DISABLED'] = 'true';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   aws = await startLocalAws();
   const env = aws.environment('receiver');
-  tableName = env['TABLE_NAME'] ?? '';
-  queueUrl = env['INGEST_QUEUE_URL'] ?? '';
+  tableName = env.TABLE_NAME ?? '';
+  queueUrl = env.INGEST_QUEUE_URL ?? '';
   // Separate clients for the handler, so taps count only what the receiver does.
   const common = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 };
   const dynamodb = new DynamoDBClient({ ...common, endpoint: aws.emulators.dynamodbEndpoint });
@@ -202,9 +202,9 @@ describe('receiver: decisions', () => {
     const messages = await drain(aws.emulators.sqs, queueUrl);
     expect(bodies(messages).map((b) => b.data.watermark)).toEqual(events.map((e) => e.watermark));
     for (const message of messages) {
-      expect(message.Attributes?.['MessageGroupId']).toBe(mailboxKey);
-      expect(message.Attributes?.['MessageDeduplicationId']).toBe(JSON.parse(message.Body ?? '{}').id);
-      expect(message.MessageAttributes?.['type']?.StringValue).toBe(
+      expect(message.Attributes?.MessageGroupId).toBe(mailboxKey);
+      expect(message.Attributes?.MessageDeduplicationId).toBe(JSON.parse(message.Body ?? '{}').id);
+      expect(message.MessageAttributes?.type?.StringValue).toBe(
         'exchange-push-bridge.notification.CreatedEvent',
       );
     }
