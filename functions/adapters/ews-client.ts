@@ -273,7 +273,9 @@ export class EwsUnreachableError extends Error {
     },
   ) {
     const info = UNREACHABLE[args.reason];
-    const code = args.code === null ? '' : ` (${args.code})`;
+    // Without a code (e.g. fetch's "bad port"), the innermost message is the best clue there is.
+    const clue = args.code === null ? innermostMessage(args.cause) : null;
+    const code = args.code !== null ? ` (${args.code})` : clue !== null ? ` (${showValue(clue, 120)})` : '';
     const after = args.timeoutMs === null ? '' : ` within ${formatCount(args.timeoutMs)} ms`;
     super(
       `${prefix(site)}: ${targetName(args.target)} is unreachable: ${args.url} ${info.what}${after}${code}; ${info.advice}`,
@@ -876,6 +878,16 @@ function findCode(error: unknown, depth: number): string | null {
     }
   }
   return findCode(Reflect.get(error, 'cause'), depth + 1);
+}
+
+function innermostMessage(error: unknown): string | null {
+  let message: string | null = null;
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && current instanceof Error; depth++) {
+    message = current.message;
+    current = current.cause;
+  }
+  return message === 'fetch failed' ? null : message;
 }
 
 /** `Retry-After`: delay-seconds or an HTTP date, as milliseconds from now. */
