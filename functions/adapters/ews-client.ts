@@ -744,14 +744,14 @@ function createTokenCredentials(
 
 function readToken(json: unknown): { accessToken: string; expiresInS: number } | string {
   if (!isRecord(json)) return 'the body is not a JSON object';
-  const accessToken = json['access_token'];
+  const accessToken = json.access_token;
   if (typeof accessToken !== 'string' || accessToken === '') return 'the body has no access_token';
-  const tokenType = json['token_type'];
+  const tokenType = json.token_type;
   if (tokenType !== undefined && (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer')) {
     return `token_type is ${typeof tokenType === 'string' ? showValue(tokenType) : 'not a string'}, expected Bearer`;
   }
   // Entra sends a number; some older servers send a numeric string.
-  const expiresIn = json['expires_in'];
+  const expiresIn = json.expires_in;
   const seconds =
     typeof expiresIn === 'number'
       ? expiresIn
@@ -766,8 +766,8 @@ function readToken(json: unknown): { accessToken: string; expiresInS: number } |
 
 function readOAuthError(json: unknown): { error: string | null; description: string | null } {
   if (!isRecord(json)) return { error: null, description: null };
-  const error = json['error'];
-  const description = json['error_description'];
+  const error = json.error;
+  const description = json.error_description;
   return {
     error: typeof error === 'string' && /^[\w.-]{1,64}$/.test(error) ? error : null,
     // Entra's descriptions are one useful line ("AADSTS7000215: Invalid client secret provided…")

@@ -221,12 +221,12 @@ function parseConnection(
   }
   reportUnknownKeys(raw, CONNECTION_KEYS, null, problem);
 
-  const ewsUrl = parseUrl(raw['ewsUrl'], 'ewsUrl', problem, {
+  const ewsUrl = parseUrl(raw.ewsUrl, 'ewsUrl', problem, {
     example: 'https://outlook.office365.com/EWS/Exchange.asmx or https://mail.example.com/EWS/Exchange.asmx',
   });
-  const auth = parseAuth(raw['auth'], problem);
+  const auth = parseAuth(raw.auth, problem);
 
-  const impersonationRaw = raw['impersonation'];
+  const impersonationRaw = raw.impersonation;
   let impersonation = true;
   if (impersonationRaw !== undefined) {
     if (typeof impersonationRaw !== 'boolean') {
@@ -250,7 +250,7 @@ function parseConnection(
   }
 
   let requestServerVersion: ExchangeVersion = DEFAULT_EXCHANGE_VERSION;
-  const versionRaw = raw['requestServerVersion'];
+  const versionRaw = raw.requestServerVersion;
   if (versionRaw !== undefined) {
     const version = EXCHANGE_VERSIONS.find((v) => v === versionRaw);
     if (version === undefined) {
@@ -266,7 +266,7 @@ function parseConnection(
   }
 
   let timeoutMs = DEFAULT_TIMEOUT_MS;
-  const timeoutRaw = raw['timeoutMs'];
+  const timeoutRaw = raw.timeoutMs;
   if (timeoutRaw !== undefined) {
     if (
       typeof timeoutRaw !== 'number' ||
@@ -334,7 +334,7 @@ function parseAuth(raw: unknown, problem: Report): ExchangeAuth | null {
     );
     return null;
   }
-  const kind = raw['kind'];
+  const kind = raw.kind;
   if (kind !== 'oauth2' && kind !== 'basic' && kind !== 'none') {
     problem(
       'auth.kind',
@@ -414,8 +414,8 @@ function parseAuth(raw: unknown, problem: Report): ExchangeAuth | null {
 
   let tokenUrl: string | undefined;
   let tokenUrlOk = true;
-  if (raw['tokenUrl'] !== undefined) {
-    const parsed = parseUrl(raw['tokenUrl'], 'auth.tokenUrl', problem, {
+  if (raw.tokenUrl !== undefined) {
+    const parsed = parseUrl(raw.tokenUrl, 'auth.tokenUrl', problem, {
       example: 'https://login.microsoftonline.com/<tenant id>/oauth2/v2.0/token (the default)',
     });
     tokenUrlOk = parsed !== null;
@@ -433,7 +433,7 @@ function parseAuth(raw: unknown, problem: Report): ExchangeAuth | null {
 
   let scope: string | undefined;
   let scopeOk = true;
-  const scopeRaw = raw['scope'];
+  const scopeRaw = raw.scope;
   if (scopeRaw !== undefined) {
     if (typeof scopeRaw !== 'string' || !/^\S+\/\.default$/.test(scopeRaw)) {
       problem(

@@ -211,7 +211,7 @@ describe('what the client sends', () => {
       'Item',
     ]);
     const [sent] = server.received(EWS);
-    expect(sent?.headers['soapaction']).toBe(
+    expect(sent?.headers.soapaction).toBe(
       '"http://schemas.microsoft.com/exchange/services/2006/messages/GetItem"',
     );
     expect(sent?.body).toBe(
@@ -237,7 +237,7 @@ describe('what the client sends', () => {
     expect(result.syncState).not.toBe('');
     expect(result.changes.length).toBeGreaterThan(0);
     const [sent] = server.received(EWS);
-    expect(sent?.headers['soapaction']).toBe(
+    expect(sent?.headers.soapaction).toBe(
       '"http://schemas.microsoft.com/exchange/services/2006/messages/SyncFolderItems"',
     );
     expect(sent?.body).toBe(
