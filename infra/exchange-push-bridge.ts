@@ -1,5 +1,6 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { Admin } from './admin.ts';
 import { EventFanout } from './event-fanout.ts';
 import { EventQueues } from './event-queues.ts';
 import { Receiver } from './receiver.ts';
@@ -32,6 +33,7 @@ export class ExchangePushBridge extends Construct {
   readonly queues: EventQueues;
   readonly receiver: Receiver;
   readonly fanout: EventFanout;
+  readonly admin: Admin;
 
   constructor(scope: Construct, id: string, props: ExchangePushBridgeProps = {}) {
     super(scope, id);
@@ -45,6 +47,12 @@ export class ExchangePushBridge extends Construct {
       logRetention,
       ...(props.callbackRateLimit === undefined ? {} : { rateLimit: props.callbackRateLimit }),
       ...(props.callbackBurstLimit === undefined ? {} : { burstLimit: props.callbackBurstLimit }),
+    });
+    this.admin = new Admin(this, 'Admin', {
+      table: this.state.table,
+      callbackKey: this.receiver.callbackKey,
+      callbackBaseUrl: this.receiver.callbackBaseUrl,
+      logRetention,
     });
   }
 }

@@ -75,7 +75,11 @@ export class UnsupportedTemplateError extends Error {
 export async function provisionFromTemplate(
   template: CloudFormationTemplate,
   clients: { dynamodb: DynamoDBClient; sqs: SQSClient; sns: SNSClient },
-  options: { prefix: string },
+  options: {
+    prefix: string;
+    /** What `Fn::GetAtt [<HttpApi>, ApiEndpoint]` means locally: the local receiver's base URL. */
+    apiEndpoint?: string;
+  },
 ): Promise<LocalResources> {
   const resources = Object.entries(template.Resources);
   const tables = new Map<string, string>();
@@ -213,6 +217,14 @@ export async function provisionFromTemplate(
         if (topic !== undefined) return topic;
         const other = others.get(ref);
         if (other !== undefined) return other;
+      }
+      const apiId = getAttTarget(value, 'ApiEndpoint');
+      if (
+        apiId !== undefined &&
+        template.Resources[apiId]?.Type === 'AWS::ApiGatewayV2::Api' &&
+        options.apiEndpoint !== undefined
+      ) {
+        return options.apiEndpoint;
       }
       for (const attribute of ['Arn', 'QueueName', 'QueueUrl']) {
         const target = getAttTarget(value, attribute);

@@ -141,6 +141,33 @@ describe('the deployed bridge', () => {
     );
   });
 
+  it('lets the admin function manage records and read the two secrets, and exposes it only to IAM callers', () => {
+    const actions = statementsOf('exchange-push-bridge admin').flatMap((s) => [s.Action].flat());
+    expect(new Set(actions)).toEqual(
+      new Set([
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:Scan',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:DescribeSecret',
+      ]),
+    );
+    // No resource-based permission lets anything but IAM principals invoke it (no API route, no URL).
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission'));
+    expect(permissions.every((p) => p.Properties.Principal === 'apigateway.amazonaws.com')).toBe(true);
+    template.resourceCountIs('AWS::Lambda::Url', 0);
+  });
+
+  it('creates the connections secret empty, so no credential is ever in the template', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Description: Match.stringLikeRegexp('Exchange connections'),
+      SecretString: '{}',
+    });
+  });
+
   it('keeps logs for a bounded time', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
     expect(groups.length).toBeGreaterThan(0);

@@ -30,11 +30,12 @@ export interface LocalAws {
   stop(): Promise<void>;
 }
 
-export async function startLocalAws(): Promise<LocalAws> {
+export async function startLocalAws(options: { apiEndpoint?: string } = {}): Promise<LocalAws> {
   template ??= parseTemplate(synthesize().template.toJSON());
   const emulators = await startEmulators();
   const resources = await provisionFromTemplate(template, emulators, {
     prefix: `t${randomBytes(3).toString('hex')}`,
+    apiEndpoint: options.apiEndpoint ?? 'http://127.0.0.1:1',
   });
   return {
     emulators,

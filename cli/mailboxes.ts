@@ -1,0 +1,289 @@
+// `npm run --silent mailboxes -- <add|remove|show|list> ...`: manage watched mailboxes of a
+// deployed stack (through its admin function, with your AWS credentials) or of the local run
+// (through its admin endpoint). The operator never needs Exchange credentials: they stay in the
+// stack's secret.
+import { parseArgs } from 'node:util';
+import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  type AdminResponse,
+  type MailboxView,
+  parseEventTypes,
+  parseFolders,
+} from '../functions/admin/commands.ts';
+
+const USAGE = `usage: npm run --silent mailboxes -- <command> [options]
+
+commands:
+  add <mailbox> --connection <name> [--folders <list>] [--events <list>] [--status-frequency <minutes>]
+      --folders           comma-separated well-known folder names (calendar, inbox, ...) and/or
+                          id:<EWS folder id>, or "all"                       (default: all)
+      --events            comma-separated EWS event types                    (default: all seven)
+      --status-frequency  minutes between heartbeats, 1-1440                 (default: 5)
+  remove <mailbox>        stop watching (Exchange's subscription ends at its next push)
+  show <mailbox>          one mailbox, with its health
+  list [--all]            watched mailboxes (--all: removed ones too)
+
+target (one of):
+  --stack <name>          a deployed stack: its admin function is found in the stack outputs
+                          (default: ExchangePushBridge; AWS credentials/region from the environment)
+  --function <name>       the admin function, by name or ARN
+  --endpoint <url>        the local run's admin endpoint (npm start prints it)
+
+  --json                  print the JSON response instead of text
+`;
+
+class UsageError extends Error {}
+
+async function main(): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n\n${USAGE}`);
+    return 2;
+  }
+  const { command, target, json } = parsed;
+  let response: AdminResponse;
+  try {
+    response = await send(target, command, (step) => process.stderr.write(`  ${step}\n`));
+  } catch (e) {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+    return 3;
+  }
+  if (json) {
+    process.stdout.write(`${JSON.stringify(response, null, 2)}\n`);
+    return response.ok ? 0 : 1;
+  }
+  for (const step of response.progress) process.stderr.write(`  ${step}\n`);
+  if (!response.ok) {
+    process.stderr.write(`${response.error.name}: ${response.error.message}\n`);
+    return 1;
+  }
+  const { result } = response;
+  process.stdout.write(isList(result) ? table(result) : describe(result));
+  return 0;
+}
+
+type Target =
+  | { kind: 'stack'; name: string }
+  | { kind: 'function'; name: string }
+  | { kind: 'endpoint'; url: string };
+
+function parse(argv: string[]): { command: Record<string, unknown>; target: Target; json: boolean } {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      connection: { type: 'string' },
+      folders: { type: 'string' },
+      events: { type: 'string' },
+      'status-frequency': { type: 'string' },
+      all: { type: 'boolean', default: false },
+      stack: { type: 'string' },
+      function: { type: 'string' },
+      endpoint: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) throw new UsageError('');
+  const [verb, mailbox, ...extra] = positionals;
+  if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+  const targets = [values.stack, values.function, values.endpoint].filter((t) => t !== undefined);
+  if (targets.length > 1) throw new UsageError('give at most one of --stack, --function, --endpoint');
+  const target: Target =
+    values.endpoint !== undefined
+      ? { kind: 'endpoint', url: values.endpoint }
+      : values.function !== undefined
+        ? { kind: 'function', name: values.function }
+        : { kind: 'stack', name: values.stack ?? 'ExchangePushBridge' };
+  const needMailbox = () => {
+    if (mailbox === undefined) throw new UsageError(`"${verb}" needs a mailbox address`);
+    return mailbox;
+  };
+  switch (verb) {
+    case 'add': {
+      const command: Record<string, unknown> = { command: 'add', mailbox: needMailbox() };
+      if (values.connection === undefined)
+        throw new UsageError('"add" needs --connection <name> (see README, "Exchange connections")');
+      command.connection = values.connection;
+      if (values.folders !== undefined) {
+        const list =
+          values.folders === 'all'
+            ? 'all'
+            : values.folders
+                .split(',')
+                .map((f) => f.trim())
+                .map((f) => (f.startsWith('id:') ? { folderId: f.slice(3) } : f));
+        const folders = parseFolders(list);
+        if (!folders.ok) throw new UsageError(folders.error.message);
+        command.folders = folders.value === 'all' ? 'all' : list;
+      }
+      if (values.events !== undefined) {
+        const events = parseEventTypes(values.events.split(',').map((e) => e.trim()));
+        if (!events.ok) throw new UsageError(events.error.message);
+        command.eventTypes = events.value;
+      }
+      if (values['status-frequency'] !== undefined) {
+        const minutes = Number(values['status-frequency']);
+        if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440) {
+          throw new UsageError(
+            `--status-frequency ${JSON.stringify(values['status-frequency'])} must be a whole number of minutes from 1 to 1440`,
+          );
+        }
+        command.statusFrequency = minutes;
+      }
+      return { command, target, json: values.json };
+    }
+    case 'remove':
+    case 'show':
+      return { command: { command: verb, mailbox: needMailbox() }, target, json: values.json };
+    case 'list':
+      return { command: { command: 'list', includeRemoved: values.all }, target, json: values.json };
+    default:
+      throw new UsageError(
+        verb === undefined ? 'no command given' : `unknown command ${JSON.stringify(verb)}`,
+      );
+  }
+}
+
+async function send(
+  target: Target,
+  command: Record<string, unknown>,
+  progress: (step: string) => void,
+): Promise<AdminResponse> {
+  if (target.kind === 'endpoint') {
+    progress(`sending "${String(command.command)}" to ${target.url}`);
+    let reply: Response;
+    try {
+      reply = await fetch(target.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(command),
+      });
+    } catch (e) {
+      throw new Error(
+        `cannot reach the local run's admin endpoint ${target.url} (${e instanceof Error ? e.message : String(e)}); is \`npm start\` running?`,
+      );
+    }
+    return parseResponse(await reply.text(), target.url);
+  }
+  const functionName = target.kind === 'function' ? target.name : await adminFunctionOf(target.name);
+  progress(`invoking ${functionName}`);
+  const lambda = new LambdaClient({});
+  const result = await lambda.send(
+    new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify(command)) }),
+  );
+  const payload = Buffer.from(result.Payload ?? new Uint8Array()).toString('utf8');
+  if (result.FunctionError)
+    throw new Error(`the admin function failed (${result.FunctionError}): ${payload.slice(0, 500)}`);
+  return parseResponse(payload, functionName);
+}
+
+async function adminFunctionOf(stackName: string): Promise<string> {
+  const cloudFormation = new CloudFormationClient({});
+  let outputs: Output[] | undefined;
+  try {
+    const { Stacks } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
+    outputs = Stacks?.[0]?.Outputs;
+  } catch (e) {
+    throw new Error(
+      `cannot read stack ${JSON.stringify(stackName)} (${e instanceof Error ? e.message : String(e)}); check AWS credentials and region, or pass --stack/--function`,
+    );
+  }
+  const name = outputs?.find((o) => o.OutputKey?.startsWith('BridgeAdminAdminFunctionName'))?.OutputValue;
+  if (name === undefined)
+    throw new Error(
+      `stack ${JSON.stringify(stackName)} has no AdminFunctionName output; is it an exchange-push-bridge stack?`,
+    );
+  return name;
+}
+
+function parseResponse(text: string, from: string): AdminResponse {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error(`${from} did not answer with JSON: ${text.slice(0, 200)}`);
+  }
+  if (!isAdminResponse(value))
+    throw new Error(`${from} did not answer with an admin response: ${text.slice(0, 200)}`);
+  return value;
+}
+
+/** The response's outline; the fields inside are only printed, never acted on. */
+function isAdminResponse(value: unknown): value is AdminResponse {
+  if (typeof value !== 'object' || value === null || !Array.isArray(Reflect.get(value, 'progress')))
+    return false;
+  const ok: unknown = Reflect.get(value, 'ok');
+  if (ok === true) return typeof Reflect.get(value, 'result') === 'object';
+  const error: unknown = Reflect.get(value, 'error');
+  return (
+    ok === false &&
+    typeof error === 'object' &&
+    error !== null &&
+    typeof Reflect.get(error, 'message') === 'string'
+  );
+}
+
+// Array.isArray does not narrow a readonly array type.
+function isList(result: MailboxView | readonly MailboxView[]): result is readonly MailboxView[] {
+  return Array.isArray(result);
+}
+
+function describe(view: MailboxView): string {
+  const lines: Array<[string, string]> = [
+    ['mailbox', view.mailbox],
+    [
+      'state',
+      `${view.state}${view.stale ? ' (STALE: no push for more than 2 x StatusFrequency)' : ''}${view.recovery ? ` (recovery requested: ${view.recovery})` : ''}`,
+    ],
+    [
+      'last contact',
+      view.lastContactAt === null ? 'never' : `${view.lastContactAt} (${view.secondsSinceContact} s ago)`,
+    ],
+    ['connection', view.connection],
+    [
+      'folders',
+      view.folders === 'all'
+        ? 'all'
+        : view.folders
+            .map((f) => ('folderId' in f ? `id:${f.folderId}` : f.distinguishedFolderId))
+            .join(', '),
+    ],
+    ['event types', view.eventTypes.join(', ')],
+    ['status frequency', `${view.statusFrequency} min`],
+    ['generation', String(view.generation)],
+    ['subscription id', view.subscriptionId ?? '(none yet)'],
+    ['watermark', view.watermark ?? '(none yet)'],
+    ['renewal attempts', String(view.attempts)],
+  ];
+  if (view.nextAttemptAt) lines.push(['next attempt', view.nextAttemptAt]);
+  if (view.lastError) lines.push(['last error', view.lastError]);
+  lines.push(['mailbox key', view.mailboxKey], ['added', view.createdAt]);
+  const width = Math.max(...lines.map(([k]) => k.length));
+  return `${lines.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n`;
+}
+
+function table(views: readonly MailboxView[]): string {
+  if (views.length === 0)
+    return 'no mailboxes are watched; add one with: npm run mailboxes -- add <address> --connection <name>\n';
+  const rows = views.map((v) => [
+    v.mailbox,
+    v.state + (v.stale ? ' STALE' : '') + (v.recovery ? ` (${v.recovery})` : ''),
+    v.secondsSinceContact === null ? 'never' : `${v.secondsSinceContact} s ago`,
+    String(v.generation),
+    v.connection,
+  ]);
+  const header = ['MAILBOX', 'STATE', 'LAST CONTACT', 'GEN', 'CONNECTION'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const format = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return `${[header, ...rows].map(format).join('\n')}\n`;
+}
+
+process.exitCode = await main();

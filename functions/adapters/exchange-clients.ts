@@ -1,0 +1,68 @@
+/**
+ * One EWS client per configured connection, shared by every call in a container (each client
+ * keeps its OAuth token), and rebuilt when the connection's configuration changes (a rotated
+ * secret). Unknown connection names are answered `undefined`; an unreadable or invalid
+ * configuration is thrown, because nothing can be done without it.
+ */
+import type { Clock } from '../core/clock.ts';
+import type { Result } from '../core/result.ts';
+import type { PushSubscriptionRequest, SubscribeResult } from '../ews/subscribe.ts';
+import type { SubscribeFailure, Subscriber } from '../mailboxes/manage.ts';
+import { type ConnectionsSource, UnknownConnectionError } from './connections-source.ts';
+import {
+  createEwsClient,
+  type EwsCallError,
+  type EwsClient,
+  type EwsClientDeps,
+  isRetryable,
+} from './ews-client.ts';
+
+export interface ExchangeClients {
+  client(name: string): Promise<EwsClient | undefined>;
+  names(): Promise<readonly string[]>;
+}
+
+export function exchangeClients(
+  source: ConnectionsSource,
+  deps: EwsClientDeps & { clock?: Clock } = {},
+): ExchangeClients {
+  const cache = new Map<string, { fingerprint: string; client: EwsClient }>();
+  return {
+    async client(name) {
+      const found = await source.get(name);
+      if (!found.ok) {
+        if (found.error instanceof UnknownConnectionError) return undefined;
+        throw found.error;
+      }
+      const fingerprint = JSON.stringify(found.value);
+      const cached = cache.get(name);
+      if (cached?.fingerprint === fingerprint) return cached.client;
+      const client = createEwsClient(found.value, deps);
+      cache.set(name, { fingerprint, client });
+      return client;
+    },
+    async names() {
+      const all = await source.all();
+      if (!all.ok) throw all.error;
+      return [...all.value.keys()].sort();
+    },
+  };
+}
+
+/** The EWS client as the mailbox management sees it: Subscribe, with retryability on failures. */
+export function asSubscriber(client: EwsClient): Subscriber {
+  return {
+    async subscribe(
+      mailbox: string,
+      request: PushSubscriptionRequest,
+    ): Promise<Result<SubscribeResult, SubscribeFailure>> {
+      const result = await client.subscribe(mailbox, request);
+      if (result.ok) return result;
+      return { ok: false, error: withRetryable(result.error) };
+    },
+  };
+}
+
+function withRetryable(error: EwsCallError): SubscribeFailure {
+  return Object.assign(error, { retryable: isRetryable(error) });
+}

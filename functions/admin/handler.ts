@@ -1,0 +1,39 @@
+/**
+ * Lambda entry point of the admin function: invoked directly (never through the public API) by
+ * the `mailboxes` CLI with the caller's own IAM credentials, so operators manage mailboxes without
+ * ever holding Exchange credentials.
+ */
+
+import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { secretsManagerCallbackKey } from '../adapters/callback-key-source.ts';
+import { secretsManagerConnections } from '../adapters/connections-source.ts';
+import { asSubscriber, exchangeClients } from '../adapters/exchange-clients.ts';
+import { DynamoSubscriptionStore, documentClient } from '../adapters/subscription-table.ts';
+import { systemClock } from '../core/clock.ts';
+import { createAdminHandler } from './invoke.ts';
+
+const tableName = getStringFromEnv({ key: 'TABLE_NAME' });
+const callbackKeySecretArn = getStringFromEnv({ key: 'CALLBACK_KEY_SECRET_ARN' });
+const connectionsSecretArn = getStringFromEnv({ key: 'CONNECTIONS_SECRET_ARN' });
+const callbackBaseUrl = getStringFromEnv({ key: 'CALLBACK_BASE_URL' });
+
+const secrets = new SecretsManagerClient({});
+const clients = exchangeClients(
+  secretsManagerConnections({ secretId: connectionsSecretArn, client: secrets }),
+);
+
+export const handler = createAdminHandler({
+  records: new DynamoSubscriptionStore(documentClient(new DynamoDBClient({})), tableName),
+  connection: async (name) => {
+    const client = await clients.client(name);
+    return client === undefined ? undefined : asSubscriber(client);
+  },
+  connectionNames: () => clients.names(),
+  callbackBaseUrl,
+  callbackKey: secretsManagerCallbackKey(secrets, callbackKeySecretArn),
+  clock: systemClock,
+  logger: new Logger({ serviceName: 'admin' }),
+});
