@@ -259,6 +259,11 @@ function describe(view: MailboxView): string {
     ['watermark', view.watermark ?? '(none yet)'],
     ['renewal attempts', String(view.attempts)],
   ];
+  if (view.syncWork)
+    lines.push(['folder sync', view.syncWork === 'baseline' ? 'baseline being taken' : 'catch-up pending']);
+  for (const folder of view.folderSync ?? []) {
+    lines.push([`  ${folder.folder}`, `${folder.itemsSeen} items${folder.complete ? '' : ' so far'}`]);
+  }
   if (view.nextAttemptAt) lines.push(['next attempt', view.nextAttemptAt]);
   if (view.lastError) lines.push(['last error', view.lastError]);
   lines.push(['mailbox key', view.mailboxKey], ['added', view.createdAt]);

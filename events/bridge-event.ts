@@ -67,5 +67,67 @@ interface CloudEventEnvelope<Type extends string, Data> {
 
 export type NotificationCloudEvent = CloudEventEnvelope<NotificationEventCloudType, NotificationEventData>;
 
+/**
+ * A change found by a resync: after a subscription was lost and Exchange could no longer replay
+ * its events (watermark expired or from before a mailbox move), the bridge asks SyncFolderItems
+ * what changed in each watched folder and publishes one of these per changed item. They may repeat
+ * changes already notified; treat them as "make sure you have this state".
+ */
+export type ResyncChangeType = 'Create' | 'Update' | 'Delete' | 'ReadFlagChange';
+export type ResyncCloudType = `exchange-push-bridge.resync.${ResyncChangeType}`;
+
+/** A watched folder, as configured: a well-known name or an EWS folder id. */
+export type FolderReference = { readonly distinguishedFolderId: string } | { readonly folderId: string };
+
+export interface ResyncEventData {
+  readonly mailbox: string;
+  readonly mailboxKey: string;
+  readonly folder: FolderReference;
+  readonly changeType: ResyncChangeType;
+  readonly itemId: EwsIdRef;
+  /** The EWS item element (`Message`, `CalendarItem`, …) for Create and Update; null otherwise. */
+  readonly itemType: string | null;
+  /** For ReadFlagChange: the new read state. */
+  readonly isRead: boolean | null;
+  /** Why the resync ran. */
+  readonly reason: 'watermarkExpired' | 'watermarkRejected' | 'noWatermark';
+}
+
+export type ResyncCloudEvent = CloudEventEnvelope<ResyncCloudType, ResyncEventData>;
+
+/** What happened to a mailbox's subscription. */
+export type LifecycleKind =
+  /** The mailbox was added and its first subscription created. */
+  | 'created'
+  /** A lost or damaged subscription was replaced, resuming from the last watermark (nothing missed). */
+  | 'renewed'
+  /** A notification was missed (PreviousWatermark did not match); recovery follows. */
+  | 'gap-detected'
+  /** A subscription was replaced from scratch and the folders were resynced (see resync events). */
+  | 'resynced'
+  /** Renewal keeps failing; changes may be waiting. Retried slowly; a human may be needed. */
+  | 'lost'
+  /** A lost subscription works again. */
+  | 'recovered'
+  /** The mailbox is no longer watched. */
+  | 'removed';
+export type LifecycleCloudType = `exchange-push-bridge.subscription.${LifecycleKind}`;
+
+export interface LifecycleEventData {
+  readonly mailbox: string;
+  readonly mailboxKey: string;
+  readonly kind: LifecycleKind;
+  /** The generation (callback URL) now current. */
+  readonly generation: number;
+  /** The subscription now current, when there is one. */
+  readonly subscriptionId: string | null;
+  /** The subscription this one replaced, when it replaced one. */
+  readonly previousSubscriptionId: string | null;
+  /** For lost and gap-detected: what went wrong, for people. */
+  readonly detail: string | null;
+}
+
+export type LifecycleCloudEvent = CloudEventEnvelope<LifecycleCloudType, LifecycleEventData>;
+
 /** Everything the bridge publishes. */
-export type BridgeEvent = NotificationCloudEvent;
+export type BridgeEvent = NotificationCloudEvent | ResyncCloudEvent | LifecycleCloudEvent;

@@ -2,11 +2,14 @@ import { CfnOutput, Duration, SecretValue, Validations } from 'aws-cdk-lib';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BridgeFunction } from './bridge-function.ts';
 
 export interface AdminProps {
   readonly table: TableV2;
+  /** Where the created/removed lifecycle events go. */
+  readonly ingestQueue: Queue;
   readonly callbackKey: Secret;
   readonly callbackBaseUrl: string;
   readonly logRetention: RetentionDays;
@@ -47,7 +50,18 @@ export class Admin extends Construct {
     });
     const fn = this.function.fn;
     fn.addEnvironment('TABLE_NAME', props.table.tableName);
-    props.table.grant(fn, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Scan');
+    props.table.grant(
+      fn,
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:Scan',
+      // Folder SyncStates: listed by `show`, deleted by `remove`.
+      'dynamodb:Query',
+      'dynamodb:BatchWriteItem',
+    );
+    fn.addEnvironment('INGEST_QUEUE_URL', props.ingestQueue.queueUrl);
+    props.ingestQueue.grantSendMessages(fn);
     fn.addEnvironment('CALLBACK_KEY_SECRET_ARN', props.callbackKey.secretArn);
     props.callbackKey.grantRead(fn);
     fn.addEnvironment('CONNECTIONS_SECRET_ARN', this.connections.secretArn);

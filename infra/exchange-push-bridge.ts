@@ -1,8 +1,11 @@
+import { CfnOutput } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { Admin } from './admin.ts';
 import { EventFanout } from './event-fanout.ts';
 import { EventQueues } from './event-queues.ts';
+import { Lifecycle, type LifecycleProps } from './lifecycle.ts';
+import { Monitoring } from './monitoring.ts';
 import { Receiver } from './receiver.ts';
 import { SubscriptionTable } from './subscription-table.ts';
 
@@ -22,6 +25,31 @@ export interface ExchangePushBridgeProps {
    * @default 400
    */
   readonly callbackBurstLimit?: number;
+  /**
+   * Renewals running at once, across all mailboxes.
+   * @default 5
+   */
+  readonly renewalConcurrency?: number;
+  /**
+   * Failed renewal attempts after which a subscription is declared lost.
+   * @default 5
+   */
+  readonly lostAfterAttempts?: number;
+  /**
+   * Minutes without a subscription after which it is declared lost, whatever the attempts.
+   * @default 30
+   */
+  readonly lostAfterMinutes?: number;
+  /**
+   * E-mail address subscribed to the alarms (it must confirm the subscription).
+   * @default - none; subscribe to the AlarmTopicArn output yourself
+   */
+  readonly alarmEmail?: string;
+  /**
+   * Stale subscriptions tolerated before alarming.
+   * @default 0
+   */
+  readonly staleThreshold?: number;
 }
 
 /**
@@ -34,6 +62,8 @@ export class ExchangePushBridge extends Construct {
   readonly receiver: Receiver;
   readonly fanout: EventFanout;
   readonly admin: Admin;
+  readonly lifecycle: Lifecycle;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: ExchangePushBridgeProps = {}) {
     super(scope, id);
@@ -50,9 +80,48 @@ export class ExchangePushBridge extends Construct {
     });
     this.admin = new Admin(this, 'Admin', {
       table: this.state.table,
+      ingestQueue: this.queues.ingest,
       callbackKey: this.receiver.callbackKey,
       callbackBaseUrl: this.receiver.callbackBaseUrl,
       logRetention,
+    });
+    const tuning: Partial<LifecycleProps> = {
+      ...(props.renewalConcurrency === undefined ? {} : { renewalConcurrency: props.renewalConcurrency }),
+      ...(props.lostAfterAttempts === undefined ? {} : { lostAfterAttempts: props.lostAfterAttempts }),
+      ...(props.lostAfterMinutes === undefined ? {} : { lostAfterMinutes: props.lostAfterMinutes }),
+    };
+    this.lifecycle = new Lifecycle(this, 'Lifecycle', {
+      table: this.state.table,
+      ingestQueue: this.queues.ingest,
+      callbackKey: this.receiver.callbackKey,
+      connections: this.admin.connections,
+      callbackBaseUrl: this.receiver.callbackBaseUrl,
+      logRetention,
+      ...tuning,
+    });
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      functions: {
+        Receiver: this.receiver.function.fn,
+        Processor: this.fanout.processor.fn,
+        Sweeper: this.lifecycle.sweeper.fn,
+        Renewer: this.lifecycle.renewer.fn,
+        Admin: this.admin.function.fn,
+      },
+      sweeper: this.lifecycle.sweeper.fn,
+      deadLetterQueues: {
+        Ingest: this.queues.ingestDeadLetters,
+        Events: this.fanout.eventsDeadLetters,
+        Renewals: this.lifecycle.renewalsDeadLetters,
+      },
+      ingestQueue: this.queues.ingest,
+      renewalsQueue: this.lifecycle.renewals,
+      api: this.receiver.api,
+      ...(props.alarmEmail === undefined ? {} : { alarmEmail: props.alarmEmail }),
+      ...(props.staleThreshold === undefined ? {} : { staleThreshold: props.staleThreshold }),
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.monitoring.alarmTopic.topicArn,
+      description: 'Subscribe here to be told about alarms',
     });
   }
 }

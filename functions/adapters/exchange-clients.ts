@@ -7,6 +7,7 @@
 import type { Clock } from '../core/clock.ts';
 import type { Result } from '../core/result.ts';
 import type { PushSubscriptionRequest, SubscribeResult } from '../ews/subscribe.ts';
+import type { RenewalExchange } from '../lifecycle/renew.ts';
 import type { SubscribeFailure, Subscriber } from '../mailboxes/manage.ts';
 import { type ConnectionsSource, UnknownConnectionError } from './connections-source.ts';
 import {
@@ -63,6 +64,20 @@ export function asSubscriber(client: EwsClient): Subscriber {
   };
 }
 
-function withRetryable(error: EwsCallError): SubscribeFailure {
+/** The EWS client as the lifecycle sees it: Subscribe and SyncFolderItems, with retryability. */
+export function asRenewalExchange(client: EwsClient): RenewalExchange {
+  return {
+    async subscribe(mailbox, request) {
+      const result = await client.subscribe(mailbox, request);
+      return result.ok ? result : { ok: false, error: withRetryable(result.error) };
+    },
+    async syncFolderItems(mailbox, request) {
+      const result = await client.syncFolderItems(mailbox, request);
+      return result.ok ? result : { ok: false, error: withRetryable(result.error) };
+    },
+  };
+}
+
+function withRetryable(error: EwsCallError): SubscribeFailure & { retryable: boolean } {
   return Object.assign(error, { retryable: isRetryable(error) });
 }

@@ -12,13 +12,23 @@ import {
   paginateScan,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { ResyncEventData } from '../../events/bridge-event.ts';
 import { showValue } from '../core/show.ts';
 import { type MailboxKey, parseMailboxKey } from '../domain/mailbox-key.ts';
-import type { RecoveryReason, SubscriptionRecord, SubscriptionState } from '../domain/subscription.ts';
+import type {
+  RecoveryReason,
+  SubscriptionRecord,
+  SubscriptionState,
+  SyncWork,
+} from '../domain/subscription.ts';
 import { type FolderRef, isDistinguishedFolderName } from '../ews/request.ts';
 import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from '../ews/subscribe.ts';
+import type { LifecycleStore } from '../lifecycle/renew.ts';
+import type { RecordScan } from '../lifecycle/sweep.ts';
 import type { MailboxRecords, RecordFailure, StoreSubscription } from '../mailboxes/manage.ts';
 import type { AdvanceUpdate, SubscriptionStore } from '../receiver/receive.ts';
+
+type ResyncReason = ResyncEventData['reason'];
 
 export const SUBSCRIPTION_SK = 'subscription';
 
@@ -36,13 +46,93 @@ export class CorruptSubscriptionRecordError extends Error {
   }
 }
 
-export class DynamoSubscriptionStore implements SubscriptionStore, MailboxRecords {
+/**
+ * Builds one conditional UpdateItem: every attribute name and value gets its own placeholder, so
+ * reserved words (`state`) and repeated attributes cannot collide.
+ */
+class Expression {
+  readonly #set: string[] = [];
+  readonly #remove: string[] = [];
+  readonly #conditions: string[] = [];
+  readonly names: Record<string, string> = {};
+  readonly values: Record<string, unknown> = {};
+  #counter = 0;
+
+  #name(attribute: string): string {
+    this.names[`#${attribute}`] = attribute;
+    return `#${attribute}`;
+  }
+  #value(value: unknown): string {
+    const placeholder = `:v${this.#counter++}`;
+    this.values[placeholder] = value;
+    return placeholder;
+  }
+  /** SET each attribute; undefined values are skipped. */
+  set(attributes: Record<string, unknown>): this {
+    for (const [attribute, value] of Object.entries(attributes)) {
+      if (value !== undefined) this.#set.push(`${this.#name(attribute)} = ${this.#value(value)}`);
+    }
+    return this;
+  }
+  /** SET each attribute only if it has no value yet (the first one wins). */
+  setIfAbsent(attributes: Record<string, unknown>): this {
+    for (const [attribute, value] of Object.entries(attributes)) {
+      if (value === undefined) continue;
+      const name = this.#name(attribute);
+      this.#set.push(`${name} = if_not_exists(${name}, ${this.#value(value)})`);
+    }
+    return this;
+  }
+  remove(...attributes: string[]): this {
+    for (const attribute of attributes) this.#remove.push(this.#name(attribute));
+    return this;
+  }
+  when(attribute: string, operator: '=' | '<>' | '<', value: unknown): this {
+    this.#conditions.push(`${this.#name(attribute)} ${operator} ${this.#value(value)}`);
+    return this;
+  }
+  whenAbsent(attribute: string): this {
+    this.#conditions.push(`attribute_not_exists(${this.#name(attribute)})`);
+    return this;
+  }
+  whenPresent(attribute: string): this {
+    this.#conditions.push(`attribute_exists(${this.#name(attribute)})`);
+    return this;
+  }
+  /** The record is at `generation` and not removed: the guard of every lifecycle write. */
+  atGeneration(generation: number): this {
+    return this.when('generation', '=', generation).when('state', '<>', 'removed');
+  }
+  build() {
+    const update = [
+      this.#set.length > 0 ? `SET ${this.#set.join(', ')}` : '',
+      this.#remove.length > 0 ? `REMOVE ${this.#remove.join(', ')}` : '',
+    ]
+      .filter((part) => part !== '')
+      .join(' ');
+    return {
+      UpdateExpression: update,
+      ConditionExpression: this.#conditions.join(' AND '),
+      ExpressionAttributeNames: this.names,
+      ...(Object.keys(this.values).length > 0 ? { ExpressionAttributeValues: this.values } : {}),
+    };
+  }
+}
+
+const FAILURE_ATTRIBUTES = ['lastError', 'nextAttemptAt', 'firstFailureAt', 'lostAt'] as const;
+const RECOVERY_ATTRIBUTES = ['recovery', 'recoveryWatermark', 'recoveryAt'] as const;
+
+export class DynamoSubscriptionStore
+  implements SubscriptionStore, MailboxRecords, LifecycleStore, RecordScan
+{
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
+  readonly #segments: number;
 
-  constructor(doc: DynamoDBDocumentClient, tableName: string) {
+  constructor(doc: DynamoDBDocumentClient, tableName: string, options: { scanSegments?: number } = {}) {
     this.#doc = doc;
     this.#table = tableName;
+    this.#segments = options.scanSegments ?? 4;
   }
 
   async get(mailboxKey: MailboxKey): Promise<SubscriptionRecord | undefined> {
@@ -56,75 +146,50 @@ export class DynamoSubscriptionStore implements SubscriptionStore, MailboxRecord
     return Item === undefined ? undefined : parseSubscriptionRecord(Item);
   }
 
-  async advance(update: AdvanceUpdate): Promise<boolean> {
-    const names: Record<string, string> = {
-      '#generation': 'generation',
-      '#state': 'state',
-      '#lastContactAt': 'lastContactAt',
-      '#updatedAt': 'updatedAt',
-    };
-    const values: Record<string, unknown> = {
-      ':generation': update.generation,
-      ':removed': 'removed',
-      ':now': update.contactAt,
-    };
-    const set = ['#lastContactAt = :now', '#updatedAt = :now'];
-    const conditions = ['#generation = :generation', '#state <> :removed'];
+  // ---- the receiver ----------------------------------------------------------------------------
 
-    names['#subscriptionId'] = 'subscriptionId';
-    values[':subscriptionId'] = update.subscriptionId;
+  async advance(update: AdvanceUpdate): Promise<boolean> {
+    const e = new Expression()
+      .set({
+        lastContactAt: update.contactAt,
+        updatedAt: update.contactAt,
+        watermark: update.watermark ?? undefined,
+      })
+      .atGeneration(update.generation);
     switch (update.expect.kind) {
       case 'watermark':
-        names['#watermark'] = 'watermark';
-        values[':expected'] = update.expect.watermark;
-        conditions.push('#subscriptionId = :subscriptionId', '#watermark = :expected');
+        e.when('subscriptionId', '=', update.subscriptionId).when('watermark', '=', update.expect.watermark);
         break;
       case 'subscription':
-        conditions.push('#subscriptionId = :subscriptionId');
+        e.when('subscriptionId', '=', update.subscriptionId);
         break;
       case 'adoption':
-        conditions.push('attribute_not_exists(#subscriptionId)');
-        set.push('#subscriptionId = :subscriptionId');
+        e.whenAbsent('subscriptionId').set({ subscriptionId: update.subscriptionId });
         break;
-    }
-    if (update.watermark !== null) {
-      names['#watermark'] = 'watermark';
-      values[':watermark'] = update.watermark;
-      set.push('#watermark = :watermark');
     }
     if (update.recovery) {
       // The first request wins: its watermark is the last good one, where recovery resumes.
-      Object.assign(names, { '#recovery': 'recovery', '#recoveryAt': 'recoveryAt' });
-      values[':recovery'] = update.recovery.reason;
-      set.push(
-        '#recovery = if_not_exists(#recovery, :recovery)',
-        '#recoveryAt = if_not_exists(#recoveryAt, :now)',
-      );
-      if (update.recovery.watermark !== undefined) {
-        names['#recoveryWatermark'] = 'recoveryWatermark';
-        values[':recoveryWatermark'] = update.recovery.watermark;
-        set.push('#recoveryWatermark = if_not_exists(#recoveryWatermark, :recoveryWatermark)');
-      }
+      e.setIfAbsent({
+        recovery: update.recovery.reason,
+        recoveryAt: update.contactAt,
+        recoveryWatermark: update.recovery.watermark,
+      });
     }
-    return this.#update({
-      key: update.mailboxKey,
-      UpdateExpression: `SET ${set.join(', ')}`,
-      ConditionExpression: conditions.join(' AND '),
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-    });
+    return this.#update(update.mailboxKey, e);
   }
+
+  // ---- managing mailboxes ----------------------------------------------------------------------
 
   async create(
     record: SubscriptionRecord,
     expectedPrevious: SubscriptionRecord | undefined,
   ): Promise<boolean> {
-    const item = { pk: record.mailboxKey, sk: SUBSCRIPTION_SK, ...withoutKey(record) };
+    const { mailboxKey, ...attributes } = record;
     try {
       await this.#doc.send(
         new PutCommand({
           TableName: this.#table,
-          Item: item,
+          Item: { pk: mailboxKey, sk: SUBSCRIPTION_SK, ...attributes },
           // Either nothing was there, or exactly the removed record we read (so two concurrent
           // adds cannot both win, and a generation is never issued twice).
           ...(expectedPrevious === undefined
@@ -146,115 +211,150 @@ export class DynamoSubscriptionStore implements SubscriptionStore, MailboxRecord
     }
   }
 
-  async storeSubscription(args: StoreSubscription): Promise<boolean> {
-    const names = {
-      '#generation': 'generation',
-      '#state': 'state',
-      '#subscriptionId': 'subscriptionId',
-      '#attempts': 'attempts',
-      '#updatedAt': 'updatedAt',
-      '#lastError': 'lastError',
-      '#nextAttemptAt': 'nextAttemptAt',
-    };
-    const values = {
-      ':generation': args.generation,
-      ':removed': 'removed',
-      ':active': 'active',
-      ':sid': args.subscriptionId,
-      ':now': args.now,
-      ':zero': 0,
-    };
-    const common = 'SET #state = :active, #attempts = :zero, #updatedAt = :now';
-    const cleared = 'REMOVE #lastError, #nextAttemptAt';
-    // Not yet adopted by the receiver: this answer is the starting point of the chain.
-    const first = await this.#update({
-      UpdateExpression: `${common}, #subscriptionId = :sid, #watermark = :watermark, #lastContactAt = :now ${cleared}`,
-      ConditionExpression:
-        '#generation = :generation AND #state <> :removed AND attribute_not_exists(#subscriptionId)',
-      ExpressionAttributeNames: { ...names, '#watermark': 'watermark', '#lastContactAt': 'lastContactAt' },
-      ExpressionAttributeValues: { ...values, ':watermark': args.watermark },
-      key: args.mailboxKey,
-    });
-    if (first) return true;
-    // Already adopted (the subscription pushed before Subscribe answered): its watermark is
-    // newer than the one in the answer, so only the state changes.
-    return this.#update({
-      UpdateExpression: `${common} ${cleared}`,
-      ConditionExpression: '#generation = :generation AND #state <> :removed AND #subscriptionId = :sid',
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-      key: args.mailboxKey,
-    });
-  }
-
-  async recordFailure(args: RecordFailure): Promise<boolean> {
-    return this.#update({
-      UpdateExpression:
-        'SET #lastError = :error, #attempts = :attempts, #nextAttemptAt = :next, #updatedAt = :now',
-      ConditionExpression: '#generation = :generation AND #state <> :removed',
-      ExpressionAttributeNames: {
-        '#lastError': 'lastError',
-        '#attempts': 'attempts',
-        '#nextAttemptAt': 'nextAttemptAt',
-        '#updatedAt': 'updatedAt',
-        '#generation': 'generation',
-        '#state': 'state',
-      },
-      ExpressionAttributeValues: {
-        ':error': args.error.slice(0, 1000),
-        ':attempts': args.attempts,
-        ':next': args.nextAttemptAt,
-        ':now': args.now,
-        ':generation': args.generation,
-        ':removed': 'removed',
-      },
-      key: args.mailboxKey,
-    });
+  storeSubscription(args: StoreSubscription): Promise<boolean> {
+    return this.completeRenewal({ ...args, syncWork: 'baseline', syncReason: undefined });
   }
 
   async markRemoved(mailboxKey: MailboxKey, now: number): Promise<boolean> {
-    return this.#update({
-      UpdateExpression:
-        'SET #state = :removed, #updatedAt = :now REMOVE #nextAttemptAt, #recovery, #recoveryWatermark, #recoveryAt',
-      ConditionExpression: 'attribute_exists(pk) AND #state <> :removed',
-      ExpressionAttributeNames: {
-        '#state': 'state',
-        '#updatedAt': 'updatedAt',
-        '#nextAttemptAt': 'nextAttemptAt',
-        '#recovery': 'recovery',
-        '#recoveryWatermark': 'recoveryWatermark',
-        '#recoveryAt': 'recoveryAt',
-      },
-      ExpressionAttributeValues: { ':removed': 'removed', ':now': now },
-      key: mailboxKey,
-    });
+    const e = new Expression()
+      .set({ state: 'removed', updatedAt: now })
+      .remove('nextAttemptAt', 'renewalQueuedAt', 'syncWork', 'syncReason', ...RECOVERY_ATTRIBUTES)
+      .whenPresent('pk')
+      .when('state', '<>', 'removed');
+    return this.#update(mailboxKey, e);
   }
 
   async *list(): AsyncIterable<SubscriptionRecord> {
-    const pages = paginateScan(
-      { client: this.#doc },
-      {
-        TableName: this.#table,
-        FilterExpression: 'sk = :sk',
-        ExpressionAttributeValues: { ':sk': SUBSCRIPTION_SK },
-      },
-    );
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) yield parseSubscriptionRecord(item);
-    }
+    yield* this.scan();
   }
 
-  async #update(args: {
-    key: MailboxKey;
-    UpdateExpression: string;
-    ConditionExpression: string;
-    ExpressionAttributeNames: Record<string, string>;
-    ExpressionAttributeValues: Record<string, unknown>;
+  // ---- the lifecycle -----------------------------------------------------------------------------
+
+  async *scan(): AsyncIterable<SubscriptionRecord> {
+    // Parallel segments: one sweep of a large table finishes in a fraction of the time of one
+    // sequential Scan, for the same read units. Records are small; no index is written for this.
+    const segments = Array.from({ length: this.#segments }, (_, segment) =>
+      collect(
+        paginateScan(
+          { client: this.#doc },
+          {
+            TableName: this.#table,
+            Segment: segment,
+            TotalSegments: this.#segments,
+            FilterExpression: 'sk = :sk',
+            ExpressionAttributeValues: { ':sk': SUBSCRIPTION_SK },
+          },
+        ),
+      ),
+    );
+    for (const items of await Promise.all(segments))
+      for (const item of items) yield parseSubscriptionRecord(item);
+  }
+
+  markQueued(mailboxKey: MailboxKey, generation: number, now: number): Promise<boolean> {
+    return this.#update(mailboxKey, new Expression().set({ renewalQueuedAt: now }).atGeneration(generation));
+  }
+
+  clearQueued(mailboxKey: MailboxKey, generation: number): Promise<boolean> {
+    return this.#update(mailboxKey, new Expression().remove('renewalQueuedAt').atGeneration(generation));
+  }
+
+  beginRenewal(args: {
+    mailboxKey: MailboxKey;
+    fromGeneration: number;
+    toGeneration: number;
+    state: SubscriptionState;
+    now: number;
   }): Promise<boolean> {
-    const { key, ...expression } = args;
+    const e = new Expression()
+      .set({ generation: args.toGeneration, state: args.state, updatedAt: args.now })
+      .remove('subscriptionId', 'renewalQueuedAt')
+      .atGeneration(args.fromGeneration);
+    return this.#update(args.mailboxKey, e);
+  }
+
+  async completeRenewal(args: {
+    mailboxKey: MailboxKey;
+    generation: number;
+    subscriptionId: string;
+    watermark: string;
+    now: number;
+    syncWork: SyncWork | undefined;
+    syncReason: ResyncReason | undefined;
+  }): Promise<boolean> {
+    const settle = (e: Expression) => {
+      e.set({
+        state: 'active',
+        attempts: 0,
+        updatedAt: args.now,
+        syncWork: args.syncWork,
+        syncReason: args.syncReason,
+      })
+        .remove(...FAILURE_ATTRIBUTES, ...RECOVERY_ATTRIBUTES, 'renewalQueuedAt')
+        .atGeneration(args.generation);
+      if (args.syncWork === undefined) e.remove('syncWork', 'syncReason');
+      return e;
+    };
+    // Not adopted yet: the answer's watermark starts the chain.
+    const first = settle(new Expression())
+      .set({ subscriptionId: args.subscriptionId, watermark: args.watermark, lastContactAt: args.now })
+      .whenAbsent('subscriptionId');
+    if (await this.#update(args.mailboxKey, first)) return true;
+    // Adopted by the receiver (the subscription pushed before Subscribe answered): its watermark
+    // is newer than the answer's, so only the state changes.
+    return this.#update(
+      args.mailboxKey,
+      settle(new Expression()).when('subscriptionId', '=', args.subscriptionId),
+    );
+  }
+
+  recordFailure(
+    args: RecordFailure & { state?: SubscriptionState; firstFailureAt?: number | undefined; lost?: boolean },
+  ): Promise<boolean> {
+    const e = new Expression()
+      .set({
+        lastError: args.error.slice(0, 1000),
+        attempts: args.attempts,
+        nextAttemptAt: args.nextAttemptAt,
+        updatedAt: args.now,
+        state: args.state,
+      })
+      .setIfAbsent({ firstFailureAt: args.firstFailureAt, lostAt: args.lost ? args.now : undefined })
+      .remove('renewalQueuedAt')
+      .atGeneration(args.generation);
+    return this.#update(args.mailboxKey, e);
+  }
+
+  finishSync(args: { mailboxKey: MailboxKey; generation: number; now: number }): Promise<boolean> {
+    const e = new Expression()
+      .set({ updatedAt: args.now })
+      .remove('syncWork', 'syncReason', 'nextAttemptAt', 'lastError', 'renewalQueuedAt')
+      .atGeneration(args.generation);
+    return this.#update(args.mailboxKey, e);
+  }
+
+  deferSync(args: {
+    mailboxKey: MailboxKey;
+    generation: number;
+    error: string;
+    nextAttemptAt: number;
+    now: number;
+  }): Promise<boolean> {
+    const e = new Expression()
+      .set({ lastError: args.error.slice(0, 1000), nextAttemptAt: args.nextAttemptAt, updatedAt: args.now })
+      .remove('renewalQueuedAt')
+      .atGeneration(args.generation);
+    return this.#update(args.mailboxKey, e);
+  }
+
+  async #update(mailboxKey: MailboxKey, expression: Expression): Promise<boolean> {
     try {
       await this.#doc.send(
-        new UpdateCommand({ TableName: this.#table, Key: { pk: key, sk: SUBSCRIPTION_SK }, ...expression }),
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: mailboxKey, sk: SUBSCRIPTION_SK },
+          ...expression.build(),
+        }),
       );
       return true;
     } catch (e) {
@@ -264,8 +364,16 @@ export class DynamoSubscriptionStore implements SubscriptionStore, MailboxRecord
   }
 }
 
+async function collect<T>(pages: AsyncIterable<{ Items?: T[] | undefined }>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const page of pages) items.push(...(page.Items ?? []));
+  return items;
+}
+
 const STATES: readonly SubscriptionState[] = ['subscribing', 'active', 'renewing', 'lost', 'removed'];
 const RECOVERY: readonly RecoveryReason[] = ['gap', 'dead'];
+const SYNC_WORK: readonly SyncWork[] = ['baseline', 'catchUp'];
+const SYNC_REASONS = ['watermarkExpired', 'watermarkRejected', 'noWatermark'] as const;
 /** The member of `allowed` equal to `value`, if any: narrowing by lookup rather than by cast. */
 const oneOf = <T extends string>(allowed: readonly T[], value: unknown): T | undefined =>
   allowed.find((a) => a === value);
@@ -314,9 +422,22 @@ export function parseSubscriptionRecord(item: Record<string, unknown>): Subscrip
     ...defined('recovery', recovery),
     ...defined('recoveryWatermark', optionalText('recoveryWatermark')),
     ...defined('recoveryAt', optionalInteger('recoveryAt')),
+    ...defined(
+      'syncWork',
+      item.syncWork === undefined ? undefined : (oneOf(SYNC_WORK, item.syncWork) ?? fail('syncWork')),
+    ),
+    ...defined(
+      'syncReason',
+      item.syncReason === undefined
+        ? undefined
+        : (oneOf(SYNC_REASONS, item.syncReason) ?? fail('syncReason')),
+    ),
     attempts: optionalInteger('attempts') ?? 0,
     ...defined('nextAttemptAt', optionalInteger('nextAttemptAt')),
     ...defined('lastError', optionalText('lastError')),
+    ...defined('firstFailureAt', optionalInteger('firstFailureAt')),
+    ...defined('lostAt', optionalInteger('lostAt')),
+    ...defined('renewalQueuedAt', optionalInteger('renewalQueuedAt')),
     createdAt: integer('createdAt'),
     updatedAt: integer('updatedAt'),
   };
@@ -351,10 +472,4 @@ function parseFolders(value: unknown): 'all' | FolderRef[] | undefined {
     }
   }
   return folders;
-}
-
-/** The record's attributes as stored: everything but the key, which is pk/sk. */
-function withoutKey(record: SubscriptionRecord): Omit<SubscriptionRecord, 'mailboxKey'> {
-  const { mailboxKey: _, ...rest } = record;
-  return rest;
 }

@@ -8,6 +8,7 @@ import { showValue } from '../core/show.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import { type FolderRef, isDistinguishedFolderName } from '../ews/request.ts';
 import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from '../ews/subscribe.ts';
+import { folderLabel } from '../lifecycle/sync.ts';
 import {
   addMailbox,
   healthOf,
@@ -54,6 +55,14 @@ export interface MailboxView {
   readonly eventTypes: readonly SubscribableEventType[];
   readonly statusFrequency: number;
   readonly createdAt: string;
+  /** Folder synchronization still owed: `baseline` after adding, `catchUp` after a loss. */
+  readonly syncWork: string | null;
+  /** Per folder: how far the SyncState baseline (or the last catch-up) has come. Shown by `show`. */
+  readonly folderSync?: readonly {
+    readonly folder: string;
+    readonly complete: boolean;
+    readonly itemsSeen: number;
+  }[];
 }
 
 export type AdminResponse =
@@ -90,6 +99,7 @@ export function viewOf(record: SubscriptionRecord, now: number): MailboxView {
     eventTypes: record.eventTypes,
     statusFrequency: record.statusFrequency,
     createdAt: new Date(record.createdAt).toISOString(),
+    syncWork: record.syncWork ?? null,
   };
 }
 
@@ -126,7 +136,13 @@ export async function runAdminCommand(input: unknown, deps: ManageDeps): Promise
     }
     case 'show': {
       const shown = await showMailbox(command.mailbox, withProgress);
-      return shown.ok ? { ok: true, result: viewOf(shown.value, now()), progress } : failed(shown.error);
+      if (!shown.ok) return failed(shown.error);
+      const folderSync = (await deps.syncStates.list(shown.value.mailboxKey)).map((state) => ({
+        folder: folderLabel(state.folder),
+        complete: state.complete,
+        itemsSeen: state.itemsSeen,
+      }));
+      return { ok: true, result: { ...viewOf(shown.value, now()), folderSync }, progress };
     }
     case 'list': {
       const records = await listMailboxes(withProgress, { includeRemoved: command.includeRemoved });

@@ -8,10 +8,13 @@ import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { secretsManagerCallbackKey } from '../adapters/callback-key-source.ts';
 import { secretsManagerConnections } from '../adapters/connections-source.ts';
 import { asSubscriber, exchangeClients } from '../adapters/exchange-clients.ts';
+import { SqsEventPublisher } from '../adapters/sqs-event-publisher.ts';
 import { DynamoSubscriptionStore, documentClient } from '../adapters/subscription-table.ts';
+import { DynamoSyncStateStore } from '../adapters/sync-state-table.ts';
 import { systemClock } from '../core/clock.ts';
 import { createAdminHandler } from './invoke.ts';
 
@@ -19,14 +22,19 @@ const tableName = getStringFromEnv({ key: 'TABLE_NAME' });
 const callbackKeySecretArn = getStringFromEnv({ key: 'CALLBACK_KEY_SECRET_ARN' });
 const connectionsSecretArn = getStringFromEnv({ key: 'CONNECTIONS_SECRET_ARN' });
 const callbackBaseUrl = getStringFromEnv({ key: 'CALLBACK_BASE_URL' });
+const ingestQueueUrl = getStringFromEnv({ key: 'INGEST_QUEUE_URL' });
 
 const secrets = new SecretsManagerClient({});
 const clients = exchangeClients(
   secretsManagerConnections({ secretId: connectionsSecretArn, client: secrets }),
 );
 
+const doc = documentClient(new DynamoDBClient({}));
+
 export const handler = createAdminHandler({
-  records: new DynamoSubscriptionStore(documentClient(new DynamoDBClient({})), tableName),
+  records: new DynamoSubscriptionStore(doc, tableName),
+  syncStates: new DynamoSyncStateStore(doc, tableName),
+  publisher: new SqsEventPublisher(new SQSClient({}), ingestQueueUrl),
   connection: async (name) => {
     const client = await clients.client(name);
     return client === undefined ? undefined : asSubscriber(client);

@@ -1,11 +1,22 @@
 /**
- * Turning Exchange events into the CloudEvents consumers read, with ids that never change for the
- * same event: a retried or concurrently delivered notification produces byte-identical messages,
- * so SQS FIFO de-duplication and consumers' own de-duplication both work.
+ * Turning what happens into the CloudEvents consumers read (Exchange events, resync changes,
+ * lifecycle transitions), with ids that never change for the same happening: a retried or
+ * concurrently delivered notification yields the same ids, so SQS FIFO de-duplication and
+ * consumers' own de-duplication both work.
  */
 import { createHash } from 'node:crypto';
-import type { ExchangeEventType, NotificationCloudEvent } from '../../events/bridge-event.ts';
+import type {
+  ExchangeEventType,
+  FolderReference,
+  LifecycleCloudEvent,
+  LifecycleKind,
+  NotificationCloudEvent,
+  ResyncCloudEvent,
+  ResyncEventData,
+} from '../../events/bridge-event.ts';
+import type { SyncChange } from '../ews/items.ts';
 import type { Notification, NotificationEvent } from '../ews/notification.ts';
+import type { FolderRef } from '../ews/request.ts';
 import type { MailboxKey } from './mailbox-key.ts';
 
 export function eventSource(mailboxKey: MailboxKey): string {
@@ -93,6 +104,104 @@ export function toNotificationCloudEvent(args: {
       oldFolderId: event.oldFolderId,
       oldParentFolderId: event.oldParentFolderId,
       unreadCount: event.unreadCount,
+    },
+  };
+}
+
+/** The folder as events name it (no mailbox or change key: those are not part of its identity). */
+export function folderReference(folder: FolderRef): FolderReference {
+  return 'folderId' in folder
+    ? { folderId: folder.folderId }
+    : { distinguishedFolderId: folder.distinguishedFolderId };
+}
+
+/**
+ * One change found by SyncFolderItems. Its id depends on the SyncState the page was asked with
+ * and the change itself, so a page fetched again after a failure yields the same ids.
+ */
+export function toResyncCloudEvent(args: {
+  mailbox: string;
+  mailboxKey: MailboxKey;
+  folder: FolderRef;
+  requestSyncState: string | undefined;
+  change: SyncChange;
+  reason: ResyncEventData['reason'];
+  at: number;
+}): ResyncCloudEvent {
+  const { change } = args;
+  const folder = folderReference(args.folder);
+  const itemId =
+    'item' in change
+      ? { id: change.item.id, changeKey: change.item.changeKey }
+      : { id: change.itemId, changeKey: change.changeKey };
+  return {
+    specversion: '1.0',
+    id: stableId(
+      'resync/v1',
+      args.mailboxKey,
+      JSON.stringify(folder),
+      args.requestSyncState ?? '',
+      change.kind,
+      itemId.id,
+      itemId.changeKey ?? '',
+    ),
+    source: eventSource(args.mailboxKey),
+    type: `exchange-push-bridge.resync.${change.kind}`,
+    time: new Date(args.at).toISOString(),
+    subject: itemId.id,
+    datacontenttype: 'application/json',
+    data: {
+      mailbox: args.mailbox,
+      mailboxKey: args.mailboxKey,
+      folder,
+      changeType: change.kind,
+      itemId,
+      itemType: 'item' in change ? change.item.element : null,
+      isRead: change.kind === 'ReadFlagChange' ? change.isRead : null,
+      reason: args.reason,
+    },
+  };
+}
+
+/**
+ * A lifecycle event. Its id is derived from what happened to which generation, so the same
+ * transition published twice (a retried renewal) is one event to consumers.
+ */
+export function toLifecycleCloudEvent(args: {
+  mailbox: string;
+  mailboxKey: MailboxKey;
+  kind: LifecycleKind;
+  generation: number;
+  subscriptionId: string | null;
+  previousSubscriptionId: string | null;
+  detail: string | null;
+  at: number;
+  /** Distinguishes repeated transitions of one kind on one generation (e.g. the watermark of a gap). */
+  discriminator?: string;
+}): LifecycleCloudEvent {
+  return {
+    specversion: '1.0',
+    id: stableId(
+      'lifecycle/v1',
+      args.mailboxKey,
+      args.kind,
+      String(args.generation),
+      args.subscriptionId ?? '',
+      args.discriminator ?? '',
+    ),
+    source: eventSource(args.mailboxKey),
+    type: `exchange-push-bridge.subscription.${args.kind}`,
+    time: new Date(args.at).toISOString(),
+    subject: args.mailbox,
+    datacontenttype: 'application/json',
+    data: {
+      mailbox: args.mailbox,
+      mailboxKey: args.mailboxKey,
+      kind: args.kind,
+      generation: args.generation,
+      subscriptionId: args.subscriptionId,
+      previousSubscriptionId: args.previousSubscriptionId,
+      detail: args.detail,
     },
   };
 }

@@ -17,12 +17,20 @@ import type { MailboxKey } from './mailbox-key.ts';
  */
 export type SubscriptionState = 'subscribing' | 'active' | 'renewing' | 'lost' | 'removed';
 
-/** Why the lifecycle must act although the subscription may still be speaking. */
+/** Why the lifecycle must replace the subscription although it may still be speaking. */
 export type RecoveryReason =
   /** A PreviousWatermark did not match the stored watermark: a notification was missed. */
   | 'gap'
   /** Exchange said the subscription is dead (an error push such as ErrorReadEventsFailed). */
   | 'dead';
+
+/**
+ * Folder synchronization the lifecycle owes the mailbox, with the current subscription:
+ * - `baseline`: record where each folder stands (SyncState) after the mailbox was added, so a
+ *   later catch-up reports only what changed since;
+ * - `catchUp`: a subscription was replaced from scratch; report what changed while it was gone.
+ */
+export type SyncWork = 'baseline' | 'catchUp';
 
 export interface SubscriptionRecord {
   readonly mailboxKey: MailboxKey;
@@ -47,12 +55,22 @@ export interface SubscriptionRecord {
   /** The watermark before the gap or death: where a resubscription resumes. */
   readonly recoveryWatermark?: string;
   readonly recoveryAt?: number;
+  /** Folder synchronization still owed (see SyncWork). */
+  readonly syncWork?: SyncWork;
+  /** Why the pending catch-up runs: the watermark could not be used. */
+  readonly syncReason?: 'watermarkExpired' | 'watermarkRejected' | 'noWatermark';
   /** Consecutive failed renewal attempts. */
   readonly attempts: number;
   /** When the lifecycle should try again (epoch ms). */
   readonly nextAttemptAt?: number;
   /** The last renewal failure, for operators. */
   readonly lastError?: string;
+  /** When the current run of failures began (epoch ms): how long the mailbox has been without a subscription. */
+  readonly firstFailureAt?: number;
+  /** When the subscription was declared lost (epoch ms). */
+  readonly lostAt?: number;
+  /** When the sweeper last queued work for this mailbox (epoch ms): keeps it from queueing twice. */
+  readonly renewalQueuedAt?: number;
   readonly createdAt: number;
   readonly updatedAt: number;
 }

@@ -12,6 +12,7 @@ import type { Clock } from '../core/clock.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import { showValue } from '../core/show.ts';
 import { type CallbackKey, callbackUrl } from '../domain/callback.ts';
+import { toLifecycleCloudEvent } from '../domain/events.ts';
 import {
   isPlausibleMailbox,
   type MailboxKey,
@@ -27,6 +28,8 @@ import {
   type SubscribableEventType,
   type SubscribeResult,
 } from '../ews/subscribe.ts';
+import type { FolderSyncState } from '../lifecycle/sync.ts';
+import type { EventPublisher } from '../receiver/receive.ts';
 
 /** What an operator asks for when adding a mailbox. */
 export interface MailboxSpec {
@@ -91,8 +94,17 @@ export interface ManageDeps {
   readonly callbackBaseUrl: string;
   readonly callbackKey: () => Promise<CallbackKey>;
   readonly clock: Clock;
+  /** Where lifecycle events (created, removed) go: the ingest queue, like every event. */
+  readonly publisher: EventPublisher;
+  /** Per-folder synchronization state: shown by `show`, forgotten when a mailbox is removed. */
+  readonly syncStates: SyncProgress;
   /** Progress for people watching (the CLI prints it). */
   readonly progress?: (step: string) => void;
+}
+
+export interface SyncProgress {
+  list(mailboxKey: MailboxKey): Promise<FolderSyncState[]>;
+  clear(mailboxKey: MailboxKey): Promise<void>;
 }
 
 // ---- errors -----------------------------------------------------------------------------------
@@ -259,8 +271,32 @@ export async function addMailbox(
     return err(new ConcurrentChangeError(mailbox));
   }
   progress(`${mailbox} is watched: subscription ${subscriptionId}`);
+  await deps.publisher.publish(mailboxKey, [
+    toLifecycleCloudEvent({
+      mailbox,
+      mailboxKey,
+      kind: 'created',
+      generation,
+      subscriptionId,
+      previousSubscriptionId: null,
+      detail: null,
+      at: after,
+    }),
+  ]);
+  progress(
+    `the baseline of its folders (where each stands, for catch-ups after a loss) is taken in the background; "show" tells its progress`,
+  );
   const stored = await deps.records.get(mailboxKey);
-  return ok(stored ?? { ...record, state: 'active', subscriptionId, watermark, lastContactAt: after });
+  return ok(
+    stored ?? {
+      ...record,
+      state: 'active',
+      subscriptionId,
+      watermark,
+      lastContactAt: after,
+      syncWork: 'baseline',
+    },
+  );
 }
 
 /**
@@ -270,13 +306,27 @@ export async function addMailbox(
  */
 export async function removeMailbox(
   mailbox: string,
-  deps: Pick<ManageDeps, 'records' | 'clock'>,
+  deps: Pick<ManageDeps, 'records' | 'clock' | 'publisher' | 'syncStates'>,
 ): Promise<Result<SubscriptionRecord, MailboxNotWatchedError | ConcurrentChangeError>> {
   const mailboxKey = mailboxKeyOf(mailbox);
   const existing = await deps.records.get(mailboxKey);
   if (existing === undefined || existing.state === 'removed') return err(new MailboxNotWatchedError(mailbox));
   const now = deps.clock.now();
   if (!(await deps.records.markRemoved(mailboxKey, now))) return err(new ConcurrentChangeError(mailbox));
+  // A mailbox added again later takes a new baseline.
+  await deps.syncStates.clear(mailboxKey);
+  await deps.publisher.publish(mailboxKey, [
+    toLifecycleCloudEvent({
+      mailbox: existing.mailbox,
+      mailboxKey,
+      kind: 'removed',
+      generation: existing.generation,
+      subscriptionId: null,
+      previousSubscriptionId: existing.subscriptionId ?? null,
+      detail: null,
+      at: now,
+    }),
+  ]);
   return ok({ ...existing, state: 'removed', updatedAt: now });
 }
 

@@ -13,9 +13,9 @@
  * - Unsubscribe only for a subscription that is not (or no longer) ours, never because we failed.
  */
 
-import type { NotificationCloudEvent } from '../../events/bridge-event.ts';
+import type { BridgeEvent } from '../../events/bridge-event.ts';
 import type { Clock } from '../core/clock.ts';
-import { isChangeEvent, toNotificationCloudEvent } from '../domain/events.ts';
+import { isChangeEvent, toLifecycleCloudEvent, toNotificationCloudEvent } from '../domain/events.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import type { RecoveryReason, SubscriptionRecord } from '../domain/subscription.ts';
 import { lastWatermark, type Notification, type SubscriptionStatus } from '../ews/notification.ts';
@@ -50,7 +50,7 @@ export interface SubscriptionStore {
 
 export interface EventPublisher {
   /** Publishes in order, durably, or throws. Safe to repeat: ids de-duplicate. */
-  publish(mailboxKey: MailboxKey, events: readonly NotificationCloudEvent[]): Promise<void>;
+  publish(mailboxKey: MailboxKey, events: readonly BridgeEvent[]): Promise<void>;
 }
 
 export interface ReceiveDeps {
@@ -161,7 +161,7 @@ async function receiveOne(
     const verdict = classify(target, notification, subscriptionId, last, record);
     if (verdict.kind === 'final') return outcome(verdict.decision);
     const { decision, update, record: current } = verdict;
-    const events = changes.map((event, index) =>
+    const events: BridgeEvent[] = changes.map((event, index) =>
       toNotificationCloudEvent({
         mailbox: current.mailbox,
         mailboxKey: target.mailboxKey,
@@ -172,6 +172,22 @@ async function receiveOne(
         receivedAt: now,
       }),
     );
+    if (decision === 'gap') {
+      // Consumers learn of the gap in order, before the events that follow it.
+      events.unshift(
+        toLifecycleCloudEvent({
+          mailbox: current.mailbox,
+          mailboxKey: target.mailboxKey,
+          kind: 'gap-detected',
+          generation: target.generation,
+          subscriptionId,
+          previousSubscriptionId: null,
+          detail: `PreviousWatermark ${notification.previousWatermark ?? '(none)'} does not follow the stored watermark ${current.watermark ?? '(none)'}: a notification was missed; recovery resumes from the stored one`,
+          at: now,
+          discriminator: `${current.watermark ?? ''}>${notification.previousWatermark ?? ''}`,
+        }),
+      );
+    }
     if (events.length > 0) await deps.publisher.publish(target.mailboxKey, events);
     const applied = await deps.store.advance({
       ...target,
@@ -181,7 +197,10 @@ async function receiveOne(
       ...update,
     });
     if (applied)
-      return outcome(changes.length === 0 && decision === 'accepted' ? 'heartbeat' : decision, events.length);
+      return outcome(
+        changes.length === 0 && decision === 'accepted' ? 'heartbeat' : decision,
+        changes.length,
+      );
     // Lost a race (typically the same notification delivered twice at once): look again. What we
     // published carries the same de-duplication ids, so publishing it again cannot double it.
   }

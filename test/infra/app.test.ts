@@ -141,7 +141,7 @@ describe('the deployed bridge', () => {
     );
   });
 
-  it('lets the admin function manage records and read the two secrets, and exposes it only to IAM callers', () => {
+  it('lets the admin function manage records, publish lifecycle events and read the two secrets, and exposes it only to IAM callers', () => {
     const actions = statementsOf('exchange-push-bridge admin').flatMap((s) => [s.Action].flat());
     expect(new Set(actions)).toEqual(
       new Set([
@@ -151,6 +151,11 @@ describe('the deployed bridge', () => {
         'dynamodb:PutItem',
         'dynamodb:UpdateItem',
         'dynamodb:Scan',
+        'dynamodb:Query',
+        'dynamodb:BatchWriteItem',
+        'sqs:SendMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
         'secretsmanager:GetSecretValue',
         'secretsmanager:DescribeSecret',
       ]),

@@ -5,7 +5,9 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqsEventPublisher } from '../../functions/adapters/sqs-event-publisher.ts';
 import { DynamoSubscriptionStore, documentClient } from '../../functions/adapters/subscription-table.ts';
+import { DynamoSyncStateStore } from '../../functions/adapters/sync-state-table.ts';
 import { createAdminHandler } from '../../functions/admin/invoke.ts';
 import { systemClock } from '../../functions/core/clock.ts';
 import { ok } from '../../functions/core/result.ts';
@@ -21,11 +23,12 @@ const subscribed: string[] = [];
 
 beforeAll(async () => {
   aws = await startLocalAws();
+  const env = aws.environment('admin');
+  const doc = documentClient(aws.emulators.dynamodb);
   const handler = createAdminHandler({
-    records: new DynamoSubscriptionStore(
-      documentClient(aws.emulators.dynamodb),
-      aws.environment('admin').TABLE_NAME ?? '',
-    ),
+    records: new DynamoSubscriptionStore(doc, env.TABLE_NAME ?? ''),
+    syncStates: new DynamoSyncStateStore(doc, env.TABLE_NAME ?? ''),
+    publisher: new SqsEventPublisher(aws.emulators.sqs, env.INGEST_QUEUE_URL ?? ''),
     connection: async (name) =>
       name === 'local'
         ? {

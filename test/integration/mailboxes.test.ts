@@ -5,7 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqsEventPublisher } from '../../functions/adapters/sqs-event-publisher.ts';
 import { DynamoSubscriptionStore, documentClient } from '../../functions/adapters/subscription-table.ts';
+import { DynamoSyncStateStore } from '../../functions/adapters/sync-state-table.ts';
 import { runAdminCommand } from '../../functions/admin/commands.ts';
 import { err, ok, type Result } from '../../functions/core/result.ts';
 import { callbackKeyFrom, verifyCallback } from '../../functions/domain/callback.ts';
@@ -41,8 +43,11 @@ beforeAll(async () => {
     aws.environment('receiver').TABLE_NAME ?? '',
   );
   exchange = new ScriptedExchange();
+  const env = aws.environment('admin');
   deps = {
     records: store,
+    syncStates: new DynamoSyncStateStore(documentClient(aws.emulators.dynamodb), env.TABLE_NAME ?? ''),
+    publisher: new SqsEventPublisher(aws.emulators.sqs, env.INGEST_QUEUE_URL ?? ''),
     connection: async (name) => (name === 'exo' ? exchange : undefined),
     connectionNames: async () => ['exo'],
     callbackBaseUrl: 'https://abc.execute-api.eu-west-1.amazonaws.com/',

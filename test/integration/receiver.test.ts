@@ -289,7 +289,22 @@ describe('receiver: decisions', () => {
       sendNotification({ subscriptionId: 'S2', previousWatermark: 'W15', events: [created('W16')] }),
     );
     expect(statusOf(result)).toBe('OK');
-    expect(bodies(await drain(aws.emulators.sqs, queueUrl)).map((b) => b.data.watermark)).toEqual(['W16']);
+    const published = (await drain(aws.emulators.sqs, queueUrl)).map((m) => JSON.parse(m.Body ?? '{}'));
+    // First the gap itself (a lifecycle event, valid against the schema), then what arrived.
+    expect(published.map((e) => e.type)).toEqual([
+      'exchange-push-bridge.subscription.gap-detected',
+      'exchange-push-bridge.notification.CreatedEvent',
+    ]);
+    expect(validateEvent(published[0]), JSON.stringify(validateEvent.errors)).toBe(true);
+    expect(published[0]).toMatchObject({
+      data: {
+        kind: 'gap-detected',
+        generation: 2,
+        subscriptionId: 'S2',
+        detail: expect.stringContaining('W15'),
+      },
+    });
+    expect(published[1]?.data.watermark).toBe('W16');
     expect(await recordOf(mailboxKey)).toMatchObject({
       watermark: 'W16',
       recovery: 'gap',
@@ -371,7 +386,12 @@ describe('receiver: refusals', () => {
     });
     const good = callbackPath(key, mailboxKey, 2);
     const forged = callbackPath(callbackKeyFrom(randomBytes(32)), mailboxKey, 2);
-    for (const path of [forged, good.replace('/2/', '/3/'), `${good.slice(0, -1)}A`, '/ews/x/1/y']) {
+    for (const path of [
+      forged,
+      good.replace('/2/', '/3/'),
+      `${good.slice(0, -1)}${good.endsWith('A') ? 'B' : 'A'}`,
+      '/ews/x/1/y',
+    ]) {
       const result = await push(mailboxKey, 2, body, path);
       expect(result).toMatchObject({ statusCode: 403, body: 'forbidden' });
     }

@@ -1,0 +1,173 @@
+/**
+ * Folder synchronization with SyncFolderItems: the baseline taken when a mailbox is added (where
+ * each folder stands, changes discarded), and the catch-up after a subscription had to be
+ * replaced from scratch (every change since the stored SyncState, published as resync events).
+ * Progress is stored after every page, so a run cut short (a Lambda timeout, throttling)
+ * continues where it stopped, and a catch-up publishes a page before it records having read it.
+ */
+
+import type { ResyncEventData } from '../../events/bridge-event.ts';
+import type { Clock } from '../core/clock.ts';
+import { err, ok, type Result } from '../core/result.ts';
+import { toResyncCloudEvent } from '../domain/events.ts';
+import type { MailboxKey } from '../domain/mailbox-key.ts';
+import type { SubscriptionRecord } from '../domain/subscription.ts';
+import type { EwsErrorCategory } from '../ews/errors.ts';
+import type { SyncFolderItemsRequest, SyncFolderItemsResult } from '../ews/items.ts';
+import type { DistinguishedFolderName, FolderRef } from '../ews/request.ts';
+import type { EventPublisher } from '../receiver/receive.ts';
+
+/**
+ * The folders a catch-up covers when a mailbox is watched with `'all'`: SyncFolderItems works one
+ * folder at a time, so subfolders and custom folders are not caught up (watch them by id to be).
+ */
+export const ALL_FOLDERS_SYNC_SET: readonly DistinguishedFolderName[] = [
+  'inbox',
+  'calendar',
+  'sentitems',
+  'deleteditems',
+  'drafts',
+  'contacts',
+  'tasks',
+];
+
+/** Where one folder's synchronization stands. */
+export interface FolderSyncState {
+  readonly folder: FolderRef;
+  /** Absent until the first page: Exchange then starts from the beginning. */
+  readonly syncState?: string;
+  /** True once a page said IncludesLastItemInRange. */
+  readonly complete: boolean;
+  /** Changes read so far by the baseline (progress for people). */
+  readonly itemsSeen: number;
+  readonly updatedAt: number;
+}
+
+export interface SyncStateStore {
+  get(mailboxKey: MailboxKey, folder: FolderRef): Promise<FolderSyncState | undefined>;
+  put(mailboxKey: MailboxKey, state: FolderSyncState): Promise<void>;
+}
+
+/** Anything a SyncFolderItems call can fail with, as the EWS client types it. */
+export interface SyncFailure extends Error {
+  /** Set on errors Exchange answered with (EwsResponseError). */
+  readonly category?: EwsErrorCategory;
+  /** Set on ErrorServerBusy: how long Exchange asked to wait. */
+  readonly backOffMilliseconds?: number | null;
+}
+
+export interface FolderSyncer {
+  syncFolderItems(
+    mailbox: string,
+    request: SyncFolderItemsRequest,
+  ): Promise<Result<SyncFolderItemsResult, SyncFailure>>;
+}
+
+export interface SyncDeps {
+  readonly exchange: FolderSyncer;
+  readonly syncStates: SyncStateStore;
+  readonly publisher: EventPublisher;
+  readonly clock: Clock;
+  readonly pageSize: number;
+  readonly progress?: (line: string) => void;
+}
+
+export function foldersToSync(record: Pick<SubscriptionRecord, 'folders'>): FolderRef[] {
+  return record.folders === 'all'
+    ? ALL_FOLDERS_SYNC_SET.map((name) => ({ distinguishedFolderId: name }))
+    : [...record.folders];
+}
+
+export function folderLabel(folder: FolderRef): string {
+  return 'folderId' in folder ? `folder ${folder.folderId.slice(0, 16)}…` : folder.distinguishedFolderId;
+}
+
+/** Records where every folder stands; changes are not published. */
+export async function takeBaseline(
+  record: SubscriptionRecord,
+  deps: SyncDeps,
+): Promise<Result<{ items: number }, SyncFailure>> {
+  let items = 0;
+  for (const folder of foldersToSync(record)) {
+    const done = await syncFolder(record, folder, deps, async () => {});
+    if (!done.ok) return done;
+    items += done.value;
+  }
+  return ok({ items });
+}
+
+/** Publishes every change since the stored SyncState of every folder. */
+export async function catchUp(
+  record: SubscriptionRecord,
+  reason: ResyncEventData['reason'],
+  deps: SyncDeps,
+): Promise<Result<{ published: number }, SyncFailure>> {
+  let published = 0;
+  for (const folder of foldersToSync(record)) {
+    const done = await syncFolder(record, folder, deps, async (page, requestSyncState) => {
+      const at = deps.clock.now();
+      const events = page.changes.map((change) =>
+        toResyncCloudEvent({
+          mailbox: record.mailbox,
+          mailboxKey: record.mailboxKey,
+          folder,
+          requestSyncState,
+          change,
+          reason,
+          at,
+        }),
+      );
+      if (events.length > 0) await deps.publisher.publish(record.mailboxKey, events);
+      published += events.length;
+    });
+    if (!done.ok) return done;
+  }
+  return ok({ published });
+}
+
+/** Pages one folder to its end, handing each page to `onPage` before storing the new SyncState. */
+async function syncFolder(
+  record: SubscriptionRecord,
+  folder: FolderRef,
+  deps: SyncDeps,
+  onPage: (page: SyncFolderItemsResult, requestSyncState: string | undefined) => Promise<void>,
+): Promise<Result<number, SyncFailure>> {
+  let state = await deps.syncStates.get(record.mailboxKey, folder);
+  let seen = 0;
+  let restarted = false;
+  for (;;) {
+    const requestSyncState = state?.syncState;
+    const page = await deps.exchange.syncFolderItems(record.mailbox, {
+      itemShape: { baseShape: 'IdOnly' },
+      syncFolderId: folder,
+      ...(requestSyncState === undefined ? {} : { syncState: requestSyncState }),
+      maxChangesReturned: deps.pageSize,
+    });
+    if (!page.ok) {
+      if (page.error.category === 'InvalidSyncState' && requestSyncState !== undefined && !restarted) {
+        // Exchange no longer accepts the stored state: start the folder over (a catch-up then
+        // reports every item, which is more than needed but misses nothing).
+        restarted = true;
+        state = undefined;
+        continue;
+      }
+      return err(page.error);
+    }
+    await onPage(page.value, requestSyncState);
+    seen += page.value.changes.length;
+    state = {
+      folder,
+      syncState: page.value.syncState,
+      complete: page.value.includesLastItemInRange,
+      itemsSeen: (state?.itemsSeen ?? 0) + page.value.changes.length,
+      updatedAt: deps.clock.now(),
+    };
+    await deps.syncStates.put(record.mailboxKey, state);
+    if (!page.value.includesLastItemInRange || seen >= deps.pageSize) {
+      deps.progress?.(
+        `${record.mailbox}: ${folderLabel(folder)}: ${state.itemsSeen} items synchronized${page.value.includesLastItemInRange ? '' : ', more to come'}`,
+      );
+    }
+    if (page.value.includesLastItemInRange) return ok(seen);
+  }
+}

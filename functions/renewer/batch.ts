@@ -1,0 +1,73 @@
+/**
+ * The renewer as an SQS batch handler: one renewal per job, outcomes as metrics and logs. A job
+ * that throws (DynamoDB or SQS failing) is reported as a batch item failure and retried by SQS,
+ * then dead-lettered; a job that is not a job is dropped with a log line.
+ */
+
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { InvalidRenewalJobError, parseRenewalJob } from '../adapters/sqs-renewal-queue.ts';
+import { type RenewDeps, type RenewOutcome, renew } from '../lifecycle/renew.ts';
+
+export type RenewerHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
+
+export function createRenewerHandler(
+  deps: RenewDeps & { logger: Logger; metrics: Metrics; onOutcome?: (outcome: RenewOutcome) => void },
+): RenewerHandler {
+  const { logger, metrics } = deps;
+  const count = (name: string, value = 1) => metrics.addMetric(name, MetricUnit.Count, value);
+
+  const recordHandler = async (record: SQSRecord) => {
+    let job: ReturnType<typeof parseRenewalJob>;
+    try {
+      job = parseRenewalJob(record.body);
+    } catch (error) {
+      if (error instanceof InvalidRenewalJobError) {
+        logger.error(error.message);
+        return;
+      }
+      throw error;
+    }
+    const outcome = await renew(job, deps);
+    deps.onOutcome?.(outcome);
+    const context = { mailboxKey: job.mailboxKey, generation: job.generation, reason: job.reason, outcome };
+    switch (outcome.kind) {
+      case 'subscribed':
+        count('RenewalsSucceeded');
+        if (outcome.recovered) count('SubscriptionsRecovered');
+        if (outcome.resyncPublished > 0) count('ResyncEvents', outcome.resyncPublished);
+        logger.info('subscription current again', context);
+        break;
+      case 'synced':
+        if (outcome.published > 0) count('ResyncEvents', outcome.published);
+        logger.info('folder synchronization done', context);
+        break;
+      case 'throttled':
+        count('RenewalsThrottled');
+        logger.info('Exchange is throttling; waiting as told', context);
+        break;
+      case 'failed':
+        count('RenewalsFailed');
+        if (outcome.becameLost) count('SubscriptionsLost');
+        if (outcome.needsAttention) count('RenewalsNeedingAttention');
+        logger[outcome.lost || outcome.needsAttention ? 'error' : 'warn']('renewal failed', context);
+        break;
+      case 'skipped':
+        logger.debug('renewal not needed', context);
+        break;
+    }
+  };
+
+  return async (event) => {
+    try {
+      // A new processor per invocation: it holds the state of one batch.
+      return await processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), {
+        throwOnFullBatchFailure: false,
+      });
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * The sweeper as a scheduled function: one sweep, its findings as metrics (alarmed on) and one
+ * log line.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { type SweepDeps, type SweepSummary, sweep } from '../lifecycle/sweep.ts';
+
+export type SweepHandler = () => Promise<SweepSummary>;
+
+export function createSweepHandler(deps: SweepDeps & { logger: Logger; metrics: Metrics }): SweepHandler {
+  return async () => {
+    try {
+      const summary = await sweep(deps);
+      const gauge = (name: string, value: number) => deps.metrics.addMetric(name, MetricUnit.Count, value);
+      gauge('StaleSubscriptions', summary.stale);
+      gauge('LostSubscriptions', summary.lost);
+      gauge('RenewingSubscriptions', summary.renewing);
+      gauge('ActiveSubscriptions', summary.active);
+      gauge('SubscriptionsNeedingAttention', summary.needingAttention);
+      gauge('RenewalsEnqueued', summary.enqueued);
+      gauge('SweptRecords', summary.scanned);
+      deps.logger[summary.stale + summary.lost > 0 ? 'warn' : 'info']('sweep done', { ...summary });
+      return summary;
+    } finally {
+      deps.metrics.publishStoredMetrics();
+    }
+  };
+}

@@ -1,0 +1,156 @@
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { BridgeFunction } from './bridge-function.ts';
+
+export interface LifecycleProps {
+  readonly table: TableV2;
+  readonly ingestQueue: Queue;
+  readonly callbackKey: Secret;
+  readonly connections: Secret;
+  readonly callbackBaseUrl: string;
+  readonly logRetention: RetentionDays;
+  /**
+   * Renewals running at once, across all mailboxes. Each makes EWS calls; Exchange Online allows
+   * 27 concurrent EWS connections per account, shared with everything else using it.
+   * @default 5
+   */
+  readonly renewalConcurrency?: number;
+  /**
+   * Failed renewal attempts after which a subscription is declared lost (alarm, lifecycle event).
+   * @default 5
+   */
+  readonly lostAfterAttempts?: number;
+  /**
+   * Minutes without a subscription after which it is declared lost, whatever the attempts.
+   * @default 30
+   */
+  readonly lostAfterMinutes?: number;
+  /**
+   * Seconds added to 2 x StatusFrequency before a silent subscription is renewed.
+   * @default 60
+   */
+  readonly staleSlackSeconds?: number;
+}
+
+/**
+ * Keeping every subscription alive: a sweeper, run every minute by EventBridge Scheduler, finds
+ * subscriptions that are silent, damaged, failed or owed a folder sync, and queues one renewal
+ * job per mailbox; the renewer resubscribes (resuming from the watermark, or fresh plus a
+ * SyncFolderItems catch-up) with bounded concurrency.
+ */
+export class Lifecycle extends Construct {
+  readonly renewals: Queue;
+  readonly renewalsDeadLetters: Queue;
+  readonly sweeper: BridgeFunction;
+  readonly renewer: BridgeFunction;
+  readonly schedule: Schedule;
+
+  constructor(scope: Construct, id: string, props: LifecycleProps) {
+    super(scope, id);
+    const renewerTimeout = Duration.minutes(5);
+
+    this.renewalsDeadLetters = new Queue(this, 'RenewalsDeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.renewalsDeadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This is the dead-letter queue of the renewals queue; it is alarmed on. The sweeper queues the work again anyway.',
+    });
+    this.renewals = new Queue(this, 'Renewals', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(4),
+      // Lambda's advice: six times the function timeout, so a slow batch is not delivered twice.
+      visibilityTimeout: Duration.minutes(30),
+      deadLetterQueue: { queue: this.renewalsDeadLetters, maxReceiveCount: 5 },
+    });
+
+    const policyEnvironment: Record<string, number | undefined> = {
+      LOST_AFTER_ATTEMPTS: props.lostAfterAttempts,
+      LOST_AFTER_MINUTES: props.lostAfterMinutes,
+      STALE_SLACK_SECONDS: props.staleSlackSeconds,
+    };
+
+    this.sweeper = new BridgeFunction(this, 'Sweeper', {
+      folder: 'sweeper',
+      description: 'exchange-push-bridge sweeper: finds subscriptions that need renewal, every minute',
+      serviceName: 'sweeper',
+      logRetention: props.logRetention,
+      timeout: Duration.seconds(50),
+      memorySize: 512,
+      // One sweep at a time: a slow sweep must not overlap the next minute's.
+      reservedConcurrentExecutions: 1,
+    });
+    const sweeper = this.sweeper.fn;
+    sweeper.addEnvironment('TABLE_NAME', props.table.tableName);
+    props.table.grant(sweeper, 'dynamodb:Scan', 'dynamodb:UpdateItem');
+    sweeper.addEnvironment('RENEWALS_QUEUE_URL', this.renewals.queueUrl);
+    this.renewals.grantSendMessages(sweeper);
+    const schedulerRole = new Role(this, 'SchedulerRole', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com'),
+      description: 'exchange-push-bridge: lets EventBridge Scheduler invoke the sweeper',
+    });
+    this.schedule = new Schedule(this, 'EveryMinute', {
+      schedule: ScheduleExpression.rate(Duration.minutes(1)),
+      // A missed minute is not retried: the next sweep covers it.
+      target: new LambdaInvoke(sweeper, {
+        role: schedulerRole,
+        retryAttempts: 0,
+        maxEventAge: Duration.minutes(1),
+      }),
+      description: 'exchange-push-bridge: sweep subscriptions every minute',
+    });
+    const sweeperResource = sweeper.node.defaultChild;
+    if (!(sweeperResource instanceof CfnFunction))
+      throw new Error('the sweeper has no CfnFunction to name in an acknowledgement');
+    Validations.of(schedulerRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(sweeperResource)}.Arn>:*]`,
+      reason:
+        'The scheduler target grants lambda:InvokeFunction on the sweeper and on its versions (<arn>:*); the wildcard covers qualifiers of this one function only.',
+    });
+
+    this.renewer = new BridgeFunction(this, 'Renewer', {
+      folder: 'renewer',
+      description: 'exchange-push-bridge renewer: renews lost subscriptions and catches up on missed changes',
+      serviceName: 'renewer',
+      logRetention: props.logRetention,
+      timeout: renewerTimeout,
+      memorySize: 512,
+    });
+    const renewer = this.renewer.fn;
+    renewer.addEnvironment('TABLE_NAME', props.table.tableName);
+    props.table.grant(renewer, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
+    renewer.addEnvironment('INGEST_QUEUE_URL', props.ingestQueue.queueUrl);
+    props.ingestQueue.grantSendMessages(renewer);
+    renewer.addEnvironment('RENEWALS_QUEUE_URL', this.renewals.queueUrl);
+    this.renewals.grantSendMessages(renewer);
+    renewer.addEnvironment('CALLBACK_KEY_SECRET_ARN', props.callbackKey.secretArn);
+    props.callbackKey.grantRead(renewer);
+    renewer.addEnvironment('CONNECTIONS_SECRET_ARN', props.connections.secretArn);
+    props.connections.grantRead(renewer);
+    renewer.addEnvironment('CALLBACK_BASE_URL', props.callbackBaseUrl);
+    renewer.addEventSource(
+      new SqsEventSource(this.renewals, {
+        batchSize: 5,
+        reportBatchItemFailures: true,
+        maxConcurrency: Math.max(2, props.renewalConcurrency ?? 5),
+      }),
+    );
+    for (const fn of [sweeper, renewer]) {
+      for (const [name, value] of Object.entries(policyEnvironment))
+        if (value !== undefined) fn.addEnvironment(name, String(value));
+    }
+  }
+}

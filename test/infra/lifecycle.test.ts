@@ -1,0 +1,156 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ExchangePushBridgeStack } from '../../infra/stack.ts';
+import { synthesize } from './synth.ts';
+
+let template: Template;
+beforeAll(() => {
+  ({ template } = synthesize());
+});
+
+function fnLogicalId(descriptionPrefix: string): string {
+  const found = Object.entries(template.findResources('AWS::Lambda::Function')).filter(([, r]) =>
+    String(r.Properties.Description).startsWith(descriptionPrefix),
+  );
+  expect(found).toHaveLength(1);
+  return found[0]?.[0] ?? '';
+}
+
+describe('keeping subscriptions alive', () => {
+  it('runs the sweeper every minute, one at a time, through EventBridge Scheduler', () => {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Target: Match.objectLike({
+        Arn: { 'Fn::GetAtt': [fnLogicalId('exchange-push-bridge sweeper'), 'Arn'] },
+        RetryPolicy: { MaximumRetryAttempts: 0 },
+      }),
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^exchange-push-bridge sweeper'),
+      ReservedConcurrentExecutions: 1,
+    });
+  });
+
+  it('feeds the renewer from a renewals queue with a dead-letter queue, bounded concurrency and partial batch failures', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: fnLogicalId('exchange-push-bridge renewer') },
+      BatchSize: 5,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+    const queues = Object.values(template.findResources('AWS::SQS::Queue'));
+    const renewals = queues.find(
+      (q) => q.Properties.FifoQueue === undefined && q.Properties.RedrivePolicy !== undefined,
+    );
+    // Standard queue: per-message delays (waiting out ErrorServerBusy), visibility 6x the timeout.
+    expect(renewals?.Properties).toMatchObject({
+      VisibilityTimeout: 1800,
+      RedrivePolicy: { maxReceiveCount: 5 },
+    });
+  });
+
+  it('takes its tuning from CDK context', () => {
+    const app = new App({
+      context: {
+        'aws:cdk:bundling-stacks': [],
+        renewalConcurrency: '8',
+        lostAfterAttempts: 3,
+        alarmEmail: 'ops@example.com',
+      },
+    });
+    const custom = Template.fromStack(new ExchangePushBridgeStack(app, 'Custom'));
+    custom.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ScalingConfig: { MaximumConcurrency: 8 },
+    });
+    custom.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^exchange-push-bridge renewer'),
+      Environment: { Variables: Match.objectLike({ LOST_AFTER_ATTEMPTS: '3' }) },
+    });
+    custom.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+    expect(() =>
+      Template.fromStack(
+        new ExchangePushBridgeStack(
+          new App({ context: { lostAfterAttempts: 'many', 'aws:cdk:bundling-stacks': [] } }),
+          'Bad',
+        ),
+      ),
+    ).toThrow(/context lostAfterAttempts="many" must be a whole number/);
+  });
+});
+
+describe('alarms', () => {
+  const alarmsByName = () => {
+    const alarms = Object.entries(template.findResources('AWS::CloudWatch::Alarm'));
+    return new Map(
+      alarms.map(([id, a]) => [
+        id.replace(/^BridgeMonitoring/, '').replace(/[0-9A-F]{8}$/, ''),
+        a.Properties,
+      ]),
+    );
+  };
+
+  it('alarm on every condition the runbook covers, each telling the one alarm topic when it fires and clears', () => {
+    const alarms = alarmsByName();
+    expect([...alarms.keys()].sort()).toEqual(
+      [
+        'AdminFunctionErrors',
+        'EventsDeadLetters',
+        'IngestBacklog',
+        'IngestDeadLetters',
+        'ProcessorFunctionErrors',
+        'ReceiverErrors',
+        'ReceiverFunctionErrors',
+        'RenewalFailures',
+        'RenewalsDeadLetters',
+        'RenewerFunctionErrors',
+        'StaleSubscriptions',
+        'SubscriptionLost',
+        'SubscriptionsNeedAttention',
+        'SweeperFunctionErrors',
+        'SweeperNotRunning',
+      ].sort(),
+    );
+    const topic = Object.keys(template.findResources('AWS::SNS::Topic')).find((id) =>
+      id.includes('AlarmTopic'),
+    );
+    for (const properties of alarms.values()) {
+      expect(properties.AlarmActions).toEqual([{ Ref: topic }]);
+      expect(properties.OKActions).toEqual([{ Ref: topic }]);
+      expect(properties.AlarmDescription).toMatch(/Runbook: README, "Runbook", \w+\./);
+    }
+  });
+
+  it('fires on any lost subscription, on stale ones only after three periods, and when the sweeper stops', () => {
+    const alarms = alarmsByName();
+    expect(alarms.get('SubscriptionLost')).toMatchObject({
+      Namespace: 'ExchangePushBridge',
+      MetricName: 'LostSubscriptions',
+      Dimensions: [{ Name: 'service', Value: 'sweeper' }],
+      Threshold: 1,
+      EvaluationPeriods: 1,
+    });
+    expect(alarms.get('StaleSubscriptions')).toMatchObject({
+      MetricName: 'StaleSubscriptions',
+      EvaluationPeriods: 3,
+      Threshold: 1,
+    });
+    expect(alarms.get('SweeperNotRunning')).toMatchObject({
+      MetricName: 'Invocations',
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+    expect(alarms.get('RenewalsDeadLetters')).toMatchObject({
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 1,
+    });
+  });
+
+  it('has one dashboard', () => {
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});
