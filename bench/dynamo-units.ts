@@ -153,15 +153,17 @@ export interface OnDemandPrices {
 }
 
 /**
- * DynamoDB Standard table class, on-demand, US East (N. Virginia), after the price cut of
- * 1 November 2024. Check the source before relying on a figure: prices change and vary by region.
+ * DynamoDB Standard table class, on-demand, US East (N. Virginia): the rates since the on-demand
+ * price cut of 1 November 2024. Read on 2026-11-21 from a stored copy of the source page, which
+ * shows the unit definitions but not the rate table; the two rates come from a July 2025 summary of
+ * that page. Check the live page before quoting a figure: prices change and vary by region.
  */
 export const US_EAST_1_ON_DEMAND: OnDemandPrices = {
   region: 'us-east-1',
   usdPerMillionReadUnits: 0.125,
   usdPerMillionWriteUnits: 0.625,
   source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/',
-  asOf: '2025-07 (stored copies read 2026-11-21)',
+  asOf: 'rates since 2024-11-01; read 2026-11-21',
 };
 
 /** AWS's billing month: 730 hours. */
