@@ -1,15 +1,34 @@
-// `npm run bench`: every benchmark, each reported as a ratio against a baseline measured in the
-// same run, printed and written as JSON to bench/results/latest.json (and a timestamped copy).
+// `npm run bench`: every benchmark, printed and written as JSON to bench/results/latest.json (and a
+// timestamped copy). Timing benchmarks report ratios against a baseline measured in the same run;
+// measurements (sweep-cost: DynamoDB request units, which are deterministic) report their numbers
+// under `measurements`, keyed by benchmark name.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { benchDecode } from './decode.ts';
 import { type Comparison, formatComparison } from './harness.ts';
 import { benchReceiver } from './receiver.ts';
+import { benchSweepCost, formatSweepCost } from './sweep-cost.ts';
 
-const benchmarks: Array<[string, (progress: (line: string) => void) => Promise<Comparison[]>]> = [
-  ['decode', benchDecode],
-  ['receiver', benchReceiver],
+interface BenchOutput {
+  readonly comparisons: readonly Comparison[];
+  /** Numbers that are not timings: printed as `lines`, stored as `data`. */
+  readonly measurement?: { readonly lines: readonly string[]; readonly data: unknown };
+}
+
+const benchmarks: Array<[string, (progress: (line: string) => void) => Promise<BenchOutput>]> = [
+  ['decode', async (progress) => ({ comparisons: await benchDecode(progress) })],
+  ['receiver', async (progress) => ({ comparisons: await benchReceiver(progress) })],
+  [
+    'sweep-cost',
+    async (progress) => {
+      const report = await benchSweepCost(progress, (line) => {
+        if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
+        process.stderr.write(`${line}\n`);
+      });
+      return { comparisons: [], measurement: { lines: formatSweepCost(report), data: report } };
+    },
+  ],
 ];
 // `npm run bench -- receiver` runs only the benchmarks named.
 const only = process.argv.slice(2);
@@ -26,14 +45,21 @@ const progress = (line: string) => {
 };
 
 const all: Comparison[] = [];
+const measurements: Record<string, unknown> = {};
 for (const [name, run] of selected) {
   process.stderr.write(`running ${name}...\n`);
-  const results = await run(progress);
+  const started = performance.now();
+  const output = await run(progress);
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
-  for (const result of results) {
+  for (const result of output.comparisons) {
     process.stdout.write(`${formatComparison(result)}\n`);
     all.push(result);
   }
+  if (output.measurement !== undefined) {
+    for (const line of output.measurement.lines) process.stdout.write(`${line}\n`);
+    measurements[name] = output.measurement.data;
+  }
+  process.stderr.write(`${name} took ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 }
 
 const report = {
@@ -42,6 +68,7 @@ const report = {
   cpus: cpus().length,
   note: 'Ratios are candidate/baseline medians over interleaved rounds in one run; absolute times are for reference only.',
   results: all,
+  ...(Object.keys(measurements).length === 0 ? {} : { measurements }),
 };
 const dir = join(import.meta.dirname, 'results');
 mkdirSync(dir, { recursive: true });
