@@ -8,6 +8,7 @@ import { BridgeFunction } from './bridge-function.ts';
 
 export interface AdminProps {
   readonly table: TableV2;
+  readonly syncStates: TableV2;
   /** Where the created/removed lifecycle events go. */
   readonly ingestQueue: Queue;
   readonly callbackKey: Secret;
@@ -50,16 +51,10 @@ export class Admin extends Construct {
     });
     const fn = this.function.fn;
     fn.addEnvironment('TABLE_NAME', props.table.tableName);
-    props.table.grant(
-      fn,
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:Scan',
-      // Folder SyncStates: listed by `show`, deleted by `remove`.
-      'dynamodb:Query',
-      'dynamodb:BatchWriteItem',
-    );
+    props.table.grant(fn, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Scan');
+    // Folder SyncStates: listed by `show`, deleted by `remove`.
+    fn.addEnvironment('SYNC_STATE_TABLE_NAME', props.syncStates.tableName);
+    props.syncStates.grant(fn, 'dynamodb:Query', 'dynamodb:BatchWriteItem');
     fn.addEnvironment('INGEST_QUEUE_URL', props.ingestQueue.queueUrl);
     props.ingestQueue.grantSendMessages(fn);
     fn.addEnvironment('CALLBACK_KEY_SECRET_ARN', props.callbackKey.secretArn);

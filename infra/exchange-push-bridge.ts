@@ -80,6 +80,7 @@ export class ExchangePushBridge extends Construct {
     });
     this.admin = new Admin(this, 'Admin', {
       table: this.state.table,
+      syncStates: this.state.syncStates,
       ingestQueue: this.queues.ingest,
       callbackKey: this.receiver.callbackKey,
       callbackBaseUrl: this.receiver.callbackBaseUrl,
@@ -92,6 +93,7 @@ export class ExchangePushBridge extends Construct {
     };
     this.lifecycle = new Lifecycle(this, 'Lifecycle', {
       table: this.state.table,
+      syncStates: this.state.syncStates,
       ingestQueue: this.queues.ingest,
       callbackKey: this.receiver.callbackKey,
       connections: this.admin.connections,

@@ -13,6 +13,7 @@ import { BridgeFunction } from './bridge-function.ts';
 
 export interface LifecycleProps {
   readonly table: TableV2;
+  readonly syncStates: TableV2;
   readonly ingestQueue: Queue;
   readonly callbackKey: Secret;
   readonly connections: Secret;
@@ -131,7 +132,9 @@ export class Lifecycle extends Construct {
     });
     const renewer = this.renewer.fn;
     renewer.addEnvironment('TABLE_NAME', props.table.tableName);
-    props.table.grant(renewer, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
+    props.table.grant(renewer, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    renewer.addEnvironment('SYNC_STATE_TABLE_NAME', props.syncStates.tableName);
+    props.syncStates.grant(renewer, 'dynamodb:GetItem', 'dynamodb:PutItem');
     renewer.addEnvironment('INGEST_QUEUE_URL', props.ingestQueue.queueUrl);
     props.ingestQueue.grantSendMessages(renewer);
     renewer.addEnvironment('RENEWALS_QUEUE_URL', this.renewals.queueUrl);

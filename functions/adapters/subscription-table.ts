@@ -1,6 +1,6 @@
 /**
- * The subscription records in DynamoDB. One table, keyed (pk, sk): a mailbox's subscription record
- * is (mailboxKey, "subscription"); later items (per-folder SyncState) share the partition.
+ * The subscription records in DynamoDB, keyed (pk, sk) = (mailboxKey, "subscription"). The table
+ * holds nothing else: every sweep reads all of it (docs/sweep-cost.md).
  *
  * Only this module knows attribute names and expressions; everything above it sees typed records.
  */

@@ -1,7 +1,7 @@
 /**
- * Per-folder SyncState items, next to the mailbox's subscription record in its partition:
- * (mailboxKey, "sync#d#inbox") or (mailboxKey, "sync#f#<folder id>"). Large and rarely written, so
- * kept out of the record every heartbeat rewrites.
+ * Per-folder SyncState items, in their own table: (mailboxKey, "sync#d#inbox") or
+ * (mailboxKey, "sync#f#<folder id>"). Large and rarely written, so kept out of the subscription
+ * table that every heartbeat writes and every sweep scans.
  */
 import {
   BatchWriteCommand,

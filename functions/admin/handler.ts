@@ -19,6 +19,7 @@ import { systemClock } from '../core/clock.ts';
 import { createAdminHandler } from './invoke.ts';
 
 const tableName = getStringFromEnv({ key: 'TABLE_NAME' });
+const syncStateTableName = getStringFromEnv({ key: 'SYNC_STATE_TABLE_NAME' });
 const callbackKeySecretArn = getStringFromEnv({ key: 'CALLBACK_KEY_SECRET_ARN' });
 const connectionsSecretArn = getStringFromEnv({ key: 'CONNECTIONS_SECRET_ARN' });
 const callbackBaseUrl = getStringFromEnv({ key: 'CALLBACK_BASE_URL' });
@@ -33,7 +34,7 @@ const doc = documentClient(new DynamoDBClient({}));
 
 export const handler = createAdminHandler({
   records: new DynamoSubscriptionStore(doc, tableName),
-  syncStates: new DynamoSyncStateStore(doc, tableName),
+  syncStates: new DynamoSyncStateStore(doc, syncStateTableName),
   publisher: new SqsEventPublisher(new SQSClient({}), ingestQueueUrl),
   connection: async (name) => {
     const client = await clients.client(name);

@@ -18,6 +18,7 @@ import { policyFromEnvironment } from '../lifecycle/config.ts';
 import { createRenewerHandler } from './batch.ts';
 
 const tableName = getStringFromEnv({ key: 'TABLE_NAME' });
+const syncStateTableName = getStringFromEnv({ key: 'SYNC_STATE_TABLE_NAME' });
 const ingestQueueUrl = getStringFromEnv({ key: 'INGEST_QUEUE_URL' });
 const renewalsQueueUrl = getStringFromEnv({ key: 'RENEWALS_QUEUE_URL' });
 const callbackKeySecretArn = getStringFromEnv({ key: 'CALLBACK_KEY_SECRET_ARN' });
@@ -33,7 +34,7 @@ const clients = exchangeClients(
 
 export const handler = createRenewerHandler({
   store: new DynamoSubscriptionStore(doc, tableName),
-  syncStates: new DynamoSyncStateStore(doc, tableName),
+  syncStates: new DynamoSyncStateStore(doc, syncStateTableName),
   exchange: async (connection) => {
     const client = await clients.client(connection);
     return client === undefined ? undefined : asRenewalExchange(client);

@@ -27,7 +27,7 @@ beforeAll(async () => {
   const doc = documentClient(aws.emulators.dynamodb);
   const handler = createAdminHandler({
     records: new DynamoSubscriptionStore(doc, env.TABLE_NAME ?? ''),
-    syncStates: new DynamoSyncStateStore(doc, env.TABLE_NAME ?? ''),
+    syncStates: new DynamoSyncStateStore(doc, env.SYNC_STATE_TABLE_NAME ?? ''),
     publisher: new SqsEventPublisher(aws.emulators.sqs, env.INGEST_QUEUE_URL ?? ''),
     connection: async (name) =>
       name === 'local'

@@ -46,7 +46,10 @@ beforeAll(async () => {
   const env = aws.environment('admin');
   deps = {
     records: store,
-    syncStates: new DynamoSyncStateStore(documentClient(aws.emulators.dynamodb), env.TABLE_NAME ?? ''),
+    syncStates: new DynamoSyncStateStore(
+      documentClient(aws.emulators.dynamodb),
+      env.SYNC_STATE_TABLE_NAME ?? '',
+    ),
     publisher: new SqsEventPublisher(aws.emulators.sqs, env.INGEST_QUEUE_URL ?? ''),
     connection: async (name) => (name === 'exo' ? exchange : undefined),
     connectionNames: async () => ['exo'],
