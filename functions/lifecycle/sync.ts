@@ -27,6 +27,7 @@ export const ALL_FOLDERS_SYNC_SET: readonly DistinguishedFolderName[] = [
   'sentitems',
   'deleteditems',
   'drafts',
+  'junkemail',
   'contacts',
   'tasks',
 ];
