@@ -132,8 +132,21 @@ export interface ChangeRecord {
   readonly oldFolderId: string | null;
   /** For messages: read or not after the change; null for calendar items and deletes. */
   readonly isRead: boolean | null;
-  /** The events the change raised, in order, with their watermarks. */
-  readonly events: ReadonlyArray<{ readonly type: SubscribableEventType; readonly watermark: string }>;
+  /** The events the change raised, in order: what a subscription covering them is pushed. */
+  readonly events: readonly ChangeEvent[];
+}
+
+/** One event of a change, with what a subscription's folder filter looks at. */
+export interface ChangeEvent {
+  readonly type: SubscribableEventType;
+  readonly watermark: string;
+  /** The item the event is about, or null for a folder's ModifiedEvent. */
+  readonly itemId: string | null;
+  /** The folder a folder-level ModifiedEvent is about, else null. */
+  readonly folderId: string | null;
+  readonly parentFolderId: string;
+  /** For a MovedEvent: the folder the item left. */
+  readonly oldParentFolderId: string | null;
 }
 
 export interface ChangeRequest {
@@ -549,7 +562,14 @@ export class MailboxStore {
       oldFolder: plan.kind === 'move' ? (before?.folder ?? null) : null,
       oldFolderId: plan.kind === 'move' && before ? this.#folder(mailbox, before.folder).id : null,
       isRead: after?.element === 'Message' ? after.isRead : null,
-      events: events.map((e) => ({ type: e.type, watermark: e.watermark })),
+      events: events.map((e) => ({
+        type: e.type,
+        watermark: e.watermark,
+        itemId: e.itemId,
+        folderId: e.folderId,
+        parentFolderId: e.parentFolderId,
+        oldParentFolderId: e.oldParentFolderId,
+      })),
     };
     this.#changes.push(record);
     return record;

@@ -28,6 +28,7 @@ async function setUp(
   options: {
     statusFrequency?: number;
     eventTypes?: SubscribableEventType[];
+    allFolders?: boolean;
     minPushTimeoutRealMs?: number;
   } = {},
 ): Promise<{ clock: Clock; sim: Simulator; receiver: Receiver; subscriptionId: string; watermark: string }> {
@@ -79,7 +80,7 @@ describe('the push request', () => {
     expect(push?.method).toBe('POST');
     expect(push?.url).toBe('/callback/abc?token=t0k%2B');
     expect(push?.headers['content-type']).toBe('text/xml; charset=utf-8');
-    expect(push?.headers.soapaction).toBe(
+    expect(push?.headers['soapaction']).toBe(
       '"http://schemas.microsoft.com/exchange/services/2006/messages/SendNotification"',
     );
     expect(push?.decoded?.notifications[0]?.subscriptionId).toBe(subscriptionId);
