@@ -8,7 +8,7 @@
  *   GET  /_sim/mailboxes                      mailboxes, their database, folders and item counts
  *   POST /_sim/mailboxes/{address}/move       move a mailbox (subscriptions lost, watermarks invalid)
  *   GET  /_sim/changes[?mailbox=&after=seq]   ground truth: every item change, in order
- *   POST /_sim/changes                        make a change: {"mailbox", "kind"?, "folder"?}
+ *   POST /_sim/changes                        make a change: {"mailbox", "kind"?, "folder"?, "itemId"?}
  *   GET  /_sim/subscriptions[?mailbox=]       every subscription and its state
  *   POST /_sim/subscriptions/{id}/drop        lose a subscription silently (URL-encode the id)
  *   GET  /_sim/deliveries[?subscriptionId=&after=seq]  every push attempt and its outcome
@@ -63,13 +63,14 @@ function parseChangeRequest(value: unknown): ChangeRequest | string {
     return 'the body must be a JSON object such as {"mailbox": "user1@contoso.test", "kind": "create", "folder": "inbox"}';
   }
   for (const key of Object.keys(value)) {
-    if (key !== 'mailbox' && key !== 'kind' && key !== 'folder') {
-      return `unknown field ${showValue(key)}; a change has mailbox, kind and folder`;
+    if (key !== 'mailbox' && key !== 'kind' && key !== 'folder' && key !== 'itemId') {
+      return `unknown field ${showValue(key)}; a change has mailbox, kind, folder and itemId`;
     }
   }
   const mailbox: unknown = Reflect.get(value, 'mailbox');
   const kind: unknown = Reflect.get(value, 'kind');
   const folder: unknown = Reflect.get(value, 'folder');
+  const itemId: unknown = Reflect.get(value, 'itemId');
   if (typeof mailbox !== 'string')
     return 'mailbox is required and must be a string such as "user1@contoso.test"';
   if (kind !== undefined && (typeof kind !== 'string' || !isChangeKind(kind))) {
@@ -78,7 +79,13 @@ function parseChangeRequest(value: unknown): ChangeRequest | string {
   if (folder !== undefined && (typeof folder !== 'string' || !isItemFolder(folder))) {
     return `folder ${showValue(String(folder))} cannot hold simulated items; use one of ${ITEM_FOLDERS.join(', ')}`;
   }
-  return { mailbox, ...(kind === undefined ? {} : { kind }), ...(folder === undefined ? {} : { folder }) };
+  if (itemId !== undefined && typeof itemId !== 'string') return 'itemId must be a string';
+  return {
+    mailbox,
+    ...(kind === undefined ? {} : { kind }),
+    ...(folder === undefined ? {} : { folder }),
+    ...(itemId === undefined ? {} : { itemId }),
+  };
 }
 
 export function handleControl(sim: Simulator, method: string, url: URL, body: string): HttpAnswer {

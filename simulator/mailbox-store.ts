@@ -155,6 +155,8 @@ export interface ChangeRequest {
   readonly kind?: ChangeKind;
   /** @default inbox or calendar for a create; any folder holding a suitable item otherwise */
   readonly folder?: ItemFolder;
+  /** The item to modify, mark, move or delete (current id). @default a random suitable item */
+  readonly itemId?: string;
 }
 
 /** Which events a subscription wants: its event types and folders ('all' = SubscribeToAllFolders). */
@@ -421,10 +423,33 @@ export class MailboxStore {
         'delete',
       ]);
     if (kind === 'create') {
+      if (request.itemId !== undefined) {
+        throw new SimulatorInputError('a create makes a new item; give itemId only for the other kinds');
+      }
       return {
         kind,
         folder: request.folder ?? this.#random.pick<ItemFolder>(['inbox', 'inbox', 'calendar']),
       };
+    }
+    if (request.itemId !== undefined) {
+      const item = this.#itemsById.get(request.itemId);
+      if (item === undefined || item.mailbox !== mailbox.address) {
+        throw new SimulatorInputError(
+          `mailbox ${mailbox.address} has no item ${showValue(request.itemId)} (moved items get a new id; see the ground truth)`,
+          { notFound: true },
+        );
+      }
+      if (request.folder !== undefined && item.folder !== request.folder) {
+        throw new SimulatorInputError(
+          `item ${showValue(request.itemId)} is in ${item.folder}, not ${request.folder}`,
+        );
+      }
+      if (kind === 'readFlag' && item.element !== 'Message') {
+        throw new SimulatorInputError(
+          `item ${showValue(request.itemId)} is a calendar item; only messages are read or unread`,
+        );
+      }
+      return { kind, item };
     }
     const folders = request.folder === undefined ? ITEM_FOLDERS : [request.folder];
     const candidates: SimulatedItem[] = [];

@@ -7,7 +7,7 @@
 import { describe, expect, it, type TestContext } from 'vitest';
 import { createScaledClock } from '../../functions/core/clock.ts';
 import { EwsResponseError, EwsSoapFaultError } from '../../functions/ews/errors.ts';
-import { openEnvelope, readResponseMessageHead, responseMessages } from '../../functions/ews/soap.ts';
+import { openEnvelope, readResponseMessageHead } from '../../functions/ews/soap.ts';
 import {
   decodeSubscribeResponse,
   encodeSubscribe,
