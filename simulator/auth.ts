@@ -16,7 +16,7 @@ import type { IdMinter } from './random.ts';
 export const AUTH_MODES = ['none', 'basic', 'oauth'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
 export function isAuthMode(value: string): value is AuthMode {
-  return (AUTH_MODES as readonly string[]).includes(value);
+  return AUTH_MODES.some((known) => known === value);
 }
 
 export interface BasicCredential {

@@ -90,10 +90,18 @@ function parseChangeRequest(value: unknown): ChangeRequest | string {
 
 export function handleControl(sim: Simulator, method: string, url: URL, body: string): HttpAnswer {
   const path = url.pathname.replace(/\/+$/, '');
-  const segments = path
-    .split('/')
-    .slice(2)
-    .map((s) => decodeURIComponent(s));
+  let segments: string[];
+  try {
+    segments = path
+      .split('/')
+      .slice(2)
+      .map((s) => decodeURIComponent(s));
+  } catch {
+    return problem(
+      400,
+      `the path ${showValue(path)} is not valid percent-encoding; URL-encode ids with encodeURIComponent`,
+    );
+  }
   const [resource, id, action] = segments;
   const query = url.searchParams;
   const allow = (methods: string) => problem(405, `${method} is not allowed on ${path}; use ${methods}`);

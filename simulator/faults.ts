@@ -89,7 +89,7 @@ const NON_NEGATIVE_KEYS = [
 export const FAULT_KEYS: readonly (keyof FaultSettings)[] = [...RATE_KEYS, ...NON_NEGATIVE_KEYS];
 
 function isFaultKey(key: string): key is keyof FaultSettings {
-  return (FAULT_KEYS as readonly string[]).includes(key);
+  return FAULT_KEYS.some((known) => known === key);
 }
 
 /**
@@ -108,7 +108,7 @@ export function parseFaultSettings(input: unknown): Result<Partial<FaultSettings
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
       return err(`fault ${key} is ${showValue(String(value))}; it must be a number of at least 0`);
     }
-    if ((RATE_KEYS as readonly string[]).includes(key) && value > 1) {
+    if (RATE_KEYS.some((known) => known === key) && value > 1) {
       return err(`fault ${key} is ${value}; it is a probability, from 0 to 1`);
     }
     out[key] = value;

@@ -49,7 +49,7 @@ export const ITEM_FOLDERS = [
 ] as const;
 export type ItemFolder = (typeof ITEM_FOLDERS)[number];
 export function isItemFolder(name: string): name is ItemFolder {
-  return (ITEM_FOLDERS as readonly string[]).includes(name);
+  return ITEM_FOLDERS.some((known) => known === name);
 }
 
 /**
@@ -59,7 +59,7 @@ export function isItemFolder(name: string): name is ItemFolder {
 export const CHANGE_KINDS = ['create', 'modify', 'readFlag', 'move', 'delete'] as const;
 export type ChangeKind = (typeof CHANGE_KINDS)[number];
 export function isChangeKind(value: string): value is ChangeKind {
-  return (CHANGE_KINDS as readonly string[]).includes(value);
+  return CHANGE_KINDS.some((known) => known === value);
 }
 
 /** Events older than this are purged, and watermarks older than this are refused (MSDOCS watermark.md). */

@@ -303,7 +303,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         });
       }
       const issued = auth.issueToken(
-        decodeURIComponent(token[1]),
+        token[1],
         request.headers['content-type'] ?? '',
         body.toString('utf8'),
         request.headers.authorization ?? '',

@@ -203,12 +203,14 @@ describe('the watermark chain', () => {
 
 describe('MoreEvents', () => {
   it('splits more than 50 queued events into notifications of 50, sent back to back', async (context) => {
+    // StatusFrequency 30: a push that waited for the heartbeat would come half an hour later.
     const { clock, sim, receiver, subscriptionId } = await setUp(context, 600, {
       eventTypes: ['CreatedEvent'],
+      statusFrequency: 30,
     });
-    await waitFor(clock, () => receiver.pushes.length >= 1, 'the first heartbeat', 60_000);
+    await waitFor(clock, () => sim.deliveries().length >= 1, 'the first heartbeat', 60_000);
     for (let i = 0; i < 120; i++) sim.makeChange({ mailbox: ADA, kind: 'create', folder: 'inbox' });
-    await waitFor(clock, () => receiver.pushes.length >= 4, 'three event pushes', 60_000);
+    await waitFor(clock, () => sim.deliveries().length >= 4, 'three event pushes', 600_000);
     const pushes = receiver.pushes.slice(1, 4).map(notification);
     expect(pushes.map((n) => n.events.length)).toEqual([50, 50, 20]);
     expect(pushes.map((n) => n.moreEvents)).toEqual([true, true, false]);
@@ -216,7 +218,7 @@ describe('MoreEvents', () => {
     // Back to back: each follows the acknowledgement of the one before, not the heartbeat period.
     const deliveries = sim.deliveries({ subscriptionId }).slice(1, 4);
     for (let i = 1; i < deliveries.length; i++) {
-      expect((deliveries[i]?.startedAt ?? 0) - (deliveries[i - 1]?.finishedAt ?? 0)).toBeLessThan(30_000);
+      expect((deliveries[i]?.startedAt ?? 0) - (deliveries[i - 1]?.finishedAt ?? 0)).toBeLessThan(5 * 60_000);
     }
     const created = sim
       .changes({ mailbox: ADA })

@@ -197,6 +197,6 @@ export function createJumpableClock(base: Clock): Clock & { jump(ms: number): vo
 }
 
 /** Real milliseconds of timer jitter the assertions allow, as simulated milliseconds on `clock`. */
-export function jitterTolerance(clock: Clock, realMs = 40): number {
+export function jitterTolerance(clock: Clock, realMs = 50): number {
   return realMs * clock.timeScale;
 }
