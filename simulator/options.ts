@@ -48,7 +48,10 @@ export interface SimulatorOptions {
   readonly tenant?: string;
   /** Lifetime of issued tokens, simulated seconds. @default 3599 */
   readonly tokenLifetimeSeconds?: number;
-  /** A push without a reply for this long (simulated ms) is a timeout. @default 10000 */
+  /**
+   * A push without a reply for this long (simulated ms) is a timeout. Exchange's own timeout is not
+   * documented; answer well within it. @default 10000
+   */
   readonly pushTimeoutMs?: number;
   /** …but never before this much real time has passed, whatever the time scale. @default 1000 */
   readonly minPushTimeoutRealMs?: number;

@@ -7,12 +7,15 @@
  *   chain is unbroken; StatusEvent heartbeats carry the current watermark (refreshed daily and
  *   whenever the subscription has moved past filtered-out events, so it never goes stale).
  * - A StatusEvent is sent when nothing was pushed for StatusFrequency minutes, and once right
- *   after Subscribe (the "listener first" rule of subscribe-operation.md only makes sense if
- *   Exchange pushes straight away; it is also what makes the renewal race of the architecture real).
+ *   after Subscribe. The second is an inference, not documented: the "listener first" rule of
+ *   subscribe-operation.md only makes sense if Exchange pushes straight away, and it is what makes
+ *   the architecture's renewal race (a push before the new id is stored) real.
  * - A reply other than a valid SendNotificationResult (any non-200 status, an invalid body, a
- *   timeout, a refused connection) is a failure: the same notification is retried after 30 s,
- *   then 60 s, 120 s, … (measured from the start of the failed attempt) while the interval does
- *   not exceed StatusFrequency; when it would, the subscription is dropped silently.
+ *   timeout, a refused connection) is a failure (ews-protocol.md §2 marks this UNCERTAIN; WorkMail
+ *   documents it): the same notification is retried after 30 s, then 60 s, 120 s, … while the
+ *   interval does not exceed StatusFrequency; when it would, the subscription is dropped silently.
+ *   Microsoft gives the intervals, not where they are measured from; here, from the start of the
+ *   failed attempt, so a slow failure does not stretch the schedule.
  * - `Unsubscribe` ends the subscription; that is the only way a client can end one.
  *
  * Every attempt is recorded (`deliveries()`), with its scheduled and actual simulated times, so
@@ -169,6 +172,12 @@ interface Subscription {
 
 type AttemptResult = { outcome: DeliveryOutcome; httpStatus: number | null; detail: string | null };
 
+/** What a push that is not a Pending notification (the error push) carried, for its record. */
+type Carried = Pick<
+  DeliveryRecord,
+  'notification' | 'attempt' | 'kind' | 'eventCount' | 'moreEvents' | 'previousWatermark' | 'watermark'
+>;
+
 export interface PushEngineOptions {
   readonly clock: Clock;
   readonly store: MailboxStore;
@@ -207,7 +216,7 @@ export class PushEngine {
 
   /** Creates a push subscription and schedules its first push. */
   subscribe(spec: NewSubscription): SubscriptionView {
-    // Exchange's ids are base64 of a binary structure starting with a length and a server name.
+    // Exchange's SubscriptionIds are base64 of a binary structure; these look alike.
     const id = this.#o.ids.mint(0x15, 32);
     const sub: Subscription = {
       id,
@@ -440,33 +449,26 @@ export class PushEngine {
 
   async #sendErrorPush(sub: Subscription, scheduledAt: number): Promise<void> {
     this.#notificationCounter++;
-    const startedAt = this.#o.clock.now();
-    const result = await this.#post(sub.spec.url, encodeErrorPush(sub.id, sub.spec.requestServerVersion));
-    this.#deliveries.push({
-      seq: this.#deliveries.length + 1,
-      subscriptionId: sub.id,
-      mailbox: sub.spec.mailbox,
-      url: sub.spec.url,
+    const carried: Carried = {
       notification: this.#notificationCounter,
       attempt: 0,
       kind: 'error',
-      duplicate: false,
       eventCount: 0,
       moreEvents: false,
       previousWatermark: null,
       watermark: null,
-      scheduledAt,
-      startedAt,
-      finishedAt: this.#o.clock.now(),
-      ...result,
-    });
-    if (sub.state === 'active')
+    };
+    const startedAt = this.#o.clock.now();
+    const result = await this.#post(sub.spec.url, encodeErrorPush(sub.id, sub.spec.requestServerVersion));
+    this.#record(sub, carried, result, { scheduledAt, startedAt, duplicate: false });
+    if (sub.state === 'active') {
       this.#end(sub, 'deleted', 'ErrorReadEventsFailed error push (errorPushPerHour fault)');
+    }
   }
 
   #record(
     sub: Subscription,
-    pending: Pending,
+    carried: Pending | Carried,
     result: AttemptResult,
     at: { scheduledAt: number; startedAt: number; duplicate: boolean },
   ): void {
@@ -475,14 +477,14 @@ export class PushEngine {
       subscriptionId: sub.id,
       mailbox: sub.spec.mailbox,
       url: sub.spec.url,
-      notification: pending.notification,
-      attempt: at.duplicate ? 0 : pending.failures,
-      kind: pending.kind,
+      notification: carried.notification,
+      attempt: 'attempt' in carried ? carried.attempt : at.duplicate ? 0 : carried.failures,
+      kind: carried.kind,
       duplicate: at.duplicate,
-      eventCount: pending.eventCount,
-      moreEvents: pending.moreEvents,
-      previousWatermark: pending.previousWatermark,
-      watermark: pending.watermark,
+      eventCount: carried.eventCount,
+      moreEvents: carried.moreEvents,
+      previousWatermark: carried.previousWatermark,
+      watermark: carried.watermark,
       scheduledAt: at.scheduledAt,
       startedAt: at.startedAt,
       finishedAt: this.#o.clock.now(),
