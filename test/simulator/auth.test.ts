@@ -7,8 +7,8 @@ import { describe, expect, it, type TestContext } from 'vitest';
 import { createScaledClock } from '../../functions/core/clock.ts';
 import { encodeSubscribe, type PushSubscriptionRequest } from '../../functions/ews/subscribe.ts';
 import { DEFAULT_CREDENTIALS, EWS_SCOPE } from '../../simulator/auth.ts';
-import { type Simulator, type SimulatorOptions, startSimulator } from '../../simulator/server.ts';
-import { as, elapse, failure, post, startReceiver, subscribe, value } from './support.ts';
+import type { Simulator, SimulatorOptions } from '../../simulator/server.ts';
+import { as, elapse, failure, post, startWithReceiver, subscribe, value } from './support.ts';
 
 const ADA = 'ada@contoso.test';
 const [basicUser] = DEFAULT_CREDENTIALS.basic;
@@ -19,11 +19,10 @@ async function setUp(
   options: SimulatorOptions,
 ): Promise<{ sim: Simulator; request: PushSubscriptionRequest }> {
   const clock = createScaledClock({ timeScale: 600 });
-  const sim = await startSimulator({ clock, mailboxes: [ADA, 'bob@contoso.test'], ...options });
-  const receiver = await startReceiver(clock);
-  context.onTestFinished(async () => {
-    await sim.stop();
-    await receiver.close();
+  const { sim, receiver } = await startWithReceiver(context.onTestFinished, {
+    mailboxes: [ADA, 'bob@contoso.test'],
+    ...options,
+    clock,
   });
   return {
     sim,

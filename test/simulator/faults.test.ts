@@ -25,7 +25,7 @@ import {
   failure,
   post,
   type Receiver,
-  startReceiver,
+  startWithReceiver,
   subscribe,
   value,
   waitFor,
@@ -37,11 +37,11 @@ async function setUp(
   faults: Partial<FaultSettings> = {},
 ): Promise<{ sim: Simulator; receiver: Receiver; request: PushSubscriptionRequest }> {
   const clock = createScaledClock({ timeScale: 600 });
-  const sim = await startSimulator({ clock, mailboxes: [ADA], faults, seed: 42 });
-  const receiver = await startReceiver(clock);
-  onTestFinished(async () => {
-    await sim.stop();
-    await receiver.close();
+  const { sim, receiver } = await startWithReceiver(onTestFinished, {
+    clock,
+    mailboxes: [ADA],
+    faults,
+    seed: 42,
   });
   const request: PushSubscriptionRequest = {
     folders: [{ distinguishedFolderId: 'inbox' }],

@@ -18,14 +18,9 @@ import {
 import type { ItemFolder } from '../../simulator/mailbox-store.ts';
 import { createRandom } from '../../simulator/random.ts';
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
-import { as, failure, post, value } from './support.ts';
+import { as, defined, failure, post, value } from './support.ts';
 
 const ADA = 'ada@contoso.test';
-
-function defined<T>(x: T | undefined): T {
-  if (x === undefined) throw new Error('expected a value');
-  return x;
-}
 
 async function setUp(context: TestContext, initialItems = 3): Promise<Simulator> {
   const sim = await startSimulator({

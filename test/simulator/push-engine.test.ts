@@ -7,14 +7,14 @@
 import { describe, expect, it, type TestContext } from 'vitest';
 import { type Clock, createScaledClock } from '../../functions/core/clock.ts';
 import type { SubscribableEventType } from '../../functions/ews/subscribe.ts';
-import type { DeliveryRecord } from '../../simulator/push-engine.ts';
-import { type Simulator, startSimulator } from '../../simulator/server.ts';
+import type { Simulator } from '../../simulator/server.ts';
 import {
+  defined,
   elapse,
   jitterTolerance,
   type ReceivedPush,
   type Receiver,
-  startReceiver,
+  startWithReceiver,
   subscribe,
   value,
   waitFor,
@@ -33,18 +33,13 @@ async function setUp(
   } = {},
 ): Promise<{ clock: Clock; sim: Simulator; receiver: Receiver; subscriptionId: string; watermark: string }> {
   const clock = createScaledClock({ timeScale });
-  const sim = await startSimulator({
+  // Cleaned up per test, not in afterEach: the retry-schedule tests run concurrently.
+  const { sim, receiver } = await startWithReceiver(context.onTestFinished, {
     clock,
     mailboxes: [ADA],
     ...(options.minPushTimeoutRealMs === undefined
       ? {}
       : { minPushTimeoutRealMs: options.minPushTimeoutRealMs }),
-  });
-  const receiver = await startReceiver(clock);
-  // Per test, not afterEach: the retry-schedule tests run concurrently.
-  context.onTestFinished(async () => {
-    await sim.stop();
-    await receiver.close();
   });
   const { subscriptionId, watermark } = value(
     await subscribe(sim, ADA, {
@@ -110,8 +105,8 @@ describe('heartbeats', () => {
       const heartbeats = sim.deliveries({ subscriptionId }).slice(0, 5);
       expect(heartbeats.map((d) => d.kind)).toEqual(['status', 'status', 'status', 'status', 'status']);
       for (let i = 1; i < heartbeats.length; i++) {
-        const previous = heartbeats[i - 1] as DeliveryRecord;
-        const current = heartbeats[i] as DeliveryRecord;
+        const previous = defined(heartbeats[i - 1]);
+        const current = defined(heartbeats[i]);
         expect(current.scheduledAt - previous.startedAt).toBe(period);
         expect(current.startedAt - current.scheduledAt).toBeLessThanOrEqual(tolerance);
         const observed = (receiver.pushes[i]?.at ?? 0) - (receiver.pushes[i - 1]?.at ?? 0);
@@ -254,8 +249,8 @@ describe('the retry schedule and the silent drop (ews-protocol.md §2)', () => {
       expect(attempts.every((a) => a.outcome === 500)).toBe(true);
       const tolerance = jitterTolerance(clock);
       for (let k = 1; k < attempts.length; k++) {
-        const previous = attempts[k - 1] as DeliveryRecord;
-        const current = attempts[k] as DeliveryRecord;
+        const previous = defined(attempts[k - 1]);
+        const current = defined(attempts[k]);
         expect(current.scheduledAt - previous.startedAt).toBe((intervals[k - 1] ?? 0) * 1000);
         expect(current.startedAt - current.scheduledAt).toBeLessThanOrEqual(tolerance);
         const observed = (receiver.pushes[k]?.at ?? 0) - (receiver.pushes[k - 1]?.at ?? 0);
@@ -289,7 +284,7 @@ describe('the retry schedule and the silent drop (ews-protocol.md §2)', () => {
     );
     const eventPushes = receiver.pushes.slice(1, 4);
     expect(new Set(eventPushes.map((p) => p.body)).size).toBe(1);
-    expect(notification(eventPushes[0] as ReceivedPush).previousWatermark).toBe(watermark);
+    expect(notification(defined(eventPushes[0])).previousWatermark).toBe(watermark);
     expect(
       sim
         .deliveries({ subscriptionId })
@@ -298,9 +293,7 @@ describe('the retry schedule and the silent drop (ews-protocol.md §2)', () => {
     ).toEqual(['invalid', 'invalid', 'OK']);
     sim.makeChange({ mailbox: ADA, kind: 'create', folder: 'inbox' });
     await waitFor(clock, () => receiver.pushes.length >= 5, 'the next event push', 60_000);
-    expect(notification(receiver.pushes[4] as ReceivedPush).previousWatermark).toBe(
-      change.events.at(-1)?.watermark,
-    );
+    expect(notification(defined(receiver.pushes[4])).previousWatermark).toBe(change.events.at(-1)?.watermark);
     expect(sim.subscriptions()[0]?.state).toBe('active');
   });
 });
@@ -333,7 +326,7 @@ describe('Unsubscribe', () => {
     );
     sim.makeChange({ mailbox: ADA, kind: 'create', folder: 'inbox' });
     await elapse(clock, 180_000);
-    expect(eventTypes(receiver.pushes.at(-1) as ReceivedPush)).toContain('CreatedEvent');
+    expect(eventTypes(defined(receiver.pushes.at(-1)))).toContain('CreatedEvent');
     expect(receiver.pushes).toHaveLength(2);
   });
 });

@@ -14,7 +14,7 @@ import {
   type PushSubscriptionRequest,
 } from '../../functions/ews/subscribe.ts';
 import { NS } from '../../functions/ews/xml.ts';
-import { type Simulator, type SimulatorOptions, startSimulator } from '../../simulator/server.ts';
+import type { Simulator, SimulatorOptions } from '../../simulator/server.ts';
 import {
   as,
   createJumpableClock,
@@ -22,7 +22,7 @@ import {
   failure,
   post,
   type Receiver,
-  startReceiver,
+  startWithReceiver,
   subscribe,
   value,
   waitFor,
@@ -37,11 +37,10 @@ async function setUp(
   options: SimulatorOptions = {},
 ): Promise<{ sim: Simulator; receiver: Receiver; request: PushSubscriptionRequest }> {
   const clock = options.clock ?? createScaledClock({ timeScale: 600 });
-  const sim = await startSimulator({ mailboxes: [ADA, BOB], ...options, clock });
-  const receiver = await startReceiver(clock);
-  context.onTestFinished(async () => {
-    await sim.stop();
-    await receiver.close();
+  const { sim, receiver } = await startWithReceiver(context.onTestFinished, {
+    mailboxes: [ADA, BOB],
+    ...options,
+    clock,
   });
   const request: PushSubscriptionRequest = {
     folders: [{ distinguishedFolderId: 'inbox' }],

@@ -19,7 +19,13 @@ import {
   type PushSubscriptionRequest,
   type SubscribeResult,
 } from '../../functions/ews/subscribe.ts';
-import type { Simulator } from '../../simulator/server.ts';
+import { type Simulator, type SimulatorOptions, startSimulator } from '../../simulator/server.ts';
+
+/** The value, or a failed test when there is none (instead of a cast). */
+export function defined<T>(x: T | undefined, what = 'a value'): T {
+  if (x === undefined) throw new Error(`expected ${what}, got undefined`);
+  return x;
+}
 
 export function value<T, E>(result: Result<T, E>): T {
   if (!result.ok) throw new Error(`expected success, got ${String(result.error)}`);
@@ -199,4 +205,21 @@ export function createJumpableClock(base: Clock): Clock & { jump(ms: number): vo
 /** Real milliseconds of timer jitter the assertions allow, as simulated milliseconds on `clock`. */
 export function jitterTolerance(clock: Clock, realMs = 50): number {
   return realMs * clock.timeScale;
+}
+
+/**
+ * Starts a simulator and a receiver on `clock`; both stop when the test ends (`onTestFinished` of
+ * the test's context, so concurrent tests clean up only their own).
+ */
+export async function startWithReceiver(
+  onTestFinished: (fn: () => Promise<void>) => void,
+  options: SimulatorOptions & { clock: Clock },
+): Promise<{ sim: Simulator; receiver: Receiver }> {
+  const sim = await startSimulator(options);
+  const receiver = await startReceiver(options.clock);
+  onTestFinished(async () => {
+    await sim.stop();
+    await receiver.close();
+  });
+  return { sim, receiver };
 }
