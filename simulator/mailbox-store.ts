@@ -377,7 +377,9 @@ export class MailboxStore {
     const after = filter.after ?? 0;
     const mailbox = filter.mailbox === undefined ? undefined : this.mailboxAddress(filter.mailbox);
     if (filter.mailbox !== undefined && mailbox === undefined) return [];
-    return this.#changes.filter((c) => c.seq > after && (mailbox === undefined || c.mailbox === mailbox));
+    // seq is the position + 1, so "after" is a slice rather than a scan of the whole log.
+    const tail = this.#changes.slice(Math.max(0, after));
+    return mailbox === undefined ? tail : tail.filter((c) => c.mailbox === mailbox);
   }
 
   /** Makes one change happen now. Throws SimulatorInputError for a request that cannot be carried out. */

@@ -200,6 +200,8 @@ const NOOP = () => {};
 export class PushEngine {
   readonly #o: PushEngineOptions;
   readonly #subscriptions = new Map<string, Subscription>();
+  /** Active subscriptions by mailbox: a change wakes only its mailbox's subscriptions. */
+  readonly #active = new Map<string, Set<Subscription>>();
   readonly #deliveries: DeliveryRecord[] = [];
   readonly #inFlight = new Set<() => void>();
   #notificationCounter = 0;
@@ -207,9 +209,8 @@ export class PushEngine {
   constructor(options: PushEngineOptions) {
     this.#o = options;
     options.store.onEvents((mailbox) => {
-      for (const sub of this.#subscriptions.values()) {
-        if (sub.state === 'active' && sub.spec.mailbox === mailbox && sub.phase === 'idle')
-          this.#schedule(sub, 0, 'events');
+      for (const sub of this.#active.get(mailbox) ?? []) {
+        if (sub.phase === 'idle') this.#schedule(sub, 0, 'events');
       }
     });
   }
@@ -236,16 +237,16 @@ export class PushEngine {
       errorPushDue: false,
     };
     this.#subscriptions.set(id, sub);
+    const active = this.#active.get(spec.mailbox);
+    if (active) active.add(sub);
+    else this.#active.set(spec.mailbox, new Set([sub]));
     this.#schedule(sub, 0, 'heartbeat');
     return view(sub);
   }
 
   /** Subscriptions still pushing for a mailbox (EWSMaxSubscriptions counts these). */
   activeCount(mailbox: string): number {
-    let count = 0;
-    for (const sub of this.#subscriptions.values())
-      if (sub.state === 'active' && sub.spec.mailbox === mailbox) count++;
-    return count;
+    return this.#active.get(mailbox)?.size ?? 0;
   }
 
   get(subscriptionId: string): SubscriptionView | undefined {
@@ -261,10 +262,10 @@ export class PushEngine {
 
   deliveries(filter: { subscriptionId?: string; after?: number } = {}): readonly DeliveryRecord[] {
     const after = filter.after ?? 0;
-    return this.#deliveries.filter(
-      (d) =>
-        d.seq > after && (filter.subscriptionId === undefined || d.subscriptionId === filter.subscriptionId),
-    );
+    // seq is the position + 1, so "after" is a slice rather than a scan of every attempt.
+    const tail = this.#deliveries.slice(Math.max(0, after));
+    const { subscriptionId } = filter;
+    return subscriptionId === undefined ? tail : tail.filter((d) => d.subscriptionId === subscriptionId);
   }
 
   /** Ends a subscription silently: Exchange forgets it and never pushes again. */
@@ -276,9 +277,7 @@ export class PushEngine {
   }
 
   loseMailbox(mailbox: string, reason: string): void {
-    for (const sub of this.#subscriptions.values()) {
-      if (sub.state === 'active' && sub.spec.mailbox === mailbox) this.#end(sub, 'lost', reason);
-    }
+    for (const sub of [...(this.#active.get(mailbox) ?? [])]) this.#end(sub, 'lost', reason);
   }
 
   /** Sends the ErrorReadEventsFailed error push as soon as nothing else is in flight, then deletes the subscription. */
@@ -290,7 +289,7 @@ export class PushEngine {
   }
 
   activeSubscriptionIds(): string[] {
-    return [...this.#subscriptions.values()].filter((s) => s.state === 'active').map((s) => s.id);
+    return [...this.#active.values()].flatMap((subs) => [...subs].map((s) => s.id));
   }
 
   /** Aborts every push in flight (timers are cancelled by the owner of Timers). */
@@ -496,6 +495,7 @@ export class PushEngine {
     sub.cancelTimer();
     sub.cancelTimer = NOOP;
     sub.state = state;
+    this.#active.get(sub.spec.mailbox)?.delete(sub);
     sub.endedAt = this.#o.clock.now();
     sub.endReason = reason;
     sub.pending = null;
