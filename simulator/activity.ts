@@ -35,24 +35,40 @@ export class Activity {
   }
 
   start(): void {
-    this.#scheduleChange();
-    this.#o.timers.set(FAULT_TICK_MS, () => this.#faultTick());
+    const now = this.#o.clock.now();
+    this.#scheduleChanges(now);
+    this.#o.timers.at(now + FAULT_TICK_MS, () => this.#faultTick(now + FAULT_TICK_MS));
   }
 
-  /** The changes of all mailboxes form one Poisson process; each arrival picks a mailbox at random. */
-  #scheduleChange(): void {
-    const { changeRate, store, changeRandom, timers } = this.#o;
-    const addresses = store.addresses();
-    if (changeRate <= 0 || addresses.length === 0) return;
-    const meanGapMs = 60_000 / (changeRate * addresses.length);
-    timers.set(changeRandom.exponential(meanGapMs), () => {
-      const mailbox = addresses[changeRandom.int(addresses.length)];
-      if (mailbox !== undefined) store.makeChange({ mailbox });
-      this.#scheduleChange();
+  /**
+   * The changes of all mailboxes form one Poisson process; each arrival picks a mailbox at random.
+   * Arrivals are planned in simulated time and a late timer makes every change that was due, so a
+   * busy event loop (or a large time scale) does not lower the rate.
+   */
+  #scheduleChanges(from: number): void {
+    const { changeRate, store, changeRandom } = this.#o;
+    if (changeRate <= 0 || store.addresses().length === 0) return;
+    const meanGapMs = 60_000 / (changeRate * store.addresses().length);
+    this.#armChange(from + changeRandom.exponential(meanGapMs), meanGapMs);
+  }
+
+  #armChange(due: number, meanGapMs: number): void {
+    const { store, changeRandom, timers, clock } = this.#o;
+    timers.at(due, () => {
+      const addresses = store.addresses();
+      let next = due;
+      const now = clock.now();
+      while (next <= now) {
+        const mailbox = addresses[changeRandom.int(addresses.length)];
+        if (mailbox !== undefined) store.makeChange({ mailbox });
+        next += changeRandom.exponential(meanGapMs);
+      }
+      this.#armChange(next, meanGapMs);
     });
   }
 
-  #faultTick(): void {
+  /** Draws the per-hour faults once per simulated minute, on a fixed grid (a late tick does not shift the next). */
+  #faultTick(at: number): void {
     const { engine, store, faultRandom, timers } = this.#o;
     const faults = this.#o.faults();
     // P(at least one arrival in a tick) for a Poisson process with the given hourly rate.
@@ -69,6 +85,6 @@ export class Activity {
         this.#o.moveMailbox(mailbox);
       }
     }
-    timers.set(FAULT_TICK_MS, () => this.#faultTick());
+    timers.at(at + FAULT_TICK_MS, () => this.#faultTick(at + FAULT_TICK_MS));
   }
 }
