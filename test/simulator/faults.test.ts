@@ -17,6 +17,7 @@ import {
   type PushSubscriptionRequest,
 } from '../../functions/ews/subscribe.ts';
 import { CHAOS_FAULTS, type FaultSettings, NO_FAULTS } from '../../simulator/faults.ts';
+import { encodeErrorPush } from '../../simulator/notification-codec.ts';
 import { type Simulator, SimulatorInputError, startSimulator } from '../../simulator/server.ts';
 import { itWithSchema, validateEnvelope } from '../support/ews-schema.ts';
 import {
@@ -162,39 +163,35 @@ describe('push faults', () => {
     expect(receiver.pushes).toHaveLength(pushes);
   });
 
-  describe('errorPushPerHour', () => {
-    itWithSchema(
-      'sends the real, schema-invalid ErrorReadEventsFailed push, then deletes the subscription',
-      async () => {
-        const { sim, receiver, request } = await setUp({ errorPushPerHour: 3600 });
-        const { subscriptionId } = value(await subscribe(sim, ADA, request));
-        await waitFor(
-          sim.clock,
-          () => sim.subscriptions()[0]?.state === 'deleted',
-          'the error push',
-          180_000,
-        );
-        const push = receiver.pushes.at(-1);
-        expect(push?.decoded?.notifications).toEqual([
-          {
-            responseClass: 'Error',
-            responseCode: 'ErrorReadEventsFailed',
-            subscriptionId,
-            previousWatermark: null,
-            moreEvents: null,
-            events: [],
-            messageText: expect.any(String),
-          },
-        ]);
-        expect(sim.deliveries().at(-1)).toMatchObject({ kind: 'error', outcome: 'OK' });
-        const verdict = await validateEnvelope(push?.body ?? '');
-        expect(verdict.exitCode, 'the error push has the real, schema-invalid shape').toBe(1);
-        const count = receiver.pushes.length;
-        sim.makeChange({ mailbox: ADA, kind: 'create', folder: 'inbox' });
-        await elapse(sim.clock, 150_000);
-        expect(receiver.pushes).toHaveLength(count);
+  it('errorPushPerHour sends the real ErrorReadEventsFailed error push, then deletes the subscription', async () => {
+    const { sim, receiver, request } = await setUp({ errorPushPerHour: 3600 });
+    const { subscriptionId } = value(await subscribe(sim, ADA, request));
+    await waitFor(sim.clock, () => sim.subscriptions()[0]?.state === 'deleted', 'the error push', 180_000);
+    const push = receiver.pushes.at(-1);
+    expect(push?.body).toBe(encodeErrorPush(subscriptionId, 'Exchange2013'));
+    // The project's decoder reads it as the real error push: no Notification, the id in MessageXml.
+    expect(push?.decoded?.notifications).toEqual([
+      {
+        responseClass: 'Error',
+        responseCode: 'ErrorReadEventsFailed',
+        subscriptionId,
+        previousWatermark: null,
+        moreEvents: null,
+        events: [],
+        messageText: expect.any(String),
       },
-    );
+    ]);
+    expect(sim.deliveries().at(-1)).toMatchObject({ kind: 'error', outcome: 'OK' });
+    const count = receiver.pushes.length;
+    sim.makeChange({ mailbox: ADA, kind: 'create', folder: 'inbox' });
+    await elapse(sim.clock, 150_000);
+    expect(receiver.pushes).toHaveLength(count);
+  });
+
+  itWithSchema('the error push is deliberately schema-invalid, exactly as the real one is', async () => {
+    const verdict = await validateEnvelope(encodeErrorPush('JABlcnJvci1wdXNoLXN1Yi0wMDE=', 'Exchange2013'));
+    expect(verdict.exitCode, verdict.output).toBe(1);
+    expect(verdict.output).toMatch(/Notification/);
   });
 
   it('mailboxMovePerHour moves mailboxes: subscriptions lost, ErrorMailboxMoveInProgress for mailboxMoveDurationMs', async () => {
