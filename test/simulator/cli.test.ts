@@ -83,10 +83,11 @@ describe.concurrent('npm run simulator', () => {
       },
       as('ada@contoso.test'),
     );
-    // --chaos throttles some requests: try again until one Subscribe succeeds.
-    for (let attempt = 0; attempt < 10; attempt++) {
+    // --chaos throttles some requests (and may be moving the mailbox): try again until one succeeds.
+    for (let attempt = 0; attempt < 100; attempt++) {
       const reply = await post(ewsUrl, subscribeXml, { Authorization: authorization });
       if (decodeSubscribeResponse(reply.body).ok) break;
+      await wallClock.sleep(20);
     }
     await waitFor(wallClock, () => receiver.pushes.length > 0, 'a push', 20_000);
     cli.child.kill('SIGINT');

@@ -47,7 +47,8 @@ async function setUp(
   const request: PushSubscriptionRequest = {
     folders: [{ distinguishedFolderId: 'inbox' }],
     eventTypes: ['CreatedEvent'],
-    statusFrequency: 1,
+    // Half an hour: no heartbeat comes between the pushes these tests look at.
+    statusFrequency: 30,
     url: receiver.url,
   };
   return { sim, receiver, request };

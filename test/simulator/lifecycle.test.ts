@@ -43,8 +43,15 @@ describe('stop()', () => {
       clock,
       mailboxes: 3,
       changeRate: 10,
+      // Chaos for its timers, without the faults that would stop the subscription from pushing.
       chaos: true,
-      faults: { serverBusyRate: 0, unavailableRate: 0 },
+      faults: {
+        serverBusyRate: 0,
+        unavailableRate: 0,
+        subscriptionLossPerHour: 0,
+        errorPushPerHour: 0,
+        mailboxMovePerHour: 0,
+      },
     });
     const receiver = await startReceiver(clock);
     receiver.answerWith(() => 'hang'); // the push stays in flight until stop() aborts it

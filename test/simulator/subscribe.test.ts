@@ -325,6 +325,14 @@ describe('what a subscription covers', () => {
     const inbox = sim.makeChange({ mailbox: ADA, kind: 'create', folder: 'inbox' });
     const meeting = sim.makeChange({ mailbox: ADA, kind: 'create', folder: 'calendar' });
     const deleted = sim.makeChange({ mailbox: ADA, kind: 'delete', folder: 'inbox' });
+    const pushed = (id: string) => sim.deliveries({ subscriptionId: id }).some((d) => d.kind === 'events');
+    await waitFor(
+      sim.clock,
+      () => pushed(calendar.subscriptionId) && pushed(all.subscriptionId),
+      'both event pushes',
+      60_000,
+    );
+    // Anything else (events the filters should have held back) would have come with them or just after.
     await elapse(sim.clock, 30_000);
     const eventsOf = (id: string) =>
       receiver.pushes

@@ -162,9 +162,13 @@ export async function subscribe(
 
 // ---- time -------------------------------------------------------------------------------------
 
+/** A wait never gives up before this much real time: a busy machine is slow, not wrong. */
+const MIN_REAL_WAIT_MS = 5_000;
+
 /**
- * Waits until `condition` holds, polling every few real milliseconds, or fails after `simulatedMs`
- * of simulated time with `what` in the message.
+ * Waits until `condition` holds, polling every few real milliseconds, or fails once `simulatedMs`
+ * of simulated time (and at least MIN_REAL_WAIT_MS of real time) have passed, with `what` in the
+ * message. Waiting is not asserting: tests assert on the recorded simulated times instead.
  */
 export async function waitFor(
   clock: Clock,
@@ -172,10 +176,12 @@ export async function waitFor(
   what: string,
   simulatedMs: number,
 ): Promise<void> {
-  const deadline = clock.now() + simulatedMs;
+  const budget = Math.max(simulatedMs, MIN_REAL_WAIT_MS * clock.timeScale);
+  const deadline = clock.now() + budget;
   while (!condition()) {
-    if (clock.now() > deadline)
-      throw new Error(`timed out after ${simulatedMs / 1000} simulated s waiting for ${what}`);
+    if (clock.now() > deadline) {
+      throw new Error(`timed out after ${budget / 1000} simulated s waiting for ${what}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
