@@ -64,11 +64,18 @@ describe('stop()', () => {
     expect(handles().timers).toBeGreaterThan(before.timers);
     await sim.stop();
     await receiver.close();
-    // Closed handles leave the list a few event-loop turns after their close callbacks.
-    for (let turn = 0; turn < 100 && JSON.stringify(handles()) !== JSON.stringify(before); turn++) {
+    // Closed handles leave the list a few event-loop turns after their close callbacks. The test
+    // runner's own timers come and go, so "nothing left" means no more of each kind than before.
+    const settled = () => {
+      const now = handles();
+      return now.timers <= before.timers && now.servers <= before.servers && now.sockets <= before.sockets;
+    };
+    for (let turn = 0; turn < 200 && !settled(); turn++)
       await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    expect(handles()).toEqual(before);
+    const after = handles();
+    expect(after.timers).toBeLessThanOrEqual(before.timers);
+    expect(after.servers).toBeLessThanOrEqual(before.servers);
+    expect(after.sockets).toBeLessThanOrEqual(before.sockets);
     const aborted = sim.deliveries().at(-1);
     expect(aborted).toMatchObject({ outcome: 'unreachable', detail: 'the simulator stopped' });
     // Stopping twice is harmless; nothing happens any more.
