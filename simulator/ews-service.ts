@@ -1,0 +1,411 @@
+/**
+ * `/EWS/Exchange.asmx`: what Exchange does with an authenticated SOAP request. Faults first
+ * (503, ErrorServerBusy), then the schema, then who the request acts as (impersonation and
+ * X-AnchorMailbox), then the operation itself.
+ *
+ * Where a request goes wrong, the answer is the one Exchange gives, with the code, the transport
+ * (SOAP Fault with HTTP 500, or an Error response message with HTTP 200) and the message text
+ * noted beside each case.
+ */
+import type { Result } from '../functions/core/result.ts';
+import { err, ok } from '../functions/core/result.ts';
+import { showValue } from '../functions/core/show.ts';
+import { DEFAULT_EXCHANGE_VERSION, type Impersonation } from '../functions/ews/request.ts';
+import { soapContentType } from '../functions/ews/soap.ts';
+import { validatePushUrl } from '../functions/ews/subscribe.ts';
+import type { Identity } from './auth.ts';
+import type { FaultSettings } from './faults.ts';
+import {
+  type MailboxStore,
+  SIMULATED_FOLDERS,
+  type SimulatedFolder,
+  type WatermarkProblem,
+} from './mailbox-store.ts';
+import type { PushEngine } from './push-engine.ts';
+import type { Random } from './random.ts';
+import {
+  decodeEwsRequest,
+  type EwsRequest,
+  encodeFault,
+  encodeResponse,
+  type FolderRef,
+  getItemSuccess,
+  type ItemShape,
+  type PushSubscribeRequest,
+  type RequestHeader,
+  type ResponseMessage,
+  schemaValidationFault,
+  subscribeSuccess,
+  syncFolderItemsSuccess,
+} from './soap-server-codec.ts';
+
+/** Exchange Online's EWSMaxSubscriptions (ews-protocol.md §4 "Limits"). */
+export const DEFAULT_MAX_SUBSCRIPTIONS_PER_MAILBOX = 20;
+
+export interface HttpAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[]>>;
+  readonly body: string;
+}
+
+export interface EwsCall {
+  readonly identity: Identity;
+  /** The X-AnchorMailbox header, if any. */
+  readonly anchorMailbox: string | null;
+  readonly body: Uint8Array;
+}
+
+export interface EwsServiceOptions {
+  readonly store: MailboxStore;
+  readonly engine: PushEngine;
+  readonly faults: () => FaultSettings;
+  /** The stream fault draws come from. */
+  readonly random: Random;
+  readonly maxSubscriptionsPerMailbox: number;
+}
+
+const XML = { 'Content-Type': soapContentType('1.1') };
+
+function soap(body: string): HttpAnswer {
+  return { status: 200, headers: XML, body };
+}
+function fault(
+  code: string,
+  faultString: string,
+  values?: ReadonlyArray<readonly [string, string]>,
+): HttpAnswer {
+  return {
+    status: 500,
+    headers: XML,
+    body: encodeFault({ code, faultString, ...(values ? { values } : {}) }),
+  };
+}
+interface ErrorExtras {
+  readonly values?: ReadonlyArray<readonly [string, string]>;
+  readonly content?: string;
+}
+function errorMessage(responseCode: string, messageText: string, extra: ErrorExtras = {}): ResponseMessage {
+  return { ok: false, responseCode, messageText, ...extra };
+}
+
+/** Who a request acts as: the mailbox whose data it reads, or none (a service account). */
+type Acting = { readonly mailbox: string | null };
+
+export class EwsService {
+  readonly #o: EwsServiceOptions;
+
+  constructor(options: EwsServiceOptions) {
+    this.#o = options;
+  }
+
+  handle(call: EwsCall): HttpAnswer {
+    const faults = this.#o.faults();
+    if (this.#o.random.chance(faults.unavailableRate)) {
+      // IIS queuing requests (ews-throttling-in-exchange.md Table 4): 503, no SOAP at all.
+      return {
+        status: 503,
+        headers: { 'Content-Type': 'text/html', 'Retry-After': '5' },
+        body: '<h1>Service Unavailable</h1>',
+      };
+    }
+    if (this.#o.random.chance(faults.serverBusyRate)) {
+      return fault('ErrorServerBusy', 'The server cannot service this request right now. Try again later.', [
+        ['BackOffMilliseconds', String(Math.round(faults.serverBusyBackOffMs))],
+      ]);
+    }
+    const decoded = decodeEwsRequest(call.body);
+    if (!decoded.ok) return { status: 500, headers: XML, body: schemaValidationFault(decoded.error) };
+    const { header, request } = decoded.value;
+    const acting = this.#acting(call, header);
+    if (!acting.ok) return acting.error;
+    return this.#operation(request, header, acting.value);
+  }
+
+  #acting(call: EwsCall, header: RequestHeader): Result<Acting, HttpAnswer> {
+    const { store } = this.#o;
+    const impersonation = header.impersonation;
+    if (impersonation === null) {
+      if (call.identity.kind === 'app') {
+        // Exchange Online's answer to an app-only token without impersonation.
+        return err(
+          fault(
+            'ErrorInvalidExchangeImpersonationHeaderData',
+            'ExchangeImpersonation SOAP header must be present for this type of OAuth token.',
+          ),
+        );
+      }
+      // A Basic account acts as its own mailbox, if it has one; the anonymous caller has none.
+      const own =
+        call.identity.kind === 'basic' ? (store.mailboxAddress(call.identity.username) ?? null) : null;
+      return ok({ mailbox: own });
+    }
+    const mailbox = resolveImpersonation(store, impersonation);
+    if (mailbox === undefined) {
+      // Impersonating an address with no mailbox: Exchange's ErrorNonExistentMailbox fault.
+      return err(
+        fault(
+          'ErrorNonExistentMailbox',
+          impersonation.kind === 'SID'
+            ? 'The simulator resolves impersonation by SMTP address or principal name, not SID; use PrimarySmtpAddress.'
+            : `The SMTP address has no mailbox associated with it: ${showValue(impersonation.value)}.`,
+        ),
+      );
+    }
+    if (call.identity.kind === 'app') {
+      const anchor = call.anchorMailbox;
+      if (anchor === null || anchor.toLowerCase() !== mailbox.toLowerCase()) {
+        // Without X-AnchorMailbox naming the impersonated mailbox, Exchange Online routes the
+        // request to a server that does not hold the mailbox; the answer seen in practice is
+        // ErrorNoRespondingCASInDestinationSite (ews-protocol.md §3.3), fixed by the header.
+        return err(
+          fault(
+            'ErrorNoRespondingCASInDestinationSite',
+            anchor === null
+              ? `The request could not be routed: send X-AnchorMailbox: ${mailbox} with app-only impersonation.`
+              : `The request could not be routed: X-AnchorMailbox ${showValue(anchor)} does not name the impersonated mailbox ${mailbox}.`,
+          ),
+        );
+      }
+    }
+    return ok({ mailbox });
+  }
+
+  #operation(request: EwsRequest, header: RequestHeader, acting: Acting): HttpAnswer {
+    switch (request.operation) {
+      case 'Subscribe':
+        if (request.push === null) {
+          return soap(
+            encodeResponse('Subscribe', [
+              errorMessage(
+                'ErrorInvalidSubscriptionRequest',
+                `The EWS simulator implements push subscriptions only, not ${request.kind} subscriptions.`,
+              ),
+            ]),
+          );
+        }
+        return soap(encodeResponse('Subscribe', [this.#subscribe(request.push, header, acting)]));
+      case 'GetItem':
+        return soap(
+          encodeResponse(
+            'GetItem',
+            request.itemIds.map((id) => this.#getItem(id, request.itemShape, acting)),
+          ),
+        );
+      case 'SyncFolderItems':
+        return soap(encodeResponse('SyncFolderItems', [this.#syncFolderItems(request, acting)]));
+      case 'Unsubscribe':
+      case 'GetEvents': {
+        // Neither operation works on push subscriptions: "To unsubscribe from a push
+        // subscription, you must respond to a push request with an unsubscribe response".
+        const known = this.#o.engine.get(request.subscriptionId) !== undefined;
+        return soap(
+          encodeResponse(request.operation, [
+            known
+              ? errorMessage('ErrorInvalidPullSubscriptionId', 'Subscription is not a pull subscription.')
+              : errorMessage('ErrorSubscriptionNotFound', 'The specified subscription was not found.'),
+          ]),
+        );
+      }
+      case 'Unsupported':
+        return fault(
+          'ErrorInvalidRequest',
+          `The EWS simulator does not implement ${request.name}; it answers Subscribe (push), GetItem and SyncFolderItems.`,
+        );
+    }
+  }
+
+  #subscribe(push: PushSubscribeRequest, header: RequestHeader, acting: Acting): ResponseMessage {
+    const { store, engine } = this.#o;
+    let mailbox: string;
+    let folders: SimulatedFolder[] | 'all';
+    if (push.folders === 'all') {
+      if (acting.mailbox === null) return missingEmailAddress();
+      mailbox = acting.mailbox;
+      folders = 'all';
+    } else {
+      const resolved: Array<{ mailbox: string; folder: SimulatedFolder }> = [];
+      for (const ref of push.folders) {
+        const folder = this.#resolveFolder(ref, acting, 'ErrorFolderNotFound');
+        if (!folder.ok) return folder.error;
+        if (folder.value.mailbox !== acting.mailbox) {
+          return errorMessage(
+            'ErrorSubscriptionDelegateAccessNotSupported',
+            'Subscriptions are not supported for delegate user access.',
+          );
+        }
+        resolved.push(folder.value);
+      }
+      const first = resolved[0];
+      if (first === undefined) return missingEmailAddress();
+      mailbox = first.mailbox;
+      folders = [...new Set(resolved.map((f) => f.folder))];
+    }
+    if (store.isMoving(mailbox)) return moveInProgress();
+    try {
+      validatePushUrl(push.url);
+    } catch (e) {
+      return errorMessage(
+        'ErrorInvalidPushSubscriptionUrl',
+        `The push subscription URL is invalid: ${e instanceof Error ? e.message : String(e)}.`,
+      );
+    }
+    let position = store.headPosition(mailbox);
+    let watermark: string;
+    if (push.watermark !== null) {
+      const resolved = store.resolveWatermark(mailbox, push.watermark);
+      if (!resolved.ok) {
+        return errorMessage(
+          'ErrorInvalidWatermark',
+          `The watermark used for creating this subscription was not found. (${WATERMARK_PROBLEMS[resolved.error]})`,
+        );
+      }
+      position = resolved.value;
+      // A resumed subscription starts at the watermark it was given: its first PreviousWatermark.
+      watermark = push.watermark;
+    } else {
+      watermark = store.mintWatermark(mailbox, position);
+    }
+    const max = this.#o.maxSubscriptionsPerMailbox;
+    const count = engine.activeCount(mailbox);
+    if (count >= max) {
+      return errorMessage(
+        'ErrorExceededSubscriptionCount',
+        'You have exceeded the available subscriptions for your account. Remove unnecessary subscriptions and try your request again.',
+        {
+          values: [
+            ['Policy', 'MaxSubscriptions'],
+            ['MaxSubscriptions', String(max)],
+            ['CurrentCount', String(count)],
+          ],
+        },
+      );
+    }
+    const subscription = engine.subscribe({
+      mailbox,
+      folders,
+      folderIds: folders === 'all' ? 'all' : new Set(folders.map((f) => store.folderId(mailbox, f))),
+      eventTypes: push.eventTypes,
+      statusFrequency: push.statusFrequency,
+      url: push.url,
+      callerData: push.callerData,
+      requestServerVersion: header.requestServerVersion ?? DEFAULT_EXCHANGE_VERSION,
+      position,
+      watermark,
+    });
+    return subscribeSuccess(subscription.subscriptionId, watermark);
+  }
+
+  #getItem(id: string, shape: ItemShape, acting: Acting): ResponseMessage {
+    const { store } = this.#o;
+    const items = { content: '<m:Items/>' };
+    if (!/^[A-Za-z0-9+/]{8,}={0,2}$/.test(id)) {
+      return errorMessage('ErrorInvalidIdMalformed', 'Id is malformed.', items);
+    }
+    const item = store.item(id);
+    if (item === undefined) {
+      return errorMessage(
+        'ErrorItemNotFound',
+        'The specified object was not found in the store., The process failed to get the correct properties.',
+        items,
+      );
+    }
+    if (acting.mailbox !== null && acting.mailbox !== item.mailbox) {
+      return errorMessage('ErrorAccessDenied', 'Access is denied. Check credentials and try again.', items);
+    }
+    if (store.isMoving(item.mailbox)) return moveInProgress(items);
+    return getItemSuccess(item, shape, store.folderId(item.mailbox, item.folder));
+  }
+
+  #syncFolderItems(
+    request: Extract<EwsRequest, { operation: 'SyncFolderItems' }>,
+    acting: Acting,
+  ): ResponseMessage {
+    const { store } = this.#o;
+    const folder = this.#resolveFolder(request.syncFolderId, acting, 'ErrorSyncFolderNotFound');
+    if (!folder.ok) return folder.error;
+    const { mailbox } = folder.value;
+    if (acting.mailbox !== null && acting.mailbox !== mailbox) {
+      return errorMessage('ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
+    }
+    if (store.isMoving(mailbox)) return moveInProgress();
+    const result = store.syncFolderItems(
+      mailbox,
+      folder.value.folder,
+      request.syncState ?? undefined,
+      request.maxChangesReturned,
+      new Set(request.ignore),
+    );
+    if (!result.ok) {
+      return errorMessage(
+        'ErrorInvalidSyncStateData',
+        'Synchronization state data is corrupted or otherwise invalid.',
+      );
+    }
+    return syncFolderItemsSuccess(
+      result.value,
+      request.itemShape,
+      store.folderId(mailbox, folder.value.folder),
+    );
+  }
+
+  /** The mailbox and folder a folder reference names, or the error message Exchange answers. */
+  #resolveFolder(
+    ref: FolderRef,
+    acting: Acting,
+    notFoundCode: 'ErrorFolderNotFound' | 'ErrorSyncFolderNotFound',
+  ): Result<{ mailbox: string; folder: SimulatedFolder }, ResponseMessage> {
+    const { store } = this.#o;
+    const notFound = () =>
+      errorMessage(notFoundCode, 'The specified folder could not be found in the store.');
+    if (ref.kind === 'id') {
+      const candidates = acting.mailbox === null ? store.addresses() : [acting.mailbox];
+      for (const mailbox of candidates) {
+        const folder = store.folderById(mailbox, ref.id);
+        if (folder !== undefined) return ok({ mailbox, folder });
+      }
+      return err(notFound());
+    }
+    let mailbox = acting.mailbox;
+    if (ref.mailbox !== null) {
+      const named = store.mailboxAddress(ref.mailbox);
+      if (named === undefined) {
+        return err(
+          errorMessage(
+            'ErrorNonExistentMailbox',
+            `No mailbox with the SMTP address ${showValue(ref.mailbox)} exists.`,
+          ),
+        );
+      }
+      mailbox = named;
+    }
+    if (mailbox === null) return err(missingEmailAddress());
+    const folder = SIMULATED_FOLDERS.find((f) => f === ref.name);
+    if (folder === undefined) return err(notFound());
+    return ok({ mailbox, folder });
+  }
+}
+
+const WATERMARK_PROBLEMS: Record<WatermarkProblem, string> = {
+  unknown: 'this watermark was never issued by this server',
+  otherMailbox: 'the watermark belongs to another mailbox',
+  otherDatabase: 'the mailbox has moved to another database since the watermark was issued',
+  expired: 'the watermark is older than 30 days',
+  purged: 'events after the watermark are older than 30 days and have been removed',
+};
+
+function resolveImpersonation(store: MailboxStore, impersonation: Impersonation): string | undefined {
+  if (impersonation.kind === 'SID') return undefined;
+  return store.mailboxAddress(impersonation.value);
+}
+
+/** A caller without a mailbox named a well-known folder without saying whose. */
+function missingEmailAddress(): ResponseMessage {
+  return errorMessage(
+    'ErrorMissingEmailAddress',
+    'When making a request as an account that does not have a mailbox, you must specify the mailbox primary SMTP address for any distinguished folder Ids.',
+  );
+}
+
+function moveInProgress(extra: ErrorExtras = {}): ResponseMessage {
+  return errorMessage('ErrorMailboxMoveInProgress', 'Mailbox move in progress. Try again later.', extra);
+}

@@ -1,0 +1,368 @@
+/**
+ * The EWS simulator: a faithful stand-in for Exchange's push notifications, for the local run and
+ * the tests. It serves EWS (Subscribe with push, GetItem, SyncFolderItems) on
+ * `/EWS/Exchange.asmx`, an OAuth2 token endpoint, and the `/_sim/` control and ground-truth API,
+ * and pushes SendNotification to callback URLs with Exchange's batching, heartbeats, retry
+ * schedule and silent drops. It runs entirely on one Clock, so it can share time with the bridge.
+ *
+ * In-process API:
+ *
+ * ```ts
+ * import { startSimulator } from '../simulator/server.ts';
+ * const sim = await startSimulator({
+ *   port: 0,                  // 0 = a free port (default)
+ *   host: '127.0.0.1',        // default
+ *   clock,                    // a Clock to share with the bridge; or timeScale (default 1)
+ *   auth: 'none',             // 'none' | 'basic' | 'oauth' (default 'none')
+ *   mailboxes: 3,             // or ['ada@contoso.test', …]; a count gives user1@contoso.test, … (default 1)
+ *   changeRate: 0,            // automatic changes per simulated minute per mailbox (default 0)
+ *   chaos: false, faults: {}, // fault settings (see FaultSettings in faults.ts)
+ *   seed: 1,                  // every random choice derives from it (default 1)
+ *   credentials: { basic: [{ username, password }], oauth: [{ clientId, clientSecret }] }, // default DEFAULT_CREDENTIALS
+ * });
+ * sim.url; sim.ewsUrl; sim.tokenUrl; sim.controlUrl; sim.clock; sim.credentials; sim.mailboxAddresses;
+ * sim.makeChange({ mailbox, kind?, folder? })   // → ChangeRecord (the ground truth entry)
+ * sim.dropSubscription(subscriptionId)          // → SubscriptionView (lost silently)
+ * sim.moveMailbox(mailbox)                      // → MailboxMove (subscriptions lost, watermarks invalid)
+ * sim.setFaults({ serverBusyRate: 1 })          // → FaultSettings now in force
+ * sim.faults(); sim.changes({ mailbox?, after? }); sim.subscriptions({ mailbox? });
+ * sim.deliveries({ subscriptionId?, after? }); sim.mailboxes(); sim.summary();
+ * await sim.stop();                             // closes the server, cancels every timer and push
+ * ```
+ *
+ * The methods throw SimulatorInputError for an unknown mailbox, subscription, kind or folder, and
+ * SimulatorConfigError (from startSimulator) for bad options. Given the same seed and the same
+ * requests in the same order, the simulator makes the same choices; only the wall clock's jitter
+ * (which request or timer comes first) can make two runs differ.
+ */
+import http from 'node:http';
+import type { Clock } from '../functions/core/clock.ts';
+import { Activity } from './activity.ts';
+import { Authenticator, type AuthMode, type Credentials } from './auth.ts';
+import { handleControl } from './control-api.ts';
+import { EwsService, type HttpAnswer } from './ews-service.ts';
+import type { FaultSettings } from './faults.ts';
+import { parseFaultSettings } from './faults.ts';
+import { type ChangeRecord, type ChangeRequest, MailboxStore, SimulatorInputError } from './mailbox-store.ts';
+import { resolveOptions, type SimulatorOptions } from './options.ts';
+import { type DeliveryRecord, PushEngine, type SubscriptionView } from './push-engine.ts';
+import { createIdMinter, createRandom } from './random.ts';
+import { Timers } from './timers.ts';
+
+export { SimulatorInputError } from './mailbox-store.ts';
+export type { SimulatorOptions } from './options.ts';
+export { SimulatorConfigError } from './options.ts';
+
+/** Largest request body accepted on any path. */
+const MAX_BODY_BYTES = 2 * 1024 * 1024;
+
+export interface MailboxMove {
+  readonly mailbox: string;
+  /** The database the mailbox is on now (1 at start, +1 per move). */
+  readonly database: number;
+  /** Until this simulated time, requests for the mailbox get ErrorMailboxMoveInProgress. */
+  readonly movingUntil: number;
+}
+
+export interface MailboxSummary {
+  readonly address: string;
+  readonly database: number;
+  readonly moving: boolean;
+  readonly folders: Readonly<Record<string, { folderId: string; items: number; unread: number }>>;
+}
+
+export interface SimulatorSummary {
+  readonly url: string;
+  readonly ewsUrl: string;
+  readonly tokenUrl: string;
+  readonly auth: AuthMode;
+  readonly timeScale: number;
+  /** The simulated time now, ISO 8601. */
+  readonly now: string;
+  readonly seed: number;
+  readonly mailboxes: readonly string[];
+  readonly faults: FaultSettings;
+}
+
+export interface Simulator {
+  /** `http://host:port` */
+  readonly url: string;
+  /** `${url}/EWS/Exchange.asmx` */
+  readonly ewsUrl: string;
+  /** The OAuth2 client-credentials endpoint, `${url}/{tenant}/oauth2/v2.0/token`. */
+  readonly tokenUrl: string;
+  /** `${url}/_sim` */
+  readonly controlUrl: string;
+  readonly clock: Clock;
+  readonly auth: AuthMode;
+  readonly credentials: Credentials;
+  readonly seed: number;
+  readonly mailboxAddresses: readonly string[];
+  makeChange(request: ChangeRequest): ChangeRecord;
+  dropSubscription(subscriptionId: string): SubscriptionView;
+  moveMailbox(mailbox: string): MailboxMove;
+  setFaults(faults: Partial<FaultSettings>): FaultSettings;
+  faults(): FaultSettings;
+  changes(filter?: { mailbox?: string; after?: number }): readonly ChangeRecord[];
+  subscriptions(filter?: { mailbox?: string }): SubscriptionView[];
+  deliveries(filter?: { subscriptionId?: string; after?: number }): readonly DeliveryRecord[];
+  mailboxes(): MailboxSummary[];
+  summary(): SimulatorSummary;
+  stop(): Promise<void>;
+}
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const config = resolveOptions(options);
+  const { clock } = config;
+  const timers = new Timers(clock);
+  const ids = createIdMinter(createRandom(config.seed, 'ids'));
+  let faults: FaultSettings = config.faults;
+  const currentFaults = () => faults;
+  const faultRandom = createRandom(config.seed, 'faults');
+
+  const store = new MailboxStore({
+    clock,
+    addresses: config.mailboxes,
+    initialItems: config.initialItems,
+    random: createRandom(config.seed, 'mailboxes'),
+    ids,
+  });
+  const engine = new PushEngine({
+    clock,
+    store,
+    timers,
+    ids,
+    random: faultRandom,
+    faults: currentFaults,
+    pushTimeoutMs: config.pushTimeoutMs,
+    minPushTimeoutRealMs: config.minPushTimeoutRealMs,
+  });
+  const service = new EwsService({
+    store,
+    engine,
+    faults: currentFaults,
+    random: faultRandom,
+    maxSubscriptionsPerMailbox: config.maxSubscriptionsPerMailbox,
+  });
+
+  const moveMailbox = (mailbox: string): MailboxMove => {
+    const moved = store.moveMailbox(mailbox, faults.mailboxMoveDurationMs);
+    // Subscriptions live on the mailbox's server: a move loses them without a word (§5).
+    engine.loseMailbox(moved.mailbox, 'the mailbox moved to another database');
+    return moved;
+  };
+
+  const server = http.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string')
+    throw new Error('the simulator server has no TCP address');
+  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${hostForUrl}:${address.port}`;
+
+  const auth = new Authenticator({
+    mode: config.auth,
+    credentials: config.credentials,
+    clock,
+    ids,
+    tenant: config.tenant,
+    tokenLifetimeSeconds: config.tokenLifetimeSeconds,
+    host: `${hostForUrl}:${address.port}`,
+  });
+
+  let stopping: Promise<void> | undefined;
+  const sim: Simulator = {
+    url,
+    ewsUrl: `${url}/EWS/Exchange.asmx`,
+    tokenUrl: `${url}/${config.tenant}/oauth2/v2.0/token`,
+    controlUrl: `${url}/_sim`,
+    clock,
+    auth: config.auth,
+    credentials: config.credentials,
+    seed: config.seed,
+    mailboxAddresses: store.addresses(),
+    makeChange: (request) => store.makeChange(request),
+    dropSubscription(subscriptionId) {
+      const dropped = engine.lose(subscriptionId, 'dropSubscription (the control API)');
+      if (dropped === undefined) {
+        throw new SimulatorInputError(
+          `subscription ${JSON.stringify(subscriptionId)} does not exist; see subscriptions()`,
+          {
+            notFound: true,
+          },
+        );
+      }
+      return dropped;
+    },
+    moveMailbox,
+    setFaults(update) {
+      const parsed = parseFaultSettings(update);
+      if (!parsed.ok) throw new SimulatorInputError(parsed.error);
+      faults = { ...faults, ...parsed.value };
+      return faults;
+    },
+    faults: currentFaults,
+    changes: (filter) => store.changes(filter),
+    subscriptions(filter) {
+      if (filter?.mailbox === undefined) return engine.subscriptions();
+      const mailbox = store.mailboxAddress(filter.mailbox);
+      return mailbox === undefined ? [] : engine.subscriptions({ mailbox });
+    },
+    deliveries: (filter) => engine.deliveries(filter),
+    mailboxes: () => store.describeMailboxes(),
+    summary: () => ({
+      url,
+      ewsUrl: sim.ewsUrl,
+      tokenUrl: sim.tokenUrl,
+      auth: config.auth,
+      timeScale: clock.timeScale,
+      now: new Date(clock.now()).toISOString(),
+      seed: config.seed,
+      mailboxes: store.addresses(),
+      faults,
+    }),
+    stop() {
+      stopping ??= new Promise<void>((resolve) => {
+        timers.cancelAll();
+        engine.stop();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return stopping;
+    },
+  };
+
+  server.on('request', (request, response) => {
+    readBody(request, MAX_BODY_BYTES).then(
+      (body) => {
+        let answer: HttpAnswer;
+        try {
+          answer = route(request, body);
+        } catch (e) {
+          // A bug in the simulator: say so plainly rather than leave the client hanging.
+          answer = {
+            status: 500,
+            headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+            body: `EWS simulator internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+          };
+        }
+        send(response, answer);
+      },
+      () =>
+        send(response, {
+          status: 413,
+          headers: { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' },
+          body: `request bodies are limited to ${MAX_BODY_BYTES} bytes\n`,
+        }),
+    );
+  });
+
+  const route = (request: http.IncomingMessage, body: Buffer): HttpAnswer => {
+    const method = request.method ?? 'GET';
+    const target = new URL(request.url ?? '/', url);
+    const path = target.pathname;
+    if (path.toLowerCase() === '/ews/exchange.asmx') {
+      if (method !== 'POST') {
+        return {
+          status: 405,
+          headers: { Allow: 'POST', 'Content-Type': 'text/plain' },
+          body: 'EWS takes SOAP requests by POST\n',
+        };
+      }
+      const authenticated = auth.authenticate(request.headers);
+      if (!authenticated.ok) return { status: 401, headers: authenticated.headers, body: '' };
+      const contentType = request.headers['content-type'] ?? '';
+      if (!/^text\/xml\b/i.test(contentType)) {
+        // IIS/WCF's answer to any other media type; the simulator speaks SOAP 1.1 only.
+        return {
+          status: 415,
+          headers: { 'Content-Type': 'text/plain' },
+          body: `Cannot process the message because the content type ${JSON.stringify(contentType)} was not the expected type 'text/xml; charset=utf-8'.\n`,
+        };
+      }
+      const anchor = request.headers['x-anchormailbox'];
+      return service.handle({
+        identity: authenticated.identity,
+        anchorMailbox: typeof anchor === 'string' && anchor !== '' ? anchor : null,
+        body,
+      });
+    }
+    const token = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(path);
+    if (token?.[1] !== undefined) {
+      if (method !== 'POST') {
+        return jsonAnswer(400, {
+          error: 'invalid_request',
+          error_description: 'AADSTS900561: The endpoint only accepts POST requests.',
+          error_codes: [900561],
+        });
+      }
+      const issued = auth.issueToken(
+        token[1],
+        request.headers['content-type'] ?? '',
+        body.toString('utf8'),
+        request.headers.authorization ?? '',
+      );
+      return jsonAnswer(issued.status, issued.body);
+    }
+    if (path === '/_sim' || path.startsWith('/_sim/'))
+      return handleControl(sim, method, target, body.toString('utf8'));
+    return {
+      status: 404,
+      headers: { 'Content-Type': 'text/plain' },
+      body: `Not found: ${path}. EWS is at /EWS/Exchange.asmx, the control API at /_sim/.\n`,
+    };
+  };
+
+  new Activity({
+    clock,
+    timers,
+    store,
+    engine,
+    faults: currentFaults,
+    changeRandom: createRandom(config.seed, 'changes'),
+    faultRandom,
+    changeRate: config.changeRate,
+    moveMailbox: (mailbox) => {
+      moveMailbox(mailbox);
+    },
+  }).start();
+
+  return sim;
+}
+
+function jsonAnswer(status: number, value: unknown): HttpAnswer {
+  return {
+    status,
+    headers: { 'Content-Type': 'application/json; charset=utf-8' },
+    body: JSON.stringify(value),
+  };
+}
+
+function send(response: http.ServerResponse, answer: HttpAnswer): void {
+  const payload = Buffer.from(answer.body, 'utf8');
+  response.writeHead(answer.status, { ...answer.headers, 'Content-Length': payload.byteLength });
+  response.end(payload);
+}
+
+function readBody(request: http.IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > limit) {
+        request.removeAllListeners('data');
+        request.resume();
+        reject(new Error('too large'));
+      } else chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+}

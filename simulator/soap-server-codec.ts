@@ -1,0 +1,674 @@
+/**
+ * The Exchange side of the EWS SOAP vocabulary: decoding the requests a client sends (Subscribe,
+ * GetItem, SyncFolderItems, and the few others a push client might try) and encoding Exchange's
+ * responses and SOAP Faults.
+ *
+ * Requests are read as strictly as Exchange reads them: elements in schema order, enumerations
+ * exact, numbers in range; anything else is the ErrorSchemaValidation fault Exchange answers, with
+ * a violation text shaped like .NET's. The client-side codecs in functions/ews are the other half
+ * and are used by the tests to talk to the simulator.
+ */
+import { err, ok, type Result } from '../functions/core/result.ts';
+import {
+  type DistinguishedFolderName,
+  EXCHANGE_VERSIONS,
+  type ExchangeVersion,
+  type Impersonation,
+  isDistinguishedFolderName,
+} from '../functions/ews/request.ts';
+import { type EnvelopeProblem, openEnvelope, writeEnvelope } from '../functions/ews/soap.ts';
+import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from '../functions/ews/subscribe.ts';
+import { escapeAttribute, escapeText, NS, type XmlElement, type XmlLimits } from '../functions/ews/xml.ts';
+import type { EmailAddress, SimulatedItem, SyncChange } from './mailbox-store.ts';
+
+/** Largest request accepted: the biggest real requests (GetItem with 100 ids) are a few KiB. */
+export const REQUEST_LIMITS: XmlLimits = { maxBytes: 1024 * 1024, maxDepth: 32 };
+
+// ---- decoded requests -------------------------------------------------------------------------
+
+export type FolderRef =
+  | {
+      readonly kind: 'distinguished';
+      readonly name: DistinguishedFolderName;
+      readonly mailbox: string | null;
+    }
+  | { readonly kind: 'id'; readonly id: string };
+
+export interface RequestHeader {
+  readonly requestServerVersion: ExchangeVersion | null;
+  readonly impersonation: Impersonation | null;
+}
+
+export interface PushSubscribeRequest {
+  readonly folders: 'all' | readonly FolderRef[];
+  readonly eventTypes: readonly SubscribableEventType[];
+  readonly watermark: string | null;
+  readonly statusFrequency: number;
+  readonly url: string;
+  readonly callerData: string | null;
+}
+
+export type BaseShape = 'IdOnly' | 'Default' | 'AllProperties';
+
+export interface ItemShape {
+  readonly baseShape: BaseShape;
+  /** `t:FieldURI/@FieldURI` values asked for on top of the base shape. */
+  readonly additionalProperties: ReadonlySet<string>;
+}
+
+export type EwsRequest =
+  | { readonly operation: 'Subscribe'; readonly push: PushSubscribeRequest }
+  | { readonly operation: 'Subscribe'; readonly push: null; readonly kind: 'Pull' | 'Streaming' }
+  | { readonly operation: 'GetItem'; readonly itemShape: ItemShape; readonly itemIds: readonly string[] }
+  | {
+      readonly operation: 'SyncFolderItems';
+      readonly itemShape: ItemShape;
+      readonly syncFolderId: FolderRef;
+      readonly syncState: string | null;
+      readonly ignore: readonly string[];
+      readonly maxChangesReturned: number;
+    }
+  | { readonly operation: 'Unsubscribe'; readonly subscriptionId: string }
+  | { readonly operation: 'GetEvents'; readonly subscriptionId: string; readonly watermark: string }
+  /** A message of the messages namespace that the simulator does not implement. */
+  | { readonly operation: 'Unsupported'; readonly name: string };
+
+export type RequestRefusal =
+  /** Not XML, not a SOAP 1.1 envelope, or not what the schema allows: ErrorSchemaValidation. */
+  | { readonly kind: 'SchemaValidation'; readonly violation: string }
+  /** A SOAP 1.2 envelope posted as SOAP 1.1: the SOAP VersionMismatch fault. */
+  | { readonly kind: 'VersionMismatch'; readonly violation: string };
+
+export interface DecodedRequest {
+  readonly header: RequestHeader;
+  readonly request: EwsRequest;
+}
+
+/** Decodes an EWS request body. Never throws. */
+export function decodeEwsRequest(body: Uint8Array | string): Result<DecodedRequest, RequestRefusal> {
+  const opened = openEnvelope(body, REQUEST_LIMITS);
+  if (!opened.ok) return err(schemaViolation(envelopeProblemText(opened.error)));
+  const { soapVersion, header, payload } = opened.value;
+  if (soapVersion !== '1.1') {
+    return err({
+      kind: 'VersionMismatch',
+      violation: 'the envelope is SOAP 1.2 but was posted as text/xml (SOAP 1.1)',
+    });
+  }
+  const decodedHeader = decodeHeader(header);
+  if (!decodedHeader.ok) return err(schemaViolation(decodedHeader.error));
+  if (payload.ns !== NS.messages) {
+    return err(
+      schemaViolation(
+        `The element '${payload.name}' in namespace '${payload.ns}' is not an EWS request; requests are in namespace '${NS.messages}'.`,
+      ),
+    );
+  }
+  const request = decodeOperation(payload);
+  if (!request.ok) return err(schemaViolation(request.error));
+  return ok({ header: decodedHeader.value, request: request.value });
+}
+
+function schemaViolation(violation: string): RequestRefusal {
+  return { kind: 'SchemaValidation', violation };
+}
+
+function envelopeProblemText(problem: EnvelopeProblem): string {
+  return problem.reason === 'NotSoapEnvelope'
+    ? `The request is not a SOAP envelope: ${problem.message}.`
+    : `The request is not well-formed XML: ${problem.message}.`;
+}
+
+function decodeOperation(payload: XmlElement): Result<EwsRequest, string> {
+  switch (payload.name) {
+    case 'Subscribe':
+      return decodeSubscribe(payload);
+    case 'GetItem':
+      return decodeGetItem(payload);
+    case 'SyncFolderItems':
+      return decodeSyncFolderItems(payload);
+    case 'Unsubscribe': {
+      const parts = readSequence(payload, [particle(NS.messages, 'SubscriptionId')]);
+      if (!parts.ok) return parts;
+      return ok({ operation: 'Unsubscribe', subscriptionId: parts.value.text('SubscriptionId') });
+    }
+    case 'GetEvents': {
+      const parts = readSequence(payload, [
+        particle(NS.messages, 'SubscriptionId'),
+        particle(NS.messages, 'Watermark'),
+      ]);
+      if (!parts.ok) return parts;
+      return ok({
+        operation: 'GetEvents',
+        subscriptionId: parts.value.text('SubscriptionId'),
+        watermark: parts.value.text('Watermark'),
+      });
+    }
+    default:
+      return ok({ operation: 'Unsupported', name: payload.name });
+  }
+}
+
+// ---- header ---------------------------------------------------------------------------------
+
+const IMPERSONATION_KINDS = ['PrincipalName', 'SID', 'PrimarySmtpAddress', 'SmtpAddress'] as const;
+
+function decodeHeader(header: XmlElement | undefined): Result<RequestHeader, string> {
+  let requestServerVersion: ExchangeVersion | null = null;
+  let impersonation: Impersonation | null = null;
+  for (const child of header?.children ?? []) {
+    if (child.ns !== NS.types) continue;
+    if (child.name === 'RequestServerVersion') {
+      const version = child.attributes.get('Version');
+      if (version === undefined)
+        return err("The required attribute 'Version' is missing on RequestServerVersion.");
+      const known = EXCHANGE_VERSIONS.find((v) => v === version);
+      if (known === undefined) {
+        return err(
+          `The 'Version' attribute is invalid - The value '${version}' is invalid according to its datatype 'http://schemas.microsoft.com/exchange/services/2006/types:ExchangeVersionType' - The Enumeration constraint failed.`,
+        );
+      }
+      requestServerVersion = known;
+    } else if (child.name === 'ExchangeImpersonation') {
+      const connecting = child.children.find((c) => c.ns === NS.types && c.name === 'ConnectingSID');
+      const id = connecting?.children.find((c) => c.ns === NS.types);
+      const kind = IMPERSONATION_KINDS.find((k) => k === id?.name);
+      if (id === undefined || kind === undefined || id.text === '') {
+        return err(
+          "The element 'ExchangeImpersonation' must hold ConnectingSID with one of PrincipalName, SID, PrimarySmtpAddress or SmtpAddress.",
+        );
+      }
+      impersonation = { kind, value: id.text };
+    }
+    // Other headers (MailboxCulture, TimeZoneContext, …) change nothing the simulator models.
+  }
+  return ok({ requestServerVersion, impersonation });
+}
+
+// ---- Subscribe ------------------------------------------------------------------------------
+
+function decodeSubscribe(payload: XmlElement): Result<EwsRequest, string> {
+  const [request, ...rest] = payload.children;
+  const kinds = ['PullSubscriptionRequest', 'PushSubscriptionRequest', 'StreamingSubscriptionRequest'];
+  if (
+    request === undefined ||
+    request.ns !== NS.messages ||
+    !kinds.includes(request.name) ||
+    rest.length > 0
+  ) {
+    return err(
+      `The element 'Subscribe' in namespace '${NS.messages}' must hold exactly one of ${kinds.map((k) => `'${k}'`).join(', ')}.`,
+    );
+  }
+  if (request.name === 'PullSubscriptionRequest')
+    return ok({ operation: 'Subscribe', push: null, kind: 'Pull' });
+  if (request.name === 'StreamingSubscriptionRequest') {
+    return ok({ operation: 'Subscribe', push: null, kind: 'Streaming' });
+  }
+  const parts = readSequence(request, [
+    particle(NS.types, 'FolderIds', 0),
+    particle(NS.types, 'EventTypes'),
+    particle(NS.types, 'Watermark', 0),
+    particle(NS.types, 'StatusFrequency'),
+    particle(NS.types, 'URL'),
+    particle(NS.types, 'CallerData', 0),
+  ]);
+  if (!parts.ok) return parts;
+  const p = parts.value;
+  const allFolders = request.attributes.get('SubscribeToAllFolders');
+  const subscribeToAll = allFolders === undefined ? false : parseBoolean(allFolders);
+  if (subscribeToAll === undefined) {
+    return err(
+      `The 'SubscribeToAllFolders' attribute is invalid - The value '${allFolders}' is not a valid Boolean.`,
+    );
+  }
+  let folders: 'all' | FolderRef[];
+  const folderIds = p.first('FolderIds');
+  if (subscribeToAll) {
+    // Exchange refuses a request that names folders and asks for all of them at once.
+    if (folderIds !== undefined)
+      return err('SubscribeToAllFolders="true" cannot be combined with FolderIds.');
+    folders = 'all';
+  } else {
+    if (folderIds === undefined)
+      return err('A subscription needs FolderIds unless SubscribeToAllFolders="true".');
+    const refs = decodeFolderRefs(folderIds);
+    if (!refs.ok) return refs;
+    folders = refs.value;
+  }
+  const eventTypes: SubscribableEventType[] = [];
+  const eventTypesElement = p.first('EventTypes');
+  for (const child of eventTypesElement?.children ?? []) {
+    if (child.ns !== NS.types || child.name !== 'EventType') {
+      return err(`The element 'EventTypes' has invalid child element '${child.name}'. Expected 'EventType'.`);
+    }
+    const type = SUBSCRIBABLE_EVENT_TYPES.find((t) => t === child.text);
+    if (type === undefined)
+      return err(enumerationViolation('EventType', child.text, 'NotificationEventTypeType'));
+    eventTypes.push(type);
+  }
+  if (eventTypes.length === 0)
+    return err("The element 'EventTypes' has incomplete content. Expected 'EventType'.");
+  const statusFrequency = parseInteger(p.text('StatusFrequency'));
+  if (statusFrequency === undefined || statusFrequency < 1 || statusFrequency > 1440) {
+    return err(
+      `The 'StatusFrequency' element is invalid - The value '${p.text('StatusFrequency')}' is invalid according to its datatype 'SubscriptionStatusFrequencyType' - it must be an integer from 1 to 1440.`,
+    );
+  }
+  const watermark = p.first('Watermark');
+  const callerData = p.first('CallerData');
+  return ok({
+    operation: 'Subscribe',
+    push: {
+      folders,
+      eventTypes,
+      watermark: watermark === undefined ? null : watermark.text,
+      statusFrequency,
+      url: p.text('URL'),
+      callerData: callerData === undefined ? null : callerData.text,
+    },
+  });
+}
+
+function decodeFolderRefs(parent: XmlElement): Result<FolderRef[], string> {
+  const refs: FolderRef[] = [];
+  for (const child of parent.children) {
+    const ref = decodeFolderRef(child);
+    if (!ref.ok) return ref;
+    refs.push(ref.value);
+  }
+  if (refs.length === 0)
+    return err(
+      `The element '${parent.name}' has incomplete content. Expected 'FolderId' or 'DistinguishedFolderId'.`,
+    );
+  return ok(refs);
+}
+
+function decodeFolderRef(element: XmlElement): Result<FolderRef, string> {
+  if (element.ns === NS.types && element.name === 'FolderId') {
+    const id = element.attributes.get('Id');
+    if (!id) return err("The required attribute 'Id' is missing on FolderId.");
+    return ok({ kind: 'id', id });
+  }
+  if (element.ns === NS.types && element.name === 'DistinguishedFolderId') {
+    const id = element.attributes.get('Id') ?? '';
+    if (!isDistinguishedFolderName(id))
+      return err(enumerationViolation('Id', id, 'DistinguishedFolderIdNameType'));
+    const mailbox = element.children.find((c) => c.ns === NS.types && c.name === 'Mailbox');
+    const address = mailbox?.children.find((c) => c.ns === NS.types && c.name === 'EmailAddress')?.text;
+    return ok({ kind: 'distinguished', name: id, mailbox: address || null });
+  }
+  return err(`Invalid child element '${element.name}' where FolderId or DistinguishedFolderId was expected.`);
+}
+
+// ---- GetItem and SyncFolderItems ------------------------------------------------------------
+
+function decodeItemShape(element: XmlElement): Result<ItemShape, string> {
+  const parts = readSequence(element, [
+    particle(NS.types, 'BaseShape'),
+    particle(NS.types, 'IncludeMimeContent', 0),
+    particle(NS.types, 'BodyType', 0),
+    particle(NS.types, 'UniqueBodyType', 0),
+    particle(NS.types, 'NormalizedBodyType', 0),
+    particle(NS.types, 'FilterHtmlContent', 0),
+    particle(NS.types, 'ConvertHtmlCodePageToUTF8', 0),
+    particle(NS.types, 'InlineImageUrlTemplate', 0),
+    particle(NS.types, 'BlockExternalImages', 0),
+    particle(NS.types, 'AddBlankTargetToLinks', 0),
+    particle(NS.types, 'MaximumBodySize', 0),
+    particle(NS.types, 'AdditionalProperties', 0),
+  ]);
+  if (!parts.ok) return parts;
+  const baseShape = parts.value.text('BaseShape');
+  if (baseShape !== 'IdOnly' && baseShape !== 'Default' && baseShape !== 'AllProperties') {
+    return err(enumerationViolation('BaseShape', baseShape, 'DefaultShapeNamesType'));
+  }
+  const additionalProperties = new Set<string>();
+  for (const path of parts.value.first('AdditionalProperties')?.children ?? []) {
+    // Indexed and extended properties are valid requests; the simulator has none of them to return.
+    if (path.ns !== NS.types || path.name !== 'FieldURI') continue;
+    const uri = path.attributes.get('FieldURI');
+    if (!uri) return err("The required attribute 'FieldURI' is missing on FieldURI.");
+    additionalProperties.add(uri);
+  }
+  return ok({ baseShape, additionalProperties });
+}
+
+function decodeGetItem(payload: XmlElement): Result<EwsRequest, string> {
+  const parts = readSequence(payload, [particle(NS.messages, 'ItemShape'), particle(NS.messages, 'ItemIds')]);
+  if (!parts.ok) return parts;
+  const shape = decodeItemShape(requireFirst(parts.value, 'ItemShape'));
+  if (!shape.ok) return shape;
+  const itemIds: string[] = [];
+  for (const id of requireFirst(parts.value, 'ItemIds').children) {
+    if (id.ns !== NS.types || id.name !== 'ItemId') {
+      return err(
+        `The simulator reads only t:ItemId in ItemIds, not '${id.name}' (occurrence ids are not simulated).`,
+      );
+    }
+    const value = id.attributes.get('Id');
+    if (value === undefined) return err("The required attribute 'Id' is missing on ItemId.");
+    itemIds.push(value);
+  }
+  if (itemIds.length === 0) return err("The element 'ItemIds' has incomplete content. Expected 'ItemId'.");
+  return ok({ operation: 'GetItem', itemShape: shape.value, itemIds });
+}
+
+function decodeSyncFolderItems(payload: XmlElement): Result<EwsRequest, string> {
+  const parts = readSequence(payload, [
+    particle(NS.messages, 'ItemShape'),
+    particle(NS.messages, 'SyncFolderId'),
+    particle(NS.messages, 'SyncState', 0),
+    particle(NS.messages, 'Ignore', 0),
+    particle(NS.messages, 'MaxChangesReturned'),
+    particle(NS.messages, 'SyncScope', 0),
+  ]);
+  if (!parts.ok) return parts;
+  const p = parts.value;
+  const shape = decodeItemShape(requireFirst(p, 'ItemShape'));
+  if (!shape.ok) return shape;
+  const folderElements = requireFirst(p, 'SyncFolderId').children;
+  const [folderElement] = folderElements;
+  if (folderElement === undefined || folderElements.length !== 1) {
+    return err("The element 'SyncFolderId' must hold exactly one FolderId or DistinguishedFolderId.");
+  }
+  const folder = decodeFolderRef(folderElement);
+  if (!folder.ok) return folder;
+  const max = parseInteger(p.text('MaxChangesReturned'));
+  if (max === undefined || max < 1 || max > 512) {
+    return err(
+      `The 'MaxChangesReturned' element is invalid - The value '${p.text('MaxChangesReturned')}' is invalid according to its datatype 'MaxSyncChangesReturnedType' - it must be an integer from 1 to 512.`,
+    );
+  }
+  const scope = p.first('SyncScope')?.text;
+  if (scope !== undefined && scope !== 'NormalItems' && scope !== 'NormalAndAssociatedItems') {
+    return err(enumerationViolation('SyncScope', scope, 'SyncFolderItemsScopeType'));
+  }
+  const ignore = (p.first('Ignore')?.children ?? [])
+    .map((c) => c.attributes.get('Id'))
+    .filter((id): id is string => id !== undefined);
+  const syncState = p.first('SyncState');
+  return ok({
+    operation: 'SyncFolderItems',
+    itemShape: shape.value,
+    syncFolderId: folder.value,
+    // An empty SyncState is how some clients say "first sync".
+    syncState: syncState === undefined || syncState.text === '' ? null : syncState.text,
+    ignore,
+    maxChangesReturned: max,
+  });
+}
+
+// ---- a strict xs:sequence reader ----------------------------------------------------------------
+
+interface Particle {
+  readonly ns: string;
+  readonly name: string;
+  readonly min: 0 | 1;
+}
+function particle(ns: string, name: string, min: 0 | 1 = 1): Particle {
+  return { ns, name, min };
+}
+
+interface SequenceParts {
+  first(name: string): XmlElement | undefined;
+  /** The text of a required element (the reader has checked it is there). */
+  text(name: string): string;
+}
+
+function requireFirst(parts: SequenceParts, name: string): XmlElement {
+  const element = parts.first(name);
+  if (element === undefined) throw new Error(`unreachable: readSequence checked that ${name} is present`);
+  return element;
+}
+
+/**
+ * Reads the children of an element as an xs:sequence of elements that occur at most once, in
+ * order. Violations are worded like the .NET schema validator Exchange runs.
+ */
+function readSequence(parent: XmlElement, particles: readonly Particle[]): Result<SequenceParts, string> {
+  const found = new Map<string, XmlElement>();
+  let at = 0;
+  const expected = (from: number) => {
+    const names: string[] = [];
+    for (let i = from; i < particles.length; i++) {
+      const p = particles[i];
+      if (p === undefined) break;
+      names.push(`'${p.name}' in namespace '${p.ns}'`);
+      if (p.min === 1) break;
+    }
+    return names.join(', ');
+  };
+  const where = `The element '${parent.name}' in namespace '${parent.ns}'`;
+  for (const child of parent.children) {
+    let index = at;
+    while (index < particles.length) {
+      const p = particles[index];
+      if (p !== undefined && p.ns === child.ns && p.name === child.name) break;
+      if (p?.min === 1) {
+        index = particles.length;
+        break;
+      }
+      index++;
+    }
+    const matched = particles[index];
+    if (matched === undefined) {
+      const list = expected(at);
+      return err(
+        `${where} has invalid child element '${child.name}' in namespace '${child.ns}'.${list ? ` List of possible elements expected: ${list}.` : ''}`,
+      );
+    }
+    found.set(matched.name, child);
+    at = index + 1;
+  }
+  for (let i = at; i < particles.length; i++) {
+    const p = particles[i];
+    if (p?.min === 1) {
+      return err(`${where} has incomplete content. List of possible elements expected: ${expected(at)}.`);
+    }
+  }
+  return ok({
+    first: (name) => found.get(name),
+    text: (name) => found.get(name)?.text ?? '',
+  });
+}
+
+function enumerationViolation(element: string, value: string, type: string): string {
+  return `The '${element}' element is invalid - The value '${value}' is invalid according to its datatype '${NS.types}:${type}' - The Enumeration constraint failed.`;
+}
+
+function parseInteger(text: string): number | undefined {
+  return /^[+-]?\d{1,9}$/.test(text) ? Number(text) : undefined;
+}
+
+function parseBoolean(text: string): boolean | undefined {
+  if (text === 'true' || text === '1') return true;
+  if (text === 'false' || text === '0') return false;
+  return undefined;
+}
+
+// ---- responses --------------------------------------------------------------------------------
+
+export type ResponseOperation = 'Subscribe' | 'GetItem' | 'SyncFolderItems' | 'Unsubscribe' | 'GetEvents';
+
+/** Exchange identifies itself in every response header; the values are Exchange Online's. */
+const SERVER_VERSION_INFO = `<h:ServerVersionInfo xmlns:h="${NS.types}" MajorVersion="15" MinorVersion="20" MajorBuildNumber="8001" MinorBuildNumber="12" Version="V2018_01_08"/>`;
+
+/** One response message: success (with its content) or an error with code, text and MessageXml values. */
+export type ResponseMessage =
+  | { readonly ok: true; readonly content: string }
+  | {
+      readonly ok: false;
+      readonly responseCode: string;
+      readonly messageText: string;
+      readonly values?: ReadonlyArray<readonly [string, string]>;
+      /** Content the schema requires even in an error message (GetItem's empty m:Items). */
+      readonly content?: string;
+    };
+
+/** The whole response envelope for an operation, one response message per element of `messages`. */
+export function encodeResponse(operation: ResponseOperation, messages: readonly ResponseMessage[]): string {
+  const name = `${operation}ResponseMessage`;
+  const body = messages
+    .map((message) => {
+      if (message.ok) {
+        return `<m:${name} ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>${message.content}</m:${name}>`;
+      }
+      const values = message.values ?? [];
+      const messageXml =
+        values.length === 0
+          ? ''
+          : `<m:MessageXml>${values.map(([n, v]) => `<t:Value Name="${escapeAttribute(n)}">${escapeText(v)}</t:Value>`).join('')}</m:MessageXml>`;
+      return (
+        `<m:${name} ResponseClass="Error"><m:MessageText>${escapeText(message.messageText)}</m:MessageText>` +
+        `<m:ResponseCode>${message.responseCode}</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>` +
+        `${messageXml}${message.content ?? ''}</m:${name}>`
+      );
+    })
+    .join('');
+  return writeEnvelope(
+    `<m:${operation}Response><m:ResponseMessages>${body}</m:ResponseMessages></m:${operation}Response>`,
+    {
+      header: SERVER_VERSION_INFO,
+    },
+  );
+}
+
+export function subscribeSuccess(subscriptionId: string, watermark: string): ResponseMessage {
+  return {
+    ok: true,
+    content: `<m:SubscriptionId>${escapeText(subscriptionId)}</m:SubscriptionId><m:Watermark>${escapeText(watermark)}</m:Watermark>`,
+  };
+}
+
+export function getItemSuccess(
+  item: SimulatedItem,
+  shape: ItemShape,
+  parentFolderId: string,
+): ResponseMessage {
+  return { ok: true, content: `<m:Items>${encodeItem(item, shape, parentFolderId)}</m:Items>` };
+}
+
+export function syncFolderItemsSuccess(
+  result: { syncState: string; includesLastItemInRange: boolean; changes: readonly SyncChange[] },
+  shape: ItemShape,
+  parentFolderId: string,
+): ResponseMessage {
+  const changes = result.changes
+    .map((change) => {
+      switch (change.kind) {
+        case 'Create':
+        case 'Update':
+          return `<t:${change.kind}>${encodeItem(change.item, shape, parentFolderId)}</t:${change.kind}>`;
+        case 'Delete':
+          return `<t:Delete><t:ItemId Id="${escapeAttribute(change.itemId)}"/></t:Delete>`;
+        case 'ReadFlagChange':
+          return `<t:ReadFlagChange><t:ItemId Id="${escapeAttribute(change.itemId)}"/><t:IsRead>${change.isRead}</t:IsRead></t:ReadFlagChange>`;
+      }
+      return '';
+    })
+    .join('');
+  return {
+    ok: true,
+    content:
+      `<m:SyncState>${escapeText(result.syncState)}</m:SyncState>` +
+      `<m:IncludesLastItemInRange>${result.includesLastItemInRange}</m:IncludesLastItemInRange>` +
+      `<m:Changes>${changes}</m:Changes>`,
+  };
+}
+
+/** The properties the simulator has, by FieldURI, for shapes other than the full ones. */
+function wants(shape: ItemShape, fieldUri: string): boolean {
+  return shape.baseShape !== 'IdOnly' || shape.additionalProperties.has(fieldUri);
+}
+
+/** An item, with the properties the shape asks for, in the schema's element order. */
+function encodeItem(item: SimulatedItem, shape: ItemShape, parentFolderId: string): string {
+  const parts: string[] = [
+    `<t:ItemId Id="${escapeAttribute(item.id)}" ChangeKey="${escapeAttribute(item.changeKey)}"/>`,
+  ];
+  if (wants(shape, 'item:ParentFolderId')) {
+    parts.push(`<t:ParentFolderId Id="${escapeAttribute(parentFolderId)}" ChangeKey="AQAAAA=="/>`);
+  }
+  if (wants(shape, 'item:ItemClass')) {
+    parts.push(`<t:ItemClass>${item.element === 'Message' ? 'IPM.Note' : 'IPM.Appointment'}</t:ItemClass>`);
+  }
+  if (wants(shape, 'item:Subject')) parts.push(`<t:Subject>${escapeText(item.subject)}</t:Subject>`);
+  if (item.element === 'Message' && wants(shape, 'item:DateTimeReceived')) {
+    parts.push(`<t:DateTimeReceived>${xsDateTime(item.received)}</t:DateTimeReceived>`);
+  }
+  if (wants(shape, 'item:LastModifiedTime')) {
+    parts.push(`<t:LastModifiedTime>${xsDateTime(item.lastModified)}</t:LastModifiedTime>`);
+  }
+  if (item.element === 'Message') {
+    if (wants(shape, 'message:From')) parts.push(`<t:From>${encodeMailbox(item.from)}</t:From>`);
+    if (wants(shape, 'message:IsRead')) parts.push(`<t:IsRead>${item.isRead}</t:IsRead>`);
+  } else {
+    if (wants(shape, 'calendar:Start')) parts.push(`<t:Start>${xsDateTime(item.start)}</t:Start>`);
+    if (wants(shape, 'calendar:End')) parts.push(`<t:End>${xsDateTime(item.end)}</t:End>`);
+    if (wants(shape, 'calendar:Location'))
+      parts.push(`<t:Location>${escapeText(item.location)}</t:Location>`);
+    if (wants(shape, 'calendar:Organizer'))
+      parts.push(`<t:Organizer>${encodeMailbox(item.organizer)}</t:Organizer>`);
+  }
+  return `<t:${item.element}>${parts.join('')}</t:${item.element}>`;
+}
+
+function encodeMailbox(mailbox: EmailAddress): string {
+  return `<t:Mailbox><t:Name>${escapeText(mailbox.name)}</t:Name><t:EmailAddress>${escapeText(mailbox.emailAddress)}</t:EmailAddress><t:RoutingType>SMTP</t:RoutingType></t:Mailbox>`;
+}
+
+/** xs:dateTime as Exchange writes it: UTC, whole seconds. */
+export function xsDateTime(epochMs: number): string {
+  return new Date(epochMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+// ---- SOAP Faults ------------------------------------------------------------------------------
+
+export interface FaultSpec {
+  /** The EWS response code (`ErrorServerBusy`, …), or a SOAP fault code such as `soap:VersionMismatch`. */
+  readonly code: string;
+  readonly faultString: string;
+  /** `t:Value Name="…"` entries in `detail/t:MessageXml` (e.g. BackOffMilliseconds). */
+  readonly values?: ReadonlyArray<readonly [string, string]>;
+  /** Raw `t:` elements for MessageXml other than Value (ErrorSchemaValidation's t:Violation). */
+  readonly messageXml?: string;
+}
+
+/**
+ * A SOAP 1.1 Fault as Exchange sends it (ews-protocol.md §3.3): `faultcode` in the types namespace,
+ * `detail` with `e:ResponseCode` and `e:Message`, and `t:MessageXml`. Sent with HTTP 500.
+ */
+export function encodeFault(spec: FaultSpec): string {
+  const isEwsCode = spec.code.startsWith('Error');
+  const faultCode = isEwsCode
+    ? `<faultcode xmlns:a="${NS.types}">a:${spec.code}</faultcode>`
+    : `<faultcode>${escapeText(spec.code)}</faultcode>`;
+  const values = (spec.values ?? [])
+    .map(([n, v]) => `<t:Value Name="${escapeAttribute(n)}">${escapeText(v)}</t:Value>`)
+    .join('');
+  const messageXml =
+    values || spec.messageXml
+      ? `<t:MessageXml xmlns:t="${NS.types}">${spec.messageXml ?? ''}${values}</t:MessageXml>`
+      : '';
+  const detail = isEwsCode
+    ? `<detail><e:ResponseCode xmlns:e="${NS.errors}">${spec.code}</e:ResponseCode><e:Message xmlns:e="${NS.errors}">${escapeText(spec.faultString)}</e:Message>${messageXml}</detail>`
+    : '';
+  return (
+    '<?xml version="1.0" encoding="utf-8"?>' +
+    `<s:Envelope xmlns:s="${NS.soap11}"><s:Body><s:Fault>${faultCode}` +
+    `<faultstring xml:lang="en-US">${escapeText(spec.faultString)}</faultstring>${detail}</s:Fault></s:Body></s:Envelope>`
+  );
+}
+
+/** The fault for a request that does not pass the schema, with the violation in MessageXml. */
+export function schemaValidationFault(refusal: RequestRefusal): string {
+  if (refusal.kind === 'VersionMismatch') {
+    return encodeFault({ code: 's:VersionMismatch', faultString: refusal.violation });
+  }
+  return encodeFault({
+    code: 'ErrorSchemaValidation',
+    faultString: `The request failed schema validation: ${refusal.violation}`,
+    messageXml: `<t:Violation>${escapeText(refusal.violation)}</t:Violation>`,
+  });
+}

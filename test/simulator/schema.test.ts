@@ -1,0 +1,243 @@
+/**
+ * Everything the simulator sends validates against Microsoft's EWS schema: every shape of push
+ * (heartbeat, each event type, a MoreEvents batch) and every response (successes and errors of
+ * each operation). The one exception is deliberate and checked in faults.test.ts: the
+ * ErrorReadEventsFailed error push, which has the real, schema-invalid shape. SOAP Faults are
+ * not in messages.xsd; the other tests read every fault with the project's own decoders.
+ */
+import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { createScaledClock } from '../../functions/core/clock.ts';
+import { ENRICHMENT_SHAPE, encodeGetItem, encodeSyncFolderItems } from '../../functions/ews/items.ts';
+import {
+  decodeSubscribeResponse,
+  encodeSubscribe,
+  type PushSubscriptionRequest,
+} from '../../functions/ews/subscribe.ts';
+import { NS } from '../../functions/ews/xml.ts';
+import { type Simulator, startSimulator } from '../../simulator/server.ts';
+import { itWithSchema, validateEnvelope } from '../support/ews-schema.ts';
+import { as, post, type Receiver, startReceiver, value, waitFor } from './support.ts';
+
+const ADA = 'ada@contoso.test';
+const sent = new Map<string, string>();
+let sim: Simulator;
+let receiver: Receiver;
+
+const SENT_MESSAGES = [
+  'push: StatusEvent heartbeat',
+  'push: NewMailEvent, CreatedEvent, folder ModifiedEvent with UnreadCount',
+  'push: item and folder ModifiedEvent',
+  'push: MovedEvent with OldItemId and OldParentFolderId',
+  'push: DeletedEvent',
+  'push: CreatedEvent and FreeBusyChangedEvent of a calendar item',
+  'push: 50 events with MoreEvents true',
+  'response: Subscribe success',
+  'response: Subscribe ErrorInvalidWatermark',
+  'response: Subscribe ErrorExceededSubscriptionCount with MessageXml',
+  'response: Subscribe ErrorInvalidSubscriptionRequest (pull)',
+  'response: GetItem message, calendar item and per-id errors',
+  'response: GetItem IdOnly',
+  'response: SyncFolderItems with Create, Update, ReadFlagChange and Delete',
+  'response: SyncFolderItems ErrorInvalidSyncStateData',
+  'response: Unsubscribe ErrorInvalidPullSubscriptionId',
+  'response: GetEvents ErrorInvalidPullSubscriptionId',
+] as const;
+
+function pushWith(predicate: (types: string[]) => boolean): string {
+  const push = receiver.pushes.find((p) =>
+    predicate(p.decoded?.notifications[0]?.events.map((e) => e.type) ?? []),
+  );
+  if (push === undefined) {
+    const seen = receiver.pushes.map((p) => p.decoded?.notifications[0]?.events.map((e) => e.type).join());
+    throw new Error(`no such push was received; received ${JSON.stringify(seen)}`);
+  }
+  return push.body;
+}
+
+beforeAll(async () => {
+  const clock = createScaledClock({ timeScale: 600 });
+  sim = await startSimulator({
+    clock,
+    mailboxes: [ADA, 'bob@contoso.test'],
+    maxSubscriptionsPerMailbox: 2,
+    initialItems: 0,
+  });
+  receiver = await startReceiver(clock);
+  const request: PushSubscriptionRequest = {
+    folders: 'all',
+    eventTypes: [
+      'NewMailEvent',
+      'CreatedEvent',
+      'ModifiedEvent',
+      'MovedEvent',
+      'DeletedEvent',
+      'FreeBusyChangedEvent',
+    ],
+    statusFrequency: 1,
+    url: receiver.url,
+  };
+  const subscribe = (xml: string) => post(sim.ewsUrl, xml);
+  const first = await subscribe(encodeSubscribe(request, as(ADA)));
+  sent.set('response: Subscribe success', first.body);
+  const { subscriptionId } = value(decodeSubscribeResponse(first.body));
+  await waitFor(clock, () => sim.deliveries().length >= 1, 'the first heartbeat', 60_000);
+
+  /** Makes a change and waits until its notification was delivered. */
+  const pushed = async <T>(change: () => T): Promise<T> => {
+    const count = sim.deliveries().length;
+    const made = change();
+    await waitFor(clock, () => sim.deliveries().length > count, 'the push', 60_000);
+    return made;
+  };
+  const message = await pushed(() => sim.makeChange({ mailbox: ADA, kind: 'create', folder: 'inbox' }));
+  await pushed(() => sim.makeChange({ mailbox: ADA, kind: 'modify', itemId: message.itemId }));
+  const meeting = await pushed(() => sim.makeChange({ mailbox: ADA, kind: 'create', folder: 'calendar' }));
+  const moved = await pushed(() => sim.makeChange({ mailbox: ADA, kind: 'move', itemId: meeting.itemId }));
+  await pushed(() => sim.makeChange({ mailbox: ADA, kind: 'delete', itemId: moved.itemId }));
+  await pushed(() => {
+    for (let i = 0; i < 30; i++) sim.makeChange({ mailbox: ADA, kind: 'create', folder: 'sentitems' });
+  });
+  await waitFor(clock, () => sim.deliveries().at(-1)?.moreEvents === false, 'the end of the batch', 60_000);
+
+  sent.set(
+    'push: StatusEvent heartbeat',
+    pushWith((t) => t.join() === 'StatusEvent'),
+  );
+  sent.set(
+    'push: NewMailEvent, CreatedEvent, folder ModifiedEvent with UnreadCount',
+    pushWith((t) => t.join() === 'NewMailEvent,CreatedEvent,ModifiedEvent'),
+  );
+  sent.set(
+    'push: item and folder ModifiedEvent',
+    pushWith((t) => t.join() === 'ModifiedEvent,ModifiedEvent'),
+  );
+  sent.set(
+    'push: MovedEvent with OldItemId and OldParentFolderId',
+    pushWith((t) => t.includes('MovedEvent')),
+  );
+  sent.set(
+    'push: DeletedEvent',
+    pushWith((t) => t.includes('DeletedEvent')),
+  );
+  sent.set(
+    'push: CreatedEvent and FreeBusyChangedEvent of a calendar item',
+    pushWith((t) => t.join() === 'CreatedEvent,ModifiedEvent,FreeBusyChangedEvent'),
+  );
+  sent.set(
+    'push: 50 events with MoreEvents true',
+    receiver.pushes.find((p) => p.decoded?.notifications[0]?.moreEvents === true)?.body ?? '',
+  );
+
+  const watermarkRefused = await subscribe(encodeSubscribe({ ...request, watermark: 'AQAAAA==' }, as(ADA)));
+  sent.set('response: Subscribe ErrorInvalidWatermark', watermarkRefused.body);
+  await subscribe(encodeSubscribe(request, as(ADA)));
+  sent.set(
+    'response: Subscribe ErrorExceededSubscriptionCount with MessageXml',
+    (await subscribe(encodeSubscribe(request, as(ADA)))).body,
+  );
+  const pull = encodeSubscribe(request, as('bob@contoso.test')).replace(
+    /PushSubscriptionRequest/g,
+    'PullSubscriptionRequest',
+  );
+  sent.set('response: Subscribe ErrorInvalidSubscriptionRequest (pull)', (await subscribe(pull)).body);
+
+  const calendarItem = sim.makeChange({ mailbox: ADA, kind: 'create', folder: 'calendar' });
+  const bobs = sim.makeChange({ mailbox: 'bob@contoso.test', kind: 'create', folder: 'inbox' });
+  const ids = [message.itemId, calendarItem.itemId, meeting.itemId, '!!', bobs.itemId];
+  sent.set(
+    'response: GetItem message, calendar item and per-id errors',
+    (
+      await post(
+        sim.ewsUrl,
+        encodeGetItem({ itemShape: ENRICHMENT_SHAPE, itemIds: ids.map((id) => ({ id })) }, as(ADA)),
+      )
+    ).body,
+  );
+  sent.set(
+    'response: GetItem IdOnly',
+    (
+      await post(
+        sim.ewsUrl,
+        encodeGetItem({ itemShape: { baseShape: 'IdOnly' }, itemIds: [{ id: message.itemId }] }, as(ADA)),
+      )
+    ).body,
+  );
+
+  const syncRequest = {
+    itemShape: ENRICHMENT_SHAPE,
+    syncFolderId: { distinguishedFolderId: 'inbox' as const },
+    maxChangesReturned: 512,
+  };
+  const firstSync = await post(sim.ewsUrl, encodeSyncFolderItems(syncRequest, as(ADA)));
+  const syncState = /<m:SyncState>([^<]+)<\/m:SyncState>/.exec(firstSync.body)?.[1] ?? '';
+  const [a, b, c] = [1, 2, 3].map(() => sim.makeChange({ mailbox: ADA, kind: 'create', folder: 'inbox' }));
+  const later = await post(sim.ewsUrl, encodeSyncFolderItems({ ...syncRequest, syncState }, as(ADA)));
+  const laterState = /<m:SyncState>([^<]+)<\/m:SyncState>/.exec(later.body)?.[1] ?? '';
+  // One of each since laterState: a create, an update, a read-flag change and a delete.
+  sim.makeChange({ mailbox: ADA, kind: 'create', folder: 'inbox' });
+  sim.makeChange({ mailbox: ADA, kind: 'modify', itemId: a?.itemId ?? '' });
+  sim.makeChange({ mailbox: ADA, kind: 'readFlag', itemId: b?.itemId ?? '' });
+  sim.makeChange({ mailbox: ADA, kind: 'delete', itemId: c?.itemId ?? '' });
+  sent.set(
+    'response: SyncFolderItems with Create, Update, ReadFlagChange and Delete',
+    (await post(sim.ewsUrl, encodeSyncFolderItems({ ...syncRequest, syncState: laterState }, as(ADA)))).body,
+  );
+  sent.set(
+    'response: SyncFolderItems ErrorInvalidSyncStateData',
+    (await post(sim.ewsUrl, encodeSyncFolderItems({ ...syncRequest, syncState: 'bm9wZQ==' }, as(ADA)))).body,
+  );
+  const envelope = (body: string) =>
+    `<s:Envelope xmlns:s="${NS.soap11}" xmlns:m="${NS.messages}"><s:Body>${body}</s:Body></s:Envelope>`;
+  sent.set(
+    'response: Unsubscribe ErrorInvalidPullSubscriptionId',
+    (
+      await post(
+        sim.ewsUrl,
+        envelope(`<m:Unsubscribe><m:SubscriptionId>${subscriptionId}</m:SubscriptionId></m:Unsubscribe>`),
+      )
+    ).body,
+  );
+  sent.set(
+    'response: GetEvents ErrorInvalidPullSubscriptionId',
+    (
+      await post(
+        sim.ewsUrl,
+        envelope(
+          `<m:GetEvents><m:SubscriptionId>${subscriptionId}</m:SubscriptionId><m:Watermark>W</m:Watermark></m:GetEvents>`,
+        ),
+      )
+    ).body,
+  );
+});
+
+afterAll(async () => {
+  await sim?.stop();
+  await receiver?.close();
+});
+
+// Concurrent: each check runs xmllint (validateEnvelope runs two at a time).
+describe.concurrent('everything the simulator sends is valid against the official EWS schema', () => {
+  for (const name of SENT_MESSAGES) {
+    itWithSchema(name, async () => {
+      const xml = sent.get(name);
+      expect(xml, 'the scenario produced this message').toBeTruthy();
+      const verdict = await validateEnvelope(xml ?? '');
+      expect(verdict.exitCode, verdict.output).toBe(0);
+    });
+  }
+
+  itWithSchema('the scenario produced what the names say', () => {
+    for (const element of ['<t:Create>', '<t:Update>', '<t:ReadFlagChange>', '<t:Delete>']) {
+      expect(sent.get('response: SyncFolderItems with Create, Update, ReadFlagChange and Delete')).toContain(
+        element,
+      );
+    }
+    expect(sent.get('response: GetItem message, calendar item and per-id errors')).toMatch(
+      /<t:Message>.*<t:CalendarItem>.*ErrorItemNotFound.*ErrorInvalidIdMalformed.*ErrorAccessDenied/,
+    );
+    expect(sent.get('push: 50 events with MoreEvents true')).toContain('<t:MoreEvents>true</t:MoreEvents>');
+    expect(sent.get('response: Subscribe ErrorExceededSubscriptionCount with MessageXml')).toContain(
+      '<m:MessageXml>',
+    );
+  });
+});
