@@ -6,7 +6,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { PurgeQueueCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
@@ -19,6 +18,7 @@ import {
   SUBSCRIPTION_SK,
 } from '../functions/adapters/subscription-table.ts';
 import { systemClock } from '../functions/core/clock.ts';
+import { MemoryMetrics } from '../functions/core/telemetry.ts';
 import { callbackKeyFrom, callbackPath } from '../functions/domain/callback.ts';
 import { mailboxKeyOf } from '../functions/domain/mailbox-key.ts';
 import { createReceiverHandler } from '../functions/receiver/http.ts';
@@ -69,7 +69,7 @@ export async function benchReceiver(onProgress: (line: string) => void): Promise
       clock: systemClock,
       callbackKey: async () => key,
       logger: new Logger({ serviceName: 'bench', logLevel: 'SILENT' }),
-      metrics: new Metrics({ namespace: 'Bench', serviceName: 'bench' }),
+      metrics: new MemoryMetrics(),
     });
 
     const mailbox = 'bench@contoso.test';

@@ -3,13 +3,13 @@
  * a JSON command in, a JSON response out. Failures of infrastructure (a secret that cannot be read,
  * DynamoDB down) come back as an error response too, so the CLI always has something to show.
  */
-import type { Logger } from '@aws-lambda-powertools/logger';
+import type { LogSink } from '../core/telemetry.ts';
 import type { ManageDeps } from '../mailboxes/manage.ts';
 import { type AdminResponse, runAdminCommand } from './commands.ts';
 
 export type AdminHandler = (command: unknown) => Promise<AdminResponse>;
 
-export function createAdminHandler(deps: ManageDeps & { logger: Logger }): AdminHandler {
+export function createAdminHandler(deps: ManageDeps & { logger: LogSink }): AdminHandler {
   return async (command) => {
     try {
       const response = await runAdminCommand(command, deps);

@@ -5,13 +5,13 @@
  */
 
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
-import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { LogSink } from '../core/telemetry.ts';
 import { type EventTopic, forward } from './forward.ts';
 
 export type ProcessorHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
 
-export function createProcessorHandler(deps: { topic: EventTopic; logger: Logger }): ProcessorHandler {
+export function createProcessorHandler(deps: { topic: EventTopic; logger: LogSink }): ProcessorHandler {
   const recordHandler = async (record: SQSRecord) => {
     try {
       await forward(record.body, deps.topic);

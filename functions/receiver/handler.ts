@@ -13,6 +13,7 @@ import { secretsManagerCallbackKey } from '../adapters/callback-key-source.ts';
 import { SqsEventPublisher } from '../adapters/sqs-event-publisher.ts';
 import { DynamoSubscriptionStore, documentClient } from '../adapters/subscription-table.ts';
 import { systemClock } from '../core/clock.ts';
+import { powertoolsMetrics } from '../core/telemetry.ts';
 import { createReceiverHandler } from './http.ts';
 
 const tableName = getStringFromEnv({ key: 'TABLE_NAME' });
@@ -25,5 +26,5 @@ export const handler = createReceiverHandler({
   callbackKey: secretsManagerCallbackKey(new SecretsManagerClient({}), callbackKeySecretArn),
   clock: systemClock,
   logger: new Logger({ serviceName: 'receiver' }),
-  metrics: new Metrics({ namespace: 'ExchangePushBridge', serviceName: 'receiver' }),
+  metrics: powertoolsMetrics(new Metrics({ namespace: 'ExchangePushBridge', serviceName: 'receiver' })),
 });

@@ -3,9 +3,8 @@
  * decode the body, let `receive` decide, and answer Exchange. The same function runs in Lambda
  * (handler.ts wires AWS), in the local run and in the tests.
  */
-import type { Logger } from '@aws-lambda-powertools/logger';
-import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { LogSink, MetricsRecorder } from '../core/telemetry.ts';
 import { type CallbackKey, verifyCallback } from '../domain/callback.ts';
 import {
   DEFAULT_NOTIFICATION_LIMITS,
@@ -18,8 +17,8 @@ import { type Decision, type ReceiveDeps, receive } from './receive.ts';
 export interface ReceiverDeps extends ReceiveDeps {
   /** The deployment secret; loaded once and cached by the caller. */
   readonly callbackKey: () => Promise<CallbackKey>;
-  readonly logger: Logger;
-  readonly metrics: Metrics;
+  readonly logger: LogSink;
+  readonly metrics: MetricsRecorder;
   readonly limits?: NotificationLimits;
 }
 
@@ -51,14 +50,14 @@ export function createReceiverHandler(deps: ReceiverDeps): ReceiverHandler {
       logger.error('notification not taken; answering 500 so Exchange retries', {
         error: describeError(error),
       });
-      metrics.addMetric('Errors', MetricUnit.Count, 1);
+      metrics.count('Errors');
       return {
         statusCode: 500,
         headers: { 'content-type': 'text/plain' },
         body: 'internal error; please retry',
       };
     } finally {
-      metrics.publishStoredMetrics();
+      metrics.flush();
     }
   };
 
@@ -86,12 +85,12 @@ export function createReceiverHandler(deps: ReceiverDeps): ReceiverHandler {
       });
       return { statusCode: 400, headers: { 'content-type': 'text/plain' }, body: decoded.error.message };
     }
-    metrics.addMetric('Notifications', MetricUnit.Count, 1);
+    metrics.count('Notifications');
     const result = await receive(target, decoded.value.notifications, deps);
     for (const outcome of result.outcomes) {
-      metrics.addMetric(DECISION_METRIC[outcome.decision], MetricUnit.Count, 1);
-      if (outcome.published > 0) metrics.addMetric('EventsAccepted', MetricUnit.Count, outcome.published);
-      if (outcome.responseClass !== 'Success') metrics.addMetric('WarningOrErrorPushes', MetricUnit.Count, 1);
+      metrics.count(DECISION_METRIC[outcome.decision]);
+      if (outcome.published > 0) metrics.count('EventsAccepted', outcome.published);
+      if (outcome.responseClass !== 'Success') metrics.count('WarningOrErrorPushes');
       const level =
         outcome.answer === 'Unsubscribe' || outcome.decision === 'gap' || outcome.decision === 'dead'
           ? 'warn'
@@ -112,9 +111,7 @@ export function createReceiverHandler(deps: ReceiverDeps): ReceiverHandler {
   }
 
   function reject(reason: string): void {
-    const single = metrics.singleMetric();
-    single.addDimension('Reason', reason);
-    single.addMetric('Rejections', MetricUnit.Count, 1);
+    metrics.count('Rejections', 1, { name: 'Reason', value: reason });
   }
 }
 

@@ -5,19 +5,22 @@
  */
 
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { Logger } from '@aws-lambda-powertools/logger';
-import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { InvalidRenewalJobError, parseRenewalJob } from '../adapters/sqs-renewal-queue.ts';
+import type { LogSink, MetricsRecorder } from '../core/telemetry.ts';
 import { type RenewDeps, type RenewOutcome, renew } from '../lifecycle/renew.ts';
 
 export type RenewerHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
 
 export function createRenewerHandler(
-  deps: RenewDeps & { logger: Logger; metrics: Metrics; onOutcome?: (outcome: RenewOutcome) => void },
+  deps: RenewDeps & {
+    logger: LogSink;
+    metrics: MetricsRecorder;
+    onOutcome?: (outcome: RenewOutcome) => void;
+  },
 ): RenewerHandler {
   const { logger, metrics } = deps;
-  const count = (name: string, value = 1) => metrics.addMetric(name, MetricUnit.Count, value);
+  const count = (name: string, value = 1) => metrics.count(name, value);
 
   const recordHandler = async (record: SQSRecord) => {
     let job: ReturnType<typeof parseRenewalJob>;
@@ -67,7 +70,7 @@ export function createRenewerHandler(
         throwOnFullBatchFailure: false,
       });
     } finally {
-      metrics.publishStoredMetrics();
+      metrics.flush();
     }
   };
 }

@@ -14,6 +14,7 @@ import { SqsRenewalQueue } from '../adapters/sqs-renewal-queue.ts';
 import { DynamoSubscriptionStore, documentClient } from '../adapters/subscription-table.ts';
 import { DynamoSyncStateStore } from '../adapters/sync-state-table.ts';
 import { systemClock } from '../core/clock.ts';
+import { powertoolsMetrics } from '../core/telemetry.ts';
 import { policyFromEnvironment } from '../lifecycle/config.ts';
 import { createRenewerHandler } from './batch.ts';
 
@@ -47,5 +48,5 @@ export const handler = createRenewerHandler({
   policy: policyFromEnvironment(process.env),
   random: Math.random,
   logger: new Logger({ serviceName: 'renewer' }),
-  metrics: new Metrics({ namespace: 'ExchangePushBridge', serviceName: 'renewer' }),
+  metrics: powertoolsMetrics(new Metrics({ namespace: 'ExchangePushBridge', serviceName: 'renewer' })),
 });

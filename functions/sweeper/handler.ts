@@ -8,6 +8,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { SqsRenewalQueue } from '../adapters/sqs-renewal-queue.ts';
 import { DynamoSubscriptionStore, documentClient } from '../adapters/subscription-table.ts';
 import { systemClock } from '../core/clock.ts';
+import { powertoolsMetrics } from '../core/telemetry.ts';
 import { policyFromEnvironment } from '../lifecycle/config.ts';
 import { createSweepHandler } from './run.ts';
 
@@ -20,5 +21,5 @@ export const handler = createSweepHandler({
   clock: systemClock,
   policy: policyFromEnvironment(process.env),
   logger: new Logger({ serviceName: 'sweeper' }),
-  metrics: new Metrics({ namespace: 'ExchangePushBridge', serviceName: 'sweeper' }),
+  metrics: powertoolsMetrics(new Metrics({ namespace: 'ExchangePushBridge', serviceName: 'sweeper' })),
 });

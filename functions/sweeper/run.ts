@@ -2,17 +2,18 @@
  * The sweeper as a scheduled function: one sweep, its findings as metrics (alarmed on) and one
  * log line.
  */
-import type { Logger } from '@aws-lambda-powertools/logger';
-import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { LogSink, MetricsRecorder } from '../core/telemetry.ts';
 import { type SweepDeps, type SweepSummary, sweep } from '../lifecycle/sweep.ts';
 
 export type SweepHandler = () => Promise<SweepSummary>;
 
-export function createSweepHandler(deps: SweepDeps & { logger: Logger; metrics: Metrics }): SweepHandler {
+export function createSweepHandler(
+  deps: SweepDeps & { logger: LogSink; metrics: MetricsRecorder },
+): SweepHandler {
   return async () => {
     try {
       const summary = await sweep(deps);
-      const gauge = (name: string, value: number) => deps.metrics.addMetric(name, MetricUnit.Count, value);
+      const gauge = (name: string, value: number) => deps.metrics.count(name, value);
       gauge('StaleSubscriptions', summary.stale);
       gauge('LostSubscriptions', summary.lost);
       gauge('RenewingSubscriptions', summary.renewing);
@@ -23,7 +24,7 @@ export function createSweepHandler(deps: SweepDeps & { logger: Logger; metrics: 
       deps.logger[summary.stale + summary.lost > 0 ? 'warn' : 'info']('sweep done', { ...summary });
       return summary;
     } finally {
-      deps.metrics.publishStoredMetrics();
+      deps.metrics.flush();
     }
   };
 }

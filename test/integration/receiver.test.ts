@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -20,6 +19,7 @@ import {
   documentClient,
   SUBSCRIPTION_SK,
 } from '../../functions/adapters/subscription-table.ts';
+import { MemoryMetrics } from '../../functions/core/telemetry.ts';
 import { callbackKeyFrom, callbackPath } from '../../functions/domain/callback.ts';
 import { type MailboxKey, mailboxKeyOf } from '../../functions/domain/mailbox-key.ts';
 import type { SubscriptionRecord } from '../../functions/domain/subscription.ts';
@@ -70,7 +70,7 @@ beforeAll(async () => {
     clock,
     callbackKey: async () => key,
     logger: new Logger({ serviceName: 'receiver', logLevel: 'SILENT' }),
-    metrics: new Metrics({ namespace: 'Test', serviceName: 'receiver', singleMetric: false }),
+    metrics: new MemoryMetrics(),
   });
 });
 
