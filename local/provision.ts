@@ -11,9 +11,15 @@ import {
   type GlobalSecondaryIndex,
   type KeySchemaElement,
   type Projection,
+  ResourceInUseException,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { CreateTopicCommand, type SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  CreateTopicCommand,
+  ListSubscriptionsByTopicCommand,
+  type SNSClient,
+  SubscribeCommand,
+} from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 
 /** The parts of a CloudFormation template this module reads. */
@@ -92,17 +98,25 @@ export async function provisionFromTemplate(
     const props = resource.Properties ?? {};
     const name = `${options.prefix}-${id}`.slice(0, 255);
     const indexes = props.GlobalSecondaryIndexes;
-    await clients.dynamodb.send(
-      new CreateTableCommand({
-        TableName: name,
-        KeySchema: keySchema(props.KeySchema, `${id}.KeySchema`),
-        AttributeDefinitions: attributeDefinitions(props.AttributeDefinitions, `${id}.AttributeDefinitions`),
-        BillingMode: 'PAY_PER_REQUEST',
-        ...(indexes === undefined
-          ? {}
-          : { GlobalSecondaryIndexes: globalSecondaryIndexes(indexes, `${id}.GlobalSecondaryIndexes`) }),
-      }),
-    );
+    try {
+      await clients.dynamodb.send(
+        new CreateTableCommand({
+          TableName: name,
+          KeySchema: keySchema(props.KeySchema, `${id}.KeySchema`),
+          AttributeDefinitions: attributeDefinitions(
+            props.AttributeDefinitions,
+            `${id}.AttributeDefinitions`,
+          ),
+          BillingMode: 'PAY_PER_REQUEST',
+          ...(indexes === undefined
+            ? {}
+            : { GlobalSecondaryIndexes: globalSecondaryIndexes(indexes, `${id}.GlobalSecondaryIndexes`) }),
+        }),
+      );
+    } catch (e) {
+      // A persisted local run (--data-dir) finds its tables from last time.
+      if (!(e instanceof ResourceInUseException)) throw e;
+    }
     await waitUntilTableExists(
       { client: clients.dynamodb, maxWaitTime: 10, minDelay: 0.05, maxDelay: 0.2 },
       { TableName: name },
@@ -189,14 +203,7 @@ export async function provisionFromTemplate(
     if (props.RawMessageDelivery !== undefined)
       attributes.RawMessageDelivery = String(props.RawMessageDelivery);
     if (props.FilterPolicy !== undefined) attributes.FilterPolicy = JSON.stringify(props.FilterPolicy);
-    await clients.sns.send(
-      new SubscribeCommand({
-        TopicArn: topicArn,
-        Protocol: 'sqs',
-        Endpoint: queue.arn,
-        Attributes: attributes,
-      }),
-    );
+    await subscribeOnce(clients.sns, topicArn, queue.arn, attributes);
   }
 
   for (const [id, resource] of resources) {
@@ -340,4 +347,27 @@ function getAttTarget(value: unknown, attribute: string): string | undefined {
 
 function hasRedrive(template: CloudFormationTemplate, id: string): boolean {
   return template.Resources[id]?.Properties?.RedrivePolicy !== undefined;
+}
+
+/**
+ * Subscribes a queue to a topic unless it already is (a persisted local run starts again with its
+ * topics and subscriptions in place; a second subscription would deliver every event twice).
+ */
+export async function subscribeOnce(
+  sns: SNSClient,
+  topicArn: string,
+  queueArn: string,
+  attributes: Record<string, string>,
+): Promise<void> {
+  let token: string | undefined;
+  do {
+    const page = await sns.send(
+      new ListSubscriptionsByTopicCommand({ TopicArn: topicArn, NextToken: token }),
+    );
+    if ((page.Subscriptions ?? []).some((s) => s.Endpoint === queueArn)) return;
+    token = page.NextToken;
+  } while (token !== undefined);
+  await sns.send(
+    new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn, Attributes: attributes }),
+  );
 }

@@ -1,0 +1,143 @@
+/**
+ * What the local run proves: every change the simulator made reached consumers, nothing twice,
+ * and every lost subscription healed. Computed from the simulator's ground truth and what the
+ * local run's own consumer (a second subscriber of the events topic) received.
+ */
+import type { ChangeRecord } from '../simulator/mailbox-store.ts';
+import type { SubscriptionView } from '../simulator/push-engine.ts';
+import type { DeliveredEvent } from './system.ts';
+
+export interface RunReport {
+  /** Item changes the simulator made while the bridge watched the mailbox. */
+  readonly generatedChanges: number;
+  /** Events consumers received (item notifications, resync changes, lifecycle events). */
+  readonly deliveredEvents: number;
+  /**
+   * Item changes no delivered event reflects: for the last change of every item, no event for
+   * that item (or its old id, for a move) at or after the change.
+   */
+  readonly missingChanges: number;
+  /** Events delivered more than once (same id). */
+  readonly duplicateEvents: number;
+  /** Subscriptions the simulator lost, dropped or deleted (Exchange's side of a loss). */
+  readonly subscriptionsLost: number;
+  /** Of those, how many were followed by a new subscription for the mailbox. */
+  readonly subscriptionsRecovered: number;
+  /** Mailboxes with no subscription the simulator is pushing through at the end. */
+  readonly unhealed: number;
+  /** Longest time from a loss to the mailbox's next subscription (simulated seconds). */
+  readonly maxHealSeconds: number;
+  /** The first few missing changes, to look into. */
+  readonly missingExamples: readonly ChangeRecord[];
+}
+
+/** A loss: Exchange stopped pushing for reasons of its own (not an Unsubscribe we answered). */
+const LOSS_STATES: ReadonlySet<string> = new Set(['lost', 'expired', 'deleted']);
+
+/** TimeStamps in pushes are whole seconds; a change is reflected by an event from its second on. */
+const TIMESTAMP_PRECISION_MS = 1000;
+
+export function buildReport(input: {
+  changes: readonly ChangeRecord[];
+  delivered: readonly DeliveredEvent[];
+  deliveries: ReadonlyMap<string, number>;
+  subscriptions: readonly SubscriptionView[];
+  mailboxes: readonly string[];
+}): RunReport {
+  const watched = changesWhileWatched(input.changes, input.subscriptions);
+  const missing = findMissingChanges(watched, input.delivered);
+  let duplicateEvents = 0;
+  for (const count of input.deliveries.values()) if (count > 1) duplicateEvents += count - 1;
+
+  const byMailbox = new Map<string, SubscriptionView[]>();
+  for (const sub of input.subscriptions)
+    byMailbox.set(sub.mailbox, [...(byMailbox.get(sub.mailbox) ?? []), sub]);
+  let lost = 0;
+  let recovered = 0;
+  let maxHealMs = 0;
+  for (const subs of byMailbox.values()) {
+    for (const sub of subs) {
+      if (!LOSS_STATES.has(sub.state) || sub.endedAt === null) continue;
+      lost++;
+      const next = subs
+        .filter((s) => s.createdAt >= (sub.endedAt ?? 0))
+        .sort((a, b) => a.createdAt - b.createdAt)[0];
+      if (next !== undefined) {
+        recovered++;
+        maxHealMs = Math.max(maxHealMs, next.createdAt - sub.endedAt);
+      }
+    }
+  }
+  const unhealed = input.mailboxes.filter(
+    (mailbox) => !(byMailbox.get(mailbox) ?? []).some((s) => s.state === 'active'),
+  ).length;
+  return {
+    generatedChanges: watched.length,
+    deliveredEvents: input.delivered.length,
+    missingChanges: missing.length,
+    duplicateEvents,
+    subscriptionsLost: lost,
+    subscriptionsRecovered: recovered,
+    unhealed,
+    maxHealSeconds: Math.round(maxHealMs / 1000),
+    missingExamples: missing.slice(0, 5),
+  };
+}
+
+/**
+ * The changes made once the bridge watched their mailbox (from its first subscription on): the
+ * simulator's mailboxes start with items, and changes before anyone subscribed cannot be pushed.
+ */
+export function changesWhileWatched(
+  changes: readonly ChangeRecord[],
+  subscriptions: readonly SubscriptionView[],
+): ChangeRecord[] {
+  const since = new Map<string, number>();
+  for (const sub of subscriptions)
+    since.set(sub.mailbox, Math.min(since.get(sub.mailbox) ?? Number.POSITIVE_INFINITY, sub.createdAt));
+  return changes.filter((change) => change.at >= (since.get(change.mailbox) ?? Number.POSITIVE_INFINITY));
+}
+
+/** Item changes not reflected by any delivered event at or after them (see RunReport). */
+export function findMissingChanges(
+  changes: readonly ChangeRecord[],
+  delivered: readonly DeliveredEvent[],
+): ChangeRecord[] {
+  // Latest time an event mentioned each item id (as the item, or as the item's old id).
+  const lastSeen = new Map<string, number>();
+  const seen = (id: unknown, at: number) => {
+    if (typeof id !== 'string') return;
+    lastSeen.set(id, Math.max(lastSeen.get(id) ?? Number.NEGATIVE_INFINITY, at));
+  };
+  for (const event of delivered) {
+    const timeStamp = event.data.timeStamp;
+    const at = Date.parse(typeof timeStamp === 'string' ? timeStamp : event.time);
+    seen(idOf(event.data.itemId), at);
+    seen(idOf(event.data.oldItemId), at);
+  }
+  // The last change of each item: a later change naming its id (as the item or as its old id)
+  // supersedes it.
+  const superseded = new Set<number>();
+  const latestBy = new Map<string, ChangeRecord>();
+  for (const change of changes) {
+    for (const id of [change.itemId, change.oldItemId]) {
+      if (id === null) continue;
+      const earlier = latestBy.get(id);
+      if (earlier !== undefined) superseded.add(earlier.seq);
+      latestBy.set(id, change);
+    }
+  }
+  return changes.filter((change) => {
+    if (superseded.has(change.seq)) return false;
+    const ids = [change.itemId, change.oldItemId].filter((id): id is string => id !== null);
+    return !ids.some(
+      (id) => (lastSeen.get(id) ?? Number.NEGATIVE_INFINITY) >= change.at - TIMESTAMP_PRECISION_MS,
+    );
+  });
+}
+
+function idOf(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const id: unknown = Reflect.get(value, 'id');
+  return typeof id === 'string' ? id : undefined;
+}
