@@ -598,6 +598,11 @@ export class MailboxStore {
     if (candidates.length === 0) {
       if (request.kind !== undefined) {
         const what = kind === 'readFlag' || kind === 'copy' ? 'message' : 'item';
+        if (what === 'message' && request.folder === 'calendar') {
+          throw new SimulatorInputError(
+            `the calendar holds calendar items, and ${kind === 'copy' ? 'the simulator copies messages only' : 'only messages are read or unread'}; give another folder`,
+          );
+        }
         const where = request.folder ?? 'any folder';
         const action = kind === 'readFlag' ? 'mark read or unread' : kind;
         const to = toFolder === undefined ? '' : ` to ${toFolder}`;

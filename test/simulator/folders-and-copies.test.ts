@@ -431,7 +431,14 @@ describe('copies', () => {
         { mailbox: ADA, toFolder: 'projects' },
         /toFolder "projects" is where a move or copy goes; give it with kind/,
       ],
-      [{ mailbox: ADA, kind: 'copy', folder: 'calendar' }, /has no message in calendar to copy/],
+      [
+        { mailbox: ADA, kind: 'copy', folder: 'junkemail' },
+        /has no message in junkemail to copy; create one first/,
+      ],
+      [
+        { mailbox: ADA, kind: 'copy', folder: 'calendar' },
+        /the calendar holds calendar items, and the simulator copies messages only/,
+      ],
     ];
     for (const [request, message] of refusals) {
       expect(() => sim.makeChange(request), JSON.stringify(request)).toThrow(SimulatorInputError);
