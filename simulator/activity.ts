@@ -2,6 +2,10 @@
  * What happens in the simulated world on its own: users changing their mailboxes (`changeRate`),
  * and the faults that strike at random moments (silent subscription losses, error pushes,
  * mailbox moves). Both are Poisson processes on the simulator's clock, drawn from seeded streams.
+ *
+ * Each automatic change is a random one (`makeChange({ mailbox })`): every kind, copies the
+ * rarest, in every item folder, the custom folder (projects) included; the weights and targets
+ * are in mailbox-store.ts.
  */
 import type { Clock } from '../functions/core/clock.ts';
 import type { FaultSettings } from './faults.ts';

@@ -5,10 +5,10 @@
  * simulated world and read what really happened:
  *
  *   GET  /_sim/                               summary: URLs, auth, clock, mailboxes, faults
- *   GET  /_sim/mailboxes                      mailboxes, their database, folders and item counts
+ *   GET  /_sim/mailboxes                      mailboxes, their database, folders (ids, names) and item counts
  *   POST /_sim/mailboxes/{address}/move       move a mailbox (subscriptions lost, watermarks invalid)
  *   GET  /_sim/changes[?mailbox=&after=seq]   ground truth: every item change, in order
- *   POST /_sim/changes                        make a change: {"mailbox", "kind"?, "folder"?, "itemId"?}
+ *   POST /_sim/changes                        make a change: {"mailbox", "kind"?, "folder"?, "toFolder"?, "itemId"?}
  *   GET  /_sim/subscriptions[?mailbox=]       every subscription and its state
  *   POST /_sim/subscriptions/{id}/drop        lose a subscription silently (URL-encode the id)
  *   GET  /_sim/deliveries[?subscriptionId=&after=seq]  every push attempt and its outcome
@@ -17,6 +17,7 @@
  *
  * Errors are `{"error": "…"}` with 400 (bad input), 404 (unknown path or id) or 405.
  */
+import { err, ok, type Result } from '../functions/core/result.ts';
 import { showValue } from '../functions/core/show.ts';
 import type { HttpAnswer } from './ews-service.ts';
 import type { FaultSettings } from './faults.ts';
@@ -25,6 +26,7 @@ import {
   CHANGE_KINDS,
   type ChangeRequest,
   ITEM_FOLDERS,
+  type ItemFolder,
   isChangeKind,
   isItemFolder,
   SimulatorInputError,
@@ -57,33 +59,47 @@ function afterParameter(query: URLSearchParams): number | string {
   return /^\d{1,15}$/.test(raw) ? Number(raw) : `after ${showValue(raw)} must be a sequence number (0, 1, …)`;
 }
 
+const CHANGE_FIELDS = ['mailbox', 'kind', 'folder', 'toFolder', 'itemId'] as const;
+
+/** A folder field of a change: absent, or an item folder's name (`projects` for the custom folder). */
+function parseFolderField(field: string, value: unknown): Result<ItemFolder | undefined, string> {
+  if (value === undefined) return ok(undefined);
+  if (typeof value === 'string' && isItemFolder(value)) return ok(value);
+  return err(
+    `${field} ${showValue(String(value))} cannot hold simulated items; use one of ${ITEM_FOLDERS.join(', ')} (folder names, not FolderIds)`,
+  );
+}
+
 /** Reads a change request from untrusted JSON, field by field. */
 function parseChangeRequest(value: unknown): ChangeRequest | string {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return 'the body must be a JSON object such as {"mailbox": "user1@contoso.test", "kind": "create", "folder": "inbox"}';
   }
   for (const key of Object.keys(value)) {
-    if (key !== 'mailbox' && key !== 'kind' && key !== 'folder' && key !== 'itemId') {
-      return `unknown field ${showValue(key)}; a change has mailbox, kind, folder and itemId`;
+    if (!CHANGE_FIELDS.some((field) => field === key)) {
+      return `unknown field ${showValue(key)}; a change has ${CHANGE_FIELDS.join(', ')}`;
     }
   }
   const mailbox: unknown = Reflect.get(value, 'mailbox');
   const kind: unknown = Reflect.get(value, 'kind');
-  const folder: unknown = Reflect.get(value, 'folder');
   const itemId: unknown = Reflect.get(value, 'itemId');
   if (typeof mailbox !== 'string')
     return 'mailbox is required and must be a string such as "user1@contoso.test"';
   if (kind !== undefined && (typeof kind !== 'string' || !isChangeKind(kind))) {
     return `kind ${showValue(String(kind))} is unknown; use one of ${CHANGE_KINDS.join(', ')}`;
   }
-  if (folder !== undefined && (typeof folder !== 'string' || !isItemFolder(folder))) {
-    return `folder ${showValue(String(folder))} cannot hold simulated items; use one of ${ITEM_FOLDERS.join(', ')}`;
-  }
+  const folderField = parseFolderField('folder', Reflect.get(value, 'folder'));
+  if (!folderField.ok) return folderField.error;
+  const toFolderField = parseFolderField('toFolder', Reflect.get(value, 'toFolder'));
+  if (!toFolderField.ok) return toFolderField.error;
+  const folder = folderField.value;
+  const toFolder = toFolderField.value;
   if (itemId !== undefined && typeof itemId !== 'string') return 'itemId must be a string';
   return {
     mailbox,
     ...(kind === undefined ? {} : { kind }),
     ...(folder === undefined ? {} : { folder }),
+    ...(toFolder === undefined ? {} : { toFolder }),
     ...(itemId === undefined ? {} : { itemId }),
   };
 }

@@ -16,8 +16,8 @@ import { validatePushUrl } from '../functions/ews/subscribe.ts';
 import type { Identity } from './auth.ts';
 import type { FaultSettings } from './faults.ts';
 import {
+  DISTINGUISHED_FOLDERS,
   type MailboxStore,
-  SIMULATED_FOLDERS,
   type SimulatedFolder,
   type WatermarkProblem,
 } from './mailbox-store.ts';
@@ -379,7 +379,10 @@ export class EwsService {
       mailbox = named;
     }
     if (mailbox === null) return err(missingEmailAddress());
-    const folder = SIMULATED_FOLDERS.find((f) => f === ref.name);
+    // A valid distinguished name the simulator does not model (contacts of an archive, …). The
+    // custom folder is never found here: it has no distinguished name, and the decoder has already
+    // refused Id="projects" as Exchange does (ErrorSchemaValidation).
+    const folder = DISTINGUISHED_FOLDERS.find((f) => f === ref.name);
     if (folder === undefined) return err(notFound());
     return ok({ mailbox, folder });
   }

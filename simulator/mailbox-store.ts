@@ -3,11 +3,20 @@
  * from, watermarks, SyncStates, and the ground-truth log of every item change.
  *
  * What it models, and why:
+ * - Every mailbox has the distinguished folders in SIMULATED_FOLDERS and one folder a user made,
+ *   "Projects" (CUSTOM_FOLDER): no distinguished name, so EWS reaches it only by its FolderId.
  * - Every item change appends the events real Exchange raises for it (ews-protocol.md §1.3): a
  *   new message gives NewMailEvent + CreatedEvent + a ModifiedEvent for its folder (with
  *   UnreadCount); a modification gives the item/folder ModifiedEvent pair; a move gives a
  *   MovedEvent (the item gets a new ItemId, the old one is OldItemId) and ModifiedEvents for both
- *   folders; calendar changes add a FreeBusyChangedEvent.
+ *   folders; a copy gives a CopiedEvent (ItemId the copy, OldItemId the original) and the target
+ *   folder's ModifiedEvent (the source folder does not change); calendar changes add a
+ *   FreeBusyChangedEvent.
+ * - A subscription's folder filter passes an event whose ParentFolderId or, for a MovedEvent or
+ *   CopiedEvent, OldParentFolderId is one of its folders: a subscription on the source folder
+ *   hears that an item left it or was copied from it. Microsoft does not say which folder a
+ *   Moved/CopiedEvent is filtered by; this is the reading under which a folder's subscriber
+ *   misses nothing that concerns the folder.
  * - Every event gets its own watermark. A watermark resumes a subscription after its event; it
  *   stops being accepted (ErrorInvalidWatermark) when it is older than 30 days, when events after
  *   it were purged, when it is unknown or belongs to another mailbox, or after the mailbox moved to
@@ -20,11 +29,12 @@
 import type { Clock } from '../functions/core/clock.ts';
 import { err, ok, type Result } from '../functions/core/result.ts';
 import { showValue } from '../functions/core/show.ts';
+import type { DistinguishedFolderName } from '../functions/ews/request.ts';
 import type { SubscribableEventType } from '../functions/ews/subscribe.ts';
 import type { IdMinter, Random } from './random.ts';
 
-/** The folders every simulated mailbox has (a subset of t:DistinguishedFolderIdNameType). */
-export const SIMULATED_FOLDERS = [
+/** The well-known folders every simulated mailbox has (a subset of t:DistinguishedFolderIdNameType). */
+export const DISTINGUISHED_FOLDERS = [
   'root',
   'msgfolderroot',
   'inbox',
@@ -35,8 +45,42 @@ export const SIMULATED_FOLDERS = [
   'sentitems',
   'deleteditems',
   'junkemail',
-] as const;
-export type SimulatedFolder = (typeof SIMULATED_FOLDERS)[number];
+] as const satisfies readonly DistinguishedFolderName[];
+export type DistinguishedFolder = (typeof DISTINGUISHED_FOLDERS)[number];
+
+/** A name that is not a t:DistinguishedFolderIdNameType value (`never` if it is one). */
+type NotDistinguished<T extends string> = T extends DistinguishedFolderName ? never : T;
+
+/**
+ * The folder a user made, one in every mailbox: display name "Projects", under the top of the
+ * information store (msgfolderroot), holding messages. Like any folder a user makes it has no
+ * distinguished name: EWS reaches it only by its FolderId (learn it from `mailboxes()` or
+ * `GET /_sim/mailboxes`, as a real client learns it from FindFolder), and
+ * `t:DistinguishedFolderId Id="projects"` fails schema validation. `projects` is only the
+ * simulator's own name for it, in the ground truth and the control API; the type makes sure it
+ * can never collide with a distinguished name.
+ */
+export const CUSTOM_FOLDER: NotDistinguished<'projects'> = 'projects';
+export type CustomFolder = typeof CUSTOM_FOLDER;
+
+/** Every folder of a simulated mailbox: the distinguished ones, then the custom one. */
+export const SIMULATED_FOLDERS = [...DISTINGUISHED_FOLDERS, CUSTOM_FOLDER] as const;
+export type SimulatedFolder = DistinguishedFolder | CustomFolder;
+
+/** Each folder's DisplayName: Exchange's English names (the root folder's is empty). */
+const DISPLAY_NAMES: Readonly<Record<SimulatedFolder, string>> = {
+  root: '',
+  msgfolderroot: 'Top of Information Store',
+  inbox: 'Inbox',
+  calendar: 'Calendar',
+  contacts: 'Contacts',
+  tasks: 'Tasks',
+  drafts: 'Drafts',
+  sentitems: 'Sent Items',
+  deleteditems: 'Deleted Items',
+  junkemail: 'Junk Email',
+  projects: 'Projects',
+};
 
 /** The folders items live in, so the folders changes can happen in. */
 export const ITEM_FOLDERS = [
@@ -46,17 +90,24 @@ export const ITEM_FOLDERS = [
   'sentitems',
   'deleteditems',
   'junkemail',
+  CUSTOM_FOLDER,
 ] as const;
 export type ItemFolder = (typeof ITEM_FOLDERS)[number];
 export function isItemFolder(name: string): name is ItemFolder {
   return ITEM_FOLDERS.some((known) => known === name);
 }
 
+/** The folders a message may be in: every item folder but the calendar. */
+const MESSAGE_FOLDERS: readonly ItemFolder[] = ITEM_FOLDERS.filter((f) => f !== 'calendar');
+/** The folders a calendar item may be in. */
+const CALENDAR_ITEM_FOLDERS: readonly ItemFolder[] = ['calendar', 'deleteditems'];
+
 /**
  * What happened to an item: created, modified (properties), readFlag (a message read or unread),
- * move (to Deleted Items, or back out of it; the item gets a new ItemId), delete (hard delete).
+ * move (to another folder; the item gets a new ItemId), copy (a message copied to another folder:
+ * a new item with its own ItemId; the original stays), delete (hard delete).
  */
-export const CHANGE_KINDS = ['create', 'modify', 'readFlag', 'move', 'delete'] as const;
+export const CHANGE_KINDS = ['create', 'modify', 'readFlag', 'move', 'copy', 'delete'] as const;
 export type ChangeKind = (typeof CHANGE_KINDS)[number];
 export function isChangeKind(value: string): value is ChangeKind {
   return CHANGE_KINDS.some((known) => known === value);
@@ -110,6 +161,16 @@ export interface MailboxEvent {
   readonly unreadCount: number | null;
 }
 
+/** How often a random change (no kind asked for) is of each kind. */
+const RANDOM_KIND_WEIGHTS: Readonly<Record<ChangeKind, number>> = {
+  create: 6,
+  modify: 4,
+  readFlag: 2,
+  move: 2,
+  copy: 1,
+  delete: 2,
+};
+
 /** The ground truth: one item change, exactly as it happened. */
 export interface ChangeRecord {
   /** Order of the change across the whole simulator (1, 2, …). */
@@ -119,15 +180,23 @@ export interface ChangeRecord {
   readonly mailbox: string;
   readonly kind: ChangeKind;
   readonly element: SimulatedItem['element'];
-  /** The item's folder after the change (for a delete: the folder it was deleted from). */
+  /**
+   * The item's folder after the change (for a delete: the folder it was deleted from; for a copy:
+   * the folder the copy is in). A distinguished folder name, or `projects` for the custom folder.
+   */
   readonly folder: ItemFolder;
+  /** The EWS FolderId of `folder`: what pushes carry as ParentFolderId. */
   readonly folderId: string;
-  /** The item's id after the change (for a delete: the id it had). */
+  /** The item's id after the change (for a delete: the id it had; for a copy: the copy's id). */
   readonly itemId: string;
   /** The item's ChangeKey after the change; null for a delete. */
   readonly changeKey: string | null;
-  /** For a move: the id the item had before (Exchange gives a moved item a new id). */
+  /**
+   * For a move: the id the item had before (Exchange gives a moved item a new id). For a copy:
+   * the original's id (it keeps it, and stays where it was). Otherwise null.
+   */
   readonly oldItemId: string | null;
+  /** For a move or copy: the folder the item was moved or copied from. */
   readonly oldFolder: ItemFolder | null;
   readonly oldFolderId: string | null;
   /** For messages: read or not after the change; null for calendar items and deletes. */
@@ -145,19 +214,37 @@ export interface ChangeEvent {
   /** The folder a folder-level ModifiedEvent is about, else null. */
   readonly folderId: string | null;
   readonly parentFolderId: string;
-  /** For a MovedEvent: the folder the item left. */
+  /** For a MovedEvent: the folder the item left; for a CopiedEvent: the original's folder. */
   readonly oldParentFolderId: string | null;
 }
 
 export interface ChangeRequest {
   readonly mailbox: string;
-  /** @default a random kind (weighted towards create and modify) */
+  /** @default a random kind (weighted towards create and modify; copies are rare) */
   readonly kind?: ChangeKind;
-  /** @default inbox or calendar for a create; any folder holding a suitable item otherwise */
+  /**
+   * For a create, where; for the other kinds, where the item is now.
+   * @default inbox, calendar or projects for a create; any folder holding a suitable item otherwise
+   */
   readonly folder?: ItemFolder;
-  /** The item to modify, mark, move or delete (current id). @default a random suitable item */
+  /**
+   * For a move or copy: the folder to move or copy to (not the item's own). A message may go to
+   * any item folder but the calendar, a calendar item only to calendar or deleteditems.
+   * @default for a move of the kind asked for, deleteditems, or out of it (a calendar item to
+   * calendar, a message to inbox); for a copy, projects (from projects: inbox); for a random
+   * change, a random one of inbox, projects, deleteditems, junkemail (calendar items: calendar,
+   * deleteditems)
+   */
+  readonly toFolder?: ItemFolder;
+  /** The item to modify, mark, move, copy or delete (current id). @default a random suitable item */
   readonly itemId?: string;
 }
+
+/** What exactly a change does, once every random choice is made. */
+type ChangePlan =
+  | { readonly kind: 'create'; readonly folder: ItemFolder }
+  | { readonly kind: 'modify' | 'readFlag' | 'delete'; readonly item: SimulatedItem }
+  | { readonly kind: 'move' | 'copy'; readonly item: SimulatedItem; readonly target: ItemFolder };
 
 /** Which events a subscription wants: its event types and folders ('all' = SubscribeToAllFolders). */
 export interface EventFilter {
@@ -189,6 +276,7 @@ interface FolderLogEntry {
 
 interface FolderState {
   readonly name: SimulatedFolder;
+  readonly displayName: string;
   readonly id: string;
   readonly parentId: string | null;
   readonly items: Map<string, SimulatedItem>;
@@ -264,10 +352,38 @@ const LOCATIONS: readonly [string, ...string[]] = ['Room 4.12', 'Room 2.01', 'Te
 export interface MailboxStoreOptions {
   readonly clock: Clock;
   readonly addresses: readonly string[];
-  /** Items each mailbox starts with (recorded as creates in the ground truth). @default 3 */
+  /**
+   * Items each mailbox starts with, recorded as creates in the ground truth: in turn two messages
+   * in the inbox, a calendar item and a message in projects. @default 4
+   */
   readonly initialItems?: number;
   readonly random: Random;
   readonly ids: IdMinter;
+}
+
+/** A folder as `mailboxes()` and `GET /_sim/mailboxes` describe it. */
+export interface FolderDescription {
+  /** The EWS FolderId: what `t:FolderId Id="…"` takes, and what pushes carry. */
+  readonly folderId: string;
+  readonly displayName: string;
+  /** The `t:DistinguishedFolderId Id` that also names it, or null (the custom folder: by FolderId only). */
+  readonly distinguishedFolderId: DistinguishedFolder | null;
+  /** The FolderId of its parent folder; null for the root. */
+  readonly parentFolderId: string | null;
+  readonly items: number;
+  readonly unread: number;
+}
+
+export interface MailboxDescription {
+  readonly address: string;
+  readonly database: number;
+  readonly moving: boolean;
+  /** By the simulator's folder name: a distinguished name, or `projects`. */
+  readonly folders: Readonly<Record<string, FolderDescription>>;
+}
+
+export function isDistinguishedFolder(name: string): name is DistinguishedFolder {
+  return DISTINGUISHED_FOLDERS.some((known) => known === name);
 }
 
 export class MailboxStore {
@@ -290,13 +406,14 @@ export class MailboxStore {
     this.#random = options.random;
     this.#ids = options.ids;
     for (const address of options.addresses) this.#addMailbox(address);
-    const initial = options.initialItems ?? 3;
+    const initial = options.initialItems ?? 4;
+    const folders: readonly [ItemFolder, ...ItemFolder[]] = ['inbox', 'inbox', 'calendar', CUSTOM_FOLDER];
     for (const mailbox of this.#mailboxes.values()) {
       for (let i = 0; i < initial; i++) {
         this.makeChange({
           mailbox: mailbox.address,
           kind: 'create',
-          folder: i % 3 === 2 ? 'calendar' : 'inbox',
+          folder: folders[i % folders.length] ?? 'inbox',
         });
       }
     }
@@ -332,22 +449,24 @@ export class MailboxStore {
     return this.#mailbox(address).folderById.get(folderId)?.name;
   }
 
-  /** A summary for the control API. */
-  describeMailboxes(): Array<{
-    address: string;
-    database: number;
-    moving: boolean;
-    folders: Record<string, { folderId: string; items: number; unread: number }>;
-  }> {
+  /** A summary for the control API: every mailbox with its folders, by the simulator's folder name. */
+  describeMailboxes(): MailboxDescription[] {
     const now = this.#clock.now();
     return [...this.#mailboxes.values()].map((m) => ({
       address: m.address,
       database: m.database,
       moving: m.movingUntil > now,
       folders: Object.fromEntries(
-        [...m.folders.values()].map((f) => [
+        [...m.folders.values()].map((f): [string, FolderDescription] => [
           f.name,
-          { folderId: f.id, items: f.items.size, unread: unread(f) },
+          {
+            folderId: f.id,
+            displayName: f.displayName,
+            distinguishedFolderId: isDistinguishedFolder(f.name) ? f.name : null,
+            parentFolderId: f.parentId,
+            items: f.items.size,
+            unread: unread(f),
+          },
         ]),
       ),
     }));
@@ -396,10 +515,15 @@ export class MailboxStore {
         `change kind ${showValue(String(request.kind))} is unknown; use one of ${CHANGE_KINDS.join(', ')}`,
       );
     }
-    if (request.folder !== undefined && !isItemFolder(request.folder)) {
-      throw new SimulatorInputError(
-        `folder ${showValue(String(request.folder))} cannot hold simulated items; use one of ${ITEM_FOLDERS.join(', ')}`,
-      );
+    for (const [field, folder] of [
+      ['folder', request.folder],
+      ['toFolder', request.toFolder],
+    ] as const) {
+      if (folder !== undefined && !isItemFolder(folder)) {
+        throw new SimulatorInputError(
+          `${field} ${showValue(String(folder))} cannot hold simulated items; use one of ${ITEM_FOLDERS.join(', ')}`,
+        );
+      }
     }
     const plan = this.#plan(mailbox, request);
     const record = this.#apply(mailbox, plan);
@@ -408,79 +532,124 @@ export class MailboxStore {
   }
 
   /** Picks what exactly to change; random choices fall back to a create when nothing fits. */
-  #plan(
-    mailbox: MailboxState,
-    request: ChangeRequest,
-  ): { kind: 'create'; folder: ItemFolder } | { kind: Exclude<ChangeKind, 'create'>; item: SimulatedItem } {
-    const kind =
-      request.kind ??
-      this.#random.pick<ChangeKind>([
-        'create',
-        'create',
-        'create',
-        'modify',
-        'modify',
-        'readFlag',
-        'move',
-        'delete',
-      ]);
+  #plan(mailbox: MailboxState, request: ChangeRequest): ChangePlan {
+    const { toFolder } = request;
+    // Checked before a random kind is drawn, so the same request is always refused or never.
+    if (toFolder !== undefined && request.kind !== 'move' && request.kind !== 'copy') {
+      throw new SimulatorInputError(
+        `toFolder ${showValue(toFolder)} is where a move or copy goes; give it with kind "move" or "copy"${request.kind === undefined ? '' : `, not ${showValue(request.kind)}`}`,
+      );
+    }
+    const kind = request.kind ?? this.#randomKind();
     if (kind === 'create') {
       if (request.itemId !== undefined) {
         throw new SimulatorInputError('a create makes a new item; give itemId only for the other kinds');
       }
       return {
         kind,
-        folder: request.folder ?? this.#random.pick<ItemFolder>(['inbox', 'inbox', 'calendar']),
+        folder:
+          request.folder ?? this.#random.pick<ItemFolder>(['inbox', 'inbox', 'calendar', CUSTOM_FOLDER]),
       };
     }
+    const plan = (item: SimulatedItem): ChangePlan =>
+      kind === 'move' || kind === 'copy'
+        ? { kind, item, target: toFolder ?? this.#target(kind, item, request.kind === undefined) }
+        : { kind, item };
     if (request.itemId !== undefined) {
       const item = this.#itemsById.get(request.itemId);
+      const id = showValue(request.itemId);
       if (item === undefined || item.mailbox !== mailbox.address) {
         throw new SimulatorInputError(
-          `mailbox ${mailbox.address} has no item ${showValue(request.itemId)} (moved items get a new id; see the ground truth)`,
+          `mailbox ${mailbox.address} has no item ${id} (moved items get a new id; see the ground truth)`,
           { notFound: true },
         );
       }
       if (request.folder !== undefined && item.folder !== request.folder) {
-        throw new SimulatorInputError(
-          `item ${showValue(request.itemId)} is in ${item.folder}, not ${request.folder}`,
-        );
+        throw new SimulatorInputError(`item ${id} is in ${item.folder}, not ${request.folder}`);
       }
       if (kind === 'readFlag' && item.element !== 'Message') {
-        throw new SimulatorInputError(
-          `item ${showValue(request.itemId)} is a calendar item; only messages are read or unread`,
-        );
+        throw new SimulatorInputError(`item ${id} is a calendar item; only messages are read or unread`);
       }
-      return { kind, item };
+      if (kind === 'copy' && item.element !== 'Message') {
+        throw new SimulatorInputError(`item ${id} is a calendar item; the simulator copies messages only`);
+      }
+      if (toFolder !== undefined) {
+        const allowed = foldersFor(item);
+        if (!allowed.includes(toFolder)) {
+          throw new SimulatorInputError(
+            `item ${id} is ${item.element === 'Message' ? 'a message' : 'a calendar item'}; it cannot be ${kind === 'move' ? 'moved' : 'copied'} to ${toFolder}; use one of ${allowed.filter((f) => f !== item.folder).join(', ')}`,
+          );
+        }
+        if (toFolder === item.folder) {
+          throw new SimulatorInputError(`item ${id} is in ${toFolder} already; give toFolder another folder`);
+        }
+      }
+      return plan(item);
     }
+    const fits = (item: SimulatedItem): boolean => {
+      if ((kind === 'readFlag' || kind === 'copy') && item.element !== 'Message') return false;
+      return toFolder === undefined || (item.folder !== toFolder && foldersFor(item).includes(toFolder));
+    };
     const folders = request.folder === undefined ? ITEM_FOLDERS : [request.folder];
     const candidates: SimulatedItem[] = [];
     for (const name of folders) {
-      for (const item of this.#folder(mailbox, name).items.values()) {
-        if (kind !== 'readFlag' || item.element === 'Message') candidates.push(item);
-      }
+      for (const item of this.#folder(mailbox, name).items.values()) if (fits(item)) candidates.push(item);
     }
     if (candidates.length === 0) {
       if (request.kind !== undefined) {
-        const what = kind === 'readFlag' ? 'message' : 'item';
+        const what = kind === 'readFlag' || kind === 'copy' ? 'message' : 'item';
+        if (what === 'message' && request.folder === 'calendar') {
+          throw new SimulatorInputError(
+            `the calendar holds calendar items, and ${kind === 'copy' ? 'the simulator copies messages only' : 'only messages are read or unread'}; give another folder`,
+          );
+        }
         const where = request.folder ?? 'any folder';
+        const action = kind === 'readFlag' ? 'mark read or unread' : kind;
+        const to = toFolder === undefined ? '' : ` to ${toFolder}`;
         throw new SimulatorInputError(
-          `mailbox ${mailbox.address} has no ${what} in ${where} to ${kind === 'readFlag' ? 'mark read or unread' : kind}; create one first (kind "create")`,
+          `mailbox ${mailbox.address} has no ${what} in ${where} to ${action}${to}; create one first (kind "create")`,
         );
       }
       return { kind: 'create', folder: request.folder ?? 'inbox' };
     }
     const item = candidates[this.#random.int(candidates.length)] ?? candidates[0];
     if (item === undefined) throw new Error('unreachable: candidates is not empty');
-    return { kind, item };
+    return plan(item);
   }
 
-  #apply(
-    mailbox: MailboxState,
-    plan:
-      | { kind: 'create'; folder: ItemFolder }
-      | { kind: Exclude<ChangeKind, 'create'>; item: SimulatedItem },
-  ): ChangeRecord {
+  #randomKind(): ChangeKind {
+    let total = 0;
+    for (const kind of CHANGE_KINDS) total += RANDOM_KIND_WEIGHTS[kind];
+    let draw = this.#random.next() * total;
+    for (const kind of CHANGE_KINDS) {
+      draw -= RANDOM_KIND_WEIGHTS[kind];
+      if (draw < 0) return kind;
+    }
+    return 'create';
+  }
+
+  /**
+   * Where a move or copy goes when no toFolder was given. A change of the kind asked for goes
+   * where the ChangeRequest documents, so a script knows where to look; a random change files
+   * items the way a user does, now and then into the custom folder.
+   */
+  #target(kind: 'move' | 'copy', item: SimulatedItem, random: boolean): ItemFolder {
+    const isMessage = item.element === 'Message';
+    if (random) {
+      const options: ItemFolder[] = isMessage
+        ? kind === 'copy'
+          ? ['inbox', CUSTOM_FOLDER]
+          : ['inbox', CUSTOM_FOLDER, 'deleteditems', 'junkemail']
+        : ['calendar', 'deleteditems'];
+      const [first, ...rest] = options.filter((f) => f !== item.folder);
+      if (first !== undefined) return this.#random.pick([first, ...rest]);
+    }
+    if (kind === 'copy') return item.folder === CUSTOM_FOLDER ? 'inbox' : CUSTOM_FOLDER;
+    if (item.folder !== 'deleteditems') return 'deleteditems';
+    return isMessage ? 'inbox' : 'calendar';
+  }
+
+  #apply(mailbox: MailboxState, plan: ChangePlan): ChangeRecord {
     const now = this.#clock.now();
     const events: MailboxEvent[] = [];
     const raise = (event: Omit<MailboxEvent, 'seq' | 'watermark' | 'timeStamp'>) => {
@@ -535,18 +704,12 @@ export class MailboxStore {
       }
       case 'move': {
         before = plan.item;
-        const target: ItemFolder =
-          before.folder !== 'deleteditems'
-            ? 'deleteditems'
-            : before.element === 'CalendarItem'
-              ? 'calendar'
-              : 'inbox';
         this.#remove(mailbox, before, 'move');
         after = {
           ...before,
           id: this.#ids.mint(ID_KIND.item, 40),
           changeKey: this.#changeKey(),
-          folder: target,
+          folder: plan.target,
         };
         this.#put(mailbox, after, 'move');
         raise({
@@ -554,13 +717,37 @@ export class MailboxStore {
           itemId: after.id,
           itemChangeKey: after.changeKey,
           folderId: null,
-          parentFolderId: this.#folder(mailbox, target).id,
+          parentFolderId: this.#folder(mailbox, plan.target).id,
           oldItemId: before.id,
           oldParentFolderId: this.#folder(mailbox, before.folder).id,
           unreadCount: null,
         });
         folderModified(before.folder);
-        folderModified(target);
+        folderModified(plan.target);
+        break;
+      }
+      case 'copy': {
+        // The original stays as it is; the copy is a new item, with the original's properties.
+        before = plan.item;
+        after = {
+          ...before,
+          id: this.#ids.mint(ID_KIND.item, 40),
+          changeKey: this.#changeKey(),
+          folder: plan.target,
+          lastModified: now,
+        };
+        this.#put(mailbox, after, 'copy');
+        raise({
+          type: 'CopiedEvent',
+          itemId: after.id,
+          itemChangeKey: after.changeKey,
+          folderId: null,
+          parentFolderId: this.#folder(mailbox, plan.target).id,
+          oldItemId: before.id,
+          oldParentFolderId: this.#folder(mailbox, before.folder).id,
+          unreadCount: null,
+        });
+        folderModified(plan.target);
         break;
       }
       case 'delete': {
@@ -574,6 +761,8 @@ export class MailboxStore {
       }
     }
     const subject = after ?? before;
+    // Where a moved item came from, or the original of a copy.
+    const source = plan.kind === 'move' || plan.kind === 'copy' ? before : null;
     if (subject === null) throw new Error('unreachable: a change has an item before or after');
     const record: ChangeRecord = {
       seq: this.#changes.length + 1,
@@ -585,9 +774,9 @@ export class MailboxStore {
       folderId: this.#folder(mailbox, subject.folder).id,
       itemId: subject.id,
       changeKey: after?.changeKey ?? null,
-      oldItemId: plan.kind === 'move' ? (before?.id ?? null) : null,
-      oldFolder: plan.kind === 'move' ? (before?.folder ?? null) : null,
-      oldFolderId: plan.kind === 'move' && before ? this.#folder(mailbox, before.folder).id : null,
+      oldItemId: source?.id ?? null,
+      oldFolder: source?.folder ?? null,
+      oldFolderId: source === null ? null : this.#folder(mailbox, source.folder).id,
       isRead: after?.element === 'Message' ? after.isRead : null,
       events: events.map((e) => ({
         type: e.type,
@@ -859,6 +1048,7 @@ export class MailboxStore {
             : folders.get('msgfolderroot');
       const folder: FolderState = {
         name,
+        displayName: DISPLAY_NAMES[name],
         id: this.#ids.mint(ID_KIND.folder, 30),
         parentId: parent?.id ?? null,
         items: new Map(),
@@ -900,6 +1090,11 @@ export class MailboxStore {
       throw new Error(`unreachable: every mailbox has every simulated folder (${name})`);
     return folder;
   }
+}
+
+/** The folders an item of its kind may be in (and so be moved or copied to). */
+function foldersFor(item: SimulatedItem): readonly ItemFolder[] {
+  return item.element === 'Message' ? MESSAGE_FOLDERS : CALENDAR_ITEM_FOLDERS;
 }
 
 function unread(folder: FolderState): number {

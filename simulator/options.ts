@@ -57,7 +57,10 @@ export interface SimulatorOptions {
   readonly minPushTimeoutRealMs?: number;
   /** Active subscriptions a mailbox may have (ErrorExceededSubscriptionCount beyond). @default 20 */
   readonly maxSubscriptionsPerMailbox?: number;
-  /** Items each mailbox starts with, recorded as creates in the ground truth. @default 3 */
+  /**
+   * Items each mailbox starts with, recorded as creates in the ground truth: in turn two messages
+   * in the inbox, a calendar item and a message in projects. @default 4
+   */
   readonly initialItems?: number;
 }
 
@@ -215,6 +218,6 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
       1,
       100_000,
     ),
-    initialItems: integer('initialItems', options.initialItems ?? 3, 0, 1000),
+    initialItems: integer('initialItems', options.initialItems ?? 4, 0, 1000),
   };
 }

@@ -21,12 +21,14 @@
  *   credentials: { basic: [{ username, password }], oauth: [{ clientId, clientSecret }] }, // default DEFAULT_CREDENTIALS
  * });
  * sim.url; sim.ewsUrl; sim.tokenUrl; sim.controlUrl; sim.clock; sim.credentials; sim.mailboxAddresses;
- * sim.makeChange({ mailbox, kind?, folder? })   // → ChangeRecord (the ground truth entry)
+ * sim.makeChange({ mailbox, kind?, folder?, toFolder?, itemId? }) // → ChangeRecord (the ground truth entry)
  * sim.dropSubscription(subscriptionId)          // → SubscriptionView (lost silently)
  * sim.moveMailbox(mailbox)                      // → MailboxMove (subscriptions lost, watermarks invalid)
  * sim.setFaults({ serverBusyRate: 1 })          // → FaultSettings now in force
  * sim.faults(); sim.changes({ mailbox?, after? }); sim.subscriptions({ mailbox? });
- * sim.deliveries({ subscriptionId?, after? }); sim.mailboxes(); sim.summary();
+ * sim.deliveries({ subscriptionId?, after? }); sim.summary();
+ * sim.mailboxes()   // each mailbox's folders by name, with their FolderIds; the custom folder
+ *                   // ("Projects", reachable by FolderId only) is folders.projects
  * await sim.stop();                             // closes the server, cancels every timer and push
  * ```
  *
@@ -43,7 +45,13 @@ import { handleControl } from './control-api.ts';
 import { EwsService, type HttpAnswer } from './ews-service.ts';
 import type { FaultSettings } from './faults.ts';
 import { parseFaultSettings } from './faults.ts';
-import { type ChangeRecord, type ChangeRequest, MailboxStore, SimulatorInputError } from './mailbox-store.ts';
+import {
+  type ChangeRecord,
+  type ChangeRequest,
+  type MailboxDescription,
+  MailboxStore,
+  SimulatorInputError,
+} from './mailbox-store.ts';
 import { resolveOptions, type SimulatorOptions } from './options.ts';
 import { type DeliveryRecord, PushEngine, type SubscriptionView } from './push-engine.ts';
 import { createIdMinter, createRandom } from './random.ts';
@@ -64,12 +72,8 @@ export interface MailboxMove {
   readonly movingUntil: number;
 }
 
-export interface MailboxSummary {
-  readonly address: string;
-  readonly database: number;
-  readonly moving: boolean;
-  readonly folders: Readonly<Record<string, { folderId: string; items: number; unread: number }>>;
-}
+/** A mailbox as `mailboxes()` describes it; its folders by name, the custom one as `projects`. */
+export type MailboxSummary = MailboxDescription;
 
 export interface SimulatorSummary {
   readonly url: string;

@@ -14,33 +14,21 @@ export class Timers {
   }
 
   /**
-   * Calls `fn` after `ms` simulated milliseconds, never earlier; returns a cancel function. No-op
-   * once stopped.
+   * Calls `fn` after `ms` simulated milliseconds, never earlier (the clock's own guarantee: a
+   * scaled clock waits out the rounding of Node's timers); returns a cancel function. No-op once
+   * stopped.
    */
   set(ms: number, fn: () => void): () => void {
     if (this.#stopped) return () => {};
-    const due = this.#clock.now() + Math.max(0, ms);
-    let cancelClock: () => void = () => {};
     const cancel = () => {
       this.#pending.delete(cancel);
       cancelClock();
     };
-    // A scaled clock's timers can fire up to a real millisecond early (Node rounds timer delays
-    // down to whole milliseconds), which at 600x is 600 simulated ms: wait out the rest, so a
-    // heartbeat or retry never happens before its simulated time.
-    const arm = (delay: number) => {
-      cancelClock = this.#clock.setTimer(delay, () => {
-        const early = due - this.#clock.now();
-        if (early > 0) {
-          arm(early);
-          return;
-        }
-        this.#pending.delete(cancel);
-        fn();
-      });
-    };
+    const cancelClock = this.#clock.setTimer(ms, () => {
+      this.#pending.delete(cancel);
+      fn();
+    });
     this.#pending.add(cancel);
-    arm(Math.max(0, ms));
     return cancel;
   }
 

@@ -94,7 +94,7 @@ describe('/_sim/', () => {
     });
     expect(await call('POST', '/_sim/changes', { mailbox: 'user1@contoso.test', kind: 'explode' })).toEqual({
       status: 400,
-      json: { error: 'kind "explode" is unknown; use one of create, modify, readFlag, move, delete' },
+      json: { error: 'kind "explode" is unknown; use one of create, modify, readFlag, move, copy, delete' },
     });
     expect(
       (await call('POST', '/_sim/changes', { mailbox: 'user1@contoso.test', folder: 'contacts' })).json,
@@ -107,7 +107,7 @@ describe('/_sim/', () => {
     expect(
       (await call('POST', '/_sim/changes', { mailbox: 'user1@contoso.test', colour: 'red' })).json,
     ).toEqual({
-      error: 'unknown field "colour"; a change has mailbox, kind, folder and itemId',
+      error: 'unknown field "colour"; a change has mailbox, kind, folder, toFolder, itemId',
     });
     expect((await call('GET', '/_sim/changes?after=-1')).status).toBe(400);
   });

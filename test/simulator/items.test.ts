@@ -15,7 +15,8 @@ import {
   encodeSyncFolderItems,
   type SyncFolderItemsRequest,
 } from '../../functions/ews/items.ts';
-import type { ItemFolder } from '../../simulator/mailbox-store.ts';
+import type { FolderRef } from '../../functions/ews/request.ts';
+import { CHANGE_KINDS, type ItemFolder } from '../../simulator/mailbox-store.ts';
 import { createRandom } from '../../simulator/random.ts';
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { as, defined, failure, post, value } from './support.ts';
@@ -48,7 +49,21 @@ async function sync(sim: Simulator, request: Omit<SyncFolderItemsRequest, 'itemS
   return decodeSyncFolderItemsResponse(reply.body);
 }
 
-/** What a folder holds according to the ground truth: item id → read flag (null for calendar items). */
+/**
+ * How a client names a folder: by its distinguished name, or (the custom folder) by the FolderId
+ * it learns from the simulator's mailbox list.
+ */
+function folderRef(sim: Simulator, folder: ItemFolder): FolderRef {
+  const described = defined(sim.mailboxes().find((m) => m.address === ADA)?.folders[folder], folder);
+  return described.distinguishedFolderId === null
+    ? { folderId: described.folderId }
+    : { distinguishedFolderId: described.distinguishedFolderId };
+}
+
+/**
+ * What a folder holds according to the ground truth: item id → read flag (null for calendar
+ * items). A move takes the old id out of the old folder; a copy leaves the original where it is.
+ */
 function truthOf(sim: Simulator, folder: ItemFolder): Map<string, boolean | null> {
   const items = new Map<string, boolean | null>();
   for (const change of sim.changes({ mailbox: ADA })) {
@@ -74,7 +89,7 @@ async function syncToEnd(
   for (let page = 0; page < 1000; page++) {
     const result = value(
       await sync(sim, {
-        syncFolderId: { distinguishedFolderId: folder },
+        syncFolderId: folderRef(sim, folder),
         ...(state === undefined ? {} : { syncState: state }),
         maxChangesReturned: max,
       }),
@@ -202,7 +217,8 @@ describe('SyncFolderItems', () => {
   it('reproduces every folder exactly, whatever the changes and the page size', async (context) => {
     const sim = await setUp(context, 5);
     const random = createRandom(7, 'test');
-    const folders: ItemFolder[] = ['inbox', 'calendar', 'deleteditems'];
+    // Random changes file items into the custom folder too (creates, moves and copies).
+    const folders: ItemFolder[] = ['inbox', 'calendar', 'deleteditems', 'projects'];
     const views = new Map(folders.map((f) => [f, new Map<string, boolean | null>()]));
     const states = new Map<ItemFolder, string | undefined>();
     for (let round = 0; round < 6; round++) {
@@ -214,6 +230,8 @@ describe('SyncFolderItems', () => {
         expect(view, `${folder} after round ${round}`).toEqual(truthOf(sim, folder));
       }
     }
+    // The random changes were of every kind, so every way into and out of a folder was synced.
+    expect(new Set(sim.changes({ mailbox: ADA }).map((c) => c.kind))).toEqual(new Set(CHANGE_KINDS));
   });
 
   it('refuses a SyncState that is unknown or belongs to another folder, and an unknown folder id', async (context) => {

@@ -150,15 +150,18 @@ describe('the watermark chain', () => {
         'CreatedEvent',
         'ModifiedEvent',
         'MovedEvent',
+        'CopiedEvent',
         'DeletedEvent',
         'FreeBusyChangedEvent',
       ],
     });
+    const initialChanges = sim.changes({ mailbox: ADA }).length;
     const plan = [
       ['create', 'inbox'],
       ['modify', 'inbox'],
       ['readFlag', 'inbox'],
       ['create', 'calendar'],
+      ['copy', 'inbox'],
       ['move', 'inbox'],
       ['modify', 'calendar'],
       ['delete', 'inbox'],
@@ -170,7 +173,8 @@ describe('the watermark chain', () => {
       // Now and then long enough for a heartbeat in between.
       await elapse(clock, i % 3 === 2 ? 70_000 : 15_000);
     }
-    const changes = sim.changes({ mailbox: ADA }).filter((c) => c.seq > 3); // after the 3 initial items
+    const changes = sim.changes({ mailbox: ADA }).slice(initialChanges);
+    expect(changes.map((c) => c.kind)).toEqual(plan.map(([kind]) => kind));
     const expected = changes.flatMap((c) => c.events.map((e) => e.watermark));
     await waitFor(
       clock,

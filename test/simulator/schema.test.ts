@@ -28,6 +28,7 @@ const SENT_MESSAGES = [
   'push: NewMailEvent, CreatedEvent, folder ModifiedEvent with UnreadCount',
   'push: item and folder ModifiedEvent',
   'push: MovedEvent with OldItemId and OldParentFolderId',
+  'push: CopiedEvent with OldItemId and OldParentFolderId',
   'push: DeletedEvent',
   'push: CreatedEvent and FreeBusyChangedEvent of a calendar item',
   'push: 50 events with MoreEvents true',
@@ -39,6 +40,7 @@ const SENT_MESSAGES = [
   'response: GetItem IdOnly',
   'response: SyncFolderItems with Create, Update, ReadFlagChange and Delete',
   'response: SyncFolderItems ErrorInvalidSyncStateData',
+  'response: SyncFolderItems of the custom folder, by FolderId',
   'response: Unsubscribe ErrorInvalidPullSubscriptionId',
   'response: GetEvents ErrorInvalidPullSubscriptionId',
 ] as const;
@@ -70,6 +72,7 @@ beforeAll(async () => {
       'CreatedEvent',
       'ModifiedEvent',
       'MovedEvent',
+      'CopiedEvent',
       'DeletedEvent',
       'FreeBusyChangedEvent',
     ],
@@ -91,6 +94,7 @@ beforeAll(async () => {
   };
   const message = await pushed(() => sim.makeChange({ mailbox: ADA, kind: 'create', folder: 'inbox' }));
   await pushed(() => sim.makeChange({ mailbox: ADA, kind: 'modify', itemId: message.itemId }));
+  const copy = await pushed(() => sim.makeChange({ mailbox: ADA, kind: 'copy', itemId: message.itemId }));
   const meeting = await pushed(() => sim.makeChange({ mailbox: ADA, kind: 'create', folder: 'calendar' }));
   const moved = await pushed(() => sim.makeChange({ mailbox: ADA, kind: 'move', itemId: meeting.itemId }));
   await pushed(() => sim.makeChange({ mailbox: ADA, kind: 'delete', itemId: moved.itemId }));
@@ -114,6 +118,10 @@ beforeAll(async () => {
   sent.set(
     'push: MovedEvent with OldItemId and OldParentFolderId',
     pushWith((t) => t.includes('MovedEvent')),
+  );
+  sent.set(
+    'push: CopiedEvent with OldItemId and OldParentFolderId',
+    pushWith((t) => t.join() === 'CopiedEvent,ModifiedEvent'),
   );
   sent.set(
     'push: DeletedEvent',
@@ -186,6 +194,19 @@ beforeAll(async () => {
     'response: SyncFolderItems ErrorInvalidSyncStateData',
     (await post(sim.ewsUrl, encodeSyncFolderItems({ ...syncRequest, syncState: 'bm9wZQ==' }, as(ADA)))).body,
   );
+  // The custom folder, by the FolderId the mailbox list gives: the copy and a message moved there.
+  const projectsId = sim.mailboxes().find((m) => m.address === ADA)?.folders.projects?.folderId ?? '';
+  sim.makeChange({ mailbox: ADA, kind: 'readFlag', itemId: copy.itemId });
+  sim.makeChange({ mailbox: ADA, kind: 'move', folder: 'inbox', toFolder: 'projects' });
+  sent.set(
+    'response: SyncFolderItems of the custom folder, by FolderId',
+    (
+      await post(
+        sim.ewsUrl,
+        encodeSyncFolderItems({ ...syncRequest, syncFolderId: { folderId: projectsId } }, as(ADA)),
+      )
+    ).body,
+  );
   const envelope = (body: string) =>
     `<s:Envelope xmlns:s="${NS.soap11}" xmlns:m="${NS.messages}"><s:Body>${body}</s:Body></s:Envelope>`;
   sent.set(
@@ -236,6 +257,12 @@ describe.concurrent('everything the simulator sends is valid against the officia
       /<t:Message>.*<t:CalendarItem>.*ErrorItemNotFound.*ErrorInvalidIdMalformed.*ErrorAccessDenied/,
     );
     expect(sent.get('push: 50 events with MoreEvents true')).toContain('<t:MoreEvents>true</t:MoreEvents>');
+    expect(sent.get('push: CopiedEvent with OldItemId and OldParentFolderId')).toMatch(
+      /<t:CopiedEvent>.*<t:ItemId .*<t:ParentFolderId .*<t:OldItemId .*<t:OldParentFolderId .*<\/t:CopiedEvent>/,
+    );
+    expect(sent.get('response: SyncFolderItems of the custom folder, by FolderId')).toMatch(
+      /ResponseClass="Success".*<t:Create><t:Message>.*<t:Create><t:Message>/,
+    );
     expect(sent.get('response: Subscribe ErrorExceededSubscriptionCount with MessageXml')).toContain(
       '<m:MessageXml>',
     );
