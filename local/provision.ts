@@ -80,7 +80,13 @@ export class UnsupportedTemplateError extends Error {
 
 export async function provisionFromTemplate(
   template: CloudFormationTemplate,
-  clients: { dynamodb: DynamoDBClient; sqs: SQSClient; sns: SNSClient },
+  clients: {
+    dynamodb: DynamoDBClient;
+    sqs: SQSClient;
+    sns: SNSClient;
+    /** When given, queue URLs are rewritten onto it (fauxqs answers with hosts that do not resolve). */
+    sqsEndpoint?: string;
+  },
   options: {
     prefix: string;
     /** What `Fn::GetAtt [<HttpApi>, ApiEndpoint]` means locally: the local receiver's base URL. */
@@ -160,10 +166,15 @@ export async function provisionFromTemplate(
         maxReceiveCount: redrive.maxReceiveCount,
       });
     }
-    const { QueueUrl } = await clients.sqs.send(
+    const created = await clients.sqs.send(
       new CreateQueueCommand({ QueueName: name, Attributes: attributes }),
     );
-    if (QueueUrl === undefined) throw new UnsupportedTemplateError(`queue ${id}`, 'no QueueUrl returned');
+    if (created.QueueUrl === undefined)
+      throw new UnsupportedTemplateError(`queue ${id}`, 'no QueueUrl returned');
+    const QueueUrl =
+      clients.sqsEndpoint === undefined
+        ? created.QueueUrl
+        : onEndpoint(created.QueueUrl, clients.sqsEndpoint);
     const { Attributes } = await clients.sqs.send(
       new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
     );
@@ -370,4 +381,13 @@ export async function subscribeOnce(
   await sns.send(
     new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn, Attributes: attributes }),
   );
+}
+
+/**
+ * A queue URL on the emulator's own address: fauxqs names queues `http://sqs.<region>.<host>:<port>/…`,
+ * which other tools (the AWS CLI, a consumer in another terminal) cannot resolve; it accepts the
+ * same path on its plain address.
+ */
+export function onEndpoint(queueUrl: string, endpoint: string): string {
+  return `${endpoint.replace(/\/+$/, '')}${queueUrl.replace(/^https?:\/\/[^/]+/, '')}`;
 }

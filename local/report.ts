@@ -17,6 +17,14 @@ export interface RunReport {
    * that item (or its old id, for a move) at or after the change.
    */
   readonly missingChanges: number;
+  /**
+   * Of the missing changes, those no mechanism could deliver: the item was created and deleted
+   * again while the mailbox had no subscription at all, and the subscription that followed could
+   * not resume (its watermark was rejected after a mailbox move, or expired), so Exchange had no
+   * event left to replay and SyncFolderItems, which reports how items are now, had nothing to
+   * report. Consumers never saw the item and do not hold it: their state is right.
+   */
+  readonly unobservableChanges: number;
   /** Events delivered more than once (same id). */
   readonly duplicateEvents: number;
   /** Subscriptions the simulator lost, dropped or deleted (Exchange's side of a loss). */
@@ -46,6 +54,9 @@ export function buildReport(input: {
 }): RunReport {
   const watched = changesWhileWatched(input.changes, input.subscriptions);
   const missing = findMissingChanges(watched, input.delivered);
+  const unobservable = missing.filter((change) =>
+    isUnobservable(change, input.changes, input.subscriptions, input.delivered),
+  );
   let duplicateEvents = 0;
   for (const count of input.deliveries.values()) if (count > 1) duplicateEvents += count - 1;
 
@@ -75,6 +86,7 @@ export function buildReport(input: {
     generatedChanges: watched.length,
     deliveredEvents: input.delivered.length,
     missingChanges: missing.length,
+    unobservableChanges: unobservable.length,
     duplicateEvents,
     subscriptionsLost: lost,
     subscriptionsRecovered: recovered,
@@ -140,4 +152,43 @@ function idOf(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const id: unknown = Reflect.get(value, 'id');
   return typeof id === 'string' ? id : undefined;
+}
+
+/** How an item began: the create (or copy) at the start of its chain of ids. */
+function originOf(change: ChangeRecord, changes: readonly ChangeRecord[]): ChangeRecord | undefined {
+  let current: ChangeRecord | undefined = change;
+  let id = change.oldItemId ?? change.itemId;
+  const bySeq = [...changes].filter((c) => c.mailbox === change.mailbox && c.seq <= change.seq).reverse();
+  while (current !== undefined && current.kind !== 'create' && current.kind !== 'copy') {
+    const previous = bySeq.find((c) => c.seq < (current?.seq ?? 0) && c.itemId === id);
+    current = previous;
+    id = previous?.oldItemId ?? previous?.itemId ?? id;
+  }
+  return current;
+}
+
+/** See RunReport.unobservableChanges. */
+function isUnobservable(
+  change: ChangeRecord,
+  changes: readonly ChangeRecord[],
+  subscriptions: readonly SubscriptionView[],
+  delivered: readonly DeliveredEvent[],
+): boolean {
+  if (change.kind !== 'delete') return false;
+  const origin = originOf(change, changes);
+  if (origin === undefined) return false;
+  const subs = subscriptions.filter((s) => s.mailbox === change.mailbox);
+  // Was some subscription of the mailbox alive at time t?
+  const covered = (t: number) => subs.some((s) => s.createdAt <= t && (s.endedAt === null || s.endedAt > t));
+  if (covered(origin.at) || covered(change.at)) return false;
+  // No subscription between the item's creation and its deletion either.
+  if (subs.some((s) => s.createdAt > origin.at && s.createdAt < change.at)) return false;
+  // And the next subscription did not resume: the mailbox was resynced from SyncFolderItems.
+  const next = subs.filter((s) => s.createdAt > change.at).sort((a, b) => a.createdAt - b.createdAt)[0];
+  if (next === undefined) return false;
+  return delivered.some(
+    (e) =>
+      e.type === 'exchange-push-bridge.subscription.resynced' &&
+      e.data.subscriptionId === next.subscriptionId,
+  );
 }

@@ -1,15 +1,339 @@
-// `npm start` will run the whole system on one machine (embedded DynamoDB and SQS emulators, the
-// EWS simulator, the receiver and lifecycle handlers). Until that lands it says so plainly
-// instead of pretending.
+// `npm start`: the whole system on one machine (local/system.ts), with a live view of it. Ctrl-C
+// stops it cleanly: the simulator's changes and faults stop, the run comes to rest, and the
+// report says whether every change reached consumers and every lost subscription healed.
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { SubscriptionRecord } from '../functions/domain/subscription.ts';
+import type { RunReport } from './report.ts';
+import { type LocalLogEntry, type LocalSystem, startLocalSystem } from './system.ts';
+
+const USAGE = `usage: npm start -- [options]
+
+  --mailboxes <n>        simulated mailboxes, each watched by the bridge         (default 5)
+  --duration <seconds>   stop after this many real seconds                        (default: until Ctrl-C)
+  --time-scale <x>       simulated seconds per real second                        (default 60)
+  --change-rate <n>      changes per simulated minute per mailbox                 (default 1)
+  --status-frequency <m> StatusFrequency of the subscriptions, minutes            (default 1)
+  --chaos                turn on every fault of the EWS simulator
+  --port <p>             port of the receiver and the admin endpoint              (default: a free one)
+  --seed <n>             the simulator's random seed                              (default 1)
+  --data-dir <dir>       keep DynamoDB and SQS state there across runs            (default: in memory)
+  --ready-file <file>    when everything is up, write its URLs there as JSON
+  --report <file>        at exit, write the run's report there as JSON
+`;
+
+class UsageError extends Error {}
+
+interface Flags {
+  mailboxes: number;
+  duration: number | undefined;
+  timeScale: number;
+  changeRate: number;
+  statusFrequency: number;
+  chaos: boolean;
+  port: number;
+  seed: number;
+  dataDir: string | undefined;
+  readyFile: string | undefined;
+  reportFile: string | undefined;
+}
+
+function parseFlags(argv: string[]): Flags {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      mailboxes: { type: 'string' },
+      duration: { type: 'string' },
+      'time-scale': { type: 'string' },
+      'change-rate': { type: 'string' },
+      'status-frequency': { type: 'string' },
+      chaos: { type: 'boolean', default: false },
+      port: { type: 'string' },
+      seed: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'ready-file': { type: 'string' },
+      report: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) throw new UsageError('');
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  const number = (
+    flag: string,
+    raw: string | undefined,
+    fallback: number,
+    check: (n: number) => boolean,
+    what: string,
+  ) => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || !check(value))
+      throw new UsageError(`--${flag} ${JSON.stringify(raw)} is not valid: expected ${what}`);
+    return value;
+  };
+  const whole = (n: number) => Number.isInteger(n);
+  return {
+    mailboxes: number(
+      'mailboxes',
+      values.mailboxes,
+      5,
+      (n) => whole(n) && n >= 1 && n <= 1000,
+      'a whole number from 1 to 1000',
+    ),
+    duration:
+      values.duration === undefined
+        ? undefined
+        : number('duration', values.duration, 0, (n) => n > 0, 'a number of seconds above 0'),
+    timeScale: number(
+      'time-scale',
+      values['time-scale'],
+      60,
+      (n) => n > 0 && n <= 3600,
+      'a number above 0, at most 3600',
+    ),
+    changeRate: number('change-rate', values['change-rate'], 1, (n) => n >= 0, 'a number of at least 0'),
+    statusFrequency: number(
+      'status-frequency',
+      values['status-frequency'],
+      1,
+      (n) => whole(n) && n >= 1 && n <= 1440,
+      'a whole number of minutes from 1 to 1440',
+    ),
+    chaos: values.chaos,
+    port: number(
+      'port',
+      values.port,
+      0,
+      (n) => whole(n) && n >= 0 && n <= 65535,
+      'a whole number from 0 to 65535',
+    ),
+    seed: number('seed', values.seed, 1, whole, 'a whole number'),
+    dataDir: values['data-dir'],
+    readyFile: values['ready-file'],
+    reportFile: values.report,
+  };
+}
+
+let flags: Flags;
+try {
+  flags = parseFlags(process.argv.slice(2));
+} catch (e) {
+  process.stderr.write(
+    `${e instanceof UsageError ? (e.message ? `${e.message}\n\n` : '') : `${String(e)}\n\n`}${USAGE}`,
+  );
+  process.exit(e instanceof UsageError && e.message === '' ? 0 : 2);
+}
+
+const live = process.stdout.isTTY === true;
+const recent: string[] = [];
+const note = (line: string) => {
+  if (live) {
+    recent.push(line);
+    if (recent.length > 6) recent.shift();
+  } else {
+    process.stdout.write(`${line}\n`);
+  }
+};
+const onLog = (entry: LocalLogEntry) => {
+  if (entry.level !== 'warn' && entry.level !== 'error') return;
+  const detail = entry.extra.error ?? entry.extra.decision ?? entry.extra.reason ?? '';
+  note(
+    `${time()} [${entry.service}] ${entry.level}: ${entry.message}${detail ? ` (${shorten(String(typeof detail === 'object' ? JSON.stringify(detail) : detail), 120)})` : ''}`,
+  );
+};
+
+let system: LocalSystem | undefined;
+const time = () => (system ? new Date(system.clock.now()).toISOString().slice(11, 19) : '--:--:--');
+
+process.stdout.write(
+  `exchange-push-bridge: starting the local run (${flags.mailboxes} mailboxes, time x${flags.timeScale}${flags.chaos ? ', chaos' : ''})…\n`,
+);
+const startedAt = Date.now();
+try {
+  system = await startLocalSystem({
+    timeScale: flags.timeScale,
+    mailboxes: flags.mailboxes,
+    changeRate: flags.changeRate,
+    statusFrequency: flags.statusFrequency,
+    chaos: flags.chaos,
+    port: flags.port,
+    seed: flags.seed,
+    ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
+    log: onLog,
+    onRenewal: (outcome) => {
+      if (outcome.kind === 'subscribed')
+        note(
+          `${time()} [renewer] subscription ${outcome.how === 'resumed' ? 'renewed (resumed from the watermark)' : outcome.how === 'fresh' ? `replaced and caught up (${outcome.resyncPublished} resync events)` : 'created'}${outcome.recovered ? ', recovered' : ''}`,
+        );
+    },
+  });
+} catch (e) {
+  process.stderr.write(`the local run could not start: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+}
+const running = system;
+
+const ready = {
+  receiverUrl: running.receiverUrl,
+  sqsEndpoint: running.emulators.sqsEndpoint,
+  consumerQueueUrl: running.consumerQueueUrl,
+  simulatorUrl: running.simulator.url,
+  dynamodbEndpoint: running.emulators.dynamodbEndpoint,
+  adminUrl: running.adminUrl,
+};
+if (flags.readyFile) writeFileSync(flags.readyFile, `${JSON.stringify(ready, null, 2)}\n`);
 process.stdout.write(
   [
-    'exchange-push-bridge: the local run (`npm start`) is not built yet.',
-    'When it lands it will start, in one process and without an AWS account:',
-    '  - DynamoDB (dynalite) and SQS/SNS (fauxqs) emulators on local ports,',
-    '  - an EWS simulator standing in for Exchange, with mailboxes that change,',
-    '  - the receiver, processor, sweeper and renewer handlers, exactly as they run in Lambda,',
-    '  - a live view of subscriptions, heartbeats, events, losses and renewals.',
-    'Today you can run `npm test` (every test) and `npm run decode -- <file>` (decode a captured push).',
+    `ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
+    `  receiver (callback URLs)  ${ready.receiverUrl}/ews/…`,
+    `  EWS simulator             ${ready.simulatorUrl}  (ground truth: ${ready.simulatorUrl}/_sim/changes)`,
+    `  SQS/SNS endpoint          ${ready.sqsEndpoint}`,
+    `  DynamoDB endpoint         ${ready.dynamodbEndpoint}`,
+    `  events queue (consumers)  ${ready.consumerQueueUrl}`,
+    `  admin endpoint            ${ready.adminUrl}  (npm run mailboxes -- list --endpoint ${ready.adminUrl})`,
+    `Ctrl-C to stop${flags.duration ? ` (or after ${flags.duration} s)` : ''}.`,
     '',
   ].join('\n'),
 );
+
+// ---- the view ---------------------------------------------------------------------------------
+
+let rendered = 0;
+let lastCount = { events: 0, at: Date.now() };
+let rate = 0;
+let viewing = false;
+
+async function render(): Promise<void> {
+  if (viewing) return;
+  viewing = true;
+  try {
+    const records = await running.records();
+    const depths = await running.queueDepths();
+    const now = running.clock.now();
+    const accepted = running.metrics.receiver.get('EventsAccepted');
+    const elapsed = (Date.now() - lastCount.at) / 1000;
+    if (elapsed >= 1) {
+      rate = (accepted - lastCount.events) / elapsed;
+      lastCount = { events: accepted, at: Date.now() };
+    }
+    const lines = view(records, depths, now);
+    if (live) {
+      // Redraw in place: up over what was drawn last time, then clear to the end of the screen.
+      process.stdout.write(`${rendered > 0 ? `\x1b[${rendered}A` : ''}\x1b[0J${lines.join('\n')}\n`);
+      rendered = lines.length;
+    } else {
+      process.stdout.write(`${lines.slice(1, 5).join(' | ')}\n`);
+    }
+  } finally {
+    viewing = false;
+  }
+}
+
+function view(records: readonly SubscriptionRecord[], depths: Record<string, number>, now: number): string[] {
+  const r = running.metrics.receiver;
+  const n = running.metrics.renewer;
+  const subs = running.simulator.subscriptions();
+  const lost = subs.filter(
+    (s) => s.state === 'lost' || s.state === 'expired' || s.state === 'deleted',
+  ).length;
+  const rows = records.map((record) => {
+    const since =
+      record.lastContactAt === undefined
+        ? 'never'
+        : `${Math.round((now - record.lastContactAt) / 1000)} s ago`;
+    const flagsText = [
+      record.recovery ? `recovering (${record.recovery})` : '',
+      record.syncWork ? `sync: ${record.syncWork}` : '',
+      record.lastError ? shorten(record.lastError, 50) : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    return [record.mailbox, record.state, String(record.generation), since, flagsText];
+  });
+  const header = ['MAILBOX', 'STATE', 'GEN', 'LAST PUSH', 'NOTES'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const table = [header, ...rows].map((row) =>
+    row
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
+  const dlq =
+    (depths.QueuesIngestDeadLetters ?? 0) +
+    (depths.FanoutEventsDeadLetters ?? 0) +
+    (depths.LifecycleRenewalsDeadLetters ?? 0);
+  return [
+    `── exchange-push-bridge, local run ── simulated ${new Date(now).toISOString().replace('T', ' ').slice(0, 19)} (x${running.clock.timeScale}) ── Ctrl-C to stop`,
+    `events: ${r.get('EventsAccepted')} accepted (${rate.toFixed(1)}/s), ${running.delivered.length} delivered · notifications ${r.get('Notifications')} · heartbeats ${r.get('Heartbeats')} · duplicates ${r.get('Duplicates')} · gaps ${r.get('Gaps')} · unsubscribes ${r.get('UnsubscribesAnswered')}`,
+    `renewals: ${n.get('RenewalsSucceeded')} done, ${n.get('RenewalsFailed')} failed, ${n.get('RenewalsThrottled')} throttled · lost ${n.get('SubscriptionsLost')} · recovered ${n.get('SubscriptionsRecovered')} · resync events ${n.get('ResyncEvents')}`,
+    `simulator: ${running.simulator.changes().length} changes · ${lost} subscriptions lost by Exchange${flags.chaos ? ' · chaos on' : ''}`,
+    `queues: ingest ${depths.QueuesIngest ?? 0} · events ${depths.FanoutEvents ?? 0} (for your consumer) · renewals ${depths.LifecycleRenewals ?? 0} · dead letters ${dlq}`,
+    '',
+    ...table,
+    ...(live && recent.length > 0 ? ['', ...recent] : []),
+  ];
+}
+
+function shorten(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+const viewTimer = setInterval(() => void render().catch(() => {}), live ? 1000 : 10_000);
+
+// ---- stopping ---------------------------------------------------------------------------------
+
+let stopping = false;
+async function finish(reason: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  clearInterval(viewTimer);
+  process.stdout.write(
+    `\n${reason}: stopping the simulator's changes and faults and letting the run settle…\n`,
+  );
+  const settled = await running.settle(30_000);
+  const report: RunReport = running.report();
+  await running.stop();
+  if (flags.reportFile) writeFileSync(flags.reportFile, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(summary(report, settled.settled));
+  process.exitCode =
+    report.missingChanges - report.unobservableChanges === 0 && report.unhealed === 0 ? 0 : 1;
+}
+
+function summary(report: RunReport, settled: boolean): string {
+  const lines = [
+    '',
+    'run report',
+    `  changes made by the simulator   ${report.generatedChanges}`,
+    `  events delivered to consumers   ${report.deliveredEvents}`,
+    `  missing changes                 ${report.missingChanges}${report.unobservableChanges > 0 ? ` (${report.unobservableChanges} of them unobservable: created and deleted while no subscription existed, then resynced)` : ''}`,
+    `  duplicate events                ${report.duplicateEvents}`,
+    `  subscriptions lost by Exchange  ${report.subscriptionsLost}`,
+    `  … of them healed                ${report.subscriptionsRecovered}`,
+    `  mailboxes unhealed              ${report.unhealed}`,
+    `  longest heal                    ${report.maxHealSeconds} simulated seconds`,
+  ];
+  if (!settled)
+    lines.push('  (the run had not come to rest within 30 s; in-flight work may show as missing)');
+  for (const change of report.missingExamples) {
+    lines.push(
+      `  missing: ${change.kind} of ${change.itemId.slice(0, 24)}… in ${change.mailbox} at ${new Date(change.at).toISOString()}`,
+    );
+  }
+  return `${lines.join('\n')}\n${flags.reportFile ? `written to ${flags.reportFile}\n` : ''}`;
+}
+
+let interrupts = 0;
+const onSignal = (signal: string) => {
+  interrupts++;
+  if (interrupts > 1) {
+    process.stderr.write('stopping now, without the report\n');
+    process.exit(130);
+  }
+  void finish(signal);
+};
+process.on('SIGINT', () => onSignal('Ctrl-C'));
+process.on('SIGTERM', () => onSignal('SIGTERM'));
+if (flags.duration !== undefined)
+  setTimeout(() => void finish(`${flags.duration} s are up`), flags.duration * 1000).unref();
+await render();

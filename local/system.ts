@@ -34,12 +34,13 @@ import { createProcessorHandler } from '../functions/processor/batch.ts';
 import { createReceiverHandler } from '../functions/receiver/http.ts';
 import { createRenewerHandler } from '../functions/renewer/batch.ts';
 import { createSweepHandler } from '../functions/sweeper/run.ts';
-import type { FaultSettings } from '../simulator/faults.ts';
+import { type FaultSettings, NO_FAULTS } from '../simulator/faults.ts';
 import { type Simulator, startSimulator } from '../simulator/server.ts';
 import { serveAdmin } from './admin-endpoint.ts';
 import { matchRoute, readBody, toApiGatewayEvent, writeResult } from './api-gateway-event.ts';
 import { type Emulators, startEmulators } from './emulators.ts';
-import { type LocalResources, provisionFromTemplate, subscribeOnce } from './provision.ts';
+import { type LocalResources, onEndpoint, provisionFromTemplate, subscribeOnce } from './provision.ts';
+import { buildReport, type RunReport } from './report.ts';
 import { SqsPoller } from './sqs-poller.ts';
 import { synthesizeTemplate } from './template.ts';
 
@@ -121,6 +122,14 @@ export interface LocalSystem {
   records(): Promise<SubscriptionRecord[]>;
   /** Messages waiting in each queue, by queue name. */
   queueDepths(): Promise<Record<string, number>>;
+  /**
+   * Lets the run come to rest before it is judged: stops the simulator's automatic changes and
+   * faults, then waits until every mailbox has one working subscription, nothing is queued, and
+   * every change has reached consumers (or `timeoutMs` of real time passes). Says which.
+   */
+  settle(timeoutMs?: number): Promise<{ settled: boolean; waitedMs: number }>;
+  /** The run judged against the simulator's ground truth (see local/report.ts). */
+  report(): RunReport;
   stop(): Promise<void>;
 }
 
@@ -216,13 +225,14 @@ async function start(
 
   // The local run's own consumer, so it can count what consumers get without taking it from them.
   const topicArn = required(processorEnv, 'EVENTS_TOPIC_ARN');
-  const { QueueUrl: auditUrl } = await emulators.sqs.send(
+  const { QueueUrl: createdAuditUrl } = await emulators.sqs.send(
     new CreateQueueCommand({
       QueueName: 'local-audit.fifo',
       Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'false' },
     }),
   );
-  if (auditUrl === undefined) throw new Error('the audit queue could not be created');
+  if (createdAuditUrl === undefined) throw new Error('the audit queue could not be created');
+  const auditUrl = onEndpoint(createdAuditUrl, emulators.sqsEndpoint);
   const { Attributes: auditAttributes } = await emulators.sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: auditUrl, AttributeNames: ['QueueArn'] }),
   );
@@ -455,8 +465,54 @@ async function start(
       }
       return depths;
     },
+    async settle(timeoutMs = 60_000) {
+      const started = Date.now();
+      simulator.setChangeRate(0);
+      simulator.setFaults(NO_FAULTS);
+      const restful = async () => {
+        const records = await system.records();
+        const watched = records.filter((r) => r.state !== 'removed');
+        const healthy = watched.every(
+          (r) =>
+            r.state === 'active' &&
+            r.recovery === undefined &&
+            r.syncWork === undefined &&
+            simulator.subscriptions({ mailbox: r.mailbox }).filter((sub) => sub.state === 'active').length ===
+              1,
+        );
+        if (!healthy) return false;
+        const { Attributes } = await emulators.sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: ingest.url,
+            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+          }),
+        );
+        if (
+          Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+            Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) >
+          0
+        )
+          return false;
+        const report = system.report();
+        return report.missingChanges === report.unobservableChanges;
+      };
+      while (Date.now() - started < timeoutMs) {
+        if (await restful()) return { settled: true, waitedMs: Date.now() - started };
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      return { settled: false, waitedMs: Date.now() - started };
+    },
+    report: () =>
+      buildReport({
+        changes: simulator.changes(),
+        delivered,
+        deliveries,
+        subscriptions: simulator.subscriptions(),
+        mailboxes: watchedMailboxes,
+      }),
     stop,
   };
+  const watchedMailboxes: string[] = [];
 
   // 6. The mailboxes, added through the same admin code the CLI uses.
   if (options.addMailboxes ?? true) {
@@ -468,13 +524,16 @@ async function start(
         folders: watchedFolders(mailbox.folders),
         statusFrequency: options.statusFrequency ?? 1,
       });
-      if (!response.ok)
+      if (response.ok) {
+        watchedMailboxes.push(mailbox.address);
+      } else {
         logTo?.({
           level: 'error',
           service: 'admin',
           message: `could not add ${mailbox.address}`,
           extra: { error: response.error.message },
         });
+      }
     }
   }
   return system;

@@ -33,9 +33,24 @@ export interface ActivityOptions {
 
 export class Activity {
   readonly #o: ActivityOptions;
+  #changeRate: number;
+  /** Bumped by every rate change: a planned change of an older plan does nothing. */
+  #plan = 0;
 
   constructor(options: ActivityOptions) {
     this.#o = options;
+    this.#changeRate = options.changeRate;
+  }
+
+  /** Changes the rate of automatic changes from now on (0 stops them). */
+  setChangeRate(changeRate: number): void {
+    this.#changeRate = changeRate;
+    this.#plan++;
+    this.#scheduleChanges(this.#o.clock.now());
+  }
+
+  get changeRate(): number {
+    return this.#changeRate;
   }
 
   start(): void {
@@ -50,15 +65,17 @@ export class Activity {
    * busy event loop (or a large time scale) does not lower the rate.
    */
   #scheduleChanges(from: number): void {
-    const { changeRate, store, changeRandom } = this.#o;
+    const { store, changeRandom } = this.#o;
+    const changeRate = this.#changeRate;
     if (changeRate <= 0 || store.addresses().length === 0) return;
     const meanGapMs = 60_000 / (changeRate * store.addresses().length);
-    this.#armChange(from + changeRandom.exponential(meanGapMs), meanGapMs);
+    this.#armChange(from + changeRandom.exponential(meanGapMs), meanGapMs, this.#plan);
   }
 
-  #armChange(due: number, meanGapMs: number): void {
+  #armChange(due: number, meanGapMs: number, plan: number): void {
     const { store, changeRandom, timers, clock } = this.#o;
     timers.at(due, () => {
+      if (plan !== this.#plan) return;
       const addresses = store.addresses();
       let next = due;
       const now = clock.now();
@@ -67,7 +84,7 @@ export class Activity {
         if (mailbox !== undefined) store.makeChange({ mailbox });
         next += changeRandom.exponential(meanGapMs);
       }
-      this.#armChange(next, meanGapMs);
+      this.#armChange(next, meanGapMs, plan);
     });
   }
 

@@ -106,6 +106,8 @@ export interface Simulator {
   dropSubscription(subscriptionId: string): SubscriptionView;
   moveMailbox(mailbox: string): MailboxMove;
   setFaults(faults: Partial<FaultSettings>): FaultSettings;
+  /** Changes the rate of automatic changes (per simulated minute per mailbox) from now on; 0 stops them. */
+  setChangeRate(changeRate: number): void;
   faults(): FaultSettings;
   changes(filter?: { mailbox?: string; after?: number }): readonly ChangeRecord[];
   subscriptions(filter?: { mailbox?: string }): SubscriptionView[];
@@ -181,6 +183,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   });
 
   let stopping: Promise<void> | undefined;
+  // Assigned once the simulator object exists (the activity moves mailboxes through it).
+  let activity: Activity | undefined;
   const sim: Simulator = {
     url,
     ewsUrl: `${url}/EWS/Exchange.asmx`,
@@ -212,6 +216,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return faults;
     },
     faults: currentFaults,
+    setChangeRate(changeRate) {
+      if (!Number.isFinite(changeRate) || changeRate < 0) {
+        throw new SimulatorInputError(
+          `change rate ${changeRate} must be a number of at least 0 (changes per simulated minute per mailbox)`,
+        );
+      }
+      activity?.setChangeRate(changeRate);
+    },
     changes: (filter) => store.changes(filter),
     subscriptions(filter) {
       if (filter?.mailbox === undefined) return engine.subscriptions();
@@ -323,7 +335,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     };
   };
 
-  new Activity({
+  activity = new Activity({
     clock,
     timers,
     store,
@@ -335,7 +347,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     moveMailbox: (mailbox) => {
       moveMailbox(mailbox);
     },
-  }).start();
+  });
+  activity.start();
 
   return sim;
 }

@@ -134,6 +134,25 @@ describe('changeRate', () => {
       await sim.stop();
     }
   });
+
+  it('stops and restarts automatic changes with setChangeRate', async () => {
+    const clock = createScaledClock({ timeScale: 3600 });
+    const sim: Simulator = await startSimulator({ clock, mailboxes: 2, changeRate: 6, initialItems: 0 });
+    try {
+      await elapse(clock, 5 * 60_000);
+      expect(sim.changes().length).toBeGreaterThan(0);
+      sim.setChangeRate(0);
+      const paused = sim.changes().length;
+      await elapse(clock, 10 * 60_000);
+      expect(sim.changes().length).toBe(paused);
+      sim.setChangeRate(6);
+      await elapse(clock, 5 * 60_000);
+      expect(sim.changes().length).toBeGreaterThan(paused);
+      expect(() => sim.setChangeRate(-1)).toThrow(/must be a number of at least 0/);
+    } finally {
+      await sim.stop();
+    }
+  });
 });
 
 describe('options', () => {

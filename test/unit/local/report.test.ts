@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import { buildReport, changesWhileWatched, findMissingChanges } from '../../../local/report.ts';
+import type { DeliveredEvent } from '../../../local/system.ts';
+import type { ChangeRecord } from '../../../simulator/mailbox-store.ts';
+import type { SubscriptionView } from '../../../simulator/push-engine.ts';
+
+const T = Date.UTC(2026, 10, 21, 10, 0, 0);
+const S = 1000;
+let seq = 0;
+function change(
+  kind: ChangeRecord['kind'],
+  at: number,
+  itemId: string,
+  oldItemId: string | null = null,
+): ChangeRecord {
+  return {
+    seq: ++seq,
+    at,
+    mailbox: 'ada@contoso.test',
+    kind,
+    element: 'Message',
+    folder: 'inbox',
+    folderId: 'F',
+    itemId,
+    changeKey: null,
+    oldItemId,
+    oldFolder: null,
+    oldFolderId: null,
+    isRead: null,
+    events: [],
+  };
+}
+function notified(itemId: string, at: number, oldItemId: string | null = null): DeliveredEvent {
+  return {
+    id: `e-${itemId}-${at}`,
+    type: 'exchange-push-bridge.notification.CreatedEvent',
+    mailboxKey: 'k',
+    time: new Date(at).toISOString(),
+    data: {
+      timeStamp: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      itemId: { id: itemId, changeKey: null },
+      oldItemId: oldItemId === null ? null : { id: oldItemId, changeKey: null },
+    },
+    receivedAt: at,
+  };
+}
+function sub(
+  id: string,
+  createdAt: number,
+  endedAt: number | null,
+  state: SubscriptionView['state'] = endedAt === null ? 'active' : 'lost',
+): SubscriptionView {
+  return {
+    subscriptionId: id,
+    mailbox: 'ada@contoso.test',
+    folders: 'all',
+    eventTypes: [],
+    statusFrequency: 1,
+    url: '',
+    callerData: null,
+    state,
+    createdAt,
+    endedAt,
+    endReason: null,
+    lastWatermark: 'W',
+    lastDeliveredAt: null,
+    failedAttempts: 0,
+  };
+}
+
+describe('the local run report', () => {
+  it('counts an item change as delivered only by an event for that item (or its old id) at or after its last change', () => {
+    const changes = [
+      change('create', T, 'A'),
+      change('modify', T + 10 * S, 'A'),
+      change('move', T + 20 * S, 'B', 'A'),
+      change('create', T + 30 * S, 'C'),
+    ];
+    // A's events predate its move; the move is reflected by an event naming B (or A as its old id).
+    expect(
+      findMissingChanges(changes, [notified('A', T), notified('A', T + 10 * S)]).map((c) => c.itemId),
+    ).toEqual(['B', 'C']);
+    expect(findMissingChanges(changes, [notified('B', T + 20 * S, 'A'), notified('C', T + 30 * S)])).toEqual(
+      [],
+    );
+    // TimeStamps are whole seconds: an event in the change's second reflects it.
+    expect(
+      findMissingChanges([change('create', T + 30 * S + 400, 'D')], [notified('D', T + 30 * S)]),
+    ).toEqual([]);
+  });
+
+  it('leaves out changes made before the mailbox was first subscribed', () => {
+    const changes = [change('create', T - S, 'old'), change('create', T + S, 'new')];
+    expect(changesWhileWatched(changes, [sub('S1', T, null)]).map((c) => c.itemId)).toEqual(['new']);
+  });
+
+  it('counts losses, recoveries, the longest heal, duplicates and unhealed mailboxes', () => {
+    const report = buildReport({
+      changes: [],
+      delivered: [],
+      deliveries: new Map([
+        ['a', 1],
+        ['b', 3],
+      ]),
+      subscriptions: [
+        sub('S1', T, T + 60 * S),
+        sub('S2', T + 150 * S, T + 200 * S, 'expired'),
+        sub('S3', T + 230 * S, null),
+      ],
+      mailboxes: ['ada@contoso.test', 'bob@contoso.test'],
+    });
+    expect(report).toMatchObject({
+      duplicateEvents: 2,
+      subscriptionsLost: 2,
+      subscriptionsRecovered: 2,
+      maxHealSeconds: 90,
+      unhealed: 1,
+    });
+  });
+
+  it('tells unobservable changes (created and deleted while no subscription existed, then resynced) from missing ones', () => {
+    const lostAt = T + 60 * S;
+    const renewedAt = T + 240 * S;
+    const subscriptions = [sub('S1', T, lostAt), sub('S2', renewedAt, null)];
+    const changes = [
+      change('create', T + 100 * S, 'X'),
+      change('delete', T + 120 * S, 'X'),
+      change('create', T + 130 * S, 'Y'),
+    ];
+    const resynced: DeliveredEvent = {
+      id: 'r',
+      type: 'exchange-push-bridge.subscription.resynced',
+      mailboxKey: 'k',
+      time: new Date(renewedAt).toISOString(),
+      data: { subscriptionId: 'S2' },
+      receivedAt: renewedAt,
+    };
+    const withResync = buildReport({
+      changes,
+      delivered: [resynced, notified('Y', renewedAt)],
+      deliveries: new Map(),
+      subscriptions,
+      mailboxes: ['ada@contoso.test'],
+    });
+    expect(withResync).toMatchObject({ missingChanges: 1, unobservableChanges: 1 });
+    // Had the next subscription resumed (no resync), Exchange would have replayed X: truly missing.
+    const resumed = buildReport({
+      changes,
+      delivered: [notified('Y', renewedAt)],
+      deliveries: new Map(),
+      subscriptions,
+      mailboxes: ['ada@contoso.test'],
+    });
+    expect(resumed).toMatchObject({ missingChanges: 1, unobservableChanges: 0 });
+  });
+});
