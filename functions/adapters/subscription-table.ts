@@ -12,7 +12,6 @@ import {
   paginateScan,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ResyncEventData } from '../../events/bridge-event.ts';
 import { showValue } from '../core/show.ts';
 import { type MailboxKey, parseMailboxKey } from '../domain/mailbox-key.ts';
 import type {
@@ -23,12 +22,16 @@ import type {
 } from '../domain/subscription.ts';
 import { type FolderRef, isDistinguishedFolderName } from '../ews/request.ts';
 import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from '../ews/subscribe.ts';
-import type { LifecycleStore } from '../lifecycle/renew.ts';
+import type {
+  AtGeneration,
+  BeginRenewal,
+  CompleteRenewal,
+  LifecycleStore,
+  RenewalFailure,
+} from '../lifecycle/renew.ts';
 import type { RecordScan } from '../lifecycle/sweep.ts';
 import type { MailboxRecords, RecordFailure, StoreSubscription } from '../mailboxes/manage.ts';
 import type { AdvanceUpdate, SubscriptionStore } from '../receiver/receive.ts';
-
-type ResyncReason = ResyncEventData['reason'];
 
 export const SUBSCRIPTION_SK = 'subscription';
 
@@ -259,13 +262,7 @@ export class DynamoSubscriptionStore
     return this.#update(mailboxKey, new Expression().remove('renewalQueuedAt').atGeneration(generation));
   }
 
-  beginRenewal(args: {
-    mailboxKey: MailboxKey;
-    fromGeneration: number;
-    toGeneration: number;
-    state: SubscriptionState;
-    now: number;
-  }): Promise<boolean> {
+  beginRenewal(args: BeginRenewal): Promise<boolean> {
     const e = new Expression()
       .set({ generation: args.toGeneration, state: args.state, updatedAt: args.now })
       .remove('subscriptionId', 'renewalQueuedAt')
@@ -273,15 +270,7 @@ export class DynamoSubscriptionStore
     return this.#update(args.mailboxKey, e);
   }
 
-  async completeRenewal(args: {
-    mailboxKey: MailboxKey;
-    generation: number;
-    subscriptionId: string;
-    watermark: string;
-    now: number;
-    syncWork: SyncWork | undefined;
-    syncReason: ResyncReason | undefined;
-  }): Promise<boolean> {
+  async completeRenewal(args: CompleteRenewal): Promise<boolean> {
     const settle = (e: Expression) => {
       e.set({
         state: 'active',
@@ -309,7 +298,8 @@ export class DynamoSubscriptionStore
   }
 
   recordFailure(
-    args: RecordFailure & { state?: SubscriptionState; firstFailureAt?: number | undefined; lost?: boolean },
+    // The admin's retry (manage.ts) records only the error; a renewal also moves state and may declare loss.
+    args: RecordFailure & Partial<Pick<RenewalFailure, 'state' | 'firstFailureAt' | 'lost'>>,
   ): Promise<boolean> {
     const e = new Expression()
       .set({
@@ -325,7 +315,7 @@ export class DynamoSubscriptionStore
     return this.#update(args.mailboxKey, e);
   }
 
-  finishSync(args: { mailboxKey: MailboxKey; generation: number; now: number }): Promise<boolean> {
+  finishSync(args: AtGeneration): Promise<boolean> {
     const e = new Expression()
       .set({ updatedAt: args.now })
       .remove('syncWork', 'syncReason', 'nextAttemptAt', 'lastError', 'renewalQueuedAt')
@@ -333,13 +323,9 @@ export class DynamoSubscriptionStore
     return this.#update(args.mailboxKey, e);
   }
 
-  deferSync(args: {
-    mailboxKey: MailboxKey;
-    generation: number;
-    error: string;
-    nextAttemptAt: number;
-    now: number;
-  }): Promise<boolean> {
+  deferSync(
+    args: AtGeneration & { readonly error: string; readonly nextAttemptAt: number },
+  ): Promise<boolean> {
     const e = new Expression()
       .set({ lastError: args.error.slice(0, 1000), nextAttemptAt: args.nextAttemptAt, updatedAt: args.now })
       .remove('renewalQueuedAt')

@@ -19,6 +19,7 @@ import {
   readResponseMessageHead,
   responseMessageError,
   responseMessages,
+  singleSuccessfulMessage,
   writeEnvelope,
 } from './soap.ts';
 import { escapeAttribute, escapeText, NS, type XmlElement } from './xml.ts';
@@ -318,23 +319,9 @@ export interface SyncFolderItemsResult {
 export function decodeSyncFolderItemsResponse(
   body: string | Uint8Array,
 ): Result<SyncFolderItemsResult, EwsError> {
-  const response = openResponse('SyncFolderItems', body);
-  if (!response.ok) return response;
-  const messages = responseMessages('SyncFolderItems', response.value);
-  if (!messages.ok) return messages;
-  const [message] = messages.value;
-  if (message === undefined || messages.value.length !== 1) {
-    return err(
-      new EwsProtocolError(
-        'SyncFolderItems',
-        `expected one SyncFolderItemsResponseMessage, got ${messages.value.length}`,
-      ),
-    );
-  }
-  const head = readResponseMessageHead(message);
-  if (!head.ok) return err(new EwsProtocolError('SyncFolderItems', head.error));
-  const failure = responseMessageError('SyncFolderItems', head.value);
-  if (failure) return err(failure);
+  const opened = singleSuccessfulMessage('SyncFolderItems', body);
+  if (!opened.ok) return opened;
+  const message = opened.value;
   const field = (name: string) => message.children.find((c) => c.ns === NS.messages && c.name === name);
   const syncState = field('SyncState')?.text;
   if (!syncState)

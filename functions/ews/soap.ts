@@ -219,3 +219,31 @@ export function responseMessageError(
     via: 'responseMessage',
   });
 }
+
+/**
+ * The one successful response message of a single-item operation (Subscribe, SyncFolderItems):
+ * opens the envelope, expects exactly one `m:{operation}ResponseMessage`, and turns a failed one
+ * into its typed error.
+ */
+export function singleSuccessfulMessage(
+  operation: EwsOperation,
+  body: string | Uint8Array,
+): Result<XmlElement, EwsError> {
+  const response = openResponse(operation, body);
+  if (!response.ok) return response;
+  const messages = responseMessages(operation, response.value);
+  if (!messages.ok) return messages;
+  const [message] = messages.value;
+  if (message === undefined || messages.value.length !== 1) {
+    return err(
+      new EwsProtocolError(
+        operation,
+        `expected one ${operation}ResponseMessage, got ${messages.value.length}`,
+      ),
+    );
+  }
+  const head = readResponseMessageHead(message);
+  if (!head.ok) return err(new EwsProtocolError(operation, head.error));
+  const failure = responseMessageError(operation, head.value);
+  return failure ? err(failure) : ok(message);
+}

@@ -12,13 +12,7 @@ import {
   writeFolderRef,
   writeHeader,
 } from './request.ts';
-import {
-  openResponse,
-  readResponseMessageHead,
-  responseMessageError,
-  responseMessages,
-  writeEnvelope,
-} from './soap.ts';
+import { singleSuccessfulMessage, writeEnvelope } from './soap.ts';
 import { escapeText, NS } from './xml.ts';
 
 /** `t:NotificationEventTypeType`: the events a subscription can ask for (StatusEvent always comes). */
@@ -139,23 +133,9 @@ export interface SubscribeResult {
 
 /** Decodes a SubscribeResponse: the new subscription, or the typed error Exchange answered with. */
 export function decodeSubscribeResponse(body: string | Uint8Array): Result<SubscribeResult, EwsError> {
-  const response = openResponse('Subscribe', body);
-  if (!response.ok) return response;
-  const messages = responseMessages('Subscribe', response.value);
-  if (!messages.ok) return messages;
-  const [message] = messages.value;
-  if (message === undefined || messages.value.length !== 1) {
-    return err(
-      new EwsProtocolError(
-        'Subscribe',
-        `expected one SubscribeResponseMessage, got ${messages.value.length}`,
-      ),
-    );
-  }
-  const head = readResponseMessageHead(message);
-  if (!head.ok) return err(new EwsProtocolError('Subscribe', head.error));
-  const failure = responseMessageError('Subscribe', head.value);
-  if (failure) return err(failure);
+  const opened = singleSuccessfulMessage('Subscribe', body);
+  if (!opened.ok) return opened;
+  const message = opened.value;
   // In the response these are in the messages namespace (unlike t: inside notifications).
   const subscriptionId = message.children.find(
     (c) => c.ns === NS.messages && c.name === 'SubscriptionId',

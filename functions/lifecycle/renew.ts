@@ -37,47 +37,56 @@ export interface RenewalExchange extends FolderSyncer {
   ): Promise<Result<SubscribeResult, ExchangeFailure>>;
 }
 
+/** Moves the record to a new generation with no SubscriptionId, if it is still at `fromGeneration`. */
+export interface BeginRenewal {
+  readonly mailboxKey: MailboxKey;
+  readonly fromGeneration: number;
+  readonly toGeneration: number;
+  readonly state: SubscriptionState;
+  readonly now: number;
+}
+
+/** Makes the new subscription current (unless the receiver adopted it already) and clears the failure. */
+export interface CompleteRenewal {
+  readonly mailboxKey: MailboxKey;
+  readonly generation: number;
+  readonly subscriptionId: string;
+  readonly watermark: string;
+  readonly now: number;
+  readonly syncWork: SyncWork | undefined;
+  readonly syncReason: ResyncEventData['reason'] | undefined;
+}
+
+export interface RenewalFailure {
+  readonly mailboxKey: MailboxKey;
+  readonly generation: number;
+  readonly state: SubscriptionState;
+  readonly error: string;
+  readonly attempts: number;
+  readonly nextAttemptAt: number;
+  readonly firstFailureAt: number | undefined;
+  readonly lost: boolean;
+  readonly now: number;
+}
+
+/** A lifecycle write guarded by the generation it was decided at. */
+export interface AtGeneration {
+  readonly mailboxKey: MailboxKey;
+  readonly generation: number;
+  readonly now: number;
+}
+
 export interface LifecycleStore {
   get(mailboxKey: MailboxKey): Promise<SubscriptionRecord | undefined>;
-  /** Moves the record to a new generation with no SubscriptionId, if it is still at `fromGeneration`. */
-  beginRenewal(args: {
-    mailboxKey: MailboxKey;
-    fromGeneration: number;
-    toGeneration: number;
-    state: SubscriptionState;
-    now: number;
-  }): Promise<boolean>;
-  /** Makes the new subscription current (unless the receiver adopted it already) and clears the failure. */
-  completeRenewal(args: {
-    mailboxKey: MailboxKey;
-    generation: number;
-    subscriptionId: string;
-    watermark: string;
-    now: number;
-    syncWork: SyncWork | undefined;
-    syncReason: ResyncEventData['reason'] | undefined;
-  }): Promise<boolean>;
-  recordFailure(args: {
-    mailboxKey: MailboxKey;
-    generation: number;
-    state: SubscriptionState;
-    error: string;
-    attempts: number;
-    nextAttemptAt: number;
-    firstFailureAt: number | undefined;
-    lost: boolean;
-    now: number;
-  }): Promise<boolean>;
+  beginRenewal(args: BeginRenewal): Promise<boolean>;
+  completeRenewal(args: CompleteRenewal): Promise<boolean>;
+  recordFailure(args: RenewalFailure): Promise<boolean>;
   /** The owed synchronization is done. */
-  finishSync(args: { mailboxKey: MailboxKey; generation: number; now: number }): Promise<boolean>;
+  finishSync(args: AtGeneration): Promise<boolean>;
   /** The synchronization failed; try again at `nextAttemptAt`. */
-  deferSync(args: {
-    mailboxKey: MailboxKey;
-    generation: number;
-    error: string;
-    nextAttemptAt: number;
-    now: number;
-  }): Promise<boolean>;
+  deferSync(
+    args: AtGeneration & { readonly error: string; readonly nextAttemptAt: number },
+  ): Promise<boolean>;
   /** Nothing was needed after all: let the sweeper queue it again when it is. */
   clearQueued(mailboxKey: MailboxKey, generation: number): Promise<boolean>;
 }
