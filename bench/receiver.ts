@@ -11,6 +11,7 @@ import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { DynamoPushedItemLog } from '../functions/adapters/pushed-item-log.ts';
 import { SqsEventPublisher } from '../functions/adapters/sqs-event-publisher.ts';
 import {
   DynamoSubscriptionStore,
@@ -65,6 +66,7 @@ export async function benchReceiver(onProgress: (line: string) => void): Promise
     const key = callbackKeyFrom(randomBytes(32));
     const handler = createReceiverHandler({
       store: new DynamoSubscriptionStore(doc, tableName),
+      pushedItems: new DynamoPushedItemLog(doc, env.SYNC_STATE_TABLE_NAME ?? ''),
       publisher: new SqsEventPublisher(emulators.sqs, queueUrl),
       clock: systemClock,
       callbackKey: async () => key,

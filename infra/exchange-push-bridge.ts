@@ -73,6 +73,7 @@ export class ExchangePushBridge extends Construct {
     this.fanout = new EventFanout(this, 'Fanout', { ingest: this.queues.ingest, logRetention });
     this.receiver = new Receiver(this, 'Receiver', {
       table: this.state.table,
+      syncStates: this.state.syncStates,
       ingestQueue: this.queues.ingest,
       logRetention,
       ...(props.callbackRateLimit === undefined ? {} : { rateLimit: props.callbackRateLimit }),

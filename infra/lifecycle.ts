@@ -134,7 +134,14 @@ export class Lifecycle extends Construct {
     renewer.addEnvironment('TABLE_NAME', props.table.tableName);
     props.table.grant(renewer, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     renewer.addEnvironment('SYNC_STATE_TABLE_NAME', props.syncStates.tableName);
-    props.syncStates.grant(renewer, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    // Folder states, and the pushed-item list a catch-up checks and trims.
+    props.syncStates.grant(
+      renewer,
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:BatchWriteItem',
+    );
     renewer.addEnvironment('INGEST_QUEUE_URL', props.ingestQueue.queueUrl);
     props.ingestQueue.grantSendMessages(renewer);
     renewer.addEnvironment('RENEWALS_QUEUE_URL', this.renewals.queueUrl);

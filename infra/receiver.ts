@@ -14,6 +14,8 @@ export const CALLBACK_ROUTE_PATH = '/ews/{mailboxKey}/{generation}/{token}';
 
 export interface ReceiverProps {
   readonly table: TableV2;
+  /** Where the receiver keeps the pushed-item list (functions/domain/pushed-items.ts). */
+  readonly syncStates: TableV2;
   readonly ingestQueue: IQueue;
   readonly logRetention: RetentionDays;
   /**
@@ -31,8 +33,8 @@ export interface ReceiverProps {
 /**
  * The notification endpoint: an HTTP API whose one route carries the mailbox key, generation and
  * HMAC token in its path, in front of the receiver function. The function may read and
- * conditionally update subscription records, send to the ingest queue and read the signing key:
- * nothing else.
+ * conditionally update subscription records, batch-write the pushed-item list, send to the ingest
+ * queue and read the signing key: nothing else.
  */
 export class Receiver extends Construct {
   readonly api: HttpApi;
@@ -66,6 +68,8 @@ export class Receiver extends Construct {
     const fn = this.function.fn;
     fn.addEnvironment('TABLE_NAME', props.table.tableName);
     props.table.grant(fn, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    fn.addEnvironment('SYNC_STATE_TABLE_NAME', props.syncStates.tableName);
+    props.syncStates.grant(fn, 'dynamodb:BatchWriteItem');
     fn.addEnvironment('INGEST_QUEUE_URL', props.ingestQueue.queueUrl);
     props.ingestQueue.grantSendMessages(fn);
     fn.addEnvironment('CALLBACK_KEY_SECRET_ARN', this.callbackKey.secretArn);

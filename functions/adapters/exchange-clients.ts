@@ -7,6 +7,7 @@
 import type { Clock } from '../core/clock.ts';
 import type { Result } from '../core/result.ts';
 import type { PushSubscriptionRequest, SubscribeResult } from '../ews/subscribe.ts';
+import type { ItemPresence } from '../lifecycle/reconcile.ts';
 import type { RenewalExchange } from '../lifecycle/renew.ts';
 import type { SubscribeFailure, Subscriber } from '../mailboxes/manage.ts';
 import { type ConnectionsSource, UnknownConnectionError } from './connections-source.ts';
@@ -64,7 +65,7 @@ export function asSubscriber(client: EwsClient): Subscriber {
   };
 }
 
-/** The EWS client as the lifecycle sees it: Subscribe and SyncFolderItems, with retryability. */
+/** The EWS client as the lifecycle sees it: Subscribe, SyncFolderItems and GetItem existence checks, with retryability. */
 export function asRenewalExchange(client: EwsClient): RenewalExchange {
   return {
     async subscribe(mailbox, request) {
@@ -74,6 +75,28 @@ export function asRenewalExchange(client: EwsClient): RenewalExchange {
     async syncFolderItems(mailbox, request) {
       const result = await client.syncFolderItems(mailbox, request);
       return result.ok ? result : { ok: false, error: withRetryable(result.error) };
+    },
+    async checkItems(mailbox, itemIds) {
+      const result = await client.getItems(
+        mailbox,
+        itemIds.map((id) => ({ id })),
+        { baseShape: 'IdOnly' },
+      );
+      if (!result.ok) return { ok: false, error: withRetryable(result.error) };
+      const answers: ItemPresence[] = [];
+      for (const answer of result.value) {
+        if (answer.ok) {
+          answers.push('present');
+          continue;
+        }
+        const category = 'category' in answer.error ? answer.error.category : undefined;
+        if (category === 'NotFound') answers.push('missing');
+        // Worth retrying the whole check later rather than leaving the item undecided.
+        else if (category === 'ServerBusy' || category === 'MailboxMoved' || category === 'Transient')
+          return { ok: false, error: withRetryable(answer.error) };
+        else answers.push({ undetermined: answer.error.message });
+      }
+      return { ok: true, value: answers };
     },
   };
 }

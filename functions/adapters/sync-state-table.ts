@@ -1,19 +1,16 @@
 /**
  * Per-folder SyncState items, in their own table: (mailboxKey, "sync#d#inbox") or
  * (mailboxKey, "sync#f#<folder id>"). Large and rarely written, so kept out of the subscription
- * table that every heartbeat writes and every sweep scans.
+ * table that every heartbeat writes and every sweep scans. The same partition holds the mailbox's
+ * pushed-item list (pushed-item-log.ts): everything about a mailbox's synchronization, removed
+ * together.
  */
-import {
-  BatchWriteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  paginateQuery,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import type { FolderRef } from '../ews/request.ts';
 import { isDistinguishedFolderName } from '../ews/request.ts';
 import type { FolderSyncState, SyncStateStore } from '../lifecycle/sync.ts';
+import { writeAll } from './dynamo-batch.ts';
 
 const PREFIX = 'sync#';
 
@@ -72,44 +69,39 @@ export class DynamoSyncStateStore implements SyncStateStore {
     return states;
   }
 
-  /** Forgets every folder's state (a removed mailbox, added again later, starts a new baseline). */
+  /**
+   * Forgets everything about the mailbox's synchronization: every folder's state and the
+   * pushed-item list (a removed mailbox, added again later, starts a new baseline).
+   */
   async clear(mailboxKey: MailboxKey): Promise<void> {
-    const keys: Array<{ pk: string; sk: string }> = [];
-    for await (const page of this.#query(mailboxKey)) {
+    const keys: Array<{ DeleteRequest: { Key: Record<string, unknown> } }> = [];
+    for await (const page of this.#query(mailboxKey, undefined)) {
       for (const item of page.Items ?? [])
-        if (typeof item.sk === 'string') keys.push({ pk: mailboxKey, sk: item.sk });
+        if (typeof item.sk === 'string')
+          keys.push({ DeleteRequest: { Key: { pk: mailboxKey, sk: item.sk } } });
     }
-    for (let i = 0; i < keys.length; i += 25) {
-      let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
-      // BatchWrite may leave some unprocessed under load; send those again until none remain.
-      for (let attempt = 0; requests.length > 0 && attempt < 5; attempt++) {
-        const { UnprocessedItems } = await this.#doc.send(
-          new BatchWriteCommand({ RequestItems: { [this.#table]: requests } }),
-        );
-        requests = (UnprocessedItems?.[this.#table] ?? []).flatMap((r) =>
-          r.DeleteRequest?.Key
-            ? [
-                {
-                  DeleteRequest: {
-                    Key: { pk: String(r.DeleteRequest.Key.pk), sk: String(r.DeleteRequest.Key.sk) },
-                  },
-                },
-              ]
-            : [],
-        );
-      }
-    }
+    await writeAll(this.#doc, this.#table, keys);
   }
 
-  #query(mailboxKey: MailboxKey) {
+  /** The folder states (`prefix` sync#), or with `prefix` undefined the keys of every item of the mailbox. */
+  #query(mailboxKey: MailboxKey, prefix: string | undefined = PREFIX) {
     return paginateQuery(
       { client: this.#doc },
-      {
-        TableName: this.#table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': mailboxKey, ':prefix': PREFIX },
-        ConsistentRead: true,
-      },
+      prefix === undefined
+        ? {
+            TableName: this.#table,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': mailboxKey },
+            // Only the keys are needed to delete; the states themselves can be large.
+            ProjectionExpression: 'pk, sk',
+            ConsistentRead: true,
+          }
+        : {
+            TableName: this.#table,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':pk': mailboxKey, ':prefix': prefix },
+            ConsistentRead: true,
+          },
     );
   }
 }

@@ -116,14 +116,15 @@ export function folderReference(folder: FolderRef): FolderReference {
 }
 
 /**
- * One change found by SyncFolderItems. Its id depends on the SyncState the page was asked with
- * and the change itself, so a page fetched again after a failure yields the same ids.
+ * One change found by a resync. Its id depends on what the change was found from (`basis`: the
+ * SyncState a SyncFolderItems page was asked with, or how else it was found) and the change
+ * itself, so a page fetched again after a failure yields the same ids.
  */
 export function toResyncCloudEvent(args: {
   mailbox: string;
   mailboxKey: MailboxKey;
   folder: FolderRef;
-  requestSyncState: string | undefined;
+  basis: string;
   change: SyncChange;
   reason: ResyncEventData['reason'];
   at: number;
@@ -140,7 +141,7 @@ export function toResyncCloudEvent(args: {
       'resync/v1',
       args.mailboxKey,
       JSON.stringify(folder),
-      args.requestSyncState ?? '',
+      args.basis,
       change.kind,
       itemId.id,
       itemId.changeKey ?? '',

@@ -13,7 +13,7 @@
 
 import type { LifecycleKind, ResyncEventData } from '../../events/bridge-event.ts';
 import type { Clock } from '../core/clock.ts';
-import type { Result } from '../core/result.ts';
+import { ok, type Result } from '../core/result.ts';
 import { type CallbackKey, callbackUrl } from '../domain/callback.ts';
 import { toLifecycleCloudEvent } from '../domain/events.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
@@ -21,6 +21,7 @@ import type { SubscriptionRecord, SubscriptionState, SyncWork } from '../domain/
 import type { PushSubscriptionRequest, SubscribeResult } from '../ews/subscribe.ts';
 import type { EventPublisher } from '../receiver/receive.ts';
 import { isLost, type LifecyclePolicy, retryDelay, workFor } from './policy.ts';
+import { type ItemChecker, type PushedItemList, reconcilePushedItems } from './reconcile.ts';
 import { NEEDS_ATTENTION_PREFIX, type RenewalJob, type RenewalQueue } from './sweep.ts';
 import { catchUp, type FolderSyncer, type SyncFailure, type SyncStateStore, takeBaseline } from './sync.ts';
 
@@ -30,7 +31,7 @@ export interface ExchangeFailure extends SyncFailure {
   readonly retryable?: boolean;
 }
 
-export interface RenewalExchange extends FolderSyncer {
+export interface RenewalExchange extends FolderSyncer, ItemChecker {
   subscribe(
     mailbox: string,
     request: PushSubscriptionRequest,
@@ -94,6 +95,7 @@ export interface LifecycleStore {
 export interface RenewDeps {
   readonly store: LifecycleStore;
   readonly syncStates: SyncStateStore;
+  readonly pushedItems: PushedItemList;
   /** The Exchange connection a mailbox uses, or undefined when it is not configured. */
   readonly exchange: (connection: string) => Promise<RenewalExchange | undefined>;
   readonly queue: RenewalQueue;
@@ -253,7 +255,7 @@ async function synchronize(
   const result =
     work === 'baseline'
       ? await takeBaseline(record, syncDeps)
-      : await catchUp(record, record.syncReason ?? 'watermarkExpired', syncDeps);
+      : await catchUpAndReconcile(record, exchange, syncDeps, deps);
   const now = deps.clock.now();
   if (!result.ok) {
     const error = result.error;
@@ -284,21 +286,46 @@ async function synchronize(
         };
   }
   await deps.store.finishSync({ mailboxKey: record.mailboxKey, generation: record.generation, now });
-  const published = 'published' in result.value ? result.value.published : 0;
-  if (work === 'catchUp') {
-    await publishLifecycle(
-      record,
-      ['resynced'],
-      {
-        generation: record.generation,
-        subscriptionId: record.subscriptionId ?? null,
-        previousSubscriptionId: null,
-        detail: `${published} change(s) found by SyncFolderItems (${record.syncReason ?? 'watermarkExpired'})`,
-      },
-      deps,
-    );
-  }
-  return { kind: 'synced', work, published };
+  if (!('published' in result.value)) return { kind: 'synced', work, published: 0 };
+  const { published, deleted, checked } = result.value;
+  await publishLifecycle(
+    record,
+    ['resynced'],
+    {
+      generation: record.generation,
+      subscriptionId: record.subscriptionId ?? null,
+      previousSubscriptionId: null,
+      detail: `${published} change(s) found by SyncFolderItems, and ${deleted} deletion(s) found by GetItem among ${checked} pushed item(s) it did not name (${record.syncReason ?? 'watermarkExpired'})`,
+    },
+    deps,
+  );
+  return { kind: 'synced', work, published: published + deleted };
+}
+
+/** The catch-up, then the deletions it cannot see (reconcile.ts). */
+async function catchUpAndReconcile(
+  record: SubscriptionRecord,
+  exchange: RenewalExchange,
+  syncDeps: Parameters<typeof catchUp>[2],
+  deps: RenewDeps,
+): Promise<Result<{ published: number; deleted: number; checked: number }, SyncFailure>> {
+  const startedAt = deps.clock.now();
+  const reason = record.syncReason ?? 'watermarkExpired';
+  const caught = await catchUp(record, reason, syncDeps);
+  if (!caught.ok) return caught;
+  const reconciled = await reconcilePushedItems(record, reason, caught.value.reported, startedAt, {
+    exchange,
+    pushedItems: deps.pushedItems,
+    publisher: deps.publisher,
+    clock: deps.clock,
+    ...(deps.progress ? { progress: deps.progress } : {}),
+  });
+  if (!reconciled.ok) return reconciled;
+  return ok({
+    published: caught.value.published,
+    deleted: reconciled.value.deleted,
+    checked: reconciled.value.checked,
+  });
 }
 
 async function fail(

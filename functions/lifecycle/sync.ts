@@ -97,13 +97,17 @@ export async function takeBaseline(
   return ok({ items });
 }
 
+/** What a catch-up's SyncFolderItems answers said about each item id they named. */
+export type ReportedItems = ReadonlyMap<string, 'present' | 'deleted'>;
+
 /** Publishes every change since the stored SyncState of every folder. */
 export async function catchUp(
   record: SubscriptionRecord,
   reason: ResyncEventData['reason'],
   deps: SyncDeps,
-): Promise<Result<{ published: number }, SyncFailure>> {
+): Promise<Result<{ published: number; reported: ReportedItems }, SyncFailure>> {
   let published = 0;
+  const reported = new Map<string, 'present' | 'deleted'>();
   for (const folder of foldersToSync(record)) {
     const done = await syncFolder(record, folder, deps, async (page, requestSyncState) => {
       const at = deps.clock.now();
@@ -112,7 +116,7 @@ export async function catchUp(
           mailbox: record.mailbox,
           mailboxKey: record.mailboxKey,
           folder,
-          requestSyncState,
+          basis: requestSyncState ?? '',
           change,
           reason,
           at,
@@ -120,10 +124,16 @@ export async function catchUp(
       );
       if (events.length > 0) await deps.publisher.publish(record.mailboxKey, events);
       published += events.length;
+      for (const change of page.changes) {
+        const id = 'item' in change ? change.item.id : change.itemId;
+        // An item reported present anywhere exists, whatever another folder said of the same id.
+        if (reported.get(id) !== 'present')
+          reported.set(id, change.kind === 'Delete' ? 'deleted' : 'present');
+      }
     });
     if (!done.ok) return done;
   }
-  return ok({ published });
+  return ok({ published, reported });
 }
 
 /** Pages one folder to its end, handing each page to `onPage` before storing the new SyncState. */

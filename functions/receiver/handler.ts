@@ -10,6 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { secretsManagerCallbackKey } from '../adapters/callback-key-source.ts';
+import { DynamoPushedItemLog } from '../adapters/pushed-item-log.ts';
 import { SqsEventPublisher } from '../adapters/sqs-event-publisher.ts';
 import { DynamoSubscriptionStore, documentClient } from '../adapters/subscription-table.ts';
 import { systemClock } from '../core/clock.ts';
@@ -17,11 +18,15 @@ import { powertoolsMetrics } from '../core/telemetry.ts';
 import { createReceiverHandler } from './http.ts';
 
 const tableName = getStringFromEnv({ key: 'TABLE_NAME' });
+const syncStateTableName = getStringFromEnv({ key: 'SYNC_STATE_TABLE_NAME' });
 const ingestQueueUrl = getStringFromEnv({ key: 'INGEST_QUEUE_URL' });
 const callbackKeySecretArn = getStringFromEnv({ key: 'CALLBACK_KEY_SECRET_ARN' });
 
+const doc = documentClient(new DynamoDBClient({}));
+
 export const handler = createReceiverHandler({
-  store: new DynamoSubscriptionStore(documentClient(new DynamoDBClient({})), tableName),
+  store: new DynamoSubscriptionStore(doc, tableName),
+  pushedItems: new DynamoPushedItemLog(doc, syncStateTableName),
   publisher: new SqsEventPublisher(new SQSClient({}), ingestQueueUrl),
   callbackKey: secretsManagerCallbackKey(new SecretsManagerClient({}), callbackKeySecretArn),
   clock: systemClock,

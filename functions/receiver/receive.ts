@@ -8,8 +8,9 @@
  * - a heartbeat costs one conditional write and no read; a failed condition is classified by
  *   reading the record afterwards;
  * - a notification with events reads the record first (so a retry of what was already taken
- *   publishes nothing), publishes, then advances the watermark with a condition on the value read,
- *   which makes concurrent deliveries of the same notification safe;
+ *   publishes nothing), publishes and notes the items it says exist or are gone (the pushed-item
+ *   list, domain/pushed-items.ts), then advances the watermark with a condition on the value
+ *   read, which makes concurrent deliveries of the same notification safe;
  * - Unsubscribe only for a subscription that is not (or no longer) ours, never because we failed.
  */
 
@@ -17,6 +18,7 @@ import type { BridgeEvent } from '../../events/bridge-event.ts';
 import type { Clock } from '../core/clock.ts';
 import { isChangeEvent, toLifecycleCloudEvent, toNotificationCloudEvent } from '../domain/events.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
+import { hasPushedItemChanges, type PushedItemChanges, pushedItemChanges } from '../domain/pushed-items.ts';
 import type { RecoveryReason, SubscriptionRecord } from '../domain/subscription.ts';
 import { lastWatermark, type Notification, type SubscriptionStatus } from '../ews/notification.ts';
 
@@ -53,9 +55,16 @@ export interface EventPublisher {
   publish(mailboxKey: MailboxKey, events: readonly BridgeEvent[]): Promise<void>;
 }
 
+/** The pushed-item list (domain/pushed-items.ts), as the receiver writes it. */
+export interface PushedItemLog {
+  /** Notes and forgets items durably, or throws. Safe to repeat. */
+  record(mailboxKey: MailboxKey, changes: PushedItemChanges, at: number): Promise<void>;
+}
+
 export interface ReceiveDeps {
   readonly store: SubscriptionStore;
   readonly publisher: EventPublisher;
+  readonly pushedItems: PushedItemLog;
   readonly clock: Clock;
 }
 
@@ -144,6 +153,7 @@ async function receiveOne(
   if (subscriptionId === null) return outcome('heartbeat'); // unreachable: the decoder requires it with a Notification
 
   const last = lastWatermark(notification);
+  const itemChanges = pushedItemChanges(changes);
   if (changes.length === 0) {
     // The hot path: one conditional write, no read.
     const applied = await deps.store.advance({
@@ -188,7 +198,12 @@ async function receiveOne(
         }),
       );
     }
-    if (events.length > 0) await deps.publisher.publish(target.mailboxKey, events);
+    await Promise.all([
+      events.length > 0 ? deps.publisher.publish(target.mailboxKey, events) : undefined,
+      hasPushedItemChanges(itemChanges)
+        ? deps.pushedItems.record(target.mailboxKey, itemChanges, now)
+        : undefined,
+    ]);
     const applied = await deps.store.advance({
       ...target,
       subscriptionId,
@@ -202,7 +217,8 @@ async function receiveOne(
         changes.length,
       );
     // Lost a race (typically the same notification delivered twice at once): look again. What we
-    // published carries the same de-duplication ids, so publishing it again cannot double it.
+    // published carries the same de-duplication ids, so publishing it again cannot double it, and
+    // noting the same items again changes nothing.
   }
   throw new ReceiveConflictError(target.mailboxKey, MAX_ATTEMPTS);
 }

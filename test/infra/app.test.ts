@@ -91,14 +91,16 @@ describe('the deployed bridge', () => {
     });
   });
 
-  it('lets the receiver read and conditionally update records, send events and read the key: nothing more', () => {
-    const actions = statementsOf('exchange-push-bridge receiver').flatMap((s) => [s.Action].flat());
+  it('lets the receiver read and conditionally update records, note pushed items, send events and read the key: nothing more', () => {
+    const statements = statementsOf('exchange-push-bridge receiver');
+    const actions = statements.flatMap((s) => [s.Action].flat());
     expect(new Set(actions)).toEqual(
       new Set([
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         'dynamodb:GetItem',
         'dynamodb:UpdateItem',
+        'dynamodb:BatchWriteItem',
         'sqs:SendMessage',
         'sqs:GetQueueAttributes',
         'sqs:GetQueueUrl',
@@ -106,7 +108,11 @@ describe('the deployed bridge', () => {
         'secretsmanager:DescribeSecret',
       ]),
     );
-    expect(JSON.stringify(statementsOf('exchange-push-bridge receiver'))).not.toContain('"*"');
+    expect(JSON.stringify(statements)).not.toContain('"*"');
+    // Batch writes reach the pushed-item list in the SyncStates table, never the subscription records.
+    const batch = statements.filter((s) => [s.Action].flat().includes('dynamodb:BatchWriteItem'));
+    expect(JSON.stringify(batch.map((s) => s.Resource))).toMatch(/StateSyncStates/);
+    expect(JSON.stringify(batch.map((s) => s.Resource))).not.toMatch(/StateTable/);
   });
 
   it('fans events out through an SNS FIFO topic to a FIFO Events queue with raw delivery and a dead-letter queue', () => {

@@ -161,6 +161,60 @@ describe('lifecycle against the simulator', () => {
     expect(activeSubscriptions(s, mailbox)).toHaveLength(1);
   });
 
+  it('after a loss that cannot resume, deletes what consumers were pushed but SyncFolderItems cannot report', async () => {
+    const s = await start();
+    const [mailbox = ''] = s.simulator.mailboxAddresses;
+    await settled(s, mailbox);
+    // Created after the baseline's SyncStates were taken, and pushed: consumers hold these. One is
+    // moved afterwards (pushed too), so consumers hold it under its new id.
+    const kept = s.simulator.makeChange({ mailbox, kind: 'create', folder: 'projects' });
+    const created = s.simulator.makeChange({ mailbox, kind: 'create', folder: 'inbox' });
+    const movedOn = s.simulator.makeChange({
+      mailbox,
+      kind: 'move',
+      itemId: created.itemId,
+      toFolder: 'projects',
+    });
+    const doomed = s.simulator.makeChange({ mailbox, kind: 'create', folder: 'calendar' });
+    const pushed = (itemId: string) =>
+      s.delivered.some((e) => {
+        const id: unknown = e.data.itemId;
+        return typeof id === 'object' && id !== null && Reflect.get(id, 'id') === itemId;
+      });
+    await until(
+      'the creates and the move pushed',
+      () => [kept, movedOn, doomed].every((c) => pushed(c.itemId)),
+      Boolean,
+    );
+
+    // The move loses the subscription and invalidates its watermark; both items are deleted
+    // before a new subscription exists. SyncFolderItems, asked from the baseline's SyncState,
+    // never heard of them; only the pushed-item list and GetItem can tell.
+    s.simulator.moveMailbox(mailbox);
+    s.simulator.makeChange({ mailbox, kind: 'delete', itemId: movedOn.itemId });
+    s.simulator.makeChange({ mailbox, kind: 'delete', itemId: doomed.itemId });
+    await until(
+      'the catch-up done',
+      () => lifecycleKinds(s, mailbox),
+      (kinds) => kinds.includes('resynced'),
+    );
+    await allChangesDelivered(s, mailbox);
+    const deletes = s.delivered.filter((e) => e.type === 'exchange-push-bridge.resync.Delete');
+    expect(deletes.map((e) => e.data.itemId)).toEqual(
+      expect.arrayContaining([
+        { id: movedOn.itemId, changeKey: null },
+        { id: doomed.itemId, changeKey: null },
+      ]),
+    );
+    const byId = new Map(deletes.map((e) => [Reflect.get(Object(e.data.itemId), 'id'), e.data.folder]));
+    expect(byId.get(doomed.itemId)).toEqual({ folderId: doomed.folderId });
+    expect(byId.get(movedOn.itemId)).toEqual({ folderId: movedOn.folderId });
+    // The item still there was not deleted.
+    expect(byId.has(kept.itemId)).toBe(false);
+    const resynced = s.delivered.find((e) => e.type === 'exchange-push-bridge.subscription.resynced');
+    expect(resynced?.data.detail).toMatch(/2 deletion\(s\) found by GetItem/);
+  });
+
   it('answers Unsubscribe when a replaced subscription speaks again', async () => {
     const s = await start();
     const [mailbox = ''] = s.simulator.mailboxAddresses;

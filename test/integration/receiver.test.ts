@@ -13,6 +13,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoPushedItemLog } from '../../functions/adapters/pushed-item-log.ts';
 import { SqsEventPublisher } from '../../functions/adapters/sqs-event-publisher.ts';
 import {
   DynamoSubscriptionStore,
@@ -28,7 +29,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators.ts';
 import { itWithSchema, validateEnvelope } from '../support/ews-schema.ts';
 import { type CallTap, drain, type LocalAws, startLocalAws, tap } from '../support/local-aws.ts';
 import { manualClock } from '../support/manual-clock.ts';
-import { created, errorPush, sendNotification, status } from '../support/pushes.ts';
+import { created, deleted, errorPush, moved, sendNotification, status } from '../support/pushes.ts';
 
 const schemaText = readFileSync(
   join(import.meta.dirname, '..', '..', 'events', 'bridge-event.schema.json'),
@@ -43,6 +44,7 @@ const clock = manualClock();
 let aws: LocalAws;
 let tableName: string;
 let queueUrl: string;
+let pushedItems: DynamoPushedItemLog;
 let dynamoTap: CallTap;
 let sqsTap: CallTap;
 let handler: ReceiverHandler;
@@ -64,8 +66,10 @@ beforeAll(async () => {
   sqsTap = tap(sqs);
   store = new DynamoSubscriptionStore(documentClient(dynamodb), tableName);
   doc = documentClient(aws.emulators.dynamodb);
+  pushedItems = new DynamoPushedItemLog(doc, env.SYNC_STATE_TABLE_NAME ?? '');
   handler = createReceiverHandler({
     store,
+    pushedItems: new DynamoPushedItemLog(documentClient(dynamodb), env.SYNC_STATE_TABLE_NAME ?? ''),
     publisher: new SqsEventPublisher(sqs, queueUrl),
     clock,
     callbackKey: async () => key,
@@ -193,7 +197,8 @@ describe('receiver: decisions', () => {
       sendNotification({ subscriptionId: 'S2', previousWatermark: 'W10', events }),
     );
     expect(statusOf(result)).toBe('OK');
-    expect(dynamoTap.calls).toEqual(['GetItemCommand', 'UpdateItemCommand']);
+    // The created items are noted (one batch, alongside the publish) before the watermark moves.
+    expect(dynamoTap.calls).toEqual(['GetItemCommand', 'BatchWriteItemCommand', 'UpdateItemCommand']);
     expect(sqsTap.calls).toEqual([
       'SendMessageBatchCommand',
       'SendMessageBatchCommand',
@@ -209,6 +214,59 @@ describe('receiver: decisions', () => {
       );
     }
     expect(await recordOf(mailboxKey)).toMatchObject({ watermark: 'W33' });
+  });
+
+  it('notes the items pushes say exist and forgets those they say are gone (the pushed-item list)', async () => {
+    const mailboxKey = await givenMailbox();
+    await push(
+      mailboxKey,
+      2,
+      sendNotification({
+        subscriptionId: 'S2',
+        previousWatermark: 'W10',
+        events: [created('W11', 'A'), created('W12', 'B'), created('W13', 'C')],
+      }),
+    );
+    clock.advance(1000);
+    await push(
+      mailboxKey,
+      2,
+      sendNotification({
+        subscriptionId: 'S2',
+        previousWatermark: 'W13',
+        // B moves (and gets a new id, B2); A is deleted; C is modified and stays.
+        events: [
+          moved('W14', 'B', 'B2'),
+          deleted('W15', 'A'),
+          { type: 'ModifiedEvent', watermark: 'W16', itemId: 'C' },
+        ],
+      }),
+    );
+    const listed = [];
+    for await (const item of pushedItems.list(mailboxKey)) listed.push(item);
+    expect(listed.sort((a, b) => a.itemId.localeCompare(b.itemId))).toEqual([
+      { itemId: 'B2', folderId: 'inbox-id', notedAt: clock.now() },
+      { itemId: 'C', folderId: 'inbox-id', notedAt: clock.now() - 1000 },
+    ]);
+  });
+
+  it('writes nothing to the pushed-item list for heartbeats or modifications', async () => {
+    const mailboxKey = await givenMailbox();
+    await push(
+      mailboxKey,
+      2,
+      sendNotification({
+        subscriptionId: 'S2',
+        previousWatermark: 'W10',
+        events: [{ type: 'ModifiedEvent', watermark: 'W11', itemId: 'X' }],
+      }),
+    );
+    await push(
+      mailboxKey,
+      2,
+      sendNotification({ subscriptionId: 'S2', previousWatermark: 'W11', events: [status('W12')] }),
+    );
+    expect(dynamoTap.calls).not.toContain('BatchWriteItemCommand');
   });
 
   it('publishes CloudEvents that validate against the published JSON Schema', async () => {
@@ -453,6 +511,25 @@ describe('receiver: failures of ours', () => {
     expect(statusOf(await push(mailboxKey, 2, body))).toBe('OK');
     // Within SQS's de-duplication window the second publish of the same event is dropped.
     expect(bodies(await drain(aws.emulators.sqs, queueUrl)).map((b) => b.data.watermark)).toEqual(['W11']);
+    expect(await recordOf(mailboxKey)).toMatchObject({ watermark: 'W11' });
+  });
+
+  it('answers 500 when the pushed-item list cannot be written, leaving the watermark for the retry', async () => {
+    const mailboxKey = await givenMailbox();
+    const body = sendNotification({
+      subscriptionId: 'S2',
+      previousWatermark: 'W10',
+      events: [created('W11', 'N1')],
+    });
+    dynamoTap.failOn(/BatchWriteItem/);
+    const failed = await push(mailboxKey, 2, body);
+    expect(failed.statusCode).toBe(500);
+    expect(await recordOf(mailboxKey)).toMatchObject({ watermark: 'W10' });
+    dynamoTap.heal();
+    expect(statusOf(await push(mailboxKey, 2, body))).toBe('OK');
+    const listed = [];
+    for await (const item of pushedItems.list(mailboxKey)) listed.push(item.itemId);
+    expect(listed).toEqual(['N1']);
     expect(await recordOf(mailboxKey)).toMatchObject({ watermark: 'W11' });
   });
 

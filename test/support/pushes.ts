@@ -3,13 +3,29 @@ const MESSAGES = 'http://schemas.microsoft.com/exchange/services/2006/messages';
 const TYPES = 'http://schemas.microsoft.com/exchange/services/2006/types';
 
 export interface PushEvent {
-  readonly type: 'CreatedEvent' | 'ModifiedEvent' | 'DeletedEvent' | 'NewMailEvent' | 'StatusEvent';
+  readonly type:
+    | 'CreatedEvent'
+    | 'ModifiedEvent'
+    | 'DeletedEvent'
+    | 'NewMailEvent'
+    | 'MovedEvent'
+    | 'StatusEvent';
   readonly watermark: string;
   readonly itemId?: string;
+  /** MovedEvent: the id the item had before. */
+  readonly oldItemId?: string;
 }
 
 export function created(watermark: string, itemId = `item-${watermark}`): PushEvent {
   return { type: 'CreatedEvent', watermark, itemId };
+}
+
+export function deleted(watermark: string, itemId: string): PushEvent {
+  return { type: 'DeletedEvent', watermark, itemId };
+}
+
+export function moved(watermark: string, oldItemId: string, itemId: string): PushEvent {
+  return { type: 'MovedEvent', watermark, itemId, oldItemId };
 }
 
 export function status(watermark: string): PushEvent {
@@ -21,7 +37,11 @@ function eventXml(event: PushEvent): string {
     return `<t:StatusEvent><t:Watermark>${event.watermark}</t:Watermark></t:StatusEvent>`;
   return (
     `<t:${event.type}><t:Watermark>${event.watermark}</t:Watermark><t:TimeStamp>2026-11-21T10:00:00Z</t:TimeStamp>` +
-    `<t:ItemId Id="${event.itemId ?? 'item'}" ChangeKey="CK"/><t:ParentFolderId Id="inbox-id"/></t:${event.type}>`
+    `<t:ItemId Id="${event.itemId ?? 'item'}" ChangeKey="CK"/><t:ParentFolderId Id="inbox-id"/>` +
+    (event.oldItemId === undefined
+      ? ''
+      : `<t:OldItemId Id="${event.oldItemId}" ChangeKey="CK0"/><t:OldParentFolderId Id="drafts-id"/>`) +
+    `</t:${event.type}>`
   );
 }
 
