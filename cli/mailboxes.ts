@@ -262,8 +262,12 @@ function describe(view: MailboxView): string {
   if (view.syncWork)
     lines.push(['folder sync', view.syncWork === 'baseline' ? 'baseline being taken' : 'catch-up pending']);
   for (const folder of view.folderSync ?? []) {
-    lines.push([`  ${folder.folder}`, `${folder.itemsSeen} items${folder.complete ? '' : ' so far'}`]);
+    lines.push([
+      `  ${folder.folder}`,
+      `${folder.itemsSeen} items${folder.complete ? '' : ' so far'}, SyncState of ${folder.syncStateAt}${folder.checkpointPending ? ' (a newer one waits for proof)' : ''}`,
+    ]);
   }
+  if (view.nextCheckpointAt) lines.push(['next checkpoint', view.nextCheckpointAt]);
   if (view.nextAttemptAt) lines.push(['next attempt', view.nextAttemptAt]);
   if (view.lastError) lines.push(['last error', view.lastError]);
   lines.push(['mailbox key', view.mailboxKey], ['added', view.createdAt]);

@@ -41,6 +41,11 @@ export interface ExchangePushBridgeProps {
    */
   readonly lostAfterMinutes?: number;
   /**
+   * Hours between checkpoints of a healthy mailbox's folder SyncStates.
+   * @default 24
+   */
+  readonly checkpointIntervalHours?: number;
+  /**
    * E-mail address subscribed to the alarms (it must confirm the subscription).
    * @default - none; subscribe to the AlarmTopicArn output yourself
    */
@@ -91,6 +96,9 @@ export class ExchangePushBridge extends Construct {
       ...(props.renewalConcurrency === undefined ? {} : { renewalConcurrency: props.renewalConcurrency }),
       ...(props.lostAfterAttempts === undefined ? {} : { lostAfterAttempts: props.lostAfterAttempts }),
       ...(props.lostAfterMinutes === undefined ? {} : { lostAfterMinutes: props.lostAfterMinutes }),
+      ...(props.checkpointIntervalHours === undefined
+        ? {}
+        : { checkpointIntervalHours: props.checkpointIntervalHours }),
     };
     this.lifecycle = new Lifecycle(this, 'Lifecycle', {
       table: this.state.table,

@@ -40,6 +40,13 @@ export interface LifecycleProps {
    * @default 60
    */
   readonly staleSlackSeconds?: number;
+  /**
+   * Hours between checkpoints of a healthy mailbox's folder SyncStates. Shorter keeps the
+   * pushed-item list smaller and a catch-up shorter, for a few SyncFolderItems calls per mailbox
+   * each time (README, "Checkpoints").
+   * @default 24
+   */
+  readonly checkpointIntervalHours?: number;
 }
 
 /**
@@ -78,10 +85,16 @@ export class Lifecycle extends Construct {
       deadLetterQueue: { queue: this.renewalsDeadLetters, maxReceiveCount: 5 },
     });
 
+    const hours = props.checkpointIntervalHours;
+    if (hours !== undefined && (!Number.isSafeInteger(hours) || hours < 1))
+      throw new RangeError(
+        `checkpointIntervalHours=${hours} must be a whole number of hours, at least 1 (default 24)`,
+      );
     const policyEnvironment: Record<string, number | undefined> = {
       LOST_AFTER_ATTEMPTS: props.lostAfterAttempts,
       LOST_AFTER_MINUTES: props.lostAfterMinutes,
       STALE_SLACK_SECONDS: props.staleSlackSeconds,
+      CHECKPOINT_INTERVAL_MINUTES: hours === undefined ? undefined : hours * 60,
     };
 
     this.sweeper = new BridgeFunction(this, 'Sweeper', {
@@ -134,11 +147,14 @@ export class Lifecycle extends Construct {
     renewer.addEnvironment('TABLE_NAME', props.table.tableName);
     props.table.grant(renewer, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     renewer.addEnvironment('SYNC_STATE_TABLE_NAME', props.syncStates.tableName);
-    // Folder states, and the pushed-item list a catch-up checks and trims.
+    // Folder states (checkpoints update them in place), the checkpoint being proven, and the
+    // pushed-item list a catch-up or a checkpoint checks and trims.
     props.syncStates.grant(
       renewer,
       'dynamodb:GetItem',
       'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
       'dynamodb:Query',
       'dynamodb:BatchWriteItem',
     );

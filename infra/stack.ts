@@ -45,6 +45,7 @@ function bridgePropsFromContext(scope: Construct): ExchangePushBridgeProps {
     renewalConcurrency: integer('renewalConcurrency'),
     lostAfterAttempts: integer('lostAfterAttempts'),
     lostAfterMinutes: integer('lostAfterMinutes'),
+    checkpointIntervalHours: integer('checkpointIntervalHours'),
     callbackRateLimit: integer('callbackRateLimit'),
     callbackBurstLimit: integer('callbackBurstLimit'),
   };

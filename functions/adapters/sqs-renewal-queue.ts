@@ -5,12 +5,11 @@
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Clock } from '../core/clock.ts';
 import { parseMailboxKey } from '../domain/mailbox-key.ts';
-import type { WorkReason } from '../lifecycle/policy.ts';
+import { WORK_REASONS } from '../lifecycle/policy.ts';
 import type { RenewalJob, RenewalQueue } from '../lifecycle/sweep.ts';
 
 /** SQS's longest per-message delay. */
 const MAX_DELAY_SECONDS = 900;
-const REASONS: readonly WorkReason[] = ['stale', 'gap', 'dead', 'retry', 'sync'];
 
 export class SqsRenewalQueue implements RenewalQueue {
   readonly #sqs: SQSClient;
@@ -76,7 +75,7 @@ export function parseRenewalJob(body: string): RenewalJob {
   if (typeof value !== 'object' || value === null) throw new InvalidRenewalJobError(body);
   const mailboxKey = parseMailboxKey(String(Reflect.get(value, 'mailboxKey')));
   const generation: unknown = Reflect.get(value, 'generation');
-  const reason = REASONS.find((r) => r === Reflect.get(value, 'reason'));
+  const reason = WORK_REASONS.find((r) => r === Reflect.get(value, 'reason'));
   if (
     mailboxKey === undefined ||
     typeof generation !== 'number' ||

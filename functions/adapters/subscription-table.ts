@@ -22,6 +22,7 @@ import type {
 } from '../domain/subscription.ts';
 import { type FolderRef, isDistinguishedFolderName } from '../ews/request.ts';
 import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from '../ews/subscribe.ts';
+import type { ClaimCheckpoint } from '../lifecycle/checkpoint.ts';
 import type {
   AtGeneration,
   BeginRenewal,
@@ -55,6 +56,7 @@ export class CorruptSubscriptionRecordError extends Error {
  */
 class Expression {
   readonly #set: string[] = [];
+  readonly #add: string[] = [];
   readonly #remove: string[] = [];
   readonly #conditions: string[] = [];
   readonly names: Record<string, string> = {};
@@ -86,6 +88,11 @@ class Expression {
     }
     return this;
   }
+  /** ADD `amount` to a number attribute (created at `amount` when absent). */
+  add(attribute: string, amount: number): this {
+    this.#add.push(`${this.#name(attribute)} ${this.#value(amount)}`);
+    return this;
+  }
   remove(...attributes: string[]): this {
     for (const attribute of attributes) this.#remove.push(this.#name(attribute));
     return this;
@@ -110,6 +117,7 @@ class Expression {
     const update = [
       this.#set.length > 0 ? `SET ${this.#set.join(', ')}` : '',
       this.#remove.length > 0 ? `REMOVE ${this.#remove.join(', ')}` : '',
+      this.#add.length > 0 ? `ADD ${this.#add.join(', ')}` : '',
     ]
       .filter((part) => part !== '')
       .join(' ');
@@ -170,6 +178,7 @@ export class DynamoSubscriptionStore
         e.whenAbsent('subscriptionId').set({ subscriptionId: update.subscriptionId });
         break;
     }
+    if (update.drained) e.add('drainedPushes', 1);
     if (update.recovery) {
       // The first request wins: its watermark is the last good one, where recovery resumes.
       e.setIfAbsent({
@@ -315,9 +324,9 @@ export class DynamoSubscriptionStore
     return this.#update(args.mailboxKey, e);
   }
 
-  finishSync(args: AtGeneration): Promise<boolean> {
+  finishSync(args: AtGeneration & { readonly checkpointDueAt: number }): Promise<boolean> {
     const e = new Expression()
-      .set({ updatedAt: args.now })
+      .set({ updatedAt: args.now, checkpointDueAt: args.checkpointDueAt })
       .remove('syncWork', 'syncReason', 'nextAttemptAt', 'lastError', 'renewalQueuedAt')
       .atGeneration(args.generation);
     return this.#update(args.mailboxKey, e);
@@ -331,6 +340,24 @@ export class DynamoSubscriptionStore
       .remove('renewalQueuedAt')
       .atGeneration(args.generation);
     return this.#update(args.mailboxKey, e);
+  }
+
+  claimCheckpoint(args: ClaimCheckpoint): Promise<boolean> {
+    const e = new Expression()
+      .set({ checkpointDueAt: args.leaseUntil })
+      .remove('renewalQueuedAt')
+      .atGeneration(args.generation)
+      .when('state', '=', 'active');
+    if (args.dueAt === undefined) e.whenAbsent('checkpointDueAt');
+    else e.when('checkpointDueAt', '=', args.dueAt);
+    return this.#update(args.mailboxKey, e);
+  }
+
+  scheduleCheckpoint(args: AtGeneration & { readonly dueAt: number }): Promise<boolean> {
+    return this.#update(
+      args.mailboxKey,
+      new Expression().set({ checkpointDueAt: args.dueAt }).atGeneration(args.generation),
+    );
   }
 
   async #update(mailboxKey: MailboxKey, expression: Expression): Promise<boolean> {
@@ -424,6 +451,8 @@ export function parseSubscriptionRecord(item: Record<string, unknown>): Subscrip
     ...defined('firstFailureAt', optionalInteger('firstFailureAt')),
     ...defined('lostAt', optionalInteger('lostAt')),
     ...defined('renewalQueuedAt', optionalInteger('renewalQueuedAt')),
+    ...defined('drainedPushes', optionalInteger('drainedPushes')),
+    ...defined('checkpointDueAt', optionalInteger('checkpointDueAt')),
     createdAt: integer('createdAt'),
     updatedAt: integer('updatedAt'),
   };

@@ -1,18 +1,30 @@
 /**
  * Per-folder SyncState items, in their own table: (mailboxKey, "sync#d#inbox") or
- * (mailboxKey, "sync#f#<folder id>"). Large and rarely written, so kept out of the subscription
+ * (mailboxKey, "sync#f#<folder id>"), each with the checkpoint's pending SyncState when one is
+ * being proven, and (mailboxKey, "checkpoint") saying since when. Large and rarely written, so kept out of the subscription
  * table that every heartbeat writes and every sweep scans. The same partition holds the mailbox's
  * pushed-item list (pushed-item-log.ts): everything about a mailbox's synchronization, removed
  * together.
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  paginateQuery,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import type { FolderRef } from '../ews/request.ts';
 import { isDistinguishedFolderName } from '../ews/request.ts';
-import type { FolderSyncState, SyncStateStore } from '../lifecycle/sync.ts';
+import type { CheckpointStore, PendingCheckpoint } from '../lifecycle/checkpoint.ts';
+import type { FolderSyncState, PendingSyncState, SyncStateStore } from '../lifecycle/sync.ts';
 import { writeAll } from './dynamo-batch.ts';
 
 const PREFIX = 'sync#';
+/** The checkpoint being proven (lifecycle/checkpoint.ts), one per mailbox. */
+const CHECKPOINT_SK = 'checkpoint';
 
 function sortKey(folder: FolderRef): string {
   return 'folderId' in folder
@@ -20,7 +32,7 @@ function sortKey(folder: FolderRef): string {
     : `${PREFIX}d#${folder.distinguishedFolderId}`;
 }
 
-export class DynamoSyncStateStore implements SyncStateStore {
+export class DynamoSyncStateStore implements SyncStateStore, CheckpointStore {
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
 
@@ -40,7 +52,7 @@ export class DynamoSyncStateStore implements SyncStateStore {
     return Item === undefined ? undefined : parseState(Item);
   }
 
-  async put(mailboxKey: MailboxKey, state: FolderSyncState): Promise<void> {
+  async put(mailboxKey: MailboxKey, state: Omit<FolderSyncState, 'pending'>): Promise<void> {
     await this.#doc.send(
       new PutCommand({
         TableName: this.#table,
@@ -55,6 +67,83 @@ export class DynamoSyncStateStore implements SyncStateStore {
         },
       }),
     );
+  }
+
+  putPending(mailboxKey: MailboxKey, folder: FolderRef, pending: PendingSyncState): Promise<boolean> {
+    return this.#updateFolder(mailboxKey, folder, {
+      UpdateExpression: 'SET pendingSyncState = :pending, pendingBasedOn = :basedOn',
+      ConditionExpression: 'syncState = :basedOn',
+      ExpressionAttributeValues: { ':pending': pending.syncState, ':basedOn': pending.basedOn },
+    });
+  }
+
+  promote(
+    mailboxKey: MailboxKey,
+    folder: FolderRef,
+    pending: PendingSyncState,
+    now: number,
+  ): Promise<boolean> {
+    return this.#updateFolder(mailboxKey, folder, {
+      UpdateExpression: 'SET syncState = :pending, updatedAt = :now REMOVE pendingSyncState, pendingBasedOn',
+      ConditionExpression: 'syncState = :basedOn AND pendingSyncState = :pending',
+      ExpressionAttributeValues: {
+        ':pending': pending.syncState,
+        ':basedOn': pending.basedOn,
+        ':now': now,
+      },
+    });
+  }
+
+  async getCheckpoint(mailboxKey: MailboxKey): Promise<PendingCheckpoint | undefined> {
+    const { Item } = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: { pk: mailboxKey, sk: CHECKPOINT_SK },
+        ConsistentRead: true,
+      }),
+    );
+    if (Item === undefined) return undefined;
+    const { generation, drainedPushes, takenAt } = Item;
+    // Anything else is not a checkpoint this code wrote: treated as none, so a new one is taken.
+    return typeof generation === 'number' && typeof drainedPushes === 'number' && typeof takenAt === 'number'
+      ? { generation, drainedPushes, takenAt }
+      : undefined;
+  }
+
+  async putCheckpoint(mailboxKey: MailboxKey, checkpoint: PendingCheckpoint): Promise<void> {
+    await this.#doc.send(
+      new PutCommand({ TableName: this.#table, Item: { pk: mailboxKey, sk: CHECKPOINT_SK, ...checkpoint } }),
+    );
+  }
+
+  async deleteCheckpoint(mailboxKey: MailboxKey): Promise<void> {
+    await this.#doc.send(
+      new DeleteCommand({ TableName: this.#table, Key: { pk: mailboxKey, sk: CHECKPOINT_SK } }),
+    );
+  }
+
+  async #updateFolder(
+    mailboxKey: MailboxKey,
+    folder: FolderRef,
+    expression: {
+      UpdateExpression: string;
+      ConditionExpression: string;
+      ExpressionAttributeValues: Record<string, unknown>;
+    },
+  ): Promise<boolean> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: mailboxKey, sk: sortKey(folder) },
+          ...expression,
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return false;
+      throw e;
+    }
   }
 
   /** Every folder's state for a mailbox (progress for `show`). */
@@ -121,7 +210,19 @@ function parseState(item: Record<string, unknown>): FolderSyncState | undefined 
   )
     return undefined;
   if (syncState !== undefined && typeof syncState !== 'string') return undefined;
-  return { folder, ...(typeof syncState === 'string' ? { syncState } : {}), complete, itemsSeen, updatedAt };
+  const { pendingSyncState, pendingBasedOn } = item;
+  const pending =
+    typeof pendingSyncState === 'string' && typeof pendingBasedOn === 'string'
+      ? { pending: { syncState: pendingSyncState, basedOn: pendingBasedOn } }
+      : {};
+  return {
+    folder,
+    ...(typeof syncState === 'string' ? { syncState } : {}),
+    complete,
+    itemsSeen,
+    updatedAt,
+    ...pending,
+  };
 }
 
 function parseFolder(value: unknown): FolderRef | undefined {

@@ -62,7 +62,13 @@ export interface MailboxView {
     readonly folder: string;
     readonly complete: boolean;
     readonly itemsSeen: number;
+    /** When the stored SyncState was taken: a catch-up reports every change since. */
+    readonly syncStateAt: string;
+    /** A checkpoint took a newer SyncState, waiting to be proven safe. */
+    readonly checkpointPending: boolean;
   }[];
+  /** When the next checkpoint of the SyncStates is due (README, "Checkpoints"). */
+  readonly nextCheckpointAt: string | null;
 }
 
 export type AdminResponse =
@@ -100,6 +106,7 @@ export function viewOf(record: SubscriptionRecord, now: number): MailboxView {
     statusFrequency: record.statusFrequency,
     createdAt: new Date(record.createdAt).toISOString(),
     syncWork: record.syncWork ?? null,
+    nextCheckpointAt: iso(record.checkpointDueAt),
   };
 }
 
@@ -141,6 +148,8 @@ export async function runAdminCommand(input: unknown, deps: ManageDeps): Promise
         folder: folderLabel(state.folder),
         complete: state.complete,
         itemsSeen: state.itemsSeen,
+        syncStateAt: new Date(state.updatedAt).toISOString(),
+        checkpointPending: state.pending !== undefined,
       }));
       return { ok: true, result: { ...viewOf(shown.value, now()), folderSync }, progress };
     }

@@ -71,6 +71,15 @@ export interface SubscriptionRecord {
   readonly lostAt?: number;
   /** When the sweeper last queued work for this mailbox (epoch ms): keeps it from queueing twice. */
   readonly renewalQueuedAt?: number;
+  /**
+   * Pushes accepted in order that said Exchange had nothing more queued (MoreEvents false, or a
+   * StatusEvent, which Exchange sends only when its queue is empty): each one proves that every
+   * change made before it was built has been delivered. The checkpoint (lifecycle/checkpoint.ts)
+   * counts them; only the receiver's advance increments it, in the write it makes anyway.
+   */
+  readonly drainedPushes?: number;
+  /** When the next checkpoint of the folder SyncStates is due (epoch ms); unset until the baseline. */
+  readonly checkpointDueAt?: number;
   readonly createdAt: number;
   readonly updatedAt: number;
 }

@@ -20,6 +20,7 @@ const VARIABLES: Array<[string, keyof LifecyclePolicy, number]> = [
   ['RETRY_BASE_SECONDS', 'retryBaseMs', 1000],
   ['RETRY_MAX_MINUTES', 'retryMaxMs', 60_000],
   ['LOST_RETRY_MINUTES', 'lostRetryMs', 60_000],
+  ['CHECKPOINT_INTERVAL_MINUTES', 'checkpointIntervalMs', 60_000],
 ];
 
 export function policyFromEnvironment(env: Record<string, string | undefined>): LifecyclePolicy {

@@ -30,6 +30,12 @@ export interface LifecyclePolicy {
    * @default 5 min
    */
   readonly inFlightGraceMs: number;
+  /**
+   * How often a healthy mailbox's folder SyncStates are brought forward (lifecycle/checkpoint.ts),
+   * which bounds how far back a catch-up reaches and how long the pushed-item list grows.
+   * @default 24 h
+   */
+  readonly checkpointIntervalMs: number;
 }
 
 export const DEFAULT_POLICY: LifecyclePolicy = {
@@ -43,6 +49,7 @@ export const DEFAULT_POLICY: LifecyclePolicy = {
   watermarkMaxAgeMs: 29 * 24 * 3_600_000,
   syncPageSize: 512,
   inFlightGraceMs: 5 * 60_000,
+  checkpointIntervalMs: 24 * 3_600_000,
 };
 
 /** Why a mailbox needs the lifecycle now. */
@@ -56,7 +63,11 @@ export type WorkReason =
   /** A failed Subscribe (first one or a renewal) is due for another attempt. */
   | 'retry'
   /** Folder synchronization is owed (baseline after adding, catch-up after a fresh subscription). */
-  | 'sync';
+  | 'sync'
+  /** A healthy mailbox's SyncStates are due to be brought forward. */
+  | 'checkpoint';
+
+export const WORK_REASONS: readonly WorkReason[] = ['stale', 'gap', 'dead', 'retry', 'sync', 'checkpoint'];
 
 /** When a silent subscription is presumed lost (epoch ms), or undefined if it never spoke. */
 export function staleAt(record: SubscriptionRecord, policy: LifecyclePolicy): number | undefined {
@@ -73,8 +84,14 @@ export function workFor(record: SubscriptionRecord, now: number, policy: Lifecyc
   if (record.recovery !== undefined) return record.recovery;
   const stale = staleAt(record, policy);
   if (stale !== undefined && stale < now) return 'stale';
-  if (record.syncWork !== undefined && (record.nextAttemptAt ?? 0) <= now) return 'sync';
+  if (record.syncWork !== undefined) return (record.nextAttemptAt ?? 0) <= now ? 'sync' : null;
+  if (checkpointDueAt(record, policy) <= now) return 'checkpoint';
   return null;
+}
+
+/** When the mailbox's next checkpoint is due (a record from before checkpoints: one interval after it was created). */
+export function checkpointDueAt(record: SubscriptionRecord, policy: LifecyclePolicy): number {
+  return record.checkpointDueAt ?? record.createdAt + policy.checkpointIntervalMs;
 }
 
 /** Whether the sweeper should queue the work now (it may already be queued and waiting). */

@@ -20,10 +20,17 @@ import type { MailboxKey } from '../domain/mailbox-key.ts';
 import type { SubscriptionRecord, SubscriptionState, SyncWork } from '../domain/subscription.ts';
 import type { PushSubscriptionRequest, SubscribeResult } from '../ews/subscribe.ts';
 import type { EventPublisher } from '../receiver/receive.ts';
+import {
+  type CheckpointOutcome,
+  type CheckpointRecords,
+  type CheckpointStore,
+  checkpoint,
+  nextCheckpointAt,
+} from './checkpoint.ts';
 import { isLost, type LifecyclePolicy, retryDelay, workFor } from './policy.ts';
 import { type ItemChecker, type PushedItemList, reconcilePushedItems } from './reconcile.ts';
 import { NEEDS_ATTENTION_PREFIX, type RenewalJob, type RenewalQueue } from './sweep.ts';
-import { catchUp, type FolderSyncer, type SyncFailure, type SyncStateStore, takeBaseline } from './sync.ts';
+import { catchUp, type FolderSyncer, type SyncFailure, takeBaseline } from './sync.ts';
 
 /** What Exchange said when a call failed, as far as the lifecycle acts on it. */
 export interface ExchangeFailure extends SyncFailure {
@@ -77,13 +84,12 @@ export interface AtGeneration {
   readonly now: number;
 }
 
-export interface LifecycleStore {
-  get(mailboxKey: MailboxKey): Promise<SubscriptionRecord | undefined>;
+export interface LifecycleStore extends CheckpointRecords {
   beginRenewal(args: BeginRenewal): Promise<boolean>;
   completeRenewal(args: CompleteRenewal): Promise<boolean>;
   recordFailure(args: RenewalFailure): Promise<boolean>;
-  /** The owed synchronization is done. */
-  finishSync(args: AtGeneration): Promise<boolean>;
+  /** The owed synchronization is done; the first checkpoint is due at `checkpointDueAt`. */
+  finishSync(args: AtGeneration & { readonly checkpointDueAt: number }): Promise<boolean>;
   /** The synchronization failed; try again at `nextAttemptAt`. */
   deferSync(
     args: AtGeneration & { readonly error: string; readonly nextAttemptAt: number },
@@ -94,7 +100,7 @@ export interface LifecycleStore {
 
 export interface RenewDeps {
   readonly store: LifecycleStore;
-  readonly syncStates: SyncStateStore;
+  readonly syncStates: CheckpointStore;
   readonly pushedItems: PushedItemList;
   /** The Exchange connection a mailbox uses, or undefined when it is not configured. */
   readonly exchange: (connection: string) => Promise<RenewalExchange | undefined>;
@@ -121,6 +127,7 @@ export type RenewOutcome =
       readonly resyncPublished: number;
     }
   | { readonly kind: 'synced'; readonly work: SyncWork; readonly published: number }
+  | Exclude<CheckpointOutcome, { readonly kind: 'skipped' }>
   /** Exchange is throttling: asked again after the delay it gave; not a failure. */
   | { readonly kind: 'throttled'; readonly delayMs: number }
   | {
@@ -147,6 +154,7 @@ export async function renew(job: RenewalJob, deps: RenewDeps): Promise<RenewOutc
     return fail(record, record.generation, record.state, notConfigured(record.connection), deps);
   }
   if (work === 'sync') return synchronize(record, exchange, deps);
+  if (work === 'checkpoint') return checkpoint(record, exchange, deps);
   return resubscribe(record, exchange, deps);
 }
 
@@ -285,7 +293,12 @@ async function synchronize(
           nextAttemptAt: now + delayMs,
         };
   }
-  await deps.store.finishSync({ mailboxKey: record.mailboxKey, generation: record.generation, now });
+  await deps.store.finishSync({
+    mailboxKey: record.mailboxKey,
+    generation: record.generation,
+    now,
+    checkpointDueAt: nextCheckpointAt(now, deps.policy, deps.random),
+  });
   if (!('published' in result.value)) return { kind: 'synced', work, published: 0 };
   const { published, deleted, checked } = result.value;
   await publishLifecycle(

@@ -58,7 +58,14 @@ export const NEEDS_ATTENTION_PREFIX = 'needs attention: ';
 export async function sweep(deps: SweepDeps): Promise<SweepSummary> {
   const now = deps.clock.now();
   const counts = { scanned: 0, active: 0, stale: 0, renewing: 0, lost: 0, needingAttention: 0 };
-  const byReason: Record<WorkReason, number> = { stale: 0, gap: 0, dead: 0, retry: 0, sync: 0 };
+  const byReason: Record<WorkReason, number> = {
+    stale: 0,
+    gap: 0,
+    dead: 0,
+    retry: 0,
+    sync: 0,
+    checkpoint: 0,
+  };
   const jobs: RenewalJob[] = [];
   for await (const record of deps.records.scan()) {
     counts.scanned++;

@@ -42,11 +42,23 @@ export interface FolderSyncState {
   /** Changes read so far by the baseline (progress for people). */
   readonly itemsSeen: number;
   readonly updatedAt: number;
+  /**
+   * A newer SyncState a checkpoint took from `syncState` (lifecycle/checkpoint.ts), current once
+   * proven safe. Storing a state (`put`) drops it: the checkpoint then starts again.
+   */
+  readonly pending?: PendingSyncState;
+}
+
+export interface PendingSyncState {
+  readonly syncState: string;
+  /** The current SyncState it was taken from; it only replaces that one. */
+  readonly basedOn: string;
 }
 
 export interface SyncStateStore {
   get(mailboxKey: MailboxKey, folder: FolderRef): Promise<FolderSyncState | undefined>;
-  put(mailboxKey: MailboxKey, state: FolderSyncState): Promise<void>;
+  /** Stores the folder's state, replacing what was there (a pending checkpoint included). */
+  put(mailboxKey: MailboxKey, state: Omit<FolderSyncState, 'pending'>): Promise<void>;
 }
 
 /** Anything a SyncFolderItems call can fail with, as the EWS client types it. */
@@ -134,6 +146,39 @@ export async function catchUp(
     if (!done.ok) return done;
   }
   return ok({ published, reported });
+}
+
+/**
+ * Where a folder stands now, from `from`: pages SyncFolderItems to the end of the folder without
+ * storing or publishing anything (the checkpoint stores the result once it has all of it).
+ */
+export async function syncStateNow(
+  mailbox: string,
+  folder: FolderRef,
+  from: string,
+  deps: Pick<SyncDeps, 'exchange' | 'pageSize'>,
+): Promise<Result<{ syncState: string; changes: number }, SyncFailure>> {
+  let syncState: string | undefined = from;
+  let changes = 0;
+  for (;;) {
+    const page = await deps.exchange.syncFolderItems(mailbox, {
+      itemShape: { baseShape: 'IdOnly' },
+      syncFolderId: folder,
+      ...(syncState === undefined ? {} : { syncState }),
+      maxChangesReturned: deps.pageSize,
+    });
+    if (!page.ok) {
+      if (page.error.category === 'InvalidSyncState' && syncState === from) {
+        // Exchange no longer accepts it: the folder's state from scratch is as good.
+        syncState = undefined;
+        continue;
+      }
+      return err(page.error);
+    }
+    syncState = page.value.syncState;
+    changes += page.value.changes.length;
+    if (page.value.includesLastItemInRange) return ok({ syncState, changes });
+  }
 }
 
 /** Pages one folder to its end, handing each page to `onPage` before storing the new SyncState. */

@@ -41,6 +41,8 @@ export interface AdvanceUpdate {
   readonly contactAt: number;
   /** Set when the lifecycle must step in; an earlier recovery request is kept, not overwritten. */
   readonly recovery?: { readonly reason: RecoveryReason; readonly watermark: string | undefined };
+  /** The push said Exchange had nothing more queued: count it in `drainedPushes`. */
+  readonly drained?: boolean;
 }
 
 export interface SubscriptionStore {
@@ -162,6 +164,7 @@ async function receiveOne(
       expect: expectationFor(notification.previousWatermark),
       watermark: last,
       contactAt: now,
+      drained: isDrained(notification),
     });
     if (applied) return outcome('heartbeat');
   }
@@ -210,6 +213,8 @@ async function receiveOne(
       watermark: last,
       contactAt: now,
       ...update,
+      // Out of order, it proves nothing about what came before.
+      drained: decision !== 'gap' && isDrained(notification),
     });
     if (applied)
       return outcome(
@@ -299,6 +304,18 @@ async function markDead(
   });
   if (!applied) throw new ReceiveConflictError(target.mailboxKey, 1);
   return 'dead';
+}
+
+/**
+ * Whether the push says Exchange's queue for the subscription was empty: MoreEvents false, or
+ * (MoreEvents being optional) a StatusEvent, which Exchange sends only when nothing is queued
+ * (ews-protocol.md §2).
+ */
+function isDrained(notification: Notification): boolean {
+  return (
+    notification.moreEvents === false ||
+    (notification.moreEvents === null && notification.events.some((event) => event.type === 'StatusEvent'))
+  );
 }
 
 function expectationFor(previousWatermark: string | null): Expectation {

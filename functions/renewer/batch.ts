@@ -57,9 +57,21 @@ export function createRenewerHandler(
         if (outcome.needsAttention) count('RenewalsNeedingAttention');
         logger[outcome.lost || outcome.needsAttention ? 'error' : 'warn']('renewal failed', context);
         break;
+      case 'checkpointed':
+        if (outcome.promoted > 0) count('CheckpointFoldersPromoted', outcome.promoted);
+        if (outcome.trimmed > 0) count('PushedItemsTrimmed', outcome.trimmed);
+        logger.info('checkpoint done', context);
+        break;
+      case 'deferred':
+        count('CheckpointsDeferred');
+        // Not urgent: a healthy subscription loses nothing while its checkpoint waits.
+        logger.warn('checkpoint failed; trying again later', context);
+        break;
       case 'skipped':
         logger.debug('renewal not needed', context);
         break;
+      default:
+        outcome satisfies never;
     }
   };
 

@@ -17,7 +17,11 @@ describe('the local run', () => {
   it('loses no change and heals every lost subscription through simulated hours of chaos', {
     timeout: 180_000,
   }, async () => {
+    const checkpoints = { promoted: 0 };
     const system = await startLocalSystem({
+      onRenewal: (outcome) => {
+        if (outcome.kind === 'checkpointed') checkpoints.promoted += outcome.promoted;
+      },
       timeScale: 600,
       mailboxes: 3,
       changeRate: 1,
@@ -25,7 +29,10 @@ describe('the local run', () => {
       chaos: true,
       // Chaos, with silent losses more frequent than --chaos makes them so a short run sees several.
       faults: { ...CHAOS_FAULTS, subscriptionLossPerHour: 0.5 },
-      seed: 42,
+      // Checkpoints every 20 simulated minutes rather than daily, so they run between the losses.
+      policy: { checkpointIntervalMs: 20 * 60_000 },
+      // E2E_SEED=<n> replays the same run with other random choices.
+      seed: Number(process.env.E2E_SEED ?? 42),
     });
     try {
       const started = system.clock.now();
@@ -60,6 +67,9 @@ describe('the local run', () => {
         true,
       );
       expect(system.delivered.some((e) => e.type === 'exchange-push-bridge.subscription.renewed')).toBe(true);
+      expect(checkpoints.promoted, 'checkpoints brought SyncStates forward during the run').toBeGreaterThan(
+        0,
+      );
     } finally {
       await system.stop();
     }

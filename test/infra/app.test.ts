@@ -1,25 +1,14 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { synthesize } from './synth.ts';
+import { policyStatementsOf, synthesize } from './synth.ts';
 
 let template: Template;
 beforeAll(() => {
   ({ template } = synthesize());
 });
 
-/** The policy statements attached to the role of the function whose description starts with `prefix`. */
-function statementsOf(prefix: string): Array<{ Action: unknown; Resource: unknown }> {
-  const functions = template.findResources('AWS::Lambda::Function', {
-    Properties: { Description: Match.stringLikeRegexp(`^${prefix}`) },
-  });
-  const [fn] = Object.values(functions);
-  const roleRef: unknown = fn?.Properties?.Role?.['Fn::GetAtt']?.[0];
-  const policies = template.findResources('AWS::IAM::Policy');
-  return Object.values(policies)
-    .filter((p) => JSON.stringify(p.Properties.Roles).includes(String(roleRef)))
-    .flatMap((p) => p.Properties.PolicyDocument.Statement);
-}
+const statementsOf = (prefix: string) => policyStatementsOf(template, prefix);
 
 describe('the deployed bridge', () => {
   it('passes the cdk-nag AWS Solutions checks (each acknowledgement carries a reason)', () => {

@@ -2,7 +2,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ExchangePushBridgeStack } from '../../infra/stack.ts';
-import { synthesize } from './synth.ts';
+import { policyStatementsOf, synthesize } from './synth.ts';
 
 let template: Template;
 beforeAll(() => {
@@ -57,6 +57,7 @@ describe('keeping subscriptions alive', () => {
         'aws:cdk:bundling-stacks': [],
         renewalConcurrency: '8',
         lostAfterAttempts: 3,
+        checkpointIntervalHours: 6,
         alarmEmail: 'ops@example.com',
       },
     });
@@ -66,7 +67,9 @@ describe('keeping subscriptions alive', () => {
     });
     custom.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('^exchange-push-bridge renewer'),
-      Environment: { Variables: Match.objectLike({ LOST_AFTER_ATTEMPTS: '3' }) },
+      Environment: {
+        Variables: Match.objectLike({ LOST_AFTER_ATTEMPTS: '3', CHECKPOINT_INTERVAL_MINUTES: '360' }),
+      },
     });
     custom.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
@@ -80,6 +83,38 @@ describe('keeping subscriptions alive', () => {
         ),
       ),
     ).toThrow(/context lostAfterAttempts="many" must be a whole number/);
+    expect(() =>
+      Template.fromStack(
+        new ExchangePushBridgeStack(
+          new App({ context: { checkpointIntervalHours: 0, 'aws:cdk:bundling-stacks': [] } }),
+          'Bad',
+        ),
+      ),
+    ).toThrow(/checkpointIntervalHours=0 must be a whole number of hours, at least 1/);
+  });
+
+  it('lets the renewer read and update folder states and the pushed-item list, and nothing wider', () => {
+    const statements = policyStatementsOf(template, 'exchange-push-bridge renewer');
+    const onSyncStates = statements.filter((s) => JSON.stringify(s.Resource).includes('StateSyncStates'));
+    expect(new Set(onSyncStates.flatMap((s) => [s.Action].flat()))).toEqual(
+      new Set([
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:Query',
+        'dynamodb:BatchWriteItem',
+      ]),
+    );
+    // No Scan of the folder states, and nothing on the subscription table beyond what renewal needs.
+    const onRecords = statements.filter(
+      (s) =>
+        JSON.stringify(s.Resource).includes('StateTable') &&
+        !JSON.stringify(s.Resource).includes('SyncStates'),
+    );
+    expect(new Set(onRecords.flatMap((s) => [s.Action].flat()))).toEqual(
+      new Set(['dynamodb:GetItem', 'dynamodb:UpdateItem']),
+    );
   });
 });
 

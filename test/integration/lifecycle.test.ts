@@ -215,6 +215,47 @@ describe('lifecycle against the simulator', () => {
     expect(resynced?.data.detail).toMatch(/2 deletion\(s\) found by GetItem/);
   });
 
+  it('checkpoints a healthy mailbox, so a later catch-up reports only what changed since and still misses nothing', async () => {
+    const outcomes: RenewOutcome[] = [];
+    const s = await start({
+      policy: { checkpointIntervalMs: 10 * MINUTE },
+      onRenewal: (outcome) => outcomes.push(outcome),
+    });
+    const [mailbox = ''] = s.simulator.mailboxAddresses;
+    await settled(s, mailbox);
+    const kept = s.simulator.makeChange({ mailbox, kind: 'create', folder: 'inbox' });
+    const doomed = s.simulator.makeChange({ mailbox, kind: 'create', folder: 'inbox' });
+    await allChangesDelivered(s, mailbox);
+    // Taken after both were pushed, proven by two drained pushes, promoted: the list no longer
+    // needs them (the new SyncStates cover them).
+    await until(
+      'a checkpoint promoted and the two items trimmed from the pushed-item list',
+      () => outcomes.filter((o) => o.kind === 'checkpointed'),
+      (done) => done.some((o) => o.kind === 'checkpointed' && o.promoted > 0 && o.trimmed >= 2),
+    );
+
+    s.simulator.moveMailbox(mailbox);
+    s.simulator.makeChange({ mailbox, kind: 'delete', itemId: doomed.itemId });
+    const later = s.simulator.makeChange({ mailbox, kind: 'create', folder: 'inbox' });
+    await until(
+      'the catch-up done',
+      () => lifecycleKinds(s, mailbox),
+      (kinds) => kinds.includes('resynced'),
+    );
+    await allChangesDelivered(s, mailbox);
+    const resynced = (type: string) =>
+      s.delivered
+        .filter((e) => e.type === `exchange-push-bridge.resync.${type}`)
+        .map((e) => Reflect.get(Object(e.data.itemId), 'id'));
+    // From the checkpoint's SyncState: the delete and the new item, not the item consumers already had.
+    expect(resynced('Delete')).toContain(doomed.itemId);
+    expect(resynced('Create')).toContain(later.itemId);
+    expect(resynced('Create')).not.toContain(kept.itemId);
+    const detail = s.delivered.find((e) => e.type === 'exchange-push-bridge.subscription.resynced')?.data
+      .detail;
+    expect(detail).toMatch(/0 deletion\(s\) found by GetItem/);
+  });
+
   it('answers Unsubscribe when a replaced subscription speaks again', async () => {
     const s = await start();
     const [mailbox = ''] = s.simulator.mailboxAddresses;

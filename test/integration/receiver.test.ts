@@ -29,7 +29,15 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators.ts';
 import { itWithSchema, validateEnvelope } from '../support/ews-schema.ts';
 import { type CallTap, drain, type LocalAws, startLocalAws, tap } from '../support/local-aws.ts';
 import { manualClock } from '../support/manual-clock.ts';
-import { created, deleted, errorPush, moved, sendNotification, status } from '../support/pushes.ts';
+import {
+  created,
+  deleted,
+  errorPush,
+  moved,
+  type PushEvent,
+  sendNotification,
+  status,
+} from '../support/pushes.ts';
 
 const schemaText = readFileSync(
   join(import.meta.dirname, '..', '..', 'events', 'bridge-event.schema.json'),
@@ -248,6 +256,24 @@ describe('receiver: decisions', () => {
       { itemId: 'B2', folderId: 'inbox-id', notedAt: clock.now() },
       { itemId: 'C', folderId: 'inbox-id', notedAt: clock.now() - 1000 },
     ]);
+  });
+
+  it('counts the pushes that say Exchange had nothing more queued, in the one write it makes anyway', async () => {
+    const mailboxKey = await givenMailbox();
+    const send = (previousWatermark: string, events: PushEvent[], moreEvents = false) =>
+      push(mailboxKey, 2, sendNotification({ subscriptionId: 'S2', previousWatermark, events, moreEvents }));
+    await send('W10', [status('W11')]);
+    expect(dynamoTap.calls).toEqual(['UpdateItemCommand']);
+    expect((await recordOf(mailboxKey))?.drainedPushes).toBe(1);
+    // More queued behind it: proves nothing yet.
+    await send('W11', [created('W12')], true);
+    expect((await recordOf(mailboxKey))?.drainedPushes).toBe(1);
+    await send('W12', [created('W13')]);
+    expect((await recordOf(mailboxKey))?.drainedPushes).toBe(2);
+    // A retry of a push already counted, and a push after a missed one, count nothing.
+    await send('W12', [created('W13')]);
+    await send('W77', [created('W78')]);
+    expect(await recordOf(mailboxKey)).toMatchObject({ drainedPushes: 2, recovery: 'gap' });
   });
 
   it('writes nothing to the pushed-item list for heartbeats or modifications', async () => {

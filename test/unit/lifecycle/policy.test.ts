@@ -71,6 +71,24 @@ describe('lifecycle policy', () => {
     ).toBeNull();
   });
 
+  it('checkpoints a healthy mailbox when due, and never ahead of owed synchronization or renewal', () => {
+    expect(workFor(record({ checkpointDueAt: now + 1 }), now, DEFAULT_POLICY)).toBeNull();
+    expect(workFor(record({ checkpointDueAt: now }), now, DEFAULT_POLICY)).toBe('checkpoint');
+    // A record from before checkpoints: one interval after it was created.
+    const day = DEFAULT_POLICY.checkpointIntervalMs;
+    expect(workFor(record({ createdAt: now - day + 1 }), now, DEFAULT_POLICY)).toBeNull();
+    expect(workFor(record({ createdAt: now - day }), now, DEFAULT_POLICY)).toBe('checkpoint');
+    const due = { checkpointDueAt: now - 1 };
+    expect(
+      workFor(record({ ...due, syncWork: 'catchUp', nextAttemptAt: now + 1 }), now, DEFAULT_POLICY),
+    ).toBeNull();
+    expect(workFor(record({ ...due, recovery: 'gap' }), now, DEFAULT_POLICY)).toBe('gap');
+    expect(workFor(record({ ...due, lastContactAt: now - 60 * MINUTE }), now, DEFAULT_POLICY)).toBe('stale');
+    expect(
+      workFor(record({ ...due, state: 'lost', nextAttemptAt: now + 1 }), now, DEFAULT_POLICY),
+    ).toBeNull();
+  });
+
   it('does not queue work again while a queued job should still be waiting', () => {
     expect(shouldQueue(record(), now, DEFAULT_POLICY)).toBe(true);
     expect(shouldQueue(record({ renewalQueuedAt: now - MINUTE }), now, DEFAULT_POLICY)).toBe(false);
