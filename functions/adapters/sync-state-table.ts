@@ -164,7 +164,7 @@ export class DynamoSyncStateStore implements SyncStateStore, CheckpointStore {
    */
   async clear(mailboxKey: MailboxKey): Promise<void> {
     const keys: Array<{ DeleteRequest: { Key: Record<string, unknown> } }> = [];
-    for await (const page of this.#query(mailboxKey, undefined)) {
+    for await (const page of this.#query(mailboxKey, 'every item')) {
       for (const item of page.Items ?? [])
         if (typeof item.sk === 'string')
           keys.push({ DeleteRequest: { Key: { pk: mailboxKey, sk: item.sk } } });
@@ -172,11 +172,11 @@ export class DynamoSyncStateStore implements SyncStateStore, CheckpointStore {
     await writeAll(this.#doc, this.#table, keys);
   }
 
-  /** The folder states (`prefix` sync#), or with `prefix` undefined the keys of every item of the mailbox. */
-  #query(mailboxKey: MailboxKey, prefix: string | undefined = PREFIX) {
+  /** The folder states, or the keys of every item of the mailbox. */
+  #query(mailboxKey: MailboxKey, what: 'folder states' | 'every item' = 'folder states') {
     return paginateQuery(
       { client: this.#doc },
-      prefix === undefined
+      what === 'every item'
         ? {
             TableName: this.#table,
             KeyConditionExpression: 'pk = :pk',
@@ -188,7 +188,7 @@ export class DynamoSyncStateStore implements SyncStateStore, CheckpointStore {
         : {
             TableName: this.#table,
             KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': mailboxKey, ':prefix': prefix },
+            ExpressionAttributeValues: { ':pk': mailboxKey, ':prefix': PREFIX },
             ConsistentRead: true,
           },
     );
