@@ -4,7 +4,7 @@
  *
  * Only this module knows attribute names and expressions; everything above it sees typed records.
  */
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
   GetCommand,
@@ -33,6 +33,7 @@ import type {
 import type { RecordScan } from '../lifecycle/sweep.ts';
 import type { MailboxRecords, RecordFailure, StoreSubscription } from '../mailboxes/manage.ts';
 import type { AdvanceUpdate, SubscriptionStore } from '../receiver/receive.ts';
+import { conditionally } from './conditional-write.ts';
 
 export const SUBSCRIPTION_SK = 'subscription';
 
@@ -192,13 +193,10 @@ export class DynamoSubscriptionStore
 
   // ---- managing mailboxes ----------------------------------------------------------------------
 
-  async create(
-    record: SubscriptionRecord,
-    expectedPrevious: SubscriptionRecord | undefined,
-  ): Promise<boolean> {
+  create(record: SubscriptionRecord, expectedPrevious: SubscriptionRecord | undefined): Promise<boolean> {
     const { mailboxKey, ...attributes } = record;
-    try {
-      await this.#doc.send(
+    return conditionally(
+      this.#doc.send(
         new PutCommand({
           TableName: this.#table,
           Item: { pk: mailboxKey, sk: SUBSCRIPTION_SK, ...attributes },
@@ -215,12 +213,8 @@ export class DynamoSubscriptionStore
                 },
               }),
         }),
-      );
-      return true;
-    } catch (e) {
-      if (e instanceof ConditionalCheckFailedException) return false;
-      throw e;
-    }
+      ),
+    );
   }
 
   storeSubscription(args: StoreSubscription): Promise<boolean> {
@@ -360,20 +354,16 @@ export class DynamoSubscriptionStore
     );
   }
 
-  async #update(mailboxKey: MailboxKey, expression: Expression): Promise<boolean> {
-    try {
-      await this.#doc.send(
+  #update(mailboxKey: MailboxKey, expression: Expression): Promise<boolean> {
+    return conditionally(
+      this.#doc.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk: mailboxKey, sk: SUBSCRIPTION_SK },
           ...expression.build(),
         }),
-      );
-      return true;
-    } catch (e) {
-      if (e instanceof ConditionalCheckFailedException) return false;
-      throw e;
-    }
+      ),
+    );
   }
 }
 

@@ -6,7 +6,6 @@
  * pushed-item list (pushed-item-log.ts): everything about a mailbox's synchronization, removed
  * together.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -20,6 +19,7 @@ import type { FolderRef } from '../ews/request.ts';
 import { isDistinguishedFolderName } from '../ews/request.ts';
 import type { CheckpointStore, PendingCheckpoint } from '../lifecycle/checkpoint.ts';
 import type { FolderSyncState, PendingSyncState, SyncStateStore } from '../lifecycle/sync.ts';
+import { conditionally } from './conditional-write.ts';
 import { writeAll } from './dynamo-batch.ts';
 
 const PREFIX = 'sync#';
@@ -122,7 +122,7 @@ export class DynamoSyncStateStore implements SyncStateStore, CheckpointStore {
     );
   }
 
-  async #updateFolder(
+  #updateFolder(
     mailboxKey: MailboxKey,
     folder: FolderRef,
     expression: {
@@ -131,19 +131,15 @@ export class DynamoSyncStateStore implements SyncStateStore, CheckpointStore {
       ExpressionAttributeValues: Record<string, unknown>;
     },
   ): Promise<boolean> {
-    try {
-      await this.#doc.send(
+    return conditionally(
+      this.#doc.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk: mailboxKey, sk: sortKey(folder) },
           ...expression,
         }),
-      );
-      return true;
-    } catch (e) {
-      if (e instanceof ConditionalCheckFailedException) return false;
-      throw e;
-    }
+      ),
+    );
   }
 
   /** Every folder's state for a mailbox (progress for `show`). */

@@ -99,6 +99,15 @@ const sentMessages: Array<[string, () => string]> = [
       encodeGetItem({ itemShape: ENRICHMENT_SHAPE, itemIds: [{ id: 'A=' }, { id: 'B=', changeKey: 'CK' }] }),
   ],
   [
+    // The catch-up's check of pushed items SyncFolderItems did not name (lifecycle/reconcile.ts).
+    'GetItem: IdOnly existence check, a batch of ids',
+    () =>
+      encodeGetItem({
+        itemShape: { baseShape: 'IdOnly' },
+        itemIds: Array.from({ length: 50 }, (_, i) => ({ id: `AAMkAD${i}=` })),
+      }),
+  ],
+  [
     'GetItem: AllProperties',
     () =>
       encodeGetItem(
