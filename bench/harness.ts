@@ -13,7 +13,8 @@ export interface Comparison {
   readonly ratio: number;
   /** Lowest and highest per-round ratio: the spread the noise produced. */
   readonly ratioRange: readonly [number, number];
-  readonly target: number;
+  /** The ratio to stay within, or null for a price that is only reported (no target to miss). */
+  readonly target: number | null;
   readonly withinTarget: boolean;
   readonly rounds: number;
   readonly iterationsPerRound: number;
@@ -36,7 +37,7 @@ function median(values: readonly number[]): number {
 export async function compare(args: {
   name: string;
   baseline: string;
-  target: number;
+  target: number | null;
   baselineWork: Work;
   candidateWork: Work;
   iterationsPerRound: number;
@@ -71,7 +72,7 @@ export async function compare(args: {
     ratio,
     ratioRange: [Math.min(...ratios), Math.max(...ratios)],
     target: args.target,
-    withinTarget: ratio <= args.target,
+    withinTarget: args.target === null || ratio <= args.target,
     rounds: args.rounds,
     iterationsPerRound: args.iterationsPerRound,
   };
@@ -80,7 +81,7 @@ export async function compare(args: {
 export function formatComparison(c: Comparison): string {
   const fixed = (n: number) => n.toFixed(2);
   return (
-    `${c.name}: ${fixed(c.ratio)}x ${c.baseline} (target <= ${c.target}x: ${c.withinTarget ? 'met' : 'MISSED'}; ` +
+    `${c.name}: ${fixed(c.ratio)}x ${c.baseline} (${c.target === null ? 'reported, no target' : `target <= ${c.target}x: ${c.withinTarget ? 'met' : 'MISSED'}`}; ` +
     `rounds ${fixed(c.ratioRange[0])}-${fixed(c.ratioRange[1])}x; ${fixed(c.candidateMicros)} us vs ${fixed(c.baselineMicros)} us)`
   );
 }
