@@ -133,9 +133,15 @@ export class EwsResponseError extends Error {
     messageXml: ReadonlyMap<string, string>;
     via: 'responseMessage' | 'soapFault';
   }) {
-    const category = categoryOf(args.responseCode);
+    const inner = innerResponseCode(args.responseCode, args.messageXml);
+    const category = categoryOf(inner ?? args.responseCode);
     const backOff = parseBackOff(args.messageXml.get('BackOffMilliseconds'));
-    const text = args.messageText === null ? '' : ` (${showValue(args.messageText, 120)})`;
+    const text =
+      inner !== undefined
+        ? ` (inner ${inner}: ${showValue(args.messageXml.get('InnerErrorMessageText') ?? '', 120)})`
+        : args.messageText === null
+          ? ''
+          : ` (${showValue(args.messageText, 120)})`;
     const wait = backOff === null ? '' : `; BackOffMilliseconds=${backOff}`;
     super(`${args.operation} failed with ${args.responseCode}${text}${wait}: ${ADVICE[category]}`);
     this.operation = args.operation;
@@ -146,6 +152,18 @@ export class EwsResponseError extends Error {
     this.backOffMilliseconds = backOff;
     this.via = args.via;
   }
+}
+
+/**
+ * The specific code Exchange wraps in an ErrorInternalServerError (`InnerErrorResponseCode` in
+ * MessageXml): throttling is reported as an inner ErrorServerBusy (ews-protocol.md §3), and a
+ * refusal only a person can fix (an invalid licence) can come the same way. Acting on the outer
+ * code would retry the first too eagerly and the second forever.
+ */
+function innerResponseCode(outer: string, messageXml: ReadonlyMap<string, string>): string | undefined {
+  if (outer !== 'ErrorInternalServerError') return undefined;
+  const inner = messageXml.get('InnerErrorResponseCode');
+  return inner !== undefined && inner !== outer && categoryOf(inner) !== 'Other' ? inner : undefined;
 }
 
 function parseBackOff(raw: string | undefined): number | null {

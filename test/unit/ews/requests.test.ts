@@ -260,6 +260,25 @@ describe('decodeSubscribeResponse', () => {
     expect(error.message).toContain('BackOffMilliseconds=297749');
   });
 
+  it('acts on the code Exchange wraps in ErrorInternalServerError, keeping the outer one', () => {
+    const busy = failure(decodeSubscribeResponse(response('subscribe-internal-error-inner-server-busy.xml')));
+    expect(busy).toMatchObject({
+      responseCode: 'ErrorInternalServerError',
+      category: 'ServerBusy',
+      backOffMilliseconds: 30000,
+    });
+    expect(busy.message).toMatch(
+      /^Subscribe failed with ErrorInternalServerError \(inner ErrorServerBusy: "The server cannot service this request right now\. Try again later\."\); BackOffMilliseconds=30000: Exchange is throttling/,
+    );
+    const [unlicensed] = value(
+      decodeGetItemResponse(response('get-item-internal-error-inner-invalid-license.xml')),
+    );
+    expect(failure(unlicensed ?? failureResult())).toMatchObject({
+      responseCode: 'ErrorInternalServerError',
+      category: 'AccessDenied',
+    });
+  });
+
   it('reads schema-validation faults as InvalidRequest', () => {
     expect(failure(decodeSubscribeResponse(response('fault-schema-validation.xml')))).toMatchObject({
       responseCode: 'ErrorSchemaValidation',
