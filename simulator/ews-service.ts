@@ -29,6 +29,7 @@ import {
   encodeFault,
   encodeResponse,
   type FolderRef,
+  findFolderSuccess,
   getItemSuccess,
   type ItemShape,
   type PushSubscribeRequest,
@@ -41,6 +42,13 @@ import {
 
 /** Exchange Online's EWSMaxSubscriptions (ews-protocol.md §4 "Limits"). */
 export const DEFAULT_MAX_SUBSCRIPTIONS_PER_MAILBOX = 20;
+
+/**
+ * EWSFindCountLimit: the most folders one FindFolder page returns, whatever MaxEntriesReturned
+ * asks for (1000 in Exchange Online's default throttling policy); the rest is left for the next
+ * page, as IncludesLastItemInRange false says.
+ */
+const FIND_COUNT_LIMIT = 1000;
 
 export interface HttpAnswer {
   readonly status: number;
@@ -193,6 +201,8 @@ export class EwsService {
         );
       case 'SyncFolderItems':
         return soap(encodeResponse('SyncFolderItems', [this.#syncFolderItems(request, acting)]));
+      case 'FindFolder':
+        return this.#findFolder(request, acting);
       case 'Unsubscribe':
       case 'GetEvents': {
         // Neither operation works on push subscriptions: "To unsubscribe from a push
@@ -209,7 +219,7 @@ export class EwsService {
       case 'Unsupported':
         return fault(
           'ErrorInvalidRequest',
-          `The EWS simulator does not implement ${request.name}; it answers Subscribe (push), GetItem and SyncFolderItems.`,
+          `The EWS simulator does not implement ${request.name}; it answers Subscribe (push), GetItem, SyncFolderItems and FindFolder.`,
         );
     }
   }
@@ -345,6 +355,76 @@ export class EwsService {
       result.value,
       request.itemShape,
       store.folderId(mailbox, folder.value.folder),
+    );
+  }
+
+  /** One response message per parent folder, in request order, as Exchange answers FindFolder. */
+  #findFolder(request: Extract<EwsRequest, { operation: 'FindFolder' }>, acting: Acting): HttpAnswer {
+    // Valid requests whose answer the simulator does not model: said plainly rather than guessed.
+    const unmodelled = request.restricted
+      ? 'a Restriction'
+      : request.view.kind === 'fractional'
+        ? 'FractionalPageFolderView'
+        : request.view.kind === 'indexed' && request.view.basePoint === 'End'
+          ? 'BasePoint="End"'
+          : null;
+    if (unmodelled !== null) {
+      return fault(
+        'ErrorInvalidRequest',
+        `The EWS simulator does not implement FindFolder with ${unmodelled}; use IndexedPageFolderView with BasePoint="Beginning" and no Restriction.`,
+      );
+    }
+    return soap(
+      encodeResponse(
+        'FindFolder',
+        request.parentFolderIds.map((ref) => this.#findFolderPage(ref, request, acting)),
+      ),
+    );
+  }
+
+  #findFolderPage(
+    ref: FolderRef,
+    request: Extract<EwsRequest, { operation: 'FindFolder' }>,
+    acting: Acting,
+  ): ResponseMessage {
+    const { store } = this.#o;
+    const folder = this.#resolveFolder(ref, acting, 'ErrorFolderNotFound');
+    if (!folder.ok) return folder.error;
+    const { mailbox } = folder.value;
+    if (acting.mailbox !== null && acting.mailbox !== mailbox) {
+      return errorMessage('ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
+    }
+    if (store.isMoving(mailbox)) return moveInProgress();
+    let offset = 0;
+    let max = FIND_COUNT_LIMIT;
+    if (request.view.kind === 'indexed') {
+      const asked = request.view.maxEntriesReturned;
+      if (asked !== null && asked < 1) {
+        return errorMessage(
+          'ErrorInvalidPagingMaxRows',
+          'The maximum rows value for paging must be greater than zero.',
+        );
+      }
+      if (request.view.offset < 0) {
+        return errorMessage('ErrorInvalidIndexedPagingParameters', 'The offset must be zero or greater.');
+      }
+      offset = request.view.offset;
+      max = Math.min(asked ?? FIND_COUNT_LIMIT, FIND_COUNT_LIMIT);
+    }
+    // The simulator soft-deletes no folders, so that traversal finds none.
+    const found =
+      request.traversal === 'SoftDeleted'
+        ? []
+        : store.subfolders(mailbox, folder.value.folder, request.traversal);
+    const page = found.slice(offset, offset + max);
+    return findFolderSuccess(
+      {
+        folders: page,
+        indexedPagingOffset: offset + page.length,
+        totalItemsInView: found.length,
+        includesLastItemInRange: offset + page.length >= found.length,
+      },
+      request.folderShape,
     );
   }
 

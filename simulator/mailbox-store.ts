@@ -54,8 +54,8 @@ type NotDistinguished<T extends string> = T extends DistinguishedFolderName ? ne
 /**
  * The folder a user made, one in every mailbox: display name "Projects", under the top of the
  * information store (msgfolderroot), holding messages. Like any folder a user makes it has no
- * distinguished name: EWS reaches it only by its FolderId (learn it from `mailboxes()` or
- * `GET /_sim/mailboxes`, as a real client learns it from FindFolder), and
+ * distinguished name: EWS reaches it only by its FolderId (learn it from FindFolder, as a real
+ * client does, or from `mailboxes()` and `GET /_sim/mailboxes`), and
  * `t:DistinguishedFolderId Id="projects"` fails schema validation. `projects` is only the
  * simulator's own name for it, in the ground truth and the control API; the type makes sure it
  * can never collide with a distinguished name.
@@ -80,6 +80,28 @@ const DISPLAY_NAMES: Readonly<Record<SimulatedFolder, string>> = {
   deleteditems: 'Deleted Items',
   junkemail: 'Junk Email',
   projects: 'Projects',
+};
+
+/** The `t:ArrayOfFoldersType` element a folder is listed as: what kind of items it holds. */
+export type FolderKind = 'Folder' | 'CalendarFolder' | 'ContactsFolder' | 'TasksFolder';
+
+/**
+ * Each folder's element and FolderClass, as Exchange lists them in FindFolder: the calendar,
+ * contacts and tasks folders have their own elements and classes, mail folders are `Folder` with
+ * IPF.Note. The two roots are containers without a class of their own.
+ */
+const FOLDER_KINDS: Readonly<Record<SimulatedFolder, { kind: FolderKind; folderClass: string | null }>> = {
+  root: { kind: 'Folder', folderClass: null },
+  msgfolderroot: { kind: 'Folder', folderClass: null },
+  inbox: { kind: 'Folder', folderClass: 'IPF.Note' },
+  calendar: { kind: 'CalendarFolder', folderClass: 'IPF.Appointment' },
+  contacts: { kind: 'ContactsFolder', folderClass: 'IPF.Contact' },
+  tasks: { kind: 'TasksFolder', folderClass: 'IPF.Task' },
+  drafts: { kind: 'Folder', folderClass: 'IPF.Note' },
+  sentitems: { kind: 'Folder', folderClass: 'IPF.Note' },
+  deleteditems: { kind: 'Folder', folderClass: 'IPF.Note' },
+  junkemail: { kind: 'Folder', folderClass: 'IPF.Note' },
+  projects: { kind: 'Folder', folderClass: 'IPF.Note' },
 };
 
 /** The folders items live in, so the folders changes can happen in. */
@@ -374,6 +396,22 @@ export interface FolderDescription {
   readonly unread: number;
 }
 
+/** A folder as FindFolder lists it. */
+export interface FolderListing {
+  /** The simulator's name for it: a distinguished name, or `projects`. */
+  readonly name: SimulatedFolder;
+  /** The same FolderId pushes, SyncFolderItems and `mailboxes()` use. */
+  readonly folderId: string;
+  readonly parentFolderId: string | null;
+  readonly kind: FolderKind;
+  /** null for the two roots, which have no FolderClass. */
+  readonly folderClass: string | null;
+  readonly displayName: string;
+  readonly totalCount: number;
+  readonly childFolderCount: number;
+  readonly unreadCount: number;
+}
+
 export interface MailboxDescription {
   readonly address: string;
   readonly database: number;
@@ -447,6 +485,35 @@ export class MailboxStore {
   /** The folder an id names, in the given mailbox, or undefined. */
   folderById(address: string, folderId: string): SimulatedFolder | undefined {
     return this.#mailbox(address).folderById.get(folderId)?.name;
+  }
+
+  /**
+   * The folders under `parent`, as FindFolder lists them: its children (Shallow) or all its
+   * descendants (Deep), each folder before its subfolders, siblings in the order the mailbox made
+   * them. The parent itself is never listed.
+   */
+  subfolders(address: string, parent: SimulatedFolder, traversal: 'Shallow' | 'Deep'): FolderListing[] {
+    const mailbox = this.#mailbox(address);
+    const all = [...mailbox.folders.values()];
+    const children = (folder: FolderState) => all.filter((f) => f.parentId === folder.id);
+    const listed: FolderListing[] = [];
+    const visit = (folder: FolderState) => {
+      for (const child of children(folder)) {
+        listed.push({
+          name: child.name,
+          folderId: child.id,
+          parentFolderId: child.parentId,
+          ...FOLDER_KINDS[child.name],
+          displayName: child.displayName,
+          totalCount: child.items.size,
+          childFolderCount: children(child).length,
+          unreadCount: unread(child),
+        });
+        if (traversal === 'Deep') visit(child);
+      }
+    };
+    visit(this.#folder(mailbox, parent));
+    return listed;
   }
 
   /** A summary for the control API: every mailbox with its folders, by the simulator's folder name. */

@@ -1,6 +1,6 @@
 /**
  * The EWS simulator: a faithful stand-in for Exchange's push notifications, for the local run and
- * the tests. It serves EWS (Subscribe with push, GetItem, SyncFolderItems) on
+ * the tests. It serves EWS (Subscribe with push, GetItem, SyncFolderItems, FindFolder) on
  * `/EWS/Exchange.asmx`, an OAuth2 token endpoint, and the `/_sim/` control and ground-truth API,
  * and pushes SendNotification to callback URLs with Exchange's batching, heartbeats, retry
  * schedule and silent drops. It runs entirely on one Clock, so it can share time with the bridge.

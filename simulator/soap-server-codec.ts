@@ -1,7 +1,7 @@
 /**
  * The Exchange side of the EWS SOAP vocabulary: decoding the requests a client sends (Subscribe,
- * GetItem, SyncFolderItems, and the few others a push client might try) and encoding Exchange's
- * responses and SOAP Faults.
+ * GetItem, SyncFolderItems, FindFolder, and the few others a push client might try) and encoding
+ * Exchange's responses and SOAP Faults.
  *
  * Requests are read as strictly as Exchange reads them: elements in schema order, enumerations
  * exact, numbers in range; anything else is the ErrorSchemaValidation fault Exchange answers, with
@@ -19,7 +19,7 @@ import {
 import { type EnvelopeProblem, openEnvelope, writeEnvelope } from '../functions/ews/soap.ts';
 import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from '../functions/ews/subscribe.ts';
 import { escapeAttribute, escapeText, NS, type XmlElement, type XmlLimits } from '../functions/ews/xml.ts';
-import type { EmailAddress, SimulatedItem, SyncChange } from './mailbox-store.ts';
+import type { EmailAddress, FolderListing, SimulatedItem, SyncChange } from './mailbox-store.ts';
 
 /** Largest request accepted: the biggest real requests (GetItem with 100 ids) are a few KiB. */
 export const REQUEST_LIMITS: XmlLimits = { maxBytes: 1024 * 1024, maxDepth: 32 };
@@ -56,6 +56,27 @@ export interface ItemShape {
   readonly additionalProperties: ReadonlySet<string>;
 }
 
+/** `t:FolderResponseShapeType`: the base shape and the `t:FieldURI` values asked for on top. */
+export interface FolderShape {
+  readonly baseShape: BaseShape;
+  readonly additionalProperties: ReadonlySet<string>;
+}
+
+/** `t:FolderQueryTraversalType`. */
+export type FolderTraversal = 'Shallow' | 'Deep' | 'SoftDeleted';
+
+/** The paging view of a FindFolder request, if it has one. */
+export type FolderView =
+  | { readonly kind: 'none' }
+  | {
+      readonly kind: 'indexed';
+      /** null when the attribute is left out: no limit asked for. */
+      readonly maxEntriesReturned: number | null;
+      readonly offset: number;
+      readonly basePoint: 'Beginning' | 'End';
+    }
+  | { readonly kind: 'fractional' };
+
 export type EwsRequest =
   | { readonly operation: 'Subscribe'; readonly push: PushSubscribeRequest }
   | { readonly operation: 'Subscribe'; readonly push: null; readonly kind: 'Pull' | 'Streaming' }
@@ -67,6 +88,15 @@ export type EwsRequest =
       readonly syncState: string | null;
       readonly ignore: readonly string[];
       readonly maxChangesReturned: number;
+    }
+  | {
+      readonly operation: 'FindFolder';
+      readonly traversal: FolderTraversal;
+      readonly folderShape: FolderShape;
+      readonly view: FolderView;
+      /** Whether a `m:Restriction` came with it (the simulator does not evaluate restrictions). */
+      readonly restricted: boolean;
+      readonly parentFolderIds: readonly FolderRef[];
     }
   | { readonly operation: 'Unsubscribe'; readonly subscriptionId: string }
   | { readonly operation: 'GetEvents'; readonly subscriptionId: string; readonly watermark: string }
@@ -127,6 +157,8 @@ function decodeOperation(payload: XmlElement): Result<EwsRequest, string> {
       return decodeGetItem(payload);
     case 'SyncFolderItems':
       return decodeSyncFolderItems(payload);
+    case 'FindFolder':
+      return decodeFindFolder(payload);
     case 'Unsubscribe': {
       const parts = readSequence(payload, [particle(NS.messages, 'SubscriptionId')]);
       if (!parts.ok) return parts;
@@ -399,6 +431,107 @@ function decodeSyncFolderItems(payload: XmlElement): Result<EwsRequest, string> 
   });
 }
 
+// ---- FindFolder ---------------------------------------------------------------------------------
+
+const TRAVERSALS: readonly FolderTraversal[] = ['Shallow', 'Deep', 'SoftDeleted'];
+
+function decodeFindFolder(payload: XmlElement): Result<EwsRequest, string> {
+  const traversalText = payload.attributes.get('Traversal');
+  if (traversalText === undefined) return err("The required attribute 'Traversal' is missing on FindFolder.");
+  const traversal = TRAVERSALS.find((t) => t === traversalText);
+  if (traversal === undefined) {
+    return err(
+      `The 'Traversal' attribute is invalid - The value '${traversalText}' is invalid according to its datatype '${NS.types}:FolderQueryTraversalType' - The Enumeration constraint failed.`,
+    );
+  }
+  const parts = readSequence(payload, [
+    particle(NS.messages, 'FolderShape'),
+    particle(NS.messages, 'IndexedPageFolderView', 0),
+    particle(NS.messages, 'FractionalPageFolderView', 0),
+    particle(NS.messages, 'Restriction', 0),
+    particle(NS.messages, 'ParentFolderIds'),
+  ]);
+  if (!parts.ok) return parts;
+  const p = parts.value;
+  const indexed = p.first('IndexedPageFolderView');
+  const fractional = p.first('FractionalPageFolderView');
+  // The two views are an xs:choice: at most one of them.
+  if (indexed !== undefined && fractional !== undefined) {
+    return err(
+      `The element 'FindFolder' in namespace '${NS.messages}' has invalid child element 'FractionalPageFolderView' in namespace '${NS.messages}'. List of possible elements expected: 'Restriction' in namespace '${NS.messages}', 'ParentFolderIds' in namespace '${NS.messages}'.`,
+    );
+  }
+  const shape = decodeFolderShape(requireFirst(p, 'FolderShape'));
+  if (!shape.ok) return shape;
+  let view: FolderView = { kind: 'none' };
+  if (indexed !== undefined) {
+    const decoded = decodeIndexedView(indexed);
+    if (!decoded.ok) return decoded;
+    view = decoded.value;
+  } else if (fractional !== undefined) {
+    view = { kind: 'fractional' };
+  }
+  const parents = decodeFolderRefs(requireFirst(p, 'ParentFolderIds'));
+  if (!parents.ok) return parents;
+  return ok({
+    operation: 'FindFolder',
+    traversal,
+    folderShape: shape.value,
+    view,
+    restricted: p.first('Restriction') !== undefined,
+    parentFolderIds: parents.value,
+  });
+}
+
+function decodeFolderShape(element: XmlElement): Result<FolderShape, string> {
+  const parts = readSequence(element, [
+    particle(NS.types, 'BaseShape'),
+    particle(NS.types, 'AdditionalProperties', 0),
+  ]);
+  if (!parts.ok) return parts;
+  const baseShape = parts.value.text('BaseShape');
+  if (baseShape !== 'IdOnly' && baseShape !== 'Default' && baseShape !== 'AllProperties') {
+    return err(enumerationViolation('BaseShape', baseShape, 'DefaultShapeNamesType'));
+  }
+  const additionalProperties = new Set<string>();
+  for (const path of parts.value.first('AdditionalProperties')?.children ?? []) {
+    if (path.ns !== NS.types || path.name !== 'FieldURI') continue;
+    const uri = path.attributes.get('FieldURI');
+    if (!uri) return err("The required attribute 'FieldURI' is missing on FieldURI.");
+    additionalProperties.add(uri);
+  }
+  return ok({ baseShape, additionalProperties });
+}
+
+function decodeIndexedView(element: XmlElement): Result<FolderView, string> {
+  const maxText = element.attributes.get('MaxEntriesReturned');
+  const offsetText = element.attributes.get('Offset');
+  const basePoint = element.attributes.get('BasePoint');
+  const invalidInt = (name: string, text: string) =>
+    `The '${name}' attribute is invalid - The value '${text}' is invalid according to its datatype 'http://www.w3.org/2001/XMLSchema:int' - The string '${text}' is not a valid Int32 value.`;
+  const max = maxText === undefined ? null : parseXsInt(maxText);
+  if (max === undefined) return err(invalidInt('MaxEntriesReturned', maxText ?? ''));
+  if (offsetText === undefined)
+    return err("The required attribute 'Offset' is missing on IndexedPageFolderView.");
+  const offset = parseXsInt(offsetText);
+  if (offset === undefined) return err(invalidInt('Offset', offsetText));
+  if (basePoint === undefined)
+    return err("The required attribute 'BasePoint' is missing on IndexedPageFolderView.");
+  if (basePoint !== 'Beginning' && basePoint !== 'End') {
+    return err(
+      `The 'BasePoint' attribute is invalid - The value '${basePoint}' is invalid according to its datatype '${NS.types}:IndexBasePointType' - The Enumeration constraint failed.`,
+    );
+  }
+  return ok({ kind: 'indexed', maxEntriesReturned: max, offset, basePoint });
+}
+
+/** An xs:int (32-bit signed), or undefined. */
+function parseXsInt(text: string): number | undefined {
+  if (!/^[+-]?\d{1,10}$/.test(text)) return undefined;
+  const value = Number(text);
+  return value >= -2_147_483_648 && value <= 2_147_483_647 ? value : undefined;
+}
+
 // ---- a strict xs:sequence reader ----------------------------------------------------------------
 
 interface Particle {
@@ -489,7 +622,13 @@ function parseBoolean(text: string): boolean | undefined {
 
 // ---- responses --------------------------------------------------------------------------------
 
-export type ResponseOperation = 'Subscribe' | 'GetItem' | 'SyncFolderItems' | 'Unsubscribe' | 'GetEvents';
+export type ResponseOperation =
+  | 'Subscribe'
+  | 'GetItem'
+  | 'SyncFolderItems'
+  | 'FindFolder'
+  | 'Unsubscribe'
+  | 'GetEvents';
 
 /** Exchange identifies itself in every response header; the values are Exchange Online's. */
 const SERVER_VERSION_INFO = `<h:ServerVersionInfo xmlns:h="${NS.types}" MajorVersion="15" MinorVersion="20" MajorBuildNumber="8001" MinorBuildNumber="12" Version="V2018_01_08"/>`;
@@ -575,6 +714,63 @@ export function syncFolderItemsSuccess(
       `<m:IncludesLastItemInRange>${result.includesLastItemInRange}</m:IncludesLastItemInRange>` +
       `<m:Changes>${changes}</m:Changes>`,
   };
+}
+
+/** One page of a FindFolder answer for one parent folder. */
+export interface FolderPage {
+  readonly folders: readonly FolderListing[];
+  /** Where the next page starts (IndexedPagingOffset). */
+  readonly indexedPagingOffset: number;
+  /** How many folders the whole traversal found (TotalItemsInView). */
+  readonly totalItemsInView: number;
+  readonly includesLastItemInRange: boolean;
+}
+
+export function findFolderSuccess(page: FolderPage, shape: FolderShape): ResponseMessage {
+  const folders = page.folders.map((folder) => encodeFolder(folder, shape)).join('');
+  return {
+    ok: true,
+    content:
+      `<m:RootFolder IndexedPagingOffset="${page.indexedPagingOffset}" TotalItemsInView="${page.totalItemsInView}" IncludesLastItemInRange="${page.includesLastItemInRange}">` +
+      `<t:Folders>${folders}</t:Folders></m:RootFolder>`,
+  };
+}
+
+/** Exchange's folder ChangeKeys are short and rarely change; the simulator keeps one. */
+const FOLDER_CHANGE_KEY = 'AQAAAA==';
+
+/**
+ * A folder, with the properties the shape asks for, in the schema's element order (BaseFolderType,
+ * then FolderType's UnreadCount, which calendar and contacts folders do not have). Default is
+ * Exchange's folder default shape: FolderId, DisplayName, TotalCount, ChildFolderCount, UnreadCount.
+ */
+function encodeFolder(folder: FolderListing, shape: FolderShape): string {
+  const wanted = (fieldUri: string, inDefault: boolean) =>
+    shape.baseShape === 'AllProperties' ||
+    (shape.baseShape === 'Default' && inDefault) ||
+    shape.additionalProperties.has(fieldUri);
+  const parts: string[] = [
+    `<t:FolderId Id="${escapeAttribute(folder.folderId)}" ChangeKey="${FOLDER_CHANGE_KEY}"/>`,
+  ];
+  if (folder.parentFolderId !== null && wanted('folder:ParentFolderId', false)) {
+    parts.push(
+      `<t:ParentFolderId Id="${escapeAttribute(folder.parentFolderId)}" ChangeKey="${FOLDER_CHANGE_KEY}"/>`,
+    );
+  }
+  if (folder.folderClass !== null && wanted('folder:FolderClass', false)) {
+    parts.push(`<t:FolderClass>${escapeText(folder.folderClass)}</t:FolderClass>`);
+  }
+  if (wanted('folder:DisplayName', true))
+    parts.push(`<t:DisplayName>${escapeText(folder.displayName)}</t:DisplayName>`);
+  if (wanted('folder:TotalCount', true)) parts.push(`<t:TotalCount>${folder.totalCount}</t:TotalCount>`);
+  if (wanted('folder:ChildFolderCount', true)) {
+    parts.push(`<t:ChildFolderCount>${folder.childFolderCount}</t:ChildFolderCount>`);
+  }
+  const hasUnreadCount = folder.kind === 'Folder' || folder.kind === 'TasksFolder';
+  if (hasUnreadCount && wanted('folder:UnreadCount', true)) {
+    parts.push(`<t:UnreadCount>${folder.unreadCount}</t:UnreadCount>`);
+  }
+  return `<t:${folder.kind}>${parts.join('')}</t:${folder.kind}>`;
 }
 
 /** The properties the simulator has, by FieldURI, for shapes other than the full ones. */

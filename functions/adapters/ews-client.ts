@@ -1,8 +1,9 @@
 /**
- * The bridge's EWS client: sends `Subscribe`, `GetItem` and `SyncFolderItems` to a real Exchange
- * (Exchange Online with app-only OAuth2, or on-premises with Basic over HTTPS) and turns every
- * outcome into a typed result. Nothing here throws for anything the network or Exchange can do;
- * the envelopes are built and read by the protocol module (`functions/ews`), never here.
+ * The bridge's EWS client: sends `Subscribe`, `GetItem`, `SyncFolderItems` and `FindFolder` to a
+ * real Exchange (Exchange Online with app-only OAuth2, or on-premises with Basic over HTTPS) and
+ * turns every outcome into a typed result. Nothing here throws for anything the network or
+ * Exchange can do; the envelopes are built and read by the protocol module (`functions/ews`),
+ * never here.
  *
  * Secrets (client secret, password, access tokens) never appear in an error or its fields: text
  * that comes back from a server is cut and scrubbed before it is kept. Nothing is logged.
@@ -18,6 +19,12 @@ import {
   EwsSoapFaultError,
   InvalidEwsRequestError,
 } from '../ews/errors.ts';
+import {
+  decodeFindFolderResponse,
+  encodeFindFolder,
+  type FindFolderRequest,
+  type FindFolderResult,
+} from '../ews/folders.ts';
 import {
   decodeGetItemResponse,
   decodeSyncFolderItemsResponse,
@@ -67,6 +74,8 @@ export interface EwsClient {
     mailbox: string,
     request: SyncFolderItemsRequest,
   ): Promise<Result<SyncFolderItemsResult, EwsCallError>>;
+  /** One page of the folders under a folder of `mailbox` (Deep traversal; default msgfolderroot). */
+  findFolders(mailbox: string, request: FindFolderRequest): Promise<Result<FindFolderResult, EwsCallError>>;
 }
 
 export interface EwsClientDeps {
@@ -604,6 +613,8 @@ export function createEwsClient(connection: ExchangeConnection, deps: EwsClientD
         (context) => encodeSyncFolderItems(request, context),
         decodeSyncFolderItemsResponse,
       ),
+    findFolders: (mailbox, request) =>
+      call('FindFolder', mailbox, (context) => encodeFindFolder(request, context), decodeFindFolderResponse),
   };
 }
 

@@ -5,7 +5,7 @@
 import { showValue } from '../core/show.ts';
 import { isResponseCode, type ResponseCode } from './response-codes.ts';
 
-export type EwsOperation = 'Subscribe' | 'GetItem' | 'SyncFolderItems';
+export type EwsOperation = 'Subscribe' | 'GetItem' | 'SyncFolderItems' | 'FindFolder';
 
 /**
  * What a failure means for the caller. Codes the bridge does not act on specially fall into
@@ -73,6 +73,8 @@ const CATEGORY_OF: Partial<Record<ResponseCode, EwsErrorCategory>> = {
   ErrorInvalidIdEmpty: 'InvalidRequest',
   ErrorInvalidSmtpAddress: 'InvalidRequest',
   ErrorInvalidPullSubscriptionId: 'InvalidRequest',
+  ErrorInvalidPagingMaxRows: 'InvalidRequest',
+  ErrorInvalidIndexedPagingParameters: 'InvalidRequest',
   ErrorInternalServerError: 'Transient',
   ErrorInternalServerTransientError: 'Transient',
   ErrorMailboxStoreUnavailable: 'Transient',

@@ -3,7 +3,8 @@
  * Microsoft identity platform: canned SOAP answers and faults, 401/403/5xx, hangs, resets, a
  * closed port and a TLS mismatch. Each test checks what the client sent (headers, body, token
  * form) and the typed result it made of the answer; every error goes through `failure`, which
- * also proves that no secret or token appears in it in any form.
+ * also proves that no secret or token appears in it in any form. FindFolder is also run against
+ * the EWS simulator, end to end.
  */
 import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
@@ -19,6 +20,7 @@ import {
   isRetryable,
   retryAfterMs,
 } from '../../functions/adapters/ews-client.ts';
+import { createScaledClock } from '../../functions/core/clock.ts';
 import type { Result } from '../../functions/core/result.ts';
 import {
   EwsProtocolError,
@@ -26,9 +28,11 @@ import {
   EwsSoapFaultError,
   InvalidEwsRequestError,
 } from '../../functions/ews/errors.ts';
+import { encodeFindFolder, type FindFolderResult, type FoundFolder } from '../../functions/ews/folders.ts';
 import { ENRICHMENT_SHAPE, encodeGetItem, encodeSyncFolderItems } from '../../functions/ews/items.ts';
 import { encodeSubscribe, type PushSubscriptionRequest } from '../../functions/ews/subscribe.ts';
 import { type ExchangeConnection, parseConnections } from '../../functions/exchange/connection.ts';
+import { startSimulator } from '../../simulator/server.ts';
 import { closedPort, type RecordingServer, startRecordingServer } from '../support/recording-server.ts';
 import { steppedClock } from '../support/stepped-clock.ts';
 
@@ -242,6 +246,25 @@ describe('what the client sends', () => {
     );
     expect(sent?.body).toBe(
       encodeSyncFolderItems(request, {
+        requestServerVersion: 'Exchange2016',
+        impersonation: { kind: 'PrimarySmtpAddress', value: MAILBOX },
+      }),
+    );
+  });
+
+  it('FindFolder, with the SOAPAction of its operation', async () => {
+    server.route(EWS, reply(200, fixture('find-folder-page.xml')));
+    const request = { maxEntriesReturned: 6, offset: 0 };
+    const result = value(await createEwsClient(basic()).findFolders(MAILBOX, request));
+    expect(result).toMatchObject({ includesLastItemInRange: false, nextOffset: 6 });
+    expect(result.folders).toHaveLength(6);
+    const [sent] = server.received(EWS);
+    expect(sent?.headers).toMatchObject({
+      soapaction: '"http://schemas.microsoft.com/exchange/services/2006/messages/FindFolder"',
+      'x-anchormailbox': MAILBOX,
+    });
+    expect(sent?.body).toBe(
+      encodeFindFolder(request, {
         requestServerVersion: 'Exchange2016',
         impersonation: { kind: 'PrimarySmtpAddress', value: MAILBOX },
       }),
@@ -832,5 +855,68 @@ describe('when Exchange cannot be reached', () => {
     });
     expect(isRetryable(error)).toBe(retryable);
     expect(error.cause).toBeInstanceOf(TypeError);
+  });
+});
+
+describe('against the EWS simulator', () => {
+  it('findFolders pages through every folder of a mailbox, app-only with impersonation, with the ids the simulator uses', async (context) => {
+    const sim = await startSimulator({
+      clock: createScaledClock({ timeScale: 60 }),
+      auth: 'oauth',
+      mailboxes: ['ada@contoso.test', 'bob@contoso.test'],
+    });
+    context.onTestFinished(() => sim.stop());
+    const [app] = sim.credentials.oauth;
+    if (app === undefined) throw new Error('the simulator offers no OAuth client');
+    const client = createEwsClient(
+      connection({
+        ewsUrl: sim.ewsUrl,
+        auth: {
+          kind: 'oauth2',
+          tenantId: 'contoso.test',
+          clientId: app.clientId,
+          clientSecret: app.clientSecret,
+          tokenUrl: sim.tokenUrl,
+        },
+      }),
+    );
+    const found: FoundFolder[] = [];
+    const offsets: number[] = [];
+    let offset: number | null = 0;
+    while (offset !== null) {
+      offsets.push(offset);
+      const page: FindFolderResult = value(
+        await client.findFolders('ada@contoso.test', { maxEntriesReturned: 4, offset }),
+      );
+      found.push(...page.folders);
+      offset = page.nextOffset;
+    }
+    expect(offsets).toEqual([0, 4, 8]);
+    const ada = sim.mailboxes().find((m) => m.address === 'ada@contoso.test');
+    const expected = Object.values(ada?.folders ?? {}).filter(
+      (f) => f.distinguishedFolderId !== 'root' && f.distinguishedFolderId !== 'msgfolderroot',
+    );
+    expect(found.map((f) => [f.folderId, f.displayName])).toEqual(
+      expected.map((f) => [f.folderId, f.displayName]),
+    );
+    expect(found.find((f) => f.displayName === 'Projects')).toMatchObject({
+      kind: 'Folder',
+      folderClass: 'IPF.Note',
+      folderId: ada?.folders.projects?.folderId,
+    });
+    expect(found.find((f) => f.displayName === 'Calendar')).toMatchObject({
+      kind: 'CalendarFolder',
+      folderClass: 'IPF.Appointment',
+    });
+    const missing = failure(
+      await client.findFolders('ada@contoso.test', {
+        parentFolderId: { folderId: 'AAMkAGI2=' },
+        maxEntriesReturned: 10,
+      }),
+    );
+    expect(expectInstance(missing, EwsResponseError)).toMatchObject({
+      operation: 'FindFolder',
+      responseCode: 'ErrorFolderNotFound',
+    });
   });
 });

@@ -1,12 +1,18 @@
 /**
  * The custom folder ("Projects": no distinguished name, reached by its FolderId only) and copies,
- * everywhere a folder or a change shows: the mailbox list, Subscribe FolderIds, pushes,
- * SyncFolderItems, GetItem, moves and the ground truth. Spoken to with the project's own client
- * encoders and decoders, as the bridge speaks to Exchange.
+ * everywhere a folder or a change shows: the mailbox list, FindFolder, Subscribe FolderIds,
+ * pushes, SyncFolderItems, GetItem, moves and the ground truth. Spoken to with the project's own
+ * client encoders and decoders, as the bridge speaks to Exchange.
  */
 import { describe, expect, it, type TestContext } from 'vitest';
 import { createScaledClock } from '../../functions/core/clock.ts';
 import { EwsResponseError } from '../../functions/ews/errors.ts';
+import {
+  decodeFindFolderResponse,
+  encodeFindFolder,
+  type FindFolderRequest,
+  type FoundFolder,
+} from '../../functions/ews/folders.ts';
 import {
   decodeGetItemResponse,
   decodeSyncFolderItemsResponse,
@@ -21,7 +27,12 @@ import {
   encodeSubscribe,
   type PushSubscriptionRequest,
 } from '../../functions/ews/subscribe.ts';
-import type { ChangeRecord, FolderDescription, ItemFolder } from '../../simulator/mailbox-store.ts';
+import {
+  type ChangeRecord,
+  type FolderDescription,
+  ITEM_FOLDERS,
+  type SimulatedFolder,
+} from '../../simulator/mailbox-store.ts';
 import { type Simulator, SimulatorInputError } from '../../simulator/server.ts';
 import {
   as,
@@ -45,7 +56,7 @@ async function setUp(context: TestContext): Promise<{ sim: Simulator; receiver: 
   });
 }
 
-function folder(sim: Simulator, name: ItemFolder | 'msgfolderroot', mailbox = ADA): FolderDescription {
+function folder(sim: Simulator, name: SimulatedFolder, mailbox = ADA): FolderDescription {
   const described = sim.mailboxes().find((m) => m.address === mailbox);
   return defined(described?.folders[name], `${mailbox}'s folder ${name}`);
 }
@@ -263,6 +274,213 @@ describe('the custom folder', () => {
       ['Delete', movedOut.oldItemId],
     ]);
     expect(second.result.includesLastItemInRange).toBe(true);
+  });
+});
+
+async function findFolders(sim: Simulator, request: FindFolderRequest, mailbox = ADA) {
+  const reply = await post(sim.ewsUrl, encodeFindFolder(request, as(mailbox)));
+  return { reply, result: decodeFindFolderResponse(reply.body) };
+}
+
+/** Every folder of a mailbox that holds items, as Exchange lists it: simulator name, element, class, name. */
+const LISTED: ReadonlyArray<readonly [SimulatedFolder, FoundFolder['kind'], string, string]> = [
+  ['inbox', 'Folder', 'IPF.Note', 'Inbox'],
+  ['calendar', 'CalendarFolder', 'IPF.Appointment', 'Calendar'],
+  ['contacts', 'ContactsFolder', 'IPF.Contact', 'Contacts'],
+  ['tasks', 'TasksFolder', 'IPF.Task', 'Tasks'],
+  ['drafts', 'Folder', 'IPF.Note', 'Drafts'],
+  ['sentitems', 'Folder', 'IPF.Note', 'Sent Items'],
+  ['deleteditems', 'Folder', 'IPF.Note', 'Deleted Items'],
+  ['junkemail', 'Folder', 'IPF.Note', 'Junk Email'],
+  ['projects', 'Folder', 'IPF.Note', 'Projects'],
+];
+
+describe('FindFolder', () => {
+  it('lists every folder under msgfolderroot with its FolderId, element, FolderClass and DisplayName', async (context) => {
+    const { sim } = await setUp(context);
+    const { reply, result } = await findFolders(sim, { maxEntriesReturned: 1000 });
+    expect(reply.status).toBe(200);
+    expect(value(result)).toEqual({
+      folders: LISTED.map(([name, kind, folderClass, displayName]) => ({
+        folderId: folder(sim, name).folderId,
+        changeKey: expect.any(String),
+        kind,
+        folderClass,
+        displayName,
+      })),
+      includesLastItemInRange: true,
+      nextOffset: null,
+    });
+    expect(reply.body).toContain('TotalItemsInView="9"');
+    const listed = value(result).folders.map((f) => f.folderId);
+    // Every folder items can be in is there; the roots are not (Deep lists the parent's descendants).
+    for (const name of ITEM_FOLDERS) expect(listed).toContain(folder(sim, name).folderId);
+    for (const root of ['root', 'msgfolderroot'] as const) {
+      expect(listed).not.toContain(folder(sim, root).folderId);
+    }
+    // Each mailbox its own: Bob's folders have other ids.
+    const bobs = value((await findFolders(sim, { maxEntriesReturned: 1000 }, BOB)).result).folders;
+    expect(bobs.map((f) => f.folderId)).toEqual(LISTED.map(([name]) => folder(sim, name, BOB).folderId));
+    expect(bobs.some((f) => listed.includes(f.folderId))).toBe(false);
+  });
+
+  it('gives the FolderIds that pushes and SyncFolderItems use, so a client can watch and sync what it found', async (context) => {
+    const { sim, receiver } = await setUp(context);
+    const found = value((await findFolders(sim, { maxEntriesReturned: 1000 })).result).folders;
+    const idOf = (displayName: string) => defined(found.find((f) => f.displayName === displayName)).folderId;
+    const { subscriptionId } = value(
+      await subscribe(sim, ADA, {
+        folders: [{ folderId: idOf('Projects') }, { folderId: idOf('Calendar') }],
+        eventTypes: ['CreatedEvent', 'MovedEvent'],
+        statusFrequency: 1,
+        url: receiver.url,
+      }),
+    );
+    await waitFor(sim.clock, () => receiver.pushes.length >= 1, 'the first heartbeat', 60_000);
+    const changes = [
+      sim.makeChange({ mailbox: ADA, kind: 'create', folder: 'projects' }),
+      sim.makeChange({ mailbox: ADA, kind: 'create', folder: 'calendar' }),
+      sim.makeChange({ mailbox: ADA, kind: 'move', folder: 'inbox', toFolder: 'projects' }),
+    ];
+    const moved = defined(
+      changes[2]?.events.find((e) => e.type === 'MovedEvent'),
+      'the MovedEvent',
+    );
+    await pushedThrough(sim, subscriptionId, moved.watermark);
+    expect(
+      eventsOf(receiver, subscriptionId).map((e) => [e.type, e.itemId?.id, e.parentFolderId?.id]),
+    ).toEqual([
+      ['CreatedEvent', changes[0]?.itemId, idOf('Projects')],
+      ['CreatedEvent', changes[1]?.itemId, idOf('Calendar')],
+      ['MovedEvent', changes[2]?.itemId, idOf('Projects')],
+    ]);
+    const { result } = await syncAll(sim, { folderId: idOf('Projects') });
+    const synced = result.changes.flatMap((c) => (c.kind === 'Create' ? [c.item.id] : []));
+    expect(synced).toEqual(expect.arrayContaining([changes[0]?.itemId, changes[2]?.itemId]));
+    expect(synced).toHaveLength(folder(sim, 'projects').items);
+  });
+
+  it('pages with MaxEntriesReturned and Offset: IndexedPagingOffset, IncludesLastItemInRange, TotalItemsInView', async (context) => {
+    const { sim } = await setUp(context);
+    const all = value((await findFolders(sim, { maxEntriesReturned: 1000 })).result).folders;
+    const pages: Array<{ offset: number; count: number; last: boolean; next: number | null }> = [];
+    const paged: FoundFolder[] = [];
+    let offset: number | null = 0;
+    while (offset !== null) {
+      const { reply, result } = await findFolders(sim, { maxEntriesReturned: 4, offset });
+      const page = value(result);
+      expect(reply.body).toContain('TotalItemsInView="9"');
+      pages.push({
+        offset,
+        count: page.folders.length,
+        last: page.includesLastItemInRange,
+        next: page.nextOffset,
+      });
+      paged.push(...page.folders);
+      offset = page.nextOffset;
+    }
+    expect(pages).toEqual([
+      { offset: 0, count: 4, last: false, next: 4 },
+      { offset: 4, count: 4, last: false, next: 8 },
+      { offset: 8, count: 1, last: true, next: null },
+    ]);
+    expect(paged).toEqual(all);
+    const exact = value((await findFolders(sim, { maxEntriesReturned: 9 })).result);
+    expect(exact).toMatchObject({ includesLastItemInRange: true, nextOffset: null });
+    const beyond = await findFolders(sim, { maxEntriesReturned: 4, offset: 20 });
+    expect(value(beyond.result)).toEqual({ folders: [], includesLastItemInRange: true, nextOffset: null });
+    expect(beyond.reply.body).toContain('IndexedPagingOffset="20"');
+  });
+
+  it('lists the descendants of the folder asked for: Shallow or Deep, under root, under a leaf', async (context) => {
+    const { sim } = await setUp(context);
+    const underRoot = value(
+      (await findFolders(sim, { parentFolderId: { distinguishedFolderId: 'root' }, maxEntriesReturned: 100 }))
+        .result,
+    ).folders;
+    expect(underRoot.map((f) => f.displayName)).toEqual([
+      'Top of Information Store',
+      ...LISTED.map(([, , , displayName]) => displayName),
+    ]);
+    expect(underRoot[0]).toMatchObject({
+      folderId: folder(sim, 'msgfolderroot').folderId,
+      folderClass: null,
+    });
+    const shallowXml = encodeFindFolder(
+      { parentFolderId: { distinguishedFolderId: 'root' }, maxEntriesReturned: 100 },
+      as(ADA),
+    ).replace('Traversal="Deep"', 'Traversal="Shallow"');
+    const shallow = value(decodeFindFolderResponse((await post(sim.ewsUrl, shallowXml)).body)).folders;
+    expect(shallow.map((f) => f.folderId)).toEqual([folder(sim, 'msgfolderroot').folderId]);
+    const leaf = await findFolders(sim, {
+      parentFolderId: { folderId: folder(sim, 'projects').folderId },
+      maxEntriesReturned: 10,
+    });
+    expect(value(leaf.result)).toEqual({ folders: [], includesLastItemInRange: true, nextOffset: null });
+  });
+
+  it('answers what Exchange answers for folders it cannot list and pages it cannot give', async (context) => {
+    const { sim } = await setUp(context);
+    const refused = async (request: FindFolderRequest) => failure((await findFolders(sim, request)).result);
+    expect(
+      await refused({ parentFolderId: { folderId: 'AAMkAGI2=' }, maxEntriesReturned: 10 }),
+    ).toMatchObject({
+      operation: 'FindFolder',
+      responseCode: 'ErrorFolderNotFound',
+      category: 'NotFound',
+      via: 'responseMessage',
+    });
+    // Bob's folder, asked for as Ada: by id it is not in her mailbox; by his address, denied.
+    expect(
+      await refused({
+        parentFolderId: { folderId: folder(sim, 'msgfolderroot', BOB).folderId },
+        maxEntriesReturned: 10,
+      }),
+    ).toMatchObject({ responseCode: 'ErrorFolderNotFound' });
+    expect(
+      await refused({
+        parentFolderId: { distinguishedFolderId: 'msgfolderroot', mailbox: BOB },
+        maxEntriesReturned: 10,
+      }),
+    ).toMatchObject({ responseCode: 'ErrorAccessDenied', category: 'AccessDenied' });
+    const edited = async (from: string, to: string) => {
+      const xml = encodeFindFolder({ maxEntriesReturned: 10 }, as(ADA)).replace(from, to);
+      const reply = await post(sim.ewsUrl, xml);
+      return { status: reply.status, error: failure(decodeFindFolderResponse(reply.body)) };
+    };
+    expect(await edited('MaxEntriesReturned="10"', 'MaxEntriesReturned="0"')).toMatchObject({
+      status: 200,
+      error: { responseCode: 'ErrorInvalidPagingMaxRows' },
+    });
+    expect(await edited('Offset="0"', 'Offset="-1"')).toMatchObject({
+      status: 200,
+      error: { responseCode: 'ErrorInvalidIndexedPagingParameters' },
+    });
+    const schema = await edited('Traversal="Deep"', 'Traversal="Sideways"');
+    expect(schema).toMatchObject({
+      status: 500,
+      error: { responseCode: 'ErrorSchemaValidation', via: 'soapFault' },
+    });
+    if (!(schema.error instanceof EwsResponseError)) throw schema.error;
+    expect(schema.error.messageText).toMatch(/'Sideways' is invalid .*FolderQueryTraversalType/);
+    // The paging view before the shape: out of schema order.
+    const swapped = encodeFindFolder({ maxEntriesReturned: 10 }, as(ADA)).replace(
+      /(<m:FolderShape>.*<\/m:FolderShape>)(<m:IndexedPageFolderView [^>]*\/>)/,
+      '$2$1',
+    );
+    const outOfOrder = await post(sim.ewsUrl, swapped);
+    expect(outOfOrder.status).toBe(500);
+    expect(failure(decodeFindFolderResponse(outOfOrder.body))).toMatchObject({
+      responseCode: 'ErrorSchemaValidation',
+    });
+    const end = await edited('BasePoint="Beginning"', 'BasePoint="End"');
+    expect(end).toMatchObject({ status: 500, error: { responseCode: 'ErrorInvalidRequest' } });
+    expect(end.error.message).toContain('does not implement FindFolder with BasePoint');
+    sim.moveMailbox(ADA);
+    expect(await refused({ maxEntriesReturned: 10 })).toMatchObject({
+      responseCode: 'ErrorMailboxMoveInProgress',
+      category: 'MailboxMoved',
+    });
   });
 });
 

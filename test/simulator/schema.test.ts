@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { createScaledClock } from '../../functions/core/clock.ts';
+import { encodeFindFolder } from '../../functions/ews/folders.ts';
 import { ENRICHMENT_SHAPE, encodeGetItem, encodeSyncFolderItems } from '../../functions/ews/items.ts';
 import {
   decodeSubscribeResponse,
@@ -41,6 +42,10 @@ const SENT_MESSAGES = [
   'response: SyncFolderItems with Create, Update, ReadFlagChange and Delete',
   'response: SyncFolderItems ErrorInvalidSyncStateData',
   'response: SyncFolderItems of the custom folder, by FolderId',
+  'response: FindFolder of every folder under msgfolderroot (IdOnly, FolderClass, DisplayName)',
+  'response: FindFolder AllProperties, Deep under root, a first page',
+  'response: FindFolder Default shape, Shallow',
+  'response: FindFolder ErrorFolderNotFound',
   'response: Unsubscribe ErrorInvalidPullSubscriptionId',
   'response: GetEvents ErrorInvalidPullSubscriptionId',
 ] as const;
@@ -207,6 +212,39 @@ beforeAll(async () => {
       )
     ).body,
   );
+  sent.set(
+    'response: FindFolder of every folder under msgfolderroot (IdOnly, FolderClass, DisplayName)',
+    (await post(sim.ewsUrl, encodeFindFolder({ maxEntriesReturned: 1000 }, as(ADA)))).body,
+  );
+  // The shapes the bridge does not send, edited in by hand: every property the simulator has.
+  const rootPage = encodeFindFolder(
+    { parentFolderId: { distinguishedFolderId: 'root' }, maxEntriesReturned: 5 },
+    as(ADA),
+  );
+  sent.set(
+    'response: FindFolder AllProperties, Deep under root, a first page',
+    (await post(sim.ewsUrl, rootPage.replace('IdOnly', 'AllProperties'))).body,
+  );
+  sent.set(
+    'response: FindFolder Default shape, Shallow',
+    (
+      await post(
+        sim.ewsUrl,
+        encodeFindFolder({ maxEntriesReturned: 1000 }, as(ADA))
+          .replace('IdOnly', 'Default')
+          .replace('Traversal="Deep"', 'Traversal="Shallow"'),
+      )
+    ).body,
+  );
+  sent.set(
+    'response: FindFolder ErrorFolderNotFound',
+    (
+      await post(
+        sim.ewsUrl,
+        encodeFindFolder({ parentFolderId: { folderId: 'AAMkAGI2=' }, maxEntriesReturned: 10 }, as(ADA)),
+      )
+    ).body,
+  );
   const envelope = (body: string) =>
     `<s:Envelope xmlns:s="${NS.soap11}" xmlns:m="${NS.messages}"><s:Body>${body}</s:Body></s:Envelope>`;
   sent.set(
@@ -266,5 +304,19 @@ describe.concurrent('everything the simulator sends is valid against the officia
     expect(sent.get('response: Subscribe ErrorExceededSubscriptionCount with MessageXml')).toContain(
       '<m:MessageXml>',
     );
+    for (const element of ['<t:Folder>', '<t:CalendarFolder>', '<t:ContactsFolder>', '<t:TasksFolder>']) {
+      expect(
+        sent.get(
+          'response: FindFolder of every folder under msgfolderroot (IdOnly, FolderClass, DisplayName)',
+        ),
+      ).toContain(element);
+    }
+    expect(sent.get('response: FindFolder AllProperties, Deep under root, a first page')).toMatch(
+      /IndexedPagingOffset="5" TotalItemsInView="10" IncludesLastItemInRange="false">.*<t:ParentFolderId .*<t:FolderClass>.*<t:TotalCount>.*<t:ChildFolderCount>.*<t:UnreadCount>/,
+    );
+    expect(sent.get('response: FindFolder Default shape, Shallow')).toMatch(
+      /<t:DisplayName>.*<t:TotalCount>.*<t:ChildFolderCount>/,
+    );
+    expect(sent.get('response: FindFolder ErrorFolderNotFound')).toContain('ErrorFolderNotFound');
   });
 });

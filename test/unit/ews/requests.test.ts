@@ -9,6 +9,11 @@ import {
   InvalidEwsRequestError,
 } from '../../../functions/ews/errors.ts';
 import {
+  decodeFindFolderResponse,
+  encodeFindFolder,
+  type FindFolderRequest,
+} from '../../../functions/ews/folders.ts';
+import {
   decodeGetItemResponse,
   decodeSyncFolderItemsResponse,
   ENRICHMENT_SHAPE,
@@ -137,6 +142,30 @@ const sentMessages: Array<[string, () => string]> = [
         },
         { impersonation: { kind: 'PrimarySmtpAddress', value: 'ada@example.test' } },
       ),
+  ],
+  [
+    'FindFolder: every folder under msgfolderroot, first page of the largest size',
+    () => encodeFindFolder({ maxEntriesReturned: 1000 }),
+  ],
+  [
+    'FindFolder: a later page under a folder id, impersonation',
+    () =>
+      encodeFindFolder(
+        { parentFolderId: { folderId: 'AAMkAGI2=', changeKey: 'AQ==' }, maxEntriesReturned: 1, offset: 6 },
+        {
+          requestServerVersion: 'Exchange2010_SP2',
+          impersonation: { kind: 'PrimarySmtpAddress', value: 'ada@example.test' },
+        },
+      ),
+  ],
+  [
+    'FindFolder: a distinguished folder of a named mailbox',
+    () =>
+      encodeFindFolder({
+        parentFolderId: { distinguishedFolderId: 'msgfolderroot', mailbox: 'room-4.12@example.test' },
+        maxEntriesReturned: 100,
+        offset: 100,
+      }),
   ],
 ];
 
@@ -433,6 +462,176 @@ describe('SyncFolderItems', () => {
     });
   });
 });
+
+describe('FindFolder', () => {
+  it('writes a Deep FindFolder under msgfolderroot in schema order: shape, paging view, parent', () => {
+    const xml = encodeFindFolder(
+      { maxEntriesReturned: 250, offset: 500 },
+      { impersonation: { kind: 'PrimarySmtpAddress', value: 'ada@example.test' } },
+    );
+    expect(xml).toContain('<t:PrimarySmtpAddress>ada@example.test</t:PrimarySmtpAddress>');
+    expect(xml).toContain(
+      '<m:FindFolder Traversal="Deep"><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>' +
+        '<t:FieldURI FieldURI="folder:FolderClass"/><t:FieldURI FieldURI="folder:DisplayName"/>' +
+        '</t:AdditionalProperties></m:FolderShape>' +
+        '<m:IndexedPageFolderView MaxEntriesReturned="250" Offset="500" BasePoint="Beginning"/>' +
+        '<m:ParentFolderIds><t:DistinguishedFolderId Id="msgfolderroot"/></m:ParentFolderIds></m:FindFolder>',
+    );
+    expect(encodeFindFolder({ maxEntriesReturned: 10 })).toContain('Offset="0"');
+    expect(encodeFindFolder({ parentFolderId: { folderId: 'F&<=' }, maxEntriesReturned: 10 })).toContain(
+      '<m:ParentFolderIds><t:FolderId Id="F&amp;&lt;="/></m:ParentFolderIds>',
+    );
+  });
+
+  it.each([
+    [{ maxEntriesReturned: 0 }, /MaxEntriesReturned "0" must be a whole number from 1 to 1000/],
+    [{ maxEntriesReturned: 1001 }, /MaxEntriesReturned "1001" must be a whole number from 1 to 1000/],
+    [{ maxEntriesReturned: 2.5 }, /MaxEntriesReturned "2.5"/],
+    [{ maxEntriesReturned: 10, offset: -1 }, /Offset "-1" must be a whole number from 0 to 2147483647/],
+    [{ maxEntriesReturned: 10, offset: 1.5 }, /Offset "1.5"/],
+    [{ maxEntriesReturned: 10, offset: 2 ** 31 }, /Offset "2147483648"/],
+    [{ maxEntriesReturned: 10, parentFolderId: { folderId: '' } }, /FolderId "" is empty/],
+    [
+      { maxEntriesReturned: 10, parentFolderId: { distinguishedFolderId: 'Projects' } },
+      /DistinguishedFolderId "Projects" is not a well-known folder name/,
+    ],
+  ])('refuses %j before sending anything', (request, message) => {
+    // Deliberately includes values the types forbid, as untrusted input would.
+    const built = () => encodeFindFolder(request as FindFolderRequest);
+    expect(built).toThrow(InvalidEwsRequestError);
+    expect(built).toThrow(message);
+  });
+
+  it('decodes every folder kind, in order, with ids, classes, names and the next page offset', () => {
+    const result = value(decodeFindFolderResponse(response('find-folder-page.xml')));
+    expect(result.includesLastItemInRange).toBe(false);
+    expect(result.nextOffset).toBe(6);
+    expect(result.folders.map((f) => [f.kind, f.folderClass, f.displayName])).toEqual([
+      ['CalendarFolder', 'IPF.Appointment', 'Calendar'],
+      ['ContactsFolder', 'IPF.Contact', 'Contacts'],
+      ['Folder', 'IPF.Note', 'Inbox'],
+      ['Folder', 'IPF.Note', 'R&D <2026>'],
+      ['TasksFolder', 'IPF.Task', 'Tasks'],
+      ['SearchFolder', 'IPF.Note', 'Unread Mail'],
+    ]);
+    expect(result.folders[2]).toEqual({
+      folderId:
+        'AAMkADk3YzE0ZDlhLTU4ZjUtNDk3Yy1hOWRkLTZmZGJmNTQ3MTQ5MwAuAAAAAADJrX0w7wzKT4VnZl0bxtFOAQBaI5ok8PWKTqq5oU3bp4JGAAAAAAEMAAA=',
+      changeKey: 'AQAAABYAAABaI5ok8PWKTqq5oU3bp4JGAAAAAAQ1',
+      kind: 'Folder',
+      folderClass: 'IPF.Note',
+      displayName: 'Inbox',
+    });
+    expect(new Set(result.folders.map((f) => f.folderId)).size).toBe(6);
+  });
+
+  it('ends paging on the last page, whatever IndexedPagingOffset says, and reads absent properties as null', () => {
+    const last = response('find-folder-page.xml')
+      .toString('utf8')
+      .replace('IncludesLastItemInRange="false"', 'IncludesLastItemInRange="true"');
+    expect(value(decodeFindFolderResponse(last))).toMatchObject({
+      includesLastItemInRange: true,
+      nextOffset: null,
+    });
+    const bare = findFolderResponse(
+      '<m:RootFolder TotalItemsInView="1" IncludesLastItemInRange="true"><t:Folders><t:Folder><t:FolderId Id="Rg=="/></t:Folder></t:Folders></m:RootFolder>',
+    );
+    expect(value(decodeFindFolderResponse(bare)).folders).toEqual([
+      { folderId: 'Rg==', changeKey: null, kind: 'Folder', folderClass: null, displayName: null },
+    ]);
+    const empty = findFolderResponse(
+      '<m:RootFolder IndexedPagingOffset="0" TotalItemsInView="0" IncludesLastItemInRange="true"/>',
+    );
+    expect(value(decodeFindFolderResponse(empty))).toEqual({
+      folders: [],
+      includesLastItemInRange: true,
+      nextOffset: null,
+    });
+  });
+
+  it('types ErrorFolderNotFound as NotFound, for the FindFolder operation', () => {
+    const error = failure(decodeFindFolderResponse(response('find-folder-folder-not-found.xml')));
+    expect(error).toBeInstanceOf(EwsResponseError);
+    expect(error).toMatchObject({
+      operation: 'FindFolder',
+      responseCode: 'ErrorFolderNotFound',
+      category: 'NotFound',
+      via: 'responseMessage',
+    });
+    expect(error.message).toMatch(/^FindFolder failed with ErrorFolderNotFound/);
+  });
+
+  it('reads ErrorServerBusy SOAP faults with BackOffMilliseconds', () => {
+    expect(failure(decodeFindFolderResponse(response('fault-server-busy.xml')))).toMatchObject({
+      operation: 'FindFolder',
+      category: 'ServerBusy',
+      backOffMilliseconds: 297749,
+    });
+  });
+
+  it('refuses a malformed answer with an EwsProtocolError that says what is wrong', () => {
+    const folder = '<t:Folder><t:FolderId Id="Rg=="/></t:Folder>';
+    const cases: Array<[string | Uint8Array, RegExp]> = [
+      [
+        response('sync-folder-items-changes.xml'),
+        /holds ".*SyncFolderItemsRes.*", expected .*FindFolderResponse/,
+      ],
+      [findFolderResponse(''), /the successful response has no m:RootFolder/],
+      [
+        findFolderResponse(
+          `<m:RootFolder IndexedPagingOffset="1"><t:Folders>${folder}</t:Folders></m:RootFolder>`,
+        ),
+        /IncludesLastItemInRange is "\(absent\)", expected true or false/,
+      ],
+      [
+        findFolderResponse('<m:RootFolder IncludesLastItemInRange="maybe"/>'),
+        /IncludesLastItemInRange is "maybe"/,
+      ],
+      [
+        findFolderResponse(
+          `<m:RootFolder IncludesLastItemInRange="false"><t:Folders>${folder}</t:Folders></m:RootFolder>`,
+        ),
+        /IndexedPagingOffset is "\(absent\)" while IncludesLastItemInRange is false/,
+      ],
+      [
+        findFolderResponse('<m:RootFolder IndexedPagingOffset="-1" IncludesLastItemInRange="false"/>'),
+        /IndexedPagingOffset is "-1"/,
+      ],
+      [
+        findFolderResponse(
+          '<m:RootFolder IndexedPagingOffset="1" IncludesLastItemInRange="true"><t:Folders><t:CalendarFolder><t:DisplayName>Calendar</t:DisplayName></t:CalendarFolder></t:Folders></m:RootFolder>',
+        ),
+        /t:CalendarFolder has no t:FolderId with an Id/,
+      ],
+      [
+        findFolderResponse(
+          '<m:RootFolder IndexedPagingOffset="1" IncludesLastItemInRange="true"><t:Folders><t:Message><t:ItemId Id="SQ=="/></t:Message></t:Folders></m:RootFolder>',
+        ),
+        /t:Folders holds an unexpected element "Message"/,
+      ],
+    ];
+    for (const [body, pattern] of cases) {
+      const error = failure(decodeFindFolderResponse(body));
+      expect(error).toBeInstanceOf(EwsProtocolError);
+      expect(error.message).toMatch(pattern);
+    }
+  });
+
+  itWithSchema('the page fixture is itself a schema-valid FindFolder response', async () => {
+    const verdict = await validateEnvelope(response('find-folder-page.xml').toString('utf8'));
+    expect(verdict.exitCode, verdict.output).toBe(0);
+  });
+});
+
+/** A successful FindFolder response message holding `content`. */
+function findFolderResponse(content: string): string {
+  return (
+    '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>' +
+    '<m:FindFolderResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">' +
+    '<m:ResponseMessages><m:FindFolderResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>' +
+    `${content}</m:FindFolderResponseMessage></m:ResponseMessages></m:FindFolderResponse></s:Body></s:Envelope>`
+  );
+}
 
 function failureResult(): never {
   throw new Error('missing result');
