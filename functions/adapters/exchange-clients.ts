@@ -5,7 +5,10 @@
  * configuration is thrown, because nothing can be done without it.
  */
 import type { Clock } from '../core/clock.ts';
-import type { Result } from '../core/result.ts';
+import { ok, type Result } from '../core/result.ts';
+import { EwsProtocolError } from '../ews/errors.ts';
+import { MAX_FIND_FOLDER_ENTRIES } from '../ews/folders.ts';
+import type { FolderRef } from '../ews/request.ts';
 import type { PushSubscriptionRequest, SubscribeResult } from '../ews/subscribe.ts';
 import type { ItemPresence } from '../lifecycle/reconcile.ts';
 import type { RenewalExchange } from '../lifecycle/renew.ts';
@@ -65,7 +68,10 @@ export function asSubscriber(client: EwsClient): Subscriber {
   };
 }
 
-/** The EWS client as the lifecycle sees it: Subscribe, SyncFolderItems and GetItem existence checks, with retryability. */
+/**
+ * The EWS client as the lifecycle sees it: Subscribe, SyncFolderItems, FindFolder (every folder,
+ * page by page) and GetItem existence checks, with retryability.
+ */
 export function asRenewalExchange(client: EwsClient): RenewalExchange {
   return {
     async subscribe(mailbox, request) {
@@ -75,6 +81,29 @@ export function asRenewalExchange(client: EwsClient): RenewalExchange {
     async syncFolderItems(mailbox, request) {
       const result = await client.syncFolderItems(mailbox, request);
       return result.ok ? result : { ok: false, error: withRetryable(result.error) };
+    },
+    async listFolders(mailbox) {
+      const folders: FolderRef[] = [];
+      let offset = 0;
+      for (;;) {
+        const page = await client.findFolders(mailbox, {
+          maxEntriesReturned: MAX_FIND_FOLDER_ENTRIES,
+          offset,
+        });
+        if (!page.ok) return { ok: false, error: withRetryable(page.error) };
+        for (const folder of page.value.folders)
+          if (folder.kind !== 'SearchFolder') folders.push({ folderId: folder.folderId });
+        const next = page.value.nextOffset;
+        if (page.value.includesLastItemInRange || next === null) return ok(folders);
+        if (next <= offset) {
+          const stuck = new EwsProtocolError(
+            'FindFolder',
+            `IndexedPagingOffset ${next} does not move past offset ${offset}, so paging would never end`,
+          );
+          return { ok: false, error: withRetryable(stuck) };
+        }
+        offset = next;
+      }
     },
     async checkItems(mailbox, itemIds) {
       const result = await client.getItems(

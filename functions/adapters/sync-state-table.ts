@@ -70,6 +70,20 @@ export class DynamoSyncStateStore implements SyncStateStore, CheckpointStore {
   }
 
   putPending(mailboxKey: MailboxKey, folder: FolderRef, pending: PendingSyncState): Promise<boolean> {
+    if (pending.basedOn === null) {
+      // A folder with no state yet: the item may not exist, so it is created well-formed.
+      return this.#updateFolder(mailboxKey, folder, {
+        UpdateExpression:
+          'SET pendingSyncState = :pending, folder = if_not_exists(folder, :folder), complete = if_not_exists(complete, :false), itemsSeen = if_not_exists(itemsSeen, :zero), updatedAt = if_not_exists(updatedAt, :zero) REMOVE pendingBasedOn',
+        ConditionExpression: 'attribute_not_exists(syncState)',
+        ExpressionAttributeValues: {
+          ':pending': pending.syncState,
+          ':folder': folder,
+          ':false': false,
+          ':zero': 0,
+        },
+      });
+    }
     return this.#updateFolder(mailboxKey, folder, {
       UpdateExpression: 'SET pendingSyncState = :pending, pendingBasedOn = :basedOn',
       ConditionExpression: 'syncState = :basedOn',
@@ -84,12 +98,14 @@ export class DynamoSyncStateStore implements SyncStateStore, CheckpointStore {
     now: number,
   ): Promise<boolean> {
     return this.#updateFolder(mailboxKey, folder, {
-      UpdateExpression: 'SET syncState = :pending, updatedAt = :now REMOVE pendingSyncState, pendingBasedOn',
-      ConditionExpression: 'syncState = :basedOn AND pendingSyncState = :pending',
+      UpdateExpression:
+        'SET syncState = :pending, complete = :true, updatedAt = :now REMOVE pendingSyncState, pendingBasedOn',
+      ConditionExpression: `${pending.basedOn === null ? 'attribute_not_exists(syncState)' : 'syncState = :basedOn'} AND pendingSyncState = :pending`,
       ExpressionAttributeValues: {
         ':pending': pending.syncState,
-        ':basedOn': pending.basedOn,
+        ':true': true,
         ':now': now,
+        ...(pending.basedOn === null ? {} : { ':basedOn': pending.basedOn }),
       },
     });
   }
@@ -208,8 +224,13 @@ function parseState(item: Record<string, unknown>): FolderSyncState | undefined 
   if (syncState !== undefined && typeof syncState !== 'string') return undefined;
   const { pendingSyncState, pendingBasedOn } = item;
   const pending =
-    typeof pendingSyncState === 'string' && typeof pendingBasedOn === 'string'
-      ? { pending: { syncState: pendingSyncState, basedOn: pendingBasedOn } }
+    typeof pendingSyncState === 'string'
+      ? {
+          pending: {
+            syncState: pendingSyncState,
+            basedOn: typeof pendingBasedOn === 'string' ? pendingBasedOn : null,
+          },
+        }
       : {};
   return {
     folder,

@@ -32,10 +32,12 @@ import type { FolderRef } from '../ews/request.ts';
 import type { LifecyclePolicy } from './policy.ts';
 import { type PushedItemList, TRIM_MARGIN_MS } from './reconcile.ts';
 import {
+  type FolderLister,
   type FolderSyncer,
   folderLabel,
   foldersToSync,
   type PendingSyncState,
+  type SyncFailure,
   type SyncStateStore,
   syncStateNow,
 } from './sync.ts';
@@ -54,7 +56,7 @@ export interface CheckpointStore extends SyncStateStore {
   getCheckpoint(mailboxKey: MailboxKey): Promise<PendingCheckpoint | undefined>;
   putCheckpoint(mailboxKey: MailboxKey, checkpoint: PendingCheckpoint): Promise<void>;
   deleteCheckpoint(mailboxKey: MailboxKey): Promise<void>;
-  /** Stores a pending SyncState, if the folder's current one is still `pending.basedOn`. */
+  /** Stores a pending SyncState, if the folder's current one is still `pending.basedOn` (null: none). */
   putPending(mailboxKey: MailboxKey, folder: FolderRef, pending: PendingSyncState): Promise<boolean>;
   /** Makes the pending SyncState current, if the current one is still `pending.basedOn`. */
   promote(
@@ -126,7 +128,7 @@ export function nextCheckpointAt(now: number, policy: LifecyclePolicy, random: (
 
 export async function checkpoint(
   record: SubscriptionRecord,
-  exchange: FolderSyncer,
+  exchange: FolderSyncer & FolderLister,
   deps: CheckpointDeps,
 ): Promise<CheckpointOutcome> {
   const { policy, syncStates } = deps;
@@ -145,7 +147,16 @@ export async function checkpoint(
     await deps.store.scheduleCheckpoint({ mailboxKey, generation, dueAt, now: deps.clock.now() });
     return dueAt;
   };
-  const folders = foldersToSync(record);
+  const defer = async (error: SyncFailure): Promise<CheckpointOutcome> => {
+    const throttled = error.category === 'ServerBusy';
+    const delayMs = throttled ? (error.backOffMilliseconds ?? policy.retryBaseMs) : policy.retryMaxMs;
+    const nextAt = await schedule(deps.clock.now() + delayMs);
+    deps.progress?.(`${record.mailbox}: checkpoint failed (${error.message}); trying again later`);
+    return { kind: 'deferred', error: error.message, throttled, nextAt };
+  };
+  const listed = await foldersToSync(record, exchange);
+  if (!listed.ok) return defer(listed.error);
+  const folders = listed.value;
 
   let promoted = 0;
   let trimmed = 0;
@@ -160,7 +171,7 @@ export async function checkpoint(
     for (const folder of folders) {
       const state = await syncStates.get(mailboxKey, folder);
       const pending = state?.pending;
-      if (pending === undefined || state?.syncState !== pending.basedOn) continue;
+      if (pending === undefined || (state?.syncState ?? null) !== pending.basedOn) continue;
       if (await syncStates.promote(mailboxKey, folder, pending, deps.clock.now())) promoted++;
     }
     if (promoted === folders.length) {
@@ -173,23 +184,21 @@ export async function checkpoint(
   let taken = 0;
   for (const folder of folders) {
     const state = await syncStates.get(mailboxKey, folder);
-    // A folder with no complete SyncState is the baseline's or a catch-up's business.
-    if (state?.syncState === undefined || !state.complete) continue;
-    const reached = await syncStateNow(record.mailbox, folder, state.syncState, {
+    // A synchronization under way is the baseline's or a catch-up's business. A folder with no
+    // state at all (created since the baseline, in a mailbox watched with 'all') gets one from
+    // scratch, proven like the others before it counts.
+    if (state?.syncState !== undefined && !state.complete) continue;
+    const from = state?.syncState;
+    const reached = await syncStateNow(record.mailbox, folder, from, {
       exchange,
       pageSize: policy.syncPageSize,
     });
     if (!reached.ok) {
-      const { error } = reached;
-      const throttled = error.category === 'ServerBusy';
-      const delayMs = throttled ? (error.backOffMilliseconds ?? policy.retryBaseMs) : policy.retryMaxMs;
-      const nextAt = await schedule(deps.clock.now() + delayMs);
-      deps.progress?.(
-        `${record.mailbox}: checkpoint of ${folderLabel(folder)} failed (${error.message}); trying again later`,
-      );
-      return { kind: 'deferred', error: error.message, throttled, nextAt };
+      if (reached.error.category === 'NotFound' && record.folders === 'all') continue; // deleted since listed
+      deps.progress?.(`${record.mailbox}: checkpoint of ${folderLabel(folder)} failed`);
+      return defer(reached.error);
     }
-    const pending = { syncState: reached.value.syncState, basedOn: state.syncState };
+    const pending = { syncState: reached.value.syncState, basedOn: from ?? null };
     if (await syncStates.putPending(mailboxKey, folder, pending)) taken++;
   }
   // Read after the last SyncFolderItems answered: the proof counts pushes from here on.

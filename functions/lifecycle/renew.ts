@@ -30,7 +30,7 @@ import {
 import { isLost, type LifecyclePolicy, retryDelay, workFor } from './policy.ts';
 import { type ItemChecker, type PushedItemList, reconcilePushedItems } from './reconcile.ts';
 import { NEEDS_ATTENTION_PREFIX, type RenewalJob, type RenewalQueue } from './sweep.ts';
-import { catchUp, type FolderSyncer, type SyncFailure, takeBaseline } from './sync.ts';
+import { catchUp, type FolderLister, type FolderSyncer, type SyncFailure, takeBaseline } from './sync.ts';
 
 /** What Exchange said when a call failed, as far as the lifecycle acts on it. */
 export interface ExchangeFailure extends SyncFailure {
@@ -38,7 +38,7 @@ export interface ExchangeFailure extends SyncFailure {
   readonly retryable?: boolean;
 }
 
-export interface RenewalExchange extends FolderSyncer, ItemChecker {
+export interface RenewalExchange extends FolderSyncer, FolderLister, ItemChecker {
   subscribe(
     mailbox: string,
     request: PushSubscriptionRequest,

@@ -14,23 +14,8 @@ import type { MailboxKey } from '../domain/mailbox-key.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import type { EwsErrorCategory } from '../ews/errors.ts';
 import type { SyncFolderItemsRequest, SyncFolderItemsResult } from '../ews/items.ts';
-import type { DistinguishedFolderName, FolderRef } from '../ews/request.ts';
+import type { FolderRef } from '../ews/request.ts';
 import type { EventPublisher } from '../receiver/receive.ts';
-
-/**
- * The folders a catch-up covers when a mailbox is watched with `'all'`: SyncFolderItems works one
- * folder at a time, so subfolders and custom folders are not caught up (watch them by id to be).
- */
-export const ALL_FOLDERS_SYNC_SET: readonly DistinguishedFolderName[] = [
-  'inbox',
-  'calendar',
-  'sentitems',
-  'deleteditems',
-  'drafts',
-  'junkemail',
-  'contacts',
-  'tasks',
-];
 
 /** Where one folder's synchronization stands. */
 export interface FolderSyncState {
@@ -51,8 +36,12 @@ export interface FolderSyncState {
 
 export interface PendingSyncState {
   readonly syncState: string;
-  /** The current SyncState it was taken from; it only replaces that one. */
-  readonly basedOn: string;
+  /**
+   * The current SyncState it was taken from; it only replaces that one. Null: taken from scratch
+   * for a folder with none (one created after the baseline); it only becomes current while the
+   * folder still has none.
+   */
+  readonly basedOn: string | null;
 }
 
 export interface SyncStateStore {
@@ -76,8 +65,16 @@ export interface FolderSyncer {
   ): Promise<Result<SyncFolderItemsResult, SyncFailure>>;
 }
 
+export interface FolderLister {
+  /**
+   * Every folder of the mailbox that holds items, by id: FindFolder, deep under the mailbox root
+   * (msgfolderroot), search folders left out (they only show items of other folders).
+   */
+  listFolders(mailbox: string): Promise<Result<readonly FolderRef[], SyncFailure>>;
+}
+
 export interface SyncDeps {
-  readonly exchange: FolderSyncer;
+  readonly exchange: FolderSyncer & FolderLister;
   readonly syncStates: SyncStateStore;
   readonly publisher: EventPublisher;
   readonly clock: Clock;
@@ -85,10 +82,15 @@ export interface SyncDeps {
   readonly progress?: (line: string) => void;
 }
 
-export function foldersToSync(record: Pick<SubscriptionRecord, 'folders'>): FolderRef[] {
-  return record.folders === 'all'
-    ? ALL_FOLDERS_SYNC_SET.map((name) => ({ distinguishedFolderId: name }))
-    : [...record.folders];
+/**
+ * The folders a synchronization covers: those subscribed to, or for a mailbox watched with `'all'`
+ * every folder Exchange lists now (a folder created since the baseline included).
+ */
+export async function foldersToSync(
+  record: Pick<SubscriptionRecord, 'mailbox' | 'folders'>,
+  exchange: FolderLister,
+): Promise<Result<readonly FolderRef[], SyncFailure>> {
+  return record.folders === 'all' ? exchange.listFolders(record.mailbox) : ok(record.folders);
 }
 
 export function folderLabel(folder: FolderRef): string {
@@ -100,8 +102,10 @@ export async function takeBaseline(
   record: SubscriptionRecord,
   deps: SyncDeps,
 ): Promise<Result<{ items: number }, SyncFailure>> {
+  const folders = await foldersToSync(record, deps.exchange);
+  if (!folders.ok) return folders;
   let items = 0;
-  for (const folder of foldersToSync(record)) {
+  for (const folder of folders.value) {
     const done = await syncFolder(record, folder, deps, async () => {});
     if (!done.ok) return done;
     items += done.value;
@@ -118,9 +122,11 @@ export async function catchUp(
   reason: ResyncEventData['reason'],
   deps: SyncDeps,
 ): Promise<Result<{ published: number; reported: ReportedItems }, SyncFailure>> {
+  const folders = await foldersToSync(record, deps.exchange);
+  if (!folders.ok) return folders;
   let published = 0;
   const reported = new Map<string, 'present' | 'deleted'>();
-  for (const folder of foldersToSync(record)) {
+  for (const folder of folders.value) {
     const done = await syncFolder(record, folder, deps, async (page, requestSyncState) => {
       const at = deps.clock.now();
       const events = page.changes.map((change) =>
@@ -155,7 +161,7 @@ export async function catchUp(
 export async function syncStateNow(
   mailbox: string,
   folder: FolderRef,
-  from: string,
+  from: string | undefined,
   deps: Pick<SyncDeps, 'exchange' | 'pageSize'>,
 ): Promise<Result<{ syncState: string; changes: number }, SyncFailure>> {
   let syncState: string | undefined = from;
@@ -168,7 +174,7 @@ export async function syncStateNow(
       maxChangesReturned: deps.pageSize,
     });
     if (!page.ok) {
-      if (page.error.category === 'InvalidSyncState' && syncState === from) {
+      if (page.error.category === 'InvalidSyncState' && syncState !== undefined && syncState === from) {
         // Exchange no longer accepts it: the folder's state from scratch is as good.
         syncState = undefined;
         continue;
@@ -206,6 +212,11 @@ async function syncFolder(
         restarted = true;
         state = undefined;
         continue;
+      }
+      if (page.error.category === 'NotFound' && record.folders === 'all') {
+        // Listed by FindFolder, deleted since: nothing is left there to synchronize.
+        deps.progress?.(`${record.mailbox}: ${folderLabel(folder)} no longer exists; skipped`);
+        return ok(seen);
       }
       return err(page.error);
     }

@@ -256,6 +256,40 @@ describe('lifecycle against the simulator', () => {
     expect(detail).toMatch(/0 deletion\(s\) found by GetItem/);
   });
 
+  it("catches up every folder of a mailbox watched with 'all', a custom folder included", async () => {
+    const s = await start({ addMailboxes: false });
+    const [mailbox = ''] = s.simulator.mailboxAddresses;
+    const added = await s.admin({
+      command: 'add',
+      mailbox,
+      connection: 'local',
+      folders: 'all',
+      statusFrequency: 1,
+    });
+    expect(added.ok, JSON.stringify(added)).toBe(true);
+    await settled(s, mailbox);
+    const pushedThenDeleted = s.simulator.makeChange({ mailbox, kind: 'create', folder: 'projects' });
+    await allChangesDelivered(s, mailbox);
+
+    // The move cannot be resumed from: only SyncFolderItems (per folder FindFolder lists) and the
+    // pushed-item list can tell what happened in Projects meanwhile.
+    s.simulator.moveMailbox(mailbox);
+    const created = s.simulator.makeChange({ mailbox, kind: 'create', folder: 'projects' });
+    s.simulator.makeChange({ mailbox, kind: 'delete', itemId: pushedThenDeleted.itemId });
+    await until(
+      'the catch-up done',
+      () => lifecycleKinds(s, mailbox),
+      (kinds) => kinds.includes('resynced'),
+    );
+    await allChangesDelivered(s, mailbox);
+    const resync = s.delivered.filter((e) => e.type.startsWith('exchange-push-bridge.resync.'));
+    const resyncedCreate = resync.find((e) => Reflect.get(Object(e.data.itemId), 'id') === created.itemId);
+    expect(resyncedCreate).toMatchObject({
+      type: 'exchange-push-bridge.resync.Create',
+      data: { folder: { folderId: created.folderId } },
+    });
+  });
+
   it('answers Unsubscribe when a replaced subscription speaks again', async () => {
     const s = await start();
     const [mailbox = ''] = s.simulator.mailboxAddresses;

@@ -63,6 +63,30 @@ describe('SyncStates table', () => {
     expect((await states.get(mailboxKey, byId))?.syncState).toBe('C1');
   });
 
+  it('takes a folder with no state from scratch: pending only while it has none, current once promoted', async () => {
+    const mailboxKey = newMailbox();
+    const pending = { syncState: 'N1', basedOn: null };
+    expect(await states.putPending(mailboxKey, byId, pending)).toBe(true);
+    expect(await states.get(mailboxKey, byId)).toEqual({
+      folder: byId,
+      complete: false,
+      itemsSeen: 0,
+      updatedAt: 0,
+      pending,
+    });
+    expect(await states.promote(mailboxKey, byId, pending, 3000)).toBe(true);
+    expect(await states.get(mailboxKey, byId)).toEqual({
+      folder: byId,
+      syncState: 'N1',
+      complete: true,
+      itemsSeen: 0,
+      updatedAt: 3000,
+    });
+    // Once the folder has a state, one taken from scratch neither waits next to it nor replaces it.
+    expect(await states.putPending(mailboxKey, byId, { syncState: 'N2', basedOn: null })).toBe(false);
+    expect(await states.promote(mailboxKey, byId, { syncState: 'N1', basedOn: null }, 4000)).toBe(false);
+  });
+
   it('stores one checkpoint per mailbox, and a removed mailbox leaves nothing behind', async () => {
     const mailboxKey = newMailbox();
     expect(await states.getCheckpoint(mailboxKey)).toBeUndefined();

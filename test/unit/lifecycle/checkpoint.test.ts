@@ -12,7 +12,12 @@ import {
 } from '../../../functions/lifecycle/checkpoint.ts';
 import { DEFAULT_POLICY } from '../../../functions/lifecycle/policy.ts';
 import { TRIM_MARGIN_MS } from '../../../functions/lifecycle/reconcile.ts';
-import type { FolderSyncer, FolderSyncState, SyncFailure } from '../../../functions/lifecycle/sync.ts';
+import type {
+  FolderLister,
+  FolderSyncer,
+  FolderSyncState,
+  SyncFailure,
+} from '../../../functions/lifecycle/sync.ts';
 import { manualClock } from '../../support/manual-clock.ts';
 
 const MINUTE = 60_000;
@@ -69,17 +74,18 @@ function world(options: { drainedPushes?: number; generation?: number } = {}) {
       stored = undefined;
     },
     async putPending(_key, folder, pending) {
-      const state = folders.get(label(folder));
-      if (state?.syncState !== pending.basedOn) return false;
+      const state = folders.get(label(folder)) ?? { folder, complete: false, itemsSeen: 0, updatedAt: 0 };
+      if ((state.syncState ?? null) !== pending.basedOn) return false;
       folders.set(label(folder), { ...state, pending });
       return true;
     },
     async promote(_key, folder, pending, now) {
       const state = folders.get(label(folder));
-      if (state?.syncState !== pending.basedOn || state.pending?.syncState !== pending.syncState)
+      if (state === undefined) return false;
+      if ((state.syncState ?? null) !== pending.basedOn || state.pending?.syncState !== pending.syncState)
         return false;
       const { pending: _, ...rest } = state;
-      folders.set(label(folder), { ...rest, syncState: pending.syncState, updatedAt: now });
+      folders.set(label(folder), { ...rest, syncState: pending.syncState, complete: true, updatedAt: now });
       return true;
     },
   };
@@ -88,7 +94,12 @@ function world(options: { drainedPushes?: number; generation?: number } = {}) {
   let version = 0;
   const calls: string[] = [];
   let failure: SyncFailure | undefined;
-  const exchange: FolderSyncer = {
+  // What FindFolder lists for a mailbox watched with 'all'.
+  let foundFolders: FolderRef[] = [inbox, calendar];
+  const exchange: FolderSyncer & FolderLister = {
+    async listFolders() {
+      return ok(foundFolders);
+    },
     async syncFolderItems(_mailbox, request) {
       calls.push(`${label(request.syncFolderId)} from ${request.syncState ?? '(start)'}`);
       if (failure) return err(failure);
@@ -148,6 +159,9 @@ function world(options: { drainedPushes?: number; generation?: number } = {}) {
     },
     get stored() {
       return stored;
+    },
+    list(folders: FolderRef[]) {
+      foundFolders = folders;
     },
     fail(error: SyncFailure) {
       failure = error;
@@ -245,6 +259,40 @@ describe('checkpoint', () => {
     const outcome = await checkpoint(w.record, w.exchange, w.deps);
     expect(outcome).toMatchObject({ kind: 'checkpointed', promoted: 1, trimmed: 0 });
     expect(w.folders.get('calendar')?.syncState).toBe('calendar@caught-up');
+    expect(w.listed.has('old')).toBe(true);
+  });
+
+  it("covers every folder FindFolder lists for a mailbox watched with 'all', one created since the baseline from scratch", async () => {
+    const w = world();
+    const projects: FolderRef = { folderId: 'projects' };
+    w.record = { ...w.record, folders: 'all' };
+    w.list([inbox, calendar, projects]);
+    w.note('old', w.clock.now() - 2 * TRIM_MARGIN_MS);
+    expect(await checkpoint(w.record, w.exchange, w.deps)).toMatchObject({ taken: 3 });
+    expect(w.calls).toContain('projects from (start)');
+    expect(w.folders.get('projects')).toMatchObject({ complete: false, pending: { basedOn: null } });
+    w.clock.advance(policy.checkpointIntervalMs);
+    w.drained(2);
+    expect(await checkpoint(w.record, w.exchange, w.deps)).toMatchObject({ promoted: 3, trimmed: 1 });
+    expect(w.folders.get('projects')).toMatchObject({
+      complete: true,
+      syncState: expect.stringMatching(/^projects@/),
+    });
+  });
+
+  it('does not trim while a folder listed now has no proven SyncState (created since the last checkpoint)', async () => {
+    const w = world();
+    w.record = { ...w.record, folders: 'all' };
+    w.note('old', w.clock.now() - 2 * TRIM_MARGIN_MS);
+    await checkpoint(w.record, w.exchange, w.deps);
+    w.clock.advance(policy.checkpointIntervalMs);
+    w.drained(2);
+    w.list([inbox, calendar, { folderId: 'brand-new' }]);
+    expect(await checkpoint(w.record, w.exchange, w.deps)).toMatchObject({
+      promoted: 2,
+      trimmed: 0,
+      taken: 3,
+    });
     expect(w.listed.has('old')).toBe(true);
   });
 
