@@ -29,7 +29,7 @@ export interface RunReport {
   readonly duplicateEvents: number;
   /** Subscriptions the simulator lost, dropped or deleted (Exchange's side of a loss). */
   readonly subscriptionsLost: number;
-  /** Of those, how many were followed by a new subscription for the mailbox. */
+  /** Of those, how many were replaced by a newer subscription for the mailbox (before or after the loss). */
   readonly subscriptionsRecovered: number;
   /** Mailboxes with no subscription the simulator is pushing through at the end. */
   readonly unhealed: number;
@@ -70,8 +70,11 @@ export function buildReport(input: {
     for (const sub of subs) {
       if (!LOSS_STATES.has(sub.state) || sub.endedAt === null) continue;
       lost++;
+      // Its replacement: the next subscription created after it. The bridge may have replaced
+      // it before Exchange dropped it (renewed as stale while its pushes were late): then the
+      // loss cost nothing, and heals in no time.
       const next = subs
-        .filter((s) => s.createdAt >= (sub.endedAt ?? 0))
+        .filter((s) => s !== sub && s.createdAt >= sub.createdAt)
         .sort((a, b) => a.createdAt - b.createdAt)[0];
       if (next !== undefined) {
         recovered++;

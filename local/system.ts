@@ -27,7 +27,6 @@ import { type Clock, createScaledClock } from '../functions/core/clock.ts';
 import { type LogSink, MemoryMetrics } from '../functions/core/telemetry.ts';
 import { CALLBACK_ROUTE, type CallbackKey, callbackKeyFrom } from '../functions/domain/callback.ts';
 import type { SubscriptionRecord } from '../functions/domain/subscription.ts';
-import { isDistinguishedFolderName } from '../functions/ews/request.ts';
 import { DEFAULT_POLICY, type LifecyclePolicy } from '../functions/lifecycle/policy.ts';
 import type { RenewOutcome } from '../functions/lifecycle/renew.ts';
 import type { SweepSummary } from '../functions/lifecycle/sweep.ts';
@@ -525,7 +524,8 @@ async function start(
         command: 'add',
         mailbox: mailbox.address,
         connection: 'local',
-        folders: watchedFolders(mailbox.folders),
+        // What `add` defaults to: every folder, the custom one included (FindFolder lists them).
+        folders: 'all',
         statusFrequency: options.statusFrequency ?? 1,
       });
       if (response.ok) {
@@ -541,21 +541,6 @@ async function start(
     }
   }
   return system;
-}
-
-/**
- * Every folder of a simulated mailbox that can hold items: well-known ones by name, others (a
- * custom folder) by id, so every change the simulator makes is one the bridge is watching.
- */
-export function watchedFolders(
-  folders: Readonly<Record<string, { folderId: string; items: number }>>,
-): Array<string | { folderId: string }> {
-  const watched: Array<string | { folderId: string }> = [];
-  for (const [name, folder] of Object.entries(folders)) {
-    if (name === 'root' || name === 'msgfolderroot') continue;
-    watched.push(isDistinguishedFolderName(name) ? name : { folderId: folder.folderId });
-  }
-  return watched;
 }
 
 function recordDelivery(

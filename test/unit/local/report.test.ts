@@ -118,6 +118,18 @@ describe('the local run report', () => {
     });
   });
 
+  it('counts a subscription the bridge replaced before Exchange dropped it as healed at once', () => {
+    const report = buildReport({
+      changes: [],
+      delivered: [],
+      deliveries: new Map(),
+      // S1 was renewed (S2) while still alive, then lost: nothing was waiting on it.
+      subscriptions: [sub('S1', T, T + 100 * S), sub('S2', T + 60 * S, null)],
+      mailboxes: ['ada@contoso.test'],
+    });
+    expect(report).toMatchObject({ subscriptionsLost: 1, subscriptionsRecovered: 1, maxHealSeconds: 0 });
+  });
+
   it('tells unobservable changes (created and deleted while no subscription existed, then resynced) from missing ones', () => {
     const lostAt = T + 60 * S;
     const renewedAt = T + 240 * S;
