@@ -544,6 +544,7 @@ export async function measureSweepCost(options: SweepCostOptions): Promise<Sweep
         expect: { kind: 'watermark', watermark: heartbeatRecord.watermark ?? '' },
         watermark: base64Of('watermark-next', 33),
         contactAt: NOW + 60_000,
+        drained: true, // a StatusEvent comes only when Exchange's queue is empty
       });
       if (!ok) throw new Error('the heartbeat UpdateItem failed its condition');
     });
@@ -553,18 +554,26 @@ export async function measureSweepCost(options: SweepCostOptions): Promise<Sweep
       throw new Error(`the heartbeat sent ${advanced.inputs.length} requests, expected one UpdateItem`);
     const scanHeartbeat = heartbeatUnits(reportedUnits(advanced.consumed[0]), beforeScan, afterScan, 0, null);
 
-    // B's heartbeat: the very same UpdateItem, plus the index's sort key, computed without a read.
-    if (
-      update.ExpressionAttributeValues?.[':now'] === undefined ||
-      !update.UpdateExpression?.startsWith('SET ')
-    )
+    // B's heartbeat: the very same UpdateItem, plus the index's sort key, computed without a read
+    // from the contact time the update already carries.
+    const contactName = Object.entries(update.ExpressionAttributeNames ?? {}).find(
+      ([, attribute]) => attribute === 'lastContactAt',
+    )?.[0];
+    const contactValue =
+      contactName === undefined
+        ? undefined
+        : update.UpdateExpression?.match(new RegExp(`${contactName} = (:\\w+)`))?.[1];
+    if (contactValue === undefined || !update.UpdateExpression?.startsWith('SET '))
       throw new Error(`the heartbeat's UpdateItem changed shape: ${update.UpdateExpression}`);
     const beforeIndex = await rawItem(client, indexTable, key, SUBSCRIPTION_SK);
     const indexUpdate = await client.send(
       new UpdateItemCommand({
         ...update,
         TableName: indexTable,
-        UpdateExpression: update.UpdateExpression.replace(/^SET /, 'SET #staleAt = #silenceWindow + :now, '),
+        UpdateExpression: update.UpdateExpression.replace(
+          /^SET /,
+          `SET #staleAt = #silenceWindow + ${contactValue}, `,
+        ),
         ExpressionAttributeNames: {
           ...update.ExpressionAttributeNames,
           '#staleAt': 'staleAt',
