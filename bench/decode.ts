@@ -5,7 +5,7 @@
  */
 import { XMLParser } from 'fast-xml-parser';
 import { decodeSendNotification } from '../functions/ews/notification.ts';
-import { type Comparison, compare } from './harness.ts';
+import { type Comparison, compare, type Effort } from './harness.ts';
 
 const MESSAGES = 'http://schemas.microsoft.com/exchange/services/2006/messages';
 const TYPES = 'http://schemas.microsoft.com/exchange/services/2006/types';
@@ -34,7 +34,10 @@ export function samplePush(events: number): string {
   );
 }
 
-export async function benchDecode(onProgress: (line: string) => void): Promise<Comparison[]> {
+export async function benchDecode(
+  onProgress: (line: string) => void,
+  effort: Effort = 'full',
+): Promise<Comparison[]> {
   // The baseline keeps attributes (the ids live there) and is otherwise fast-xml-parser's default.
   const raw = new XMLParser({ ignoreAttributes: false });
   const results: Comparison[] = [];
@@ -56,6 +59,7 @@ export async function benchDecode(onProgress: (line: string) => void): Promise<C
         candidateWork: () => decodeSendNotification(body),
         iterationsPerRound: iterations,
         rounds: 15,
+        effort,
         onProgress: (round, rounds) => onProgress(`  ${label}: round ${round}/${rounds}`),
       }),
     );

@@ -22,6 +22,12 @@ export interface Comparison {
 
 type Work = () => unknown | Promise<unknown>;
 
+/**
+ * `smoke`: one round of two iterations, to prove a benchmark still runs against the code as it is
+ * (`npm test` does this); its ratios mean nothing.
+ */
+export type Effort = 'full' | 'smoke';
+
 async function timeIterations(work: Work, iterations: number): Promise<number> {
   const start = process.hrtime.bigint();
   for (let i = 0; i < iterations; i++) await work();
@@ -43,25 +49,29 @@ export async function compare(args: {
   iterationsPerRound: number;
   rounds: number;
   warmupIterations?: number;
+  effort?: Effort;
   onProgress?: (round: number, rounds: number) => void;
 }): Promise<Comparison> {
-  const warmup = args.warmupIterations ?? args.iterationsPerRound;
+  const smoke = args.effort === 'smoke';
+  const rounds = smoke ? 1 : args.rounds;
+  const iterations = smoke ? 2 : args.iterationsPerRound;
+  const warmup = smoke ? 1 : (args.warmupIterations ?? iterations);
   await timeIterations(args.baselineWork, warmup);
   await timeIterations(args.candidateWork, warmup);
   const baselineTimes: number[] = [];
   const candidateTimes: number[] = [];
   const ratios: number[] = [];
-  for (let round = 0; round < args.rounds; round++) {
+  for (let round = 0; round < rounds; round++) {
     // Alternate which goes first so neither always runs on a cache (or a neighbour) warmed by the other.
     const [first, second] =
       round % 2 ? [args.candidateWork, args.baselineWork] : [args.baselineWork, args.candidateWork];
-    const a = await timeIterations(first, args.iterationsPerRound);
-    const b = await timeIterations(second, args.iterationsPerRound);
+    const a = await timeIterations(first, iterations);
+    const b = await timeIterations(second, iterations);
     const [baseline, candidate] = round % 2 ? [b, a] : [a, b];
     baselineTimes.push(baseline);
     candidateTimes.push(candidate);
     ratios.push(candidate / baseline);
-    args.onProgress?.(round + 1, args.rounds);
+    args.onProgress?.(round + 1, rounds);
   }
   const ratio = median(ratios);
   return {
@@ -73,8 +83,8 @@ export async function compare(args: {
     ratioRange: [Math.min(...ratios), Math.max(...ratios)],
     target: args.target,
     withinTarget: args.target === null || ratio <= args.target,
-    rounds: args.rounds,
-    iterationsPerRound: args.iterationsPerRound,
+    rounds,
+    iterationsPerRound: iterations,
   };
 }
 

@@ -27,7 +27,7 @@ import { createReceiverHandler } from '../functions/receiver/http.ts';
 import { ExchangePushBridgeStack } from '../infra/stack.ts';
 import { startEmulators } from '../local/emulators.ts';
 import { parseTemplate, provisionFromTemplate } from '../local/provision.ts';
-import { type Comparison, compare } from './harness.ts';
+import { type Comparison, compare, type Effort } from './harness.ts';
 
 const EVENTS_PER_NOTIFICATION = 5;
 const MESSAGES = 'http://schemas.microsoft.com/exchange/services/2006/messages';
@@ -53,7 +53,10 @@ function push(subscriptionId: string, previous: number, events: number): string 
   );
 }
 
-export async function benchReceiver(onProgress: (line: string) => void): Promise<Comparison[]> {
+export async function benchReceiver(
+  onProgress: (line: string) => void,
+  effort: Effort = 'full',
+): Promise<Comparison[]> {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const template = parseTemplate(Template.fromStack(new ExchangePushBridgeStack(app, 'Bench')).toJSON());
@@ -209,6 +212,7 @@ export async function benchReceiver(onProgress: (line: string) => void): Promise
         candidateWork: handlerWithEvents,
         iterationsPerRound: 30,
         rounds: 21,
+        effort,
         onProgress: (round, rounds) => onProgress(`  events: round ${round}/${rounds}`),
       }),
     );
@@ -223,6 +227,7 @@ export async function benchReceiver(onProgress: (line: string) => void): Promise
         candidateWork: handlerWithEvents,
         iterationsPerRound: 30,
         rounds: 21,
+        effort,
         onProgress: (round, rounds) => onProgress(`  pushed-item list: round ${round}/${rounds}`),
       }),
     );
@@ -236,6 +241,7 @@ export async function benchReceiver(onProgress: (line: string) => void): Promise
         candidateWork: handlerHeartbeat,
         iterationsPerRound: 60,
         rounds: 21,
+        effort,
         onProgress: (round, rounds) => onProgress(`  heartbeat: round ${round}/${rounds}`),
       }),
     );

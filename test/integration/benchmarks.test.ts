@@ -1,0 +1,59 @@
+/**
+ * The benchmarks drive the real decoder, handler and store; a change there can break them (the
+ * sweep-cost one once did, unnoticed until `npm run bench`). Each runs here at a token size: it
+ * must still run and check its own inputs. Timings are not asserted (they mean nothing at this
+ * size); the sweep-cost request units are deterministic, so they are.
+ */
+import { describe, expect, it } from 'vitest';
+import { benchDecode } from '../../bench/decode.ts';
+import { benchReceiver } from '../../bench/receiver.ts';
+import { measureSweepCost } from '../../bench/sweep-cost.ts';
+
+describe('the timing benchmarks, one round of two iterations', () => {
+  it('decode: both sizes, as npm run bench runs them', async () => {
+    const results = await benchDecode(() => {}, 'smoke');
+    expect(results.map((r) => [r.rounds, r.iterationsPerRound, r.target])).toEqual([
+      [1, 2, 1.3],
+      [1, 2, 1.3],
+    ]);
+    for (const r of results) expect(r.candidateMicros).toBeGreaterThan(0);
+  });
+
+  it('receiver: the handler makes the calls its bare baseline makes', async () => {
+    const results = await benchReceiver(() => {}, 'smoke');
+    expect(results.map((r) => r.name)).toEqual([
+      'receiver handler, notification with 5 events',
+      'receiver handler noting 5 created items in the pushed-item list',
+      'receiver handler, heartbeat (StatusEvent)',
+    ]);
+    for (const r of results) expect(r.baselineMicros).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+describe('the sweep-cost measurement, at a small scale', () => {
+  it('runs against the store as it is, and finds exactly the silent records', async () => {
+    const measured = await measureSweepCost({
+      populations: [200, 400],
+      staleEvery: 100,
+      scanSegments: 4,
+      indexShards: 10,
+      sharedTable: { mailboxes: 100, otherBytesPerMailbox: 1_024 },
+      onProgress: () => {},
+      log: () => {},
+    });
+    expect(measured.sweeps.map((s) => [s.mailboxes, s.scan.staleFound, s.index.staleFound])).toEqual([
+      [200, 2, 2],
+      [400, 4, 4],
+    ]);
+    // A heartbeat rewrites a record under 1 KB: one write unit. In B it also moves the index key,
+    // which DynamoDB charges as a delete and a put of the index entry: two more.
+    const { scan, index } = measured.heartbeat;
+    expect(scan.itemBytesAfter).toBeLessThan(1_024);
+    expect(scan.total.awsRules).toBe(1);
+    expect(index.total.awsRules).toBe(3);
+    // The Scan reads every record; the index Query reads only the stale entries.
+    const [, larger] = measured.sweeps;
+    expect(larger?.scan.itemsRead).toBe(400);
+    expect(larger?.index.entriesRead).toBe(4);
+  }, 60_000);
+});
