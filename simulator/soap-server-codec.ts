@@ -56,11 +56,8 @@ export interface ItemShape {
   readonly additionalProperties: ReadonlySet<string>;
 }
 
-/** `t:FolderResponseShapeType`: the base shape and the `t:FieldURI` values asked for on top. */
-export interface FolderShape {
-  readonly baseShape: BaseShape;
-  readonly additionalProperties: ReadonlySet<string>;
-}
+/** `t:FolderResponseShapeType`: the same two parts as an item shape, as far as the simulator reads. */
+export type FolderShape = ItemShape;
 
 /** `t:FolderQueryTraversalType`. */
 export type FolderTraversal = 'Shallow' | 'Deep' | 'SoftDeleted';
@@ -350,13 +347,17 @@ function decodeItemShape(element: XmlElement): Result<ItemShape, string> {
     particle(NS.types, 'MaximumBodySize', 0),
     particle(NS.types, 'AdditionalProperties', 0),
   ]);
-  if (!parts.ok) return parts;
-  const baseShape = parts.value.text('BaseShape');
+  return parts.ok ? readShape(parts.value) : parts;
+}
+
+/** BaseShape and the FieldURIs of AdditionalProperties: the part item and folder shapes share. */
+function readShape(parts: SequenceParts): Result<ItemShape, string> {
+  const baseShape = parts.text('BaseShape');
   if (baseShape !== 'IdOnly' && baseShape !== 'Default' && baseShape !== 'AllProperties') {
     return err(enumerationViolation('BaseShape', baseShape, 'DefaultShapeNamesType'));
   }
   const additionalProperties = new Set<string>();
-  for (const path of parts.value.first('AdditionalProperties')?.children ?? []) {
+  for (const path of parts.first('AdditionalProperties')?.children ?? []) {
     // Indexed and extended properties are valid requests; the simulator has none of them to return.
     if (path.ns !== NS.types || path.name !== 'FieldURI') continue;
     const uri = path.attributes.get('FieldURI');
@@ -488,19 +489,7 @@ function decodeFolderShape(element: XmlElement): Result<FolderShape, string> {
     particle(NS.types, 'BaseShape'),
     particle(NS.types, 'AdditionalProperties', 0),
   ]);
-  if (!parts.ok) return parts;
-  const baseShape = parts.value.text('BaseShape');
-  if (baseShape !== 'IdOnly' && baseShape !== 'Default' && baseShape !== 'AllProperties') {
-    return err(enumerationViolation('BaseShape', baseShape, 'DefaultShapeNamesType'));
-  }
-  const additionalProperties = new Set<string>();
-  for (const path of parts.value.first('AdditionalProperties')?.children ?? []) {
-    if (path.ns !== NS.types || path.name !== 'FieldURI') continue;
-    const uri = path.attributes.get('FieldURI');
-    if (!uri) return err("The required attribute 'FieldURI' is missing on FieldURI.");
-    additionalProperties.add(uri);
-  }
-  return ok({ baseShape, additionalProperties });
+  return parts.ok ? readShape(parts.value) : parts;
 }
 
 function decodeIndexedView(element: XmlElement): Result<FolderView, string> {
