@@ -84,6 +84,16 @@ function lifecycleKinds(s: LocalSystem, mailbox: string): string[] {
     .map((e) => e.type.slice(34));
 }
 
+/** A catch-up has run (`resynced` delivered) and every change of the mailbox has reached consumers. */
+async function caughtUp(s: LocalSystem, mailbox: string) {
+  await until(
+    'the catch-up done',
+    () => lifecycleKinds(s, mailbox),
+    (kinds) => kinds.includes('resynced'),
+  );
+  await allChangesDelivered(s, mailbox);
+}
+
 describe('lifecycle against the simulator', () => {
   it('renews a silently lost subscription within 2 x StatusFrequency + one sweep, and delivers every change made meanwhile', async () => {
     const s = await start();
@@ -130,12 +140,7 @@ describe('lifecycle against the simulator', () => {
     s.simulator.makeChange({ mailbox, kind: 'modify', itemId: known[0] ?? '' });
     s.simulator.makeChange({ mailbox, kind: 'move', itemId: known[1] ?? '' });
     s.simulator.makeChange({ mailbox, kind: 'delete', itemId: known[2] ?? '' });
-    await until(
-      'the catch-up done',
-      () => lifecycleKinds(s, mailbox),
-      (kinds) => kinds.includes('resynced'),
-    );
-    await allChangesDelivered(s, mailbox);
+    await caughtUp(s, mailbox);
     const resync = s.delivered.filter((e) => e.type.startsWith('exchange-push-bridge.resync.'));
     expect(resync.length).toBeGreaterThan(0);
     expect(resync.every((e) => e.data.reason === 'watermarkExpired')).toBe(true);
@@ -151,12 +156,7 @@ describe('lifecycle against the simulator', () => {
     s.simulator.moveMailbox(mailbox);
     s.simulator.makeChange({ mailbox, kind: 'create', folder: 'calendar' });
     s.simulator.makeChange({ mailbox, kind: 'readFlag' });
-    await until(
-      'the catch-up done',
-      () => lifecycleKinds(s, mailbox),
-      (kinds) => kinds.includes('resynced'),
-    );
-    await allChangesDelivered(s, mailbox);
+    await caughtUp(s, mailbox);
     expect(s.delivered.some((e) => e.data.reason === 'watermarkRejected')).toBe(true);
     expect(activeSubscriptions(s, mailbox)).toHaveLength(1);
   });
@@ -193,12 +193,7 @@ describe('lifecycle against the simulator', () => {
     s.simulator.moveMailbox(mailbox);
     s.simulator.makeChange({ mailbox, kind: 'delete', itemId: movedOn.itemId });
     s.simulator.makeChange({ mailbox, kind: 'delete', itemId: doomed.itemId });
-    await until(
-      'the catch-up done',
-      () => lifecycleKinds(s, mailbox),
-      (kinds) => kinds.includes('resynced'),
-    );
-    await allChangesDelivered(s, mailbox);
+    await caughtUp(s, mailbox);
     const deletes = s.delivered.filter((e) => e.type === 'exchange-push-bridge.resync.Delete');
     expect(deletes.map((e) => e.data.itemId)).toEqual(
       expect.arrayContaining([
@@ -237,12 +232,7 @@ describe('lifecycle against the simulator', () => {
     s.simulator.moveMailbox(mailbox);
     s.simulator.makeChange({ mailbox, kind: 'delete', itemId: doomed.itemId });
     const later = s.simulator.makeChange({ mailbox, kind: 'create', folder: 'inbox' });
-    await until(
-      'the catch-up done',
-      () => lifecycleKinds(s, mailbox),
-      (kinds) => kinds.includes('resynced'),
-    );
-    await allChangesDelivered(s, mailbox);
+    await caughtUp(s, mailbox);
     const resynced = (type: string) =>
       s.delivered
         .filter((e) => e.type === `exchange-push-bridge.resync.${type}`)
@@ -276,12 +266,7 @@ describe('lifecycle against the simulator', () => {
     s.simulator.moveMailbox(mailbox);
     const created = s.simulator.makeChange({ mailbox, kind: 'create', folder: 'projects' });
     s.simulator.makeChange({ mailbox, kind: 'delete', itemId: pushedThenDeleted.itemId });
-    await until(
-      'the catch-up done',
-      () => lifecycleKinds(s, mailbox),
-      (kinds) => kinds.includes('resynced'),
-    );
-    await allChangesDelivered(s, mailbox);
+    await caughtUp(s, mailbox);
     const resync = s.delivered.filter((e) => e.type.startsWith('exchange-push-bridge.resync.'));
     const resyncedCreate = resync.find((e) => Reflect.get(Object(e.data.itemId), 'id') === created.itemId);
     expect(resyncedCreate).toMatchObject({

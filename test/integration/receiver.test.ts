@@ -170,6 +170,20 @@ function push(
   return handler(event);
 }
 
+/** A notification from the mailbox's current subscription (generation 2, S2), as givenMailbox sets it up. */
+function pushFromCurrent(
+  mailboxKey: MailboxKey,
+  previousWatermark: string,
+  events: PushEvent[],
+  moreEvents = false,
+) {
+  return push(
+    mailboxKey,
+    2,
+    sendNotification({ subscriptionId: 'S2', previousWatermark, events, moreEvents }),
+  );
+}
+
 function statusOf(result: APIGatewayProxyStructuredResultV2): string | undefined {
   return /<m:SubscriptionStatus>(\w+)<\/m:SubscriptionStatus>/.exec(result.body ?? '')?.[1];
 }
@@ -184,11 +198,7 @@ describe('receiver: decisions', () => {
   it('takes a heartbeat with one conditional write and no read, publishing nothing', async () => {
     const mailboxKey = await givenMailbox();
     clock.advance(1000);
-    const result = await push(
-      mailboxKey,
-      2,
-      sendNotification({ subscriptionId: 'S2', previousWatermark: 'W10', events: [status('W11')] }),
-    );
+    const result = await pushFromCurrent(mailboxKey, 'W10', [status('W11')]);
     expect(result.statusCode).toBe(200);
     expect(statusOf(result)).toBe('OK');
     expect(dynamoTap.calls).toEqual(['UpdateItemCommand']);
@@ -199,11 +209,7 @@ describe('receiver: decisions', () => {
   it('publishes events in order, one message each, grouped by mailbox, before advancing the watermark', async () => {
     const mailboxKey = await givenMailbox();
     const events = Array.from({ length: 23 }, (_, i) => created(`W${11 + i}`));
-    const result = await push(
-      mailboxKey,
-      2,
-      sendNotification({ subscriptionId: 'S2', previousWatermark: 'W10', events }),
-    );
+    const result = await pushFromCurrent(mailboxKey, 'W10', events);
     expect(statusOf(result)).toBe('OK');
     // The created items are noted (one batch, alongside the publish) before the watermark moves.
     expect(dynamoTap.calls).toEqual(['GetItemCommand', 'BatchWriteItemCommand', 'UpdateItemCommand']);
@@ -226,30 +232,14 @@ describe('receiver: decisions', () => {
 
   it('notes the items pushes say exist and forgets those they say are gone (the pushed-item list)', async () => {
     const mailboxKey = await givenMailbox();
-    await push(
-      mailboxKey,
-      2,
-      sendNotification({
-        subscriptionId: 'S2',
-        previousWatermark: 'W10',
-        events: [created('W11', 'A'), created('W12', 'B'), created('W13', 'C')],
-      }),
-    );
+    await pushFromCurrent(mailboxKey, 'W10', [created('W11', 'A'), created('W12', 'B'), created('W13', 'C')]);
     clock.advance(1000);
-    await push(
-      mailboxKey,
-      2,
-      sendNotification({
-        subscriptionId: 'S2',
-        previousWatermark: 'W13',
-        // B moves (and gets a new id, B2); A is deleted; C is modified and stays.
-        events: [
-          moved('W14', 'B', 'B2'),
-          deleted('W15', 'A'),
-          { type: 'ModifiedEvent', watermark: 'W16', itemId: 'C' },
-        ],
-      }),
-    );
+    // B moves (and gets a new id, B2); A is deleted; C is modified and stays.
+    await pushFromCurrent(mailboxKey, 'W13', [
+      moved('W14', 'B', 'B2'),
+      deleted('W15', 'A'),
+      { type: 'ModifiedEvent', watermark: 'W16', itemId: 'C' },
+    ]);
     const listed = [];
     for await (const item of pushedItems.list(mailboxKey)) listed.push(item);
     expect(listed.sort((a, b) => a.itemId.localeCompare(b.itemId))).toEqual([
@@ -261,7 +251,7 @@ describe('receiver: decisions', () => {
   it('counts the pushes that say Exchange had nothing more queued, in the one write it makes anyway', async () => {
     const mailboxKey = await givenMailbox();
     const send = (previousWatermark: string, events: PushEvent[], moreEvents = false) =>
-      push(mailboxKey, 2, sendNotification({ subscriptionId: 'S2', previousWatermark, events, moreEvents }));
+      pushFromCurrent(mailboxKey, previousWatermark, events, moreEvents);
     await send('W10', [status('W11')]);
     expect(dynamoTap.calls).toEqual(['UpdateItemCommand']);
     expect((await recordOf(mailboxKey))?.drainedPushes).toBe(1);
@@ -278,34 +268,14 @@ describe('receiver: decisions', () => {
 
   it('writes nothing to the pushed-item list for heartbeats or modifications', async () => {
     const mailboxKey = await givenMailbox();
-    await push(
-      mailboxKey,
-      2,
-      sendNotification({
-        subscriptionId: 'S2',
-        previousWatermark: 'W10',
-        events: [{ type: 'ModifiedEvent', watermark: 'W11', itemId: 'X' }],
-      }),
-    );
-    await push(
-      mailboxKey,
-      2,
-      sendNotification({ subscriptionId: 'S2', previousWatermark: 'W11', events: [status('W12')] }),
-    );
+    await pushFromCurrent(mailboxKey, 'W10', [{ type: 'ModifiedEvent', watermark: 'W11', itemId: 'X' }]);
+    await pushFromCurrent(mailboxKey, 'W11', [status('W12')]);
     expect(dynamoTap.calls).not.toContain('BatchWriteItemCommand');
   });
 
   it('publishes CloudEvents that validate against the published JSON Schema', async () => {
     const mailboxKey = await givenMailbox();
-    await push(
-      mailboxKey,
-      2,
-      sendNotification({
-        subscriptionId: 'S2',
-        previousWatermark: 'W10',
-        events: [created('W11'), status('W12')],
-      }),
-    );
+    await pushFromCurrent(mailboxKey, 'W10', [created('W11'), status('W12')]);
     const [message, ...rest] = await drain(aws.emulators.sqs, queueUrl);
     expect(rest).toEqual([]);
     const event: unknown = JSON.parse(message?.Body ?? '{}');
@@ -367,11 +337,7 @@ describe('receiver: decisions', () => {
 
   it('publishes what arrived after a missed notification and asks for recovery from the last good watermark', async () => {
     const mailboxKey = await givenMailbox();
-    const result = await push(
-      mailboxKey,
-      2,
-      sendNotification({ subscriptionId: 'S2', previousWatermark: 'W15', events: [created('W16')] }),
-    );
+    const result = await pushFromCurrent(mailboxKey, 'W15', [created('W16')]);
     expect(statusOf(result)).toBe('OK');
     const published = (await drain(aws.emulators.sqs, queueUrl)).map((m) => JSON.parse(m.Body ?? '{}'));
     // First the gap itself (a lifecycle event, valid against the schema), then what arrived.
@@ -396,11 +362,7 @@ describe('receiver: decisions', () => {
       recoveryAt: clock.now(),
     });
     // A second gap keeps the first recovery point.
-    await push(
-      mailboxKey,
-      2,
-      sendNotification({ subscriptionId: 'S2', previousWatermark: 'W20', events: [status('W21')] }),
-    );
+    await pushFromCurrent(mailboxKey, 'W20', [status('W21')]);
     expect(await recordOf(mailboxKey)).toMatchObject({ watermark: 'W21', recoveryWatermark: 'W10' });
   });
 
@@ -562,11 +524,7 @@ describe('receiver: failures of ours', () => {
   it('answers 500 on a heartbeat when DynamoDB is down, never Unsubscribe', async () => {
     const mailboxKey = await givenMailbox();
     dynamoTap.failOn(/.*/);
-    const result = await push(
-      mailboxKey,
-      2,
-      sendNotification({ subscriptionId: 'S2', previousWatermark: 'W10', events: [status('W11')] }),
-    );
+    const result = await pushFromCurrent(mailboxKey, 'W10', [status('W11')]);
     expect(result.statusCode).toBe(500);
   });
 });
@@ -574,11 +532,7 @@ describe('receiver: failures of ours', () => {
 describe('receiver: replies are valid against the official schema', () => {
   itWithSchema('OK and Unsubscribe replies as the handler sends them', async () => {
     const mailboxKey = await givenMailbox();
-    const ok = await push(
-      mailboxKey,
-      2,
-      sendNotification({ subscriptionId: 'S2', previousWatermark: 'W10', events: [status('W10')] }),
-    );
+    const ok = await pushFromCurrent(mailboxKey, 'W10', [status('W10')]);
     const unsubscribe = await push(
       mailboxKey,
       1,
