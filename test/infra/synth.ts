@@ -7,7 +7,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { ExchangePushBridgeStack } from '../../infra/stack.ts';
 
 const cdkJson: unknown = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'cdk.json'), 'utf8'));
-const context: Record<string, unknown> =
+/** The context `cdk synth` takes from cdk.json (feature flags). */
+export const context: Record<string, unknown> =
   typeof cdkJson === 'object' &&
   cdkJson !== null &&
   'context' in cdkJson &&
