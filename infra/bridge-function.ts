@@ -13,6 +13,19 @@ import type { FunctionAccess } from '../functions/core/access.ts';
 
 const FUNCTIONS_DIR = join(import.meta.dirname, '..', 'functions');
 
+/**
+ * How every function is bundled (esbuild settings `cdk synth` uses); `npm run bench` builds its
+ * bare baselines the same way so their sizes and load times compare.
+ */
+export const BUNDLE_SETTINGS = {
+  target: 'node24',
+  platform: 'node',
+  mainFields: ['module', 'main'],
+  minify: true,
+  // Some dependencies still call require(); give the ESM bundle one.
+  banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+} as const;
+
 /** What Lambda itself writes with the function's role: its log streams, in its own group only. */
 export const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'] as const;
 
@@ -91,15 +104,10 @@ export class BridgeFunction<A extends FunctionAccess = FunctionAccess> extends C
       },
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node24',
-        platform: 'node',
-        mainFields: ['module', 'main'],
+        ...BUNDLE_SETTINGS,
+        mainFields: [...BUNDLE_SETTINGS.mainFields],
         bundleAwsSDK: true,
-        minify: true,
         sourceMap: true,
-        // Some dependencies still call require(); give the ESM bundle one.
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
       },
     });
     for (const [variable, actions] of Object.entries(props.access)) {

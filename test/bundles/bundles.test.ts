@@ -15,6 +15,7 @@ import type { Message } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { measureBundles } from '../../bench/bundles.ts';
 import {
   DynamoSubscriptionStore,
   documentClient,
@@ -350,5 +351,19 @@ describe('the bundles cdk deploy uploads, each in a fresh Node process', () => {
     const listed = await invoke('admin', { command: 'list', includeRemoved: false });
     expect(JSON.stringify(listed.result)).toContain('carol@contoso.test');
     expectDeclared('admin', listed.calls);
+  });
+});
+
+describe('npm run bench -- bundles, one round on the same synth', () => {
+  it('measures every bundle against a bare handler with its SDK clients', async () => {
+    const report = await measureBundles(() => {}, 'smoke', bundles);
+    expect(report.comparisons.map((c) => c.name).sort()).toEqual(
+      Object.keys(ACCESS)
+        .map((name) => `${name} bundle, cold import`)
+        .sort(),
+    );
+    for (const c of report.comparisons) expect(c.baselineMicros).toBeGreaterThan(0);
+    // Each bundle holds its SDK clients and more: the bridge's own code and libraries.
+    for (const size of report.sizes) expect(size.bytes).toBeGreaterThan(size.bareBytes);
   });
 });
