@@ -100,7 +100,7 @@ function loadEnvironment(access: FunctionAccess): Record<string, string> {
 }
 
 const IMPORT_TIMER =
-  'const t = performance.now(); await import(process.env.BENCH_MODULE); process.stdout.write(`@@ms ${performance.now() - t}\\n`);';
+  "const t = performance.now(); await import(process.env.BENCH_MODULE); process.stdout.write('@@ms ' + (performance.now() - t) + '\\n');";
 
 /** Microseconds a fresh Node process takes to import `file` (its own start-up not counted). */
 function coldImportMicros(file: string, env: Record<string, string>): Promise<number> {
