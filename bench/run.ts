@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { formatSizes, measureBundles } from './bundles.ts';
+import { formatCost, measureCost } from './cost.ts';
 import { benchDecode } from './decode.ts';
 import { type Comparison, formatComparison } from './harness.ts';
 import { benchReceiver } from './receiver.ts';
@@ -28,6 +29,13 @@ const benchmarks: Array<[string, (progress: (line: string) => void) => Promise<B
         comparisons: report.comparisons,
         measurement: { lines: formatSizes(report.sizes), data: report.sizes },
       };
+    },
+  ],
+  [
+    'cost',
+    async () => {
+      const report = await measureCost();
+      return { comparisons: [], measurement: { lines: formatCost(report), data: report } };
     },
   ],
   [

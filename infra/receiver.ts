@@ -13,6 +13,23 @@ import { BridgeFunction } from './bridge-function.ts';
 /** Must match functions/domain/callback.ts (CALLBACK_ROUTE). */
 export const CALLBACK_ROUTE_PATH = '/ews/{mailboxKey}/{generation}/{token}';
 
+/**
+ * What the callback API logs per request. Never the request path: it holds the callback token;
+ * the route key is the template. (docs/cost.md prices one such line per push.)
+ */
+export const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  ip: '$context.identity.sourceIp',
+  requestTime: '$context.requestTime',
+  method: '$context.httpMethod',
+  routeKey: '$context.routeKey',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  integrationLatency: '$context.integrationLatency',
+  responseLatency: '$context.responseLatency',
+  integrationError: '$context.integrationErrorMessage',
+} as const;
+
 export interface ReceiverProps {
   readonly table: TableV2;
   /** Where the receiver keeps the pushed-item list (functions/domain/pushed-items.ts). */
@@ -80,21 +97,7 @@ export class Receiver extends Construct {
       createDefaultStage: false,
     });
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention });
-    // Never log the request path: it holds the callback token. The route key is the template.
-    const format = AccessLogFormat.custom(
-      JSON.stringify({
-        requestId: '$context.requestId',
-        ip: '$context.identity.sourceIp',
-        requestTime: '$context.requestTime',
-        method: '$context.httpMethod',
-        routeKey: '$context.routeKey',
-        status: '$context.status',
-        responseLength: '$context.responseLength',
-        integrationLatency: '$context.integrationLatency',
-        responseLatency: '$context.responseLatency',
-        integrationError: '$context.integrationErrorMessage',
-      }),
-    );
+    const format = AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS));
     new HttpStage(this, 'DefaultStage', {
       httpApi: this.api,
       stageName: '$default',
