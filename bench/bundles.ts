@@ -10,23 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { ADMIN_ACCESS } from '../functions/admin/access.ts';
 import type { FunctionAccess } from '../functions/core/access.ts';
-import { PROCESSOR_ACCESS } from '../functions/processor/access.ts';
-import { RECEIVER_ACCESS } from '../functions/receiver/access.ts';
-import { RENEWER_ACCESS } from '../functions/renewer/access.ts';
-import { SWEEPER_ACCESS } from '../functions/sweeper/access.ts';
 import { BUNDLE_SETTINGS } from '../infra/bridge-function.ts';
 import { type Bundle, synthesizeBundles } from '../test/support/bundles.ts';
+import { ACCESS_BY_FUNCTION } from '../test/support/function-access.ts';
 import { type Comparison, compareSamples, type Effort } from './harness.ts';
-
-const ACCESS: Readonly<Record<string, FunctionAccess>> = {
-  receiver: RECEIVER_ACCESS,
-  processor: PROCESSOR_ACCESS,
-  sweeper: SWEEPER_ACCESS,
-  renewer: RENEWER_ACCESS,
-  admin: ADMIN_ACCESS,
-};
 
 /** The SDK client(s) a handler constructs for each service its access names. */
 const CLIENTS: Readonly<Record<string, readonly string[]>> = {
@@ -137,7 +125,7 @@ export async function measureBundles(
     const comparisons: Comparison[] = [];
     const sizes: BundleSize[] = [];
     for (const bundle of bundles) {
-      const access = ACCESS[bundle.name];
+      const access = ACCESS_BY_FUNCTION[bundle.name];
       if (access === undefined) throw new Error(`no access.ts known for the ${bundle.name} bundle`);
       const bare = await bareBundle(bundle.name, access, dir);
       const bareBytes = statSync(bare).size;

@@ -16,6 +16,7 @@ import { callbackKeyFrom, callbackPath } from '../functions/domain/callback.ts';
 import { mailboxKeyOf } from '../functions/domain/mailbox-key.ts';
 import { createReceiverHandler } from '../functions/receiver/http.ts';
 import type { ACCESS_LOG_FIELDS } from '../infra/receiver.ts';
+import { callbackPush } from '../test/support/callback-push.ts';
 import { created, sendNotification, status } from '../test/support/pushes.ts';
 
 /**
@@ -125,36 +126,7 @@ export async function measureBytes(): Promise<MeasuredBytes> {
     const push = async (body: string) => {
       lines.length = 0;
       console.log = capture;
-      const path = callbackPath(key, mailboxKey, 3);
-      const [, , mk = '', generation = '', token = ''] = path.split('/');
-      const result = await handler({
-        version: '2.0',
-        routeKey: 'POST /ews/{mailboxKey}/{generation}/{token}',
-        rawPath: path,
-        rawQueryString: '',
-        headers: {},
-        requestContext: {
-          accountId: '111122223333',
-          apiId: 'abc123',
-          domainName: 'abc123.execute-api.us-east-1.amazonaws.com',
-          domainPrefix: 'abc123',
-          http: {
-            method: 'POST',
-            path,
-            protocol: 'HTTP/1.1',
-            sourceIp: '203.0.113.7',
-            userAgent: 'ExchangeServicesClient/15.20',
-          },
-          requestId: 'JjB2cgaAIAMEVzA=',
-          routeKey: 'POST /ews/{mailboxKey}/{generation}/{token}',
-          stage: '$default',
-          time: new Date().toUTCString(),
-          timeEpoch: Date.now(),
-        },
-        pathParameters: { mailboxKey: mk, generation, token },
-        body,
-        isBase64Encoded: false,
-      });
+      const result = await handler(callbackPush(callbackPath(key, mailboxKey, 3), body));
       console.log = originalLog;
       const emf = lines.filter((l) => l.includes('"_aws"'));
       const logs = lines.filter((l) => !l.includes('"_aws"'));

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Message } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
+import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureBundles } from '../../bench/bundles.ts';
 import {
@@ -21,29 +21,18 @@ import {
   documentClient,
   SUBSCRIPTION_SK,
 } from '../../functions/adapters/subscription-table.ts';
-import { ADMIN_ACCESS } from '../../functions/admin/access.ts';
-import type { FunctionAccess } from '../../functions/core/access.ts';
 import { callbackKeyFrom, callbackPath } from '../../functions/domain/callback.ts';
 import { type MailboxKey, mailboxKeyOf } from '../../functions/domain/mailbox-key.ts';
-import { PROCESSOR_ACCESS } from '../../functions/processor/access.ts';
-import { RECEIVER_ACCESS } from '../../functions/receiver/access.ts';
-import { RENEWER_ACCESS } from '../../functions/renewer/access.ts';
-import { SWEEPER_ACCESS } from '../../functions/sweeper/access.ts';
 import { type Emulators, LOCAL_REGION, startEmulators } from '../../local/emulators.ts';
 import { type LocalResources, parseTemplate, provisionFromTemplate } from '../../local/provision.ts';
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { type RecordedCall, type Recorder, recordingProxy, secretsStandIn } from '../support/aws-recorder.ts';
 import { type Bundle, synthesizeBundles } from '../support/bundles.ts';
+import { callbackPush } from '../support/callback-push.ts';
+import { ACCESS_BY_FUNCTION } from '../support/function-access.ts';
 import { drain } from '../support/local-aws.ts';
 import { created, sendNotification } from '../support/pushes.ts';
 
-const ACCESS: Readonly<Record<string, FunctionAccess>> = {
-  receiver: RECEIVER_ACCESS,
-  processor: PROCESSOR_ACCESS,
-  sweeper: SWEEPER_ACCESS,
-  renewer: RENEWER_ACCESS,
-  admin: ADMIN_ACCESS,
-};
 const INVOKER = join(import.meta.dirname, '..', 'support', 'invoke-bundle.ts');
 const CALLBACK_KEY = randomBytes(32).toString('hex');
 const key = callbackKeyFrom(Buffer.from(CALLBACK_KEY, 'utf8'));
@@ -145,7 +134,7 @@ async function invoke(name: string, event: unknown): Promise<Invocation> {
 
 /** Each call names a resource through one of the function's variables, with an action declared for it. */
 function expectDeclared(name: string, calls: readonly RecordedCall[]): void {
-  const access = ACCESS[name] ?? {};
+  const access = ACCESS_BY_FUNCTION[name] ?? {};
   const env = environment(bundle(name));
   const undeclared = calls.filter(
     (call) =>
@@ -186,39 +175,6 @@ async function givenMailbox(mailbox: string, overrides: Record<string, unknown> 
     }),
   );
   return mailboxKey;
-}
-
-function httpPush(path: string, body: string): APIGatewayProxyEventV2 {
-  const [, , mailboxKey = '', generation = '', token = ''] = path.split('/');
-  const routeKey = 'POST /ews/{mailboxKey}/{generation}/{token}';
-  return {
-    version: '2.0',
-    routeKey,
-    rawPath: path,
-    rawQueryString: '',
-    headers: { 'content-type': 'text/xml; charset=utf-8' },
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'bundle',
-      domainName: 'bundle.execute-api.us-east-1.amazonaws.com',
-      domainPrefix: 'bundle',
-      http: {
-        method: 'POST',
-        path,
-        protocol: 'HTTP/1.1',
-        sourceIp: '203.0.113.7',
-        userAgent: 'ExchangeServicesClient/15.20',
-      },
-      requestId: randomBytes(8).toString('hex'),
-      routeKey,
-      stage: '$default',
-      time: new Date().toUTCString(),
-      timeEpoch: Date.now(),
-    },
-    pathParameters: { mailboxKey, generation, token },
-    body,
-    isBase64Encoded: false,
-  };
 }
 
 /** The event Lambda's SQS poller builds from received messages. */
@@ -264,7 +220,7 @@ const queueArnOf = (url: string) => [...resources.queues.values()].find((q) => q
 
 describe('the bundles cdk deploy uploads, each in a fresh Node process', () => {
   it('synthesizes one bundle per function', () => {
-    expect(bundles.map((b) => b.name).sort()).toEqual(Object.keys(ACCESS).sort());
+    expect(bundles.map((b) => b.name).sort()).toEqual(Object.keys(ACCESS_BY_FUNCTION).sort());
   });
 
   it('receiver: a signed push is answered OK after its events are queued', async () => {
@@ -274,7 +230,7 @@ describe('the bundles cdk deploy uploads, each in a fresh Node process', () => {
       previousWatermark: 'W1',
       events: [created('W2'), created('W3')],
     });
-    const { result, calls } = await invoke('receiver', httpPush(callbackPath(key, mailboxKey, 1), body));
+    const { result, calls } = await invoke('receiver', callbackPush(callbackPath(key, mailboxKey, 1), body));
     expect(result).toMatchObject({ statusCode: 200 });
     expect(JSON.stringify(result)).toMatch(/SubscriptionStatus>OK</);
     expect(calls.map((c) => c.action)).toEqual(
@@ -292,7 +248,7 @@ describe('the bundles cdk deploy uploads, each in a fresh Node process', () => {
     const mailboxKey = mailboxKeyOf('ada@contoso.test');
     const forged = `/ews/${mailboxKey}/1/${'A'.repeat(43)}`;
     const body = sendNotification({ subscriptionId: 'S1', previousWatermark: 'W3', events: [created('W4')] });
-    const { result, calls, output } = await invoke('receiver', httpPush(forged, body));
+    const { result, calls, output } = await invoke('receiver', callbackPush(forged, body));
     expect(result).toMatchObject({ statusCode: 403 });
     expect(calls.map((c) => c.action)).toEqual(['secretsmanager:GetSecretValue']);
     expect(output).not.toMatch(/No application metrics to publish/);
@@ -358,7 +314,7 @@ describe('npm run bench -- bundles, one round on the same synth', () => {
   it('measures every bundle against a bare handler with its SDK clients', async () => {
     const report = await measureBundles(() => {}, 'smoke', bundles);
     expect(report.comparisons.map((c) => c.name).sort()).toEqual(
-      Object.keys(ACCESS)
+      Object.keys(ACCESS_BY_FUNCTION)
         .map((name) => `${name} bundle, cold import`)
         .sort(),
     );

@@ -7,13 +7,10 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_ACCESS } from '../../functions/admin/access.ts';
 import type { FunctionAccess } from '../../functions/core/access.ts';
-import { PROCESSOR_ACCESS } from '../../functions/processor/access.ts';
-import { RECEIVER_ACCESS } from '../../functions/receiver/access.ts';
-import { RENEWER_ACCESS } from '../../functions/renewer/access.ts';
-import { SWEEPER_ACCESS } from '../../functions/sweeper/access.ts';
 import { ExchangePushBridgeStack } from '../../infra/stack.ts';
+// The code's own list for each function, found by the description the template gives it.
+import { ACCESS_BY_FUNCTION } from '../support/function-access.ts';
 import {
   ACCOUNT,
   actionsOn,
@@ -33,15 +30,6 @@ beforeAll(() => {
 });
 
 const TLS = { 'aws:SecureTransport': 'true' } as const;
-
-/** The code's own list for each function, found by the description the template gives it. */
-const ACCESS_BY_FUNCTION: Readonly<Record<string, FunctionAccess>> = {
-  receiver: RECEIVER_ACCESS,
-  processor: PROCESSOR_ACCESS,
-  sweeper: SWEEPER_ACCESS,
-  renewer: RENEWER_ACCESS,
-  admin: ADMIN_ACCESS,
-};
 
 /**
  * What Lambda's own poller does with the function's role for an SQS event source (not our code):
