@@ -58,15 +58,39 @@ export async function compare(args: {
   const warmup = smoke ? 1 : (args.warmupIterations ?? iterations);
   await timeIterations(args.baselineWork, warmup);
   await timeIterations(args.candidateWork, warmup);
+  return compareSamples({
+    ...args,
+    rounds,
+    iterationsPerRound: iterations,
+    baselineSample: () => timeIterations(args.baselineWork, iterations),
+    candidateSample: () => timeIterations(args.candidateWork, iterations),
+  });
+}
+
+/**
+ * The same interleaved rounds for measurements a benchmark takes itself (microseconds per
+ * sample), e.g. a module's load time reported by a fresh process.
+ */
+export async function compareSamples(args: {
+  name: string;
+  baseline: string;
+  target: number | null;
+  baselineSample: () => Promise<number>;
+  candidateSample: () => Promise<number>;
+  rounds: number;
+  iterationsPerRound: number;
+  onProgress?: (round: number, rounds: number) => void;
+}): Promise<Comparison> {
+  const { rounds } = args;
   const baselineTimes: number[] = [];
   const candidateTimes: number[] = [];
   const ratios: number[] = [];
   for (let round = 0; round < rounds; round++) {
     // Alternate which goes first so neither always runs on a cache (or a neighbour) warmed by the other.
     const [first, second] =
-      round % 2 ? [args.candidateWork, args.baselineWork] : [args.baselineWork, args.candidateWork];
-    const a = await timeIterations(first, iterations);
-    const b = await timeIterations(second, iterations);
+      round % 2 ? [args.candidateSample, args.baselineSample] : [args.baselineSample, args.candidateSample];
+    const a = await first();
+    const b = await second();
     const [baseline, candidate] = round % 2 ? [b, a] : [a, b];
     baselineTimes.push(baseline);
     candidateTimes.push(candidate);
@@ -84,7 +108,7 @@ export async function compare(args: {
     target: args.target,
     withinTarget: args.target === null || ratio <= args.target,
     rounds,
-    iterationsPerRound: iterations,
+    iterationsPerRound: args.iterationsPerRound,
   };
 }
 

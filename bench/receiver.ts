@@ -11,7 +11,6 @@ import { PurgeQueueCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs'
 import { BatchWriteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { DynamoPushedItemLog } from '../functions/adapters/pushed-item-log.ts';
 import { SqsEventPublisher } from '../functions/adapters/sqs-event-publisher.ts';
 import {
@@ -27,6 +26,7 @@ import { createReceiverHandler } from '../functions/receiver/http.ts';
 import { ExchangePushBridgeStack } from '../infra/stack.ts';
 import { startEmulators } from '../local/emulators.ts';
 import { parseTemplate, provisionFromTemplate } from '../local/provision.ts';
+import { callbackPush } from '../test/support/callback-push.ts';
 import { type Comparison, compare, type Effort } from './harness.ts';
 
 const EVENTS_PER_NOTIFICATION = 5;
@@ -110,29 +110,7 @@ export async function benchReceiver(
       }),
     );
     const path = callbackPath(key, mailboxKey, 1);
-    const [, , mk, gen, token] = path.split('/');
-    const event = (body: string): APIGatewayProxyEventV2 => ({
-      version: '2.0',
-      routeKey: 'POST /ews/{mailboxKey}/{generation}/{token}',
-      rawPath: path,
-      rawQueryString: '',
-      headers: {},
-      requestContext: {
-        accountId: '0',
-        apiId: 'bench',
-        domainName: 'localhost',
-        domainPrefix: 'localhost',
-        http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' },
-        requestId: 'r',
-        routeKey: 'POST /ews/{mailboxKey}/{generation}/{token}',
-        stage: '$default',
-        time: '',
-        timeEpoch: 0,
-      },
-      pathParameters: { mailboxKey: mk ?? '', generation: gen ?? '', token: token ?? '' },
-      body,
-      isBase64Encoded: false,
-    });
+    const event = (body: string) => callbackPush(path, body);
 
     // The chain moves on with every call, so each handler call does the full work, never a duplicate.
     let position = 0;

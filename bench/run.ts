@@ -5,6 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { formatSizes, measureBundles } from './bundles.ts';
+import { formatCost, measureCost } from './cost.ts';
 import { benchDecode } from './decode.ts';
 import { type Comparison, formatComparison } from './harness.ts';
 import { benchReceiver } from './receiver.ts';
@@ -19,6 +21,23 @@ interface BenchOutput {
 const benchmarks: Array<[string, (progress: (line: string) => void) => Promise<BenchOutput>]> = [
   ['decode', async (progress) => ({ comparisons: await benchDecode(progress) })],
   ['receiver', async (progress) => ({ comparisons: await benchReceiver(progress) })],
+  [
+    'bundles',
+    async (progress) => {
+      const report = await measureBundles(progress);
+      return {
+        comparisons: report.comparisons,
+        measurement: { lines: formatSizes(report.sizes), data: report.sizes },
+      };
+    },
+  ],
+  [
+    'cost',
+    async () => {
+      const report = await measureCost();
+      return { comparisons: [], measurement: { lines: formatCost(report), data: report } };
+    },
+  ],
   [
     'sweep-cost',
     async (progress) => {

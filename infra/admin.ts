@@ -4,6 +4,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ADMIN_ACCESS } from '../functions/admin/access.ts';
 import { BridgeFunction } from './bridge-function.ts';
 
 export interface AdminProps {
@@ -42,6 +43,15 @@ export class Admin extends Construct {
 
     this.function = new BridgeFunction(this, 'Admin', {
       folder: 'admin',
+      access: ADMIN_ACCESS,
+      resources: {
+        TABLE_NAME: props.table,
+        // Folder SyncStates: listed by `show`, deleted by `remove`.
+        SYNC_STATE_TABLE_NAME: props.syncStates,
+        INGEST_QUEUE_URL: props.ingestQueue,
+        CALLBACK_KEY_SECRET_ARN: props.callbackKey,
+        CONNECTIONS_SECRET_ARN: this.connections,
+      },
       description: 'exchange-push-bridge admin: adds, removes, lists and shows watched mailboxes',
       serviceName: 'admin',
       logRetention: props.logRetention,
@@ -50,17 +60,6 @@ export class Admin extends Construct {
       memorySize: 512,
     });
     const fn = this.function.fn;
-    fn.addEnvironment('TABLE_NAME', props.table.tableName);
-    props.table.grant(fn, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Scan');
-    // Folder SyncStates: listed by `show`, deleted by `remove`.
-    fn.addEnvironment('SYNC_STATE_TABLE_NAME', props.syncStates.tableName);
-    props.syncStates.grant(fn, 'dynamodb:Query', 'dynamodb:BatchWriteItem');
-    fn.addEnvironment('INGEST_QUEUE_URL', props.ingestQueue.queueUrl);
-    props.ingestQueue.grantSendMessages(fn);
-    fn.addEnvironment('CALLBACK_KEY_SECRET_ARN', props.callbackKey.secretArn);
-    props.callbackKey.grantRead(fn);
-    fn.addEnvironment('CONNECTIONS_SECRET_ARN', this.connections.secretArn);
-    this.connections.grantRead(fn);
     fn.addEnvironment('CALLBACK_BASE_URL', props.callbackBaseUrl);
 
     new CfnOutput(this, 'AdminFunctionName', {

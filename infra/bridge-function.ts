@@ -1,14 +1,38 @@
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Effect, Grant, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { FunctionAccess } from '../functions/core/access.ts';
 
 const FUNCTIONS_DIR = join(import.meta.dirname, '..', 'functions');
 
-export interface BridgeFunctionProps {
+/**
+ * How every function is bundled (esbuild settings `cdk synth` uses); `npm run bench` builds its
+ * bare baselines the same way so their sizes and load times compare.
+ */
+export const BUNDLE_SETTINGS = {
+  target: 'node24',
+  platform: 'node',
+  mainFields: ['module', 'main'],
+  minify: true,
+  // Some dependencies still call require(); give the ESM bundle one.
+  banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+} as const;
+
+/** What Lambda itself writes with the function's role: its log streams, in its own group only. */
+export const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'] as const;
+
+/** A resource a function's code names by an environment variable. */
+export type AccessedResource = TableV2 | Queue | Topic | Secret;
+
+export interface BridgeFunctionProps<A extends FunctionAccess> {
   /** Folder under `functions/` holding `handler.ts`. */
   readonly folder: string;
   readonly description: string;
@@ -19,7 +43,16 @@ export interface BridgeFunctionProps {
   readonly logRetention: RetentionDays;
   /** Powertools service name for logs and metrics. */
   readonly serviceName: string;
+  /**
+   * Concurrency reserved for this function alone. Lambda refuses a reservation that leaves fewer
+   * than 100 unreserved executions, which new accounts (a quota of 10 or 50) cannot give.
+   * @default - none
+   */
   readonly reservedConcurrentExecutions?: number;
+  /** What the function's code does in AWS, by environment variable (its `access.ts`). */
+  readonly access: A;
+  /** The resource behind each of those variables: its name, URL or ARN goes in the variable. */
+  readonly resources: { readonly [K in keyof A]: AccessedResource };
 }
 
 /**
@@ -28,11 +61,11 @@ export interface BridgeFunctionProps {
  * runtime happens to ship), JSON logs in a log group with a retention, and a role that may write
  * only to that log group until the construct that needs more grants it.
  */
-export class BridgeFunction extends Construct {
+export class BridgeFunction<A extends FunctionAccess = FunctionAccess> extends Construct {
   readonly fn: NodejsFunction;
   readonly logGroup: LogGroup;
 
-  constructor(scope: Construct, id: string, props: BridgeFunctionProps) {
+  constructor(scope: Construct, id: string, props: BridgeFunctionProps<A>) {
     super(scope, id);
     this.logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention,
@@ -46,7 +79,7 @@ export class BridgeFunction extends Construct {
     role.addToPolicy(
       new PolicyStatement({
         effect: Effect.ALLOW,
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        actions: [...LOG_ACTIONS],
         resources: [this.logGroup.logGroupArn],
       }),
     );
@@ -71,17 +104,45 @@ export class BridgeFunction extends Construct {
       },
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node24',
-        platform: 'node',
-        mainFields: ['module', 'main'],
+        ...BUNDLE_SETTINGS,
+        mainFields: [...BUNDLE_SETTINGS.mainFields],
         bundleAwsSDK: true,
-        minify: true,
         sourceMap: true,
-        // Some dependencies still call require(); give the ESM bundle one.
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
       },
     });
-    void Stack.of(this);
+    for (const [variable, actions] of Object.entries(props.access)) {
+      const resource = props.resources[variable];
+      if (resource === undefined) throw new MissingResourceError(props.folder, variable);
+      this.fn.addEnvironment(variable, grantAccess(this.fn, resource, actions));
+    }
   }
+}
+
+class MissingResourceError extends Error {
+  override readonly name = 'MissingResourceError';
+  constructor(folder: string, variable: string) {
+    super(
+      `functions/${folder}/access.ts names ${variable}, but no resource was given for it; pass it in the BridgeFunction's resources`,
+    );
+  }
+}
+
+/**
+ * Grants exactly `actions` on `resource` and returns what the environment variable holds: the
+ * table's name, the queue's URL, the topic's or secret's ARN. No KMS grant for the topic: it uses
+ * the AWS managed key (topic.grantPublish would add kms actions on every key).
+ */
+function grantAccess(fn: NodejsFunction, resource: AccessedResource, actions: readonly string[]): string {
+  if (actions.length === 0) throw new RangeError('an access entry without actions grants nothing; remove it');
+  if (resource instanceof TableV2) {
+    resource.grant(fn, ...actions);
+    return resource.tableName;
+  }
+  if (resource instanceof Queue) {
+    resource.grant(fn, ...actions);
+    return resource.queueUrl;
+  }
+  const arn = resource instanceof Topic ? resource.topicArn : resource.secretArn;
+  Grant.addToPrincipal({ grantee: fn, actions: [...actions], resourceArns: [arn] });
+  return arn;
 }

@@ -1,18 +1,26 @@
 import { Duration, Validations } from 'aws-cdk-lib';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Alias } from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Topic } from 'aws-cdk-lib/aws-sns';
+import { FifoThroughputScope, Topic } from 'aws-cdk-lib/aws-sns';
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { type Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { PROCESSOR_ACCESS } from '../functions/processor/access.ts';
 import { BridgeFunction } from './bridge-function.ts';
+import { fifoQueue, PER_MAILBOX_THROUGHPUT } from './event-queues.ts';
 
 export interface EventFanoutProps {
   /** The ingest FIFO queue the receiver and the lifecycle publish to. */
   readonly ingest: Queue;
   readonly logRetention: RetentionDays;
+  /**
+   * Processor instances at once (the event source's maximum concurrency, at least 2). Bounded so
+   * a burst of events cannot take the account's concurrency from the receiver, whose throttled
+   * answers Exchange would count as failures.
+   * @default 5
+   */
+  readonly processorConcurrency?: number;
 }
 
 /**
@@ -32,14 +40,16 @@ export class EventFanout extends Construct {
     this.topic = new Topic(this, 'Topic', {
       fifo: true,
       contentBasedDeduplication: false,
+      // De-duplication per message group (the ids are per mailbox anyway) lifts the topic-wide
+      // 3,000 messages/s to the regional quota, for a mass catch-up after an outage.
+      fifoThroughputScope: FifoThroughputScope.MESSAGE_GROUP,
       enforceSSL: true,
       // SNS decrypts before delivering to SQS, so the AWS managed key works with any subscriber.
       masterKey: Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
       displayName: 'exchange-push-bridge events',
     });
 
-    this.eventsDeadLetters = new Queue(this, 'EventsDeadLetters', {
-      fifo: true,
+    this.eventsDeadLetters = fifoQueue(this, 'EventsDeadLetters', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
@@ -49,9 +59,9 @@ export class EventFanout extends Construct {
       reason:
         'This is the dead-letter queue of the Events consumer queue; it is alarmed on, not redriven further.',
     });
-    this.events = new Queue(this, 'Events', {
-      fifo: true,
+    this.events = fifoQueue(this, 'Events', {
       contentBasedDeduplication: false,
+      ...PER_MAILBOX_THROUGHPUT,
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
@@ -62,16 +72,20 @@ export class EventFanout extends Construct {
 
     this.processor = new BridgeFunction(this, 'Processor', {
       folder: 'processor',
+      access: PROCESSOR_ACCESS,
+      resources: { EVENTS_TOPIC_ARN: this.topic },
       description: 'exchange-push-bridge processor: forwards ingested events to the events topic',
       serviceName: 'processor',
       logRetention: props.logRetention,
       timeout: Duration.seconds(30),
     });
     const fn = this.processor.fn;
-    fn.addEnvironment('EVENTS_TOPIC_ARN', this.topic.topicArn);
-    // sns:Publish on this topic only. No KMS grant: the AWS managed key's own policy lets any
-    // principal of the account use it through SNS (topic.grantPublish would add kms:* on key/*).
-    fn.addToRolePolicy(new PolicyStatement({ actions: ['sns:Publish'], resources: [this.topic.topicArn] }));
-    fn.addEventSource(new SqsEventSource(props.ingest, { batchSize: 10, reportBatchItemFailures: true }));
+    fn.addEventSource(
+      new SqsEventSource(props.ingest, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: Math.max(2, props.processorConcurrency ?? 5),
+      }),
+    );
   }
 }

@@ -1,6 +1,45 @@
-import { Duration, Validations } from 'aws-cdk-lib';
-import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Duration, Lazy, Names, Validations } from 'aws-cdk-lib';
+import {
+  DeduplicationScope,
+  FifoThroughputLimit,
+  Queue,
+  QueueEncryption,
+  type QueueProps,
+} from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+
+/** SQS's limit on a queue name, `.fifo` included. */
+const MAX_QUEUE_NAME = 80;
+
+/**
+ * A FIFO queue named from its construct path, cut to fit SQS's 80 characters. Left unnamed,
+ * CloudFormation makes up `<stack>-<logical id>-<random>.fifo` without keeping it within the
+ * limit, so the bridge embedded in a stack with a long name would fail to deploy.
+ */
+export function fifoQueue(
+  scope: Construct,
+  id: string,
+  props: Omit<QueueProps, 'fifo' | 'queueName'>,
+): Queue {
+  let queue: Queue | undefined;
+  const name = Lazy.string({
+    produce: () => {
+      if (queue === undefined) throw new Error(`queue ${id} is named before it exists`);
+      return Names.uniqueResourceName(queue, { maxLength: MAX_QUEUE_NAME - '.fifo'.length });
+    },
+  });
+  queue = new Queue(scope, id, { ...props, fifo: true, queueName: `${name}.fifo` });
+  return queue;
+}
+
+/**
+ * High-throughput FIFO: de-duplication and the throughput quota per message group (per mailbox),
+ * not per queue, so a mass catch-up of many mailboxes is not held to one queue's limit.
+ */
+export const PER_MAILBOX_THROUGHPUT = {
+  deduplicationScope: DeduplicationScope.MESSAGE_GROUP,
+  fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+} as const;
 
 export interface EventQueuesProps {
   /**
@@ -21,8 +60,7 @@ export class EventQueues extends Construct {
 
   constructor(scope: Construct, id: string, props: EventQueuesProps = {}) {
     super(scope, id);
-    this.ingestDeadLetters = new Queue(this, 'IngestDeadLetters', {
-      fifo: true,
+    this.ingestDeadLetters = fifoQueue(this, 'IngestDeadLetters', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
@@ -31,12 +69,9 @@ export class EventQueues extends Construct {
       id: 'AwsSolutions-SQS3',
       reason: 'This is the dead-letter queue of the ingest queue; it is alarmed on, not redriven further.',
     });
-    this.ingest = new Queue(this, 'Ingest', {
-      fifo: true,
+    this.ingest = fifoQueue(this, 'Ingest', {
       contentBasedDeduplication: false,
-      // High-throughput FIFO: de-duplication and throughput limits per mailbox, not per queue.
-      deduplicationScope: DeduplicationScope.MESSAGE_GROUP,
-      fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+      ...PER_MAILBOX_THROUGHPUT,
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),

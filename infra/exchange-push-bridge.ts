@@ -1,4 +1,4 @@
-import { CfnOutput } from 'aws-cdk-lib';
+import { CfnOutput, type Duration } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { Admin } from './admin.ts';
@@ -30,6 +30,23 @@ export interface ExchangePushBridgeProps {
    * @default 5
    */
   readonly renewalConcurrency?: number;
+  /**
+   * Processor instances at once (at least 2): bounded so a burst of events cannot take the
+   * account's concurrency from the receiver.
+   * @default 5
+   */
+  readonly processorConcurrency?: number;
+  /**
+   * Concurrency reserved for the sweeper. Lambda refuses a reservation that leaves fewer than
+   * 100 unreserved executions (new accounts often have a quota of 10 or 50 in all).
+   * @default - none; overlapping sweeps are harmless
+   */
+  readonly sweeperReservedConcurrency?: number;
+  /**
+   * How old the oldest unread event in the `Events` queue may get before alarming.
+   * @default Duration.days(1)
+   */
+  readonly eventsBacklogAge?: Duration;
   /**
    * Failed renewal attempts after which a subscription is declared lost.
    * @default 5
@@ -75,7 +92,13 @@ export class ExchangePushBridge extends Construct {
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
     this.state = new SubscriptionTable(this, 'State');
     this.queues = new EventQueues(this, 'Queues');
-    this.fanout = new EventFanout(this, 'Fanout', { ingest: this.queues.ingest, logRetention });
+    this.fanout = new EventFanout(this, 'Fanout', {
+      ingest: this.queues.ingest,
+      logRetention,
+      ...(props.processorConcurrency === undefined
+        ? {}
+        : { processorConcurrency: props.processorConcurrency }),
+    });
     this.receiver = new Receiver(this, 'Receiver', {
       table: this.state.table,
       syncStates: this.state.syncStates,
@@ -94,6 +117,9 @@ export class ExchangePushBridge extends Construct {
     });
     const tuning: Partial<LifecycleProps> = {
       ...(props.renewalConcurrency === undefined ? {} : { renewalConcurrency: props.renewalConcurrency }),
+      ...(props.sweeperReservedConcurrency === undefined
+        ? {}
+        : { sweeperReservedConcurrency: props.sweeperReservedConcurrency }),
       ...(props.lostAfterAttempts === undefined ? {} : { lostAfterAttempts: props.lostAfterAttempts }),
       ...(props.lostAfterMinutes === undefined ? {} : { lostAfterMinutes: props.lostAfterMinutes }),
       ...(props.checkpointIntervalHours === undefined
@@ -126,9 +152,11 @@ export class ExchangePushBridge extends Construct {
       },
       ingestQueue: this.queues.ingest,
       renewalsQueue: this.lifecycle.renewals,
+      eventsQueue: this.fanout.events,
       api: this.receiver.api,
       ...(props.alarmEmail === undefined ? {} : { alarmEmail: props.alarmEmail }),
       ...(props.staleThreshold === undefined ? {} : { staleThreshold: props.staleThreshold }),
+      ...(props.eventsBacklogAge === undefined ? {} : { eventsBacklogAge: props.eventsBacklogAge }),
     });
     new CfnOutput(this, 'AlarmTopicArn', {
       value: this.monitoring.alarmTopic.topicArn,

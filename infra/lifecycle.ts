@@ -9,6 +9,8 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { RENEWER_ACCESS } from '../functions/renewer/access.ts';
+import { SWEEPER_ACCESS } from '../functions/sweeper/access.ts';
 import { BridgeFunction } from './bridge-function.ts';
 
 export interface LifecycleProps {
@@ -47,6 +49,14 @@ export interface LifecycleProps {
    * @default 24
    */
   readonly checkpointIntervalHours?: number;
+  /**
+   * Concurrency reserved for the sweeper. Not needed for correctness: sweeps that overlap queue
+   * the same mailboxes twice at most, and the renewer skips a job whose record says it is not
+   * due. Lambda refuses any reservation that leaves fewer than 100 unreserved executions, so on
+   * an account with a concurrency quota of 10 or 50 this fails the deploy.
+   * @default - none
+   */
+  readonly sweeperReservedConcurrency?: number;
 }
 
 /**
@@ -104,16 +114,18 @@ export class Lifecycle extends Construct {
       logRetention: props.logRetention,
       timeout: Duration.seconds(50),
       memorySize: 512,
-      // One sweep at a time: a slow sweep must not overlap the next minute's.
-      reservedConcurrentExecutions: 1,
+      ...(props.sweeperReservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.sweeperReservedConcurrency }),
+      access: SWEEPER_ACCESS,
+      resources: { TABLE_NAME: props.table, RENEWALS_QUEUE_URL: this.renewals },
     });
     const sweeper = this.sweeper.fn;
-    sweeper.addEnvironment('TABLE_NAME', props.table.tableName);
-    props.table.grant(sweeper, 'dynamodb:Scan', 'dynamodb:UpdateItem');
-    sweeper.addEnvironment('RENEWALS_QUEUE_URL', this.renewals.queueUrl);
-    this.renewals.grantSendMessages(sweeper);
     const schedulerRole = new Role(this, 'SchedulerRole', {
-      assumedBy: new ServicePrincipal('scheduler.amazonaws.com'),
+      // Only schedules of this account may use the role (the confused-deputy guard AWS advises).
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
       description: 'exchange-push-bridge: lets EventBridge Scheduler invoke the sweeper',
     });
     this.schedule = new Schedule(this, 'EveryMinute', {
@@ -126,6 +138,9 @@ export class Lifecycle extends Construct {
       }),
       description: 'exchange-push-bridge: sweep subscriptions every minute',
     });
+    // The target's grant is the role's default policy; without this the schedule can exist, and
+    // fire, before the policy does, and its first invocations are denied.
+    this.schedule.node.addDependency(schedulerRole);
     const sweeperResource = sweeper.node.defaultChild;
     if (!(sweeperResource instanceof CfnFunction))
       throw new Error('the sweeper has no CfnFunction to name in an acknowledgement');
@@ -142,30 +157,17 @@ export class Lifecycle extends Construct {
       logRetention: props.logRetention,
       timeout: renewerTimeout,
       memorySize: 512,
+      access: RENEWER_ACCESS,
+      resources: {
+        TABLE_NAME: props.table,
+        SYNC_STATE_TABLE_NAME: props.syncStates,
+        INGEST_QUEUE_URL: props.ingestQueue,
+        RENEWALS_QUEUE_URL: this.renewals,
+        CALLBACK_KEY_SECRET_ARN: props.callbackKey,
+        CONNECTIONS_SECRET_ARN: props.connections,
+      },
     });
     const renewer = this.renewer.fn;
-    renewer.addEnvironment('TABLE_NAME', props.table.tableName);
-    props.table.grant(renewer, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
-    renewer.addEnvironment('SYNC_STATE_TABLE_NAME', props.syncStates.tableName);
-    // Folder states (checkpoints update them in place), the checkpoint being proven, and the
-    // pushed-item list a catch-up or a checkpoint checks and trims.
-    props.syncStates.grant(
-      renewer,
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:DeleteItem',
-      'dynamodb:Query',
-      'dynamodb:BatchWriteItem',
-    );
-    renewer.addEnvironment('INGEST_QUEUE_URL', props.ingestQueue.queueUrl);
-    props.ingestQueue.grantSendMessages(renewer);
-    renewer.addEnvironment('RENEWALS_QUEUE_URL', this.renewals.queueUrl);
-    this.renewals.grantSendMessages(renewer);
-    renewer.addEnvironment('CALLBACK_KEY_SECRET_ARN', props.callbackKey.secretArn);
-    props.callbackKey.grantRead(renewer);
-    renewer.addEnvironment('CONNECTIONS_SECRET_ARN', props.connections.secretArn);
-    props.connections.grantRead(renewer);
     renewer.addEnvironment('CALLBACK_BASE_URL', props.callbackBaseUrl);
     renewer.addEventSource(
       new SqsEventSource(this.renewals, {

@@ -1,4 +1,4 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   Alarm,
@@ -13,6 +13,7 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -30,6 +31,14 @@ export interface MonitoringProps {
   readonly deadLetterQueues: Readonly<Record<string, Queue>>;
   readonly ingestQueue: Queue;
   readonly renewalsQueue: Queue;
+  /** The consumers' queue: events left in it expire unseen after its retention period. */
+  readonly eventsQueue: Queue;
+  /**
+   * How old the oldest unread message in the `Events` queue may get before alarming (the queue
+   * keeps messages 14 days, then drops them).
+   * @default Duration.days(1)
+   */
+  readonly eventsBacklogAge?: Duration;
   readonly api: HttpApi;
   /**
    * An e-mail address subscribed to the alarms topic (it must confirm the subscription).
@@ -69,6 +78,28 @@ export class Monitoring extends Construct {
       reason:
         'CloudWatch alarms cannot publish to a topic encrypted with the AWS managed SNS key; the messages carry alarm names and metric values only, no mailbox data.',
     });
+    // A topic policy replaces SNS's default one, and enforceSSL's holds only a Deny: without this
+    // statement no alarm could publish. Only alarms of this account, in this region.
+    const stack = Stack.of(this);
+    this.alarmTopic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsOfThisAccount',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: {
+            'aws:SourceArn': stack.formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: '*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
+      }),
+    );
     if (props.alarmEmail !== undefined)
       this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
     const action = new SnsAction(this.alarmTopic);
@@ -89,6 +120,8 @@ export class Monitoring extends Construct {
         evaluationPeriods?: number;
         comparison?: ComparisonOperator;
         missing?: TreatMissingData;
+        /** Also tell the topic when the metric stops arriving (INSUFFICIENT_DATA). */
+        noDataAction?: boolean;
       } = {},
     ) => {
       const created = new Alarm(this, name, {
@@ -101,6 +134,7 @@ export class Monitoring extends Construct {
       });
       created.addAlarmAction(action);
       created.addOkAction(action);
+      if (options.noDataAction) created.addInsufficientDataAction(action);
       this.alarms.push(created);
       return created;
     };
@@ -136,12 +170,21 @@ export class Monitoring extends Construct {
       bridgeMetric('receiver', 'Errors', 'Sum'),
       1,
     );
+    // Lambda publishes Invocations only for periods with invocations, so "not running" is missing
+    // data. Treated as breaching, every fresh deploy would page before the first sweep; treated
+    // as missing, the alarm starts in INSUFFICIENT_DATA (no action: creation is not a change),
+    // turns OK with the first sweep, and goes back to INSUFFICIENT_DATA, which is notified, when
+    // sweeps stop.
     alarm(
       'SweeperNotRunning',
-      'the sweeper has not run for 10 minutes: lost subscriptions are not being noticed.',
+      'the sweeper has not run for 10 minutes (this alarm reports it as INSUFFICIENT_DATA): lost subscriptions are not being noticed.',
       props.sweeper.metricInvocations({ period: Duration.minutes(10), statistic: 'Sum' }),
       1,
-      { comparison: ComparisonOperator.LESS_THAN_THRESHOLD, missing: TreatMissingData.BREACHING },
+      {
+        comparison: ComparisonOperator.LESS_THAN_THRESHOLD,
+        missing: TreatMissingData.MISSING,
+        noDataAction: true,
+      },
     );
     alarm(
       'IngestBacklog',
@@ -151,6 +194,22 @@ export class Monitoring extends Construct {
         statistic: 'Maximum',
       }),
       300,
+    );
+    const eventsBacklogAge = props.eventsBacklogAge ?? Duration.days(1);
+    alarm(
+      'EventsBacklog',
+      `the oldest event in the Events queue is more than ${eventsBacklogAge.toHumanString()} old: the consumer is not reading (events expire after 14 days).`,
+      props.eventsQueue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      eventsBacklogAge.toSeconds(),
+    );
+    alarm(
+      'CallbackApiServerErrors',
+      'the callback API answered Exchange with 5xx (the receiver failing, throttled or timing out); Exchange retries, but not forever.',
+      props.api.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }),
+      1,
     );
     for (const [name, queue] of Object.entries(props.deadLetterQueues)) {
       alarm(
@@ -165,6 +224,12 @@ export class Monitoring extends Construct {
         `${name}FunctionErrors`,
         `the ${name} function failed (errors or timeouts).`,
         fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+        1,
+      );
+      alarm(
+        `${name}FunctionThrottles`,
+        `the ${name} function was throttled (the account's or its own concurrency limit).`,
+        fn.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
         1,
       );
     }

@@ -5,18 +5,36 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { RECEIVER_ACCESS } from '../functions/receiver/access.ts';
 import { BridgeFunction } from './bridge-function.ts';
 
 /** Must match functions/domain/callback.ts (CALLBACK_ROUTE). */
 export const CALLBACK_ROUTE_PATH = '/ews/{mailboxKey}/{generation}/{token}';
 
+/**
+ * What the callback API logs per request. Never the request path: it holds the callback token;
+ * the route key is the template. (docs/cost.md prices one such line per push.)
+ */
+export const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  ip: '$context.identity.sourceIp',
+  requestTime: '$context.requestTime',
+  method: '$context.httpMethod',
+  routeKey: '$context.routeKey',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  integrationLatency: '$context.integrationLatency',
+  responseLatency: '$context.responseLatency',
+  integrationError: '$context.integrationErrorMessage',
+} as const;
+
 export interface ReceiverProps {
   readonly table: TableV2;
   /** Where the receiver keeps the pushed-item list (functions/domain/pushed-items.ts). */
   readonly syncStates: TableV2;
-  readonly ingestQueue: IQueue;
+  readonly ingestQueue: Queue;
   readonly logRetention: RetentionDays;
   /**
    * Steady-state requests per second the callback API accepts (all mailboxes together).
@@ -59,6 +77,13 @@ export class Receiver extends Construct {
 
     this.function = new BridgeFunction(this, 'Receiver', {
       folder: 'receiver',
+      access: RECEIVER_ACCESS,
+      resources: {
+        TABLE_NAME: props.table,
+        SYNC_STATE_TABLE_NAME: props.syncStates,
+        INGEST_QUEUE_URL: props.ingestQueue,
+        CALLBACK_KEY_SECRET_ARN: this.callbackKey,
+      },
       description: 'exchange-push-bridge receiver: answers EWS push notifications',
       serviceName: 'receiver',
       logRetention: props.logRetention,
@@ -66,35 +91,13 @@ export class Receiver extends Construct {
       timeout: Duration.seconds(10),
     });
     const fn = this.function.fn;
-    fn.addEnvironment('TABLE_NAME', props.table.tableName);
-    props.table.grant(fn, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
-    fn.addEnvironment('SYNC_STATE_TABLE_NAME', props.syncStates.tableName);
-    props.syncStates.grant(fn, 'dynamodb:BatchWriteItem');
-    fn.addEnvironment('INGEST_QUEUE_URL', props.ingestQueue.queueUrl);
-    props.ingestQueue.grantSendMessages(fn);
-    fn.addEnvironment('CALLBACK_KEY_SECRET_ARN', this.callbackKey.secretArn);
-    this.callbackKey.grantRead(fn);
 
     this.api = new HttpApi(this, 'Api', {
       description: 'exchange-push-bridge: EWS push notification callback',
       createDefaultStage: false,
     });
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention });
-    // Never log the request path: it holds the callback token. The route key is the template.
-    const format = AccessLogFormat.custom(
-      JSON.stringify({
-        requestId: '$context.requestId',
-        ip: '$context.identity.sourceIp',
-        requestTime: '$context.requestTime',
-        method: '$context.httpMethod',
-        routeKey: '$context.routeKey',
-        status: '$context.status',
-        responseLength: '$context.responseLength',
-        integrationLatency: '$context.integrationLatency',
-        responseLatency: '$context.responseLatency',
-        integrationError: '$context.integrationErrorMessage',
-      }),
-    );
+    const format = AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS));
     new HttpStage(this, 'DefaultStage', {
       httpApi: this.api,
       stageName: '$default',

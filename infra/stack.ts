@@ -43,6 +43,7 @@ function bridgePropsFromContext(scope: Construct): ExchangePushBridgeProps {
     alarmEmail: text('alarmEmail'),
     staleThreshold: integer('staleThreshold'),
     renewalConcurrency: integer('renewalConcurrency'),
+    processorConcurrency: integer('processorConcurrency'),
     lostAfterAttempts: integer('lostAfterAttempts'),
     lostAfterMinutes: integer('lostAfterMinutes'),
     checkpointIntervalHours: integer('checkpointIntervalHours'),

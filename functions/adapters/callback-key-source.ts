@@ -3,7 +3,11 @@
  * stack, read once per Lambda container), or bytes handed over directly in the local run.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { IamActions } from '../core/access.ts';
 import { type CallbackKey, callbackKeyFrom } from '../domain/callback.ts';
+
+/** IAM actions on the callback key secret (nothing else: not DescribeSecret). */
+export const CALLBACK_KEY_ACTIONS = ['secretsmanager:GetSecretValue'] as const satisfies IamActions;
 
 export class CallbackKeyUnavailableError extends Error {
   override readonly name = 'CallbackKeyUnavailableError';

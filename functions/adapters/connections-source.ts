@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { IamActions } from '../core/access.ts';
 import { type Clock, systemClock } from '../core/clock.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import { showValue } from '../core/show.ts';
@@ -73,6 +74,9 @@ export type ConnectionsError = InvalidConnectionConfigError | ConnectionsUnavail
 
 /** How long a Lambda container keeps the secret before reading it again. */
 export const DEFAULT_SECRET_TTL_MS = 5 * 60_000;
+
+/** IAM actions on the connections secret read by `secretsManagerConnections`. */
+export const CONNECTIONS_SECRET_ACTIONS = ['secretsmanager:GetSecretValue'] as const satisfies IamActions;
 
 /**
  * Connections from a Secrets Manager secret whose SecretString is the connections JSON. Read at

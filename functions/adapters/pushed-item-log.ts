@@ -5,11 +5,20 @@
  * deletes items; none for heartbeats), read and trimmed by the renewer after a catch-up.
  */
 import { type DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import type { IamActions } from '../core/access.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import type { NotedItem, PushedItemChanges } from '../domain/pushed-items.ts';
 import type { PushedItemList } from '../lifecycle/reconcile.ts';
 import type { PushedItemLog } from '../receiver/receive.ts';
 import { type WriteRequest, writeAll } from './dynamo-batch.ts';
+
+/** IAM actions on the SyncStates table, per port this list implements (core/access.ts). */
+export const PUSHED_ITEM_LOG_ACTIONS = {
+  /** The receiver notes and forgets items in one batch write. */
+  PushedItemLog: ['dynamodb:BatchWriteItem'],
+  /** The renewer reads the list after a catch-up and trims it. */
+  PushedItemList: ['dynamodb:Query', 'dynamodb:BatchWriteItem'],
+} as const satisfies Record<string, IamActions>;
 
 const PREFIX = 'item#';
 

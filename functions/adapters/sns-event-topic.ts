@@ -1,6 +1,13 @@
 /** The events topic (SNS FIFO): group = mailbox (order), de-duplication id = event id. */
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import type { IamActions } from '../core/access.ts';
 import type { EventTopic, RoutedEvent } from '../processor/forward.ts';
+
+/**
+ * IAM actions on the events topic. No KMS action: the topic uses the AWS managed key, whose own
+ * policy lets the account's principals use it through SNS.
+ */
+export const SNS_EVENT_TOPIC_ACTIONS = ['sns:Publish'] as const satisfies IamActions;
 
 export class SnsEventTopic implements EventTopic {
   readonly #sns: SNSClient;

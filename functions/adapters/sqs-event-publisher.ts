@@ -9,8 +9,12 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { BridgeEvent } from '../../events/bridge-event.ts';
+import type { IamActions } from '../core/access.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import type { EventPublisher } from '../receiver/receive.ts';
+
+/** IAM actions on the ingest queue (SendMessageBatch is authorized as SendMessage). */
+export const SQS_EVENT_PUBLISHER_ACTIONS = ['sqs:SendMessage'] as const satisfies IamActions;
 
 /** SQS's per-call limit. */
 const BATCH_SIZE = 10;

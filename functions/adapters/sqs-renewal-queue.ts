@@ -3,10 +3,14 @@
  * de-duplicated by the record rather than by the queue).
  */
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { IamActions } from '../core/access.ts';
 import type { Clock } from '../core/clock.ts';
 import { parseMailboxKey } from '../domain/mailbox-key.ts';
 import { WORK_REASONS } from '../lifecycle/policy.ts';
 import type { RenewalJob, RenewalQueue } from '../lifecycle/sweep.ts';
+
+/** IAM actions on the renewals queue (SendMessageBatch is authorized as SendMessage). */
+export const SQS_RENEWAL_QUEUE_ACTIONS = ['sqs:SendMessage'] as const satisfies IamActions;
 
 /** SQS's longest per-message delay. */
 const MAX_DELAY_SECONDS = 900;

@@ -12,6 +12,7 @@ import {
   paginateScan,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { IamActions } from '../core/access.ts';
 import { showValue } from '../core/show.ts';
 import { type MailboxKey, parseMailboxKey } from '../domain/mailbox-key.ts';
 import type {
@@ -36,6 +37,18 @@ import type { AdvanceUpdate, SubscriptionStore } from '../receiver/receive.ts';
 import { conditionally } from './conditional-write.ts';
 
 export const SUBSCRIPTION_SK = 'subscription';
+
+/** IAM actions on the subscription table, per port this store implements (core/access.ts). */
+export const SUBSCRIPTION_TABLE_ACTIONS = {
+  /** The receiver: a consistent read and the conditional advance. */
+  SubscriptionStore: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  /** Mailbox management: create (Put), subscribe/fail/remove (Update), list (Scan). */
+  MailboxRecords: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Scan'],
+  /** The renewer: every lifecycle step is a conditional update of a read record. */
+  LifecycleStore: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  /** The sweeper: the parallel Scan and marking work queued. */
+  RecordScan: ['dynamodb:Scan', 'dynamodb:UpdateItem'],
+} as const satisfies Record<string, IamActions>;
 
 export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });

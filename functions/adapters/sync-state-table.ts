@@ -14,6 +14,7 @@ import {
   paginateQuery,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { IamActions } from '../core/access.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import type { FolderRef } from '../ews/request.ts';
 import { isDistinguishedFolderName } from '../ews/request.ts';
@@ -21,6 +22,14 @@ import type { CheckpointStore, PendingCheckpoint } from '../lifecycle/checkpoint
 import type { FolderSyncState, PendingSyncState, SyncStateStore } from '../lifecycle/sync.ts';
 import { conditionally } from './conditional-write.ts';
 import { writeAll } from './dynamo-batch.ts';
+
+/** IAM actions on the SyncStates table, per port this store implements (core/access.ts). */
+export const SYNC_STATE_TABLE_ACTIONS = {
+  /** The renewer's catch-ups and checkpoints: folder states and the checkpoint item. */
+  CheckpointStore: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  /** Mailbox management: `show` lists the folder states, `remove` clears the partition. */
+  SyncProgress: ['dynamodb:Query', 'dynamodb:BatchWriteItem'],
+} as const satisfies Record<string, IamActions>;
 
 const PREFIX = 'sync#';
 /** The checkpoint being proven (lifecycle/checkpoint.ts), one per mailbox. */

@@ -32,7 +32,11 @@ export function powertoolsMetrics(metrics: Metrics): MetricsRecorder {
       single.addDimension(dimension.name, dimension.value);
       single.addMetric(name, MetricUnit.Count, value);
     },
-    flush: () => metrics.publishStoredMetrics(),
+    // A forged request or a quiet batch counts only single metrics (already written) or nothing;
+    // publishing then would log Powertools' "No application metrics to publish" every time.
+    flush: () => {
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+    },
   };
 }
 

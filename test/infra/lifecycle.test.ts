@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ExchangePushBridgeStack } from '../../infra/stack.ts';
-import { policyStatementsOf, synthesize } from './synth.ts';
+import { synthesize } from './synth.ts';
 
 let template: Template;
 beforeAll(() => {
@@ -18,7 +20,7 @@ function fnLogicalId(descriptionPrefix: string): string {
 }
 
 describe('keeping subscriptions alive', () => {
-  it('runs the sweeper every minute, one at a time, through EventBridge Scheduler', () => {
+  it('runs the sweeper every minute through EventBridge Scheduler, once the role may invoke it', () => {
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: 'rate(1 minute)',
       State: 'ENABLED',
@@ -27,10 +29,11 @@ describe('keeping subscriptions alive', () => {
         RetryPolicy: { MaximumRetryAttempts: 0 },
       }),
     });
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Description: Match.stringLikeRegexp('^exchange-push-bridge sweeper'),
-      ReservedConcurrentExecutions: 1,
-    });
+    const [schedule] = Object.values(template.findResources('AWS::Scheduler::Schedule'));
+    const policies = Object.keys(template.findResources('AWS::IAM::Policy'));
+    const rolePolicy = policies.filter((id) => id.startsWith('BridgeLifecycleSchedulerRoleDefaultPolicy'));
+    expect(rolePolicy).toHaveLength(1);
+    expect(schedule?.DependsOn).toEqual(expect.arrayContaining(rolePolicy));
   });
 
   it('feeds the renewer from a renewals queue with a dead-letter queue, bounded concurrency and partial batch failures', () => {
@@ -92,30 +95,6 @@ describe('keeping subscriptions alive', () => {
       ),
     ).toThrow(/checkpointIntervalHours=0 must be a whole number of hours, at least 1/);
   });
-
-  it('lets the renewer read and update folder states and the pushed-item list, and nothing wider', () => {
-    const statements = policyStatementsOf(template, 'exchange-push-bridge renewer');
-    const onSyncStates = statements.filter((s) => JSON.stringify(s.Resource).includes('StateSyncStates'));
-    expect(new Set(onSyncStates.flatMap((s) => [s.Action].flat()))).toEqual(
-      new Set([
-        'dynamodb:GetItem',
-        'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:DeleteItem',
-        'dynamodb:Query',
-        'dynamodb:BatchWriteItem',
-      ]),
-    );
-    // No Scan of the folder states, and nothing on the subscription table beyond what renewal needs.
-    const onRecords = statements.filter(
-      (s) =>
-        JSON.stringify(s.Resource).includes('StateTable') &&
-        !JSON.stringify(s.Resource).includes('SyncStates'),
-    );
-    expect(new Set(onRecords.flatMap((s) => [s.Action].flat()))).toEqual(
-      new Set(['dynamodb:GetItem', 'dynamodb:UpdateItem']),
-    );
-  });
 });
 
 describe('alarms', () => {
@@ -134,19 +113,26 @@ describe('alarms', () => {
     expect([...alarms.keys()].sort()).toEqual(
       [
         'AdminFunctionErrors',
+        'AdminFunctionThrottles',
+        'CallbackApiServerErrors',
+        'EventsBacklog',
         'EventsDeadLetters',
         'IngestBacklog',
         'IngestDeadLetters',
         'ProcessorFunctionErrors',
+        'ProcessorFunctionThrottles',
         'ReceiverErrors',
         'ReceiverFunctionErrors',
+        'ReceiverFunctionThrottles',
         'RenewalFailures',
         'RenewalsDeadLetters',
         'RenewerFunctionErrors',
+        'RenewerFunctionThrottles',
         'StaleSubscriptions',
         'SubscriptionLost',
         'SubscriptionsNeedAttention',
         'SweeperFunctionErrors',
+        'SweeperFunctionThrottles',
         'SweeperNotRunning',
       ].sort(),
     );
@@ -158,6 +144,21 @@ describe('alarms', () => {
       expect(properties.OKActions).toEqual([{ Ref: topic }]);
       expect(properties.AlarmDescription).toMatch(/Runbook: README, "Runbook", \w+\./);
     }
+  });
+
+  it('has a runbook row in the README for every alarm', () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    const start = readme.indexOf('## Runbook');
+    const runbook = readme.slice(start, readme.indexOf('\n## ', start + 1));
+    // A row's first column names its alarms in backticks; `<Function>` stands for any function.
+    const patterns = runbook
+      .split('\n')
+      .filter((line) => line.startsWith('| `'))
+      .flatMap((row) => [...(row.split('|')[1] ?? '').matchAll(/`([^`]+)`/g)])
+      .map((m) => new RegExp(`^${(m[1] ?? '').replace('<Function>', '[A-Z][a-z]+')}$`));
+    expect(patterns.length).toBeGreaterThan(0);
+    const missing = [...alarmsByName().keys()].filter((name) => !patterns.some((p) => p.test(name)));
+    expect(missing).toEqual([]);
   });
 
   it('fires on any lost subscription, on stale ones only after three periods, and when the sweeper stops', () => {
@@ -174,10 +175,15 @@ describe('alarms', () => {
       EvaluationPeriods: 3,
       Threshold: 1,
     });
+    // Not breaching on missing data (a fresh deploy has none), but told when data stops.
+    const topic = Object.keys(template.findResources('AWS::SNS::Topic')).find((id) =>
+      id.includes('AlarmTopic'),
+    );
     expect(alarms.get('SweeperNotRunning')).toMatchObject({
       MetricName: 'Invocations',
       ComparisonOperator: 'LessThanThreshold',
-      TreatMissingData: 'breaching',
+      TreatMissingData: 'missing',
+      InsufficientDataActions: [{ Ref: topic }],
     });
     expect(alarms.get('RenewalsDeadLetters')).toMatchObject({
       MetricName: 'ApproximateNumberOfMessagesVisible',

@@ -2,12 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ExchangePushBridgeStack } from '../../infra/stack.ts';
 
 const cdkJson: unknown = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'cdk.json'), 'utf8'));
-const context: Record<string, unknown> =
+/** The context `cdk synth` takes from cdk.json (feature flags). */
+export const context: Record<string, unknown> =
   typeof cdkJson === 'object' &&
   cdkJson !== null &&
   'context' in cdkJson &&
@@ -22,20 +23,4 @@ export function synthesize(): { stack: ExchangePushBridgeStack; template: Templa
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   app.synth(); // throws when a cdk-nag finding is not acknowledged
   return { stack, template: Template.fromStack(stack) };
-}
-
-/** The policy statements attached to the role of the function whose description starts with `prefix`. */
-export function policyStatementsOf(
-  template: Template,
-  prefix: string,
-): Array<{ Action: unknown; Resource: unknown }> {
-  const functions = template.findResources('AWS::Lambda::Function', {
-    Properties: { Description: Match.stringLikeRegexp(`^${prefix}`) },
-  });
-  const [fn] = Object.values(functions);
-  const roleRef: unknown = fn?.Properties?.Role?.['Fn::GetAtt']?.[0];
-  const policies = template.findResources('AWS::IAM::Policy');
-  return Object.values(policies)
-    .filter((p) => JSON.stringify(p.Properties.Roles).includes(String(roleRef)))
-    .flatMap((p) => p.Properties.PolicyDocument.Statement);
 }

@@ -5,6 +5,7 @@
  * size); the sweep-cost request units are deterministic, so they are.
  */
 import { describe, expect, it } from 'vitest';
+import { measureCost } from '../../bench/cost.ts';
 import { benchDecode } from '../../bench/decode.ts';
 import { benchReceiver } from '../../bench/receiver.ts';
 import { measureSweepCost } from '../../bench/sweep-cost.ts';
@@ -56,4 +57,31 @@ describe('the sweep-cost measurement, at a small scale', () => {
     expect(larger?.scan.itemsRead).toBe(400);
     expect(larger?.index.entriesRead).toBe(4);
   }, 60_000);
+});
+
+describe('the cost of a mailbox-month (docs/cost.md)', () => {
+  it('measures the bytes of a heartbeat and a notification through the real handler, and prices every line', async () => {
+    const { bytes, months } = await measureCost();
+    // A heartbeat publishes a metrics line and no application log line; a notification's events
+    // are published CloudEvents of about a kilobyte.
+    expect(bytes.heartbeatMetricsLine).toBeGreaterThan(100);
+    expect(bytes.heartbeatAppLogLines).toBe(0);
+    expect(bytes.event).toBeGreaterThan(500);
+    expect(months.map((m) => [m.statusFrequency, m.eventsPerDay])).toEqual([
+      [1, 0],
+      [1, 100],
+      [5, 0],
+      [5, 100],
+      [30, 0],
+      [30, 100],
+    ]);
+    const total = (sf: number, events: number) =>
+      months.find((m) => m.statusFrequency === sf && m.eventsPerDay === events)?.total ?? Number.NaN;
+    // Heartbeats scale with 1 / StatusFrequency; events add the same amount at every frequency.
+    expect(total(1, 0)).toBeGreaterThan(total(5, 0));
+    expect(total(5, 0)).toBeGreaterThan(total(30, 0));
+    expect(total(1, 100) - total(1, 0)).toBeCloseTo(total(30, 100) - total(30, 0), 6);
+    for (const month of months)
+      for (const line of month.lines) expect(line.perMonth).toBeGreaterThanOrEqual(0);
+  });
 });
