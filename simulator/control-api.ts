@@ -1,7 +1,7 @@
 /**
  * `/_sim/`: the simulator's control and ground-truth API, JSON over HTTP, unauthenticated (it
  * listens where the simulator listens, normally 127.0.0.1). It offers exactly the operations of
- * the in-process API (see `Simulator` in server.ts), so a test or an operator can drive the
+ * the in-process API (see `Simulator` in api.ts), so a test or an operator can drive the
  * simulated world and read what really happened:
  *
  *   GET  /_sim/                               summary: URLs, auth, clock, mailboxes, faults
@@ -19,19 +19,13 @@
  */
 import { err, ok, type Result } from '../functions/core/result.ts';
 import { showValue } from '../functions/core/show.ts';
+import type { Simulator } from './api.ts';
+import { CHANGE_KINDS, type ChangeRequest, isChangeKind } from './change-planner.ts';
 import type { HttpAnswer } from './ews-service.ts';
 import type { FaultSettings } from './faults.ts';
 import { parseFaultSettings } from './faults.ts';
-import {
-  CHANGE_KINDS,
-  type ChangeRequest,
-  ITEM_FOLDERS,
-  type ItemFolder,
-  isChangeKind,
-  isItemFolder,
-  SimulatorInputError,
-} from './mailbox-store.ts';
-import type { Simulator } from './server.ts';
+import { ITEM_FOLDERS, type ItemFolder, isItemFolder } from './folders.ts';
+import { SimulatorInputError } from './input-error.ts';
 
 const JSON_TYPE = { 'Content-Type': 'application/json; charset=utf-8' };
 

@@ -14,13 +14,10 @@ import { DEFAULT_EXCHANGE_VERSION, type Impersonation } from '../functions/ews/r
 import { soapContentType } from '../functions/ews/soap.ts';
 import { validatePushUrl } from '../functions/ews/subscribe.ts';
 import type { Identity } from './auth.ts';
+import type { WatermarkProblem } from './event-table.ts';
 import type { FaultSettings } from './faults.ts';
-import {
-  DISTINGUISHED_FOLDERS,
-  type MailboxStore,
-  type SimulatedFolder,
-  type WatermarkProblem,
-} from './mailbox-store.ts';
+import { DISTINGUISHED_FOLDERS, type SimulatedFolder } from './folders.ts';
+import type { MailboxStore } from './mailbox-store.ts';
 import type { PushEngine } from './push-engine.ts';
 import type { Random } from './random.ts';
 import {

@@ -19,7 +19,9 @@ import {
 import { type EnvelopeProblem, openEnvelope, writeEnvelope } from '../functions/ews/soap.ts';
 import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from '../functions/ews/subscribe.ts';
 import { escapeAttribute, escapeText, NS, type XmlElement, type XmlLimits } from '../functions/ews/xml.ts';
-import type { EmailAddress, FolderListing, SimulatedItem, SyncChange } from './mailbox-store.ts';
+import type { FolderListing } from './folders.ts';
+import type { EmailAddress, SimulatedItem } from './items.ts';
+import type { SyncChange } from './mailbox-store.ts';
 
 /** Largest request accepted: the biggest real requests (GetItem with 100 ids) are a few KiB. */
 export const REQUEST_LIMITS: XmlLimits = { maxBytes: 1024 * 1024, maxDepth: 32 };
