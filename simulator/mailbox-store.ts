@@ -12,13 +12,13 @@
  *   folders; a copy gives a CopiedEvent (ItemId the copy, OldItemId the original) and the target
  *   folder's ModifiedEvent (the source folder does not change); calendar changes add a
  *   FreeBusyChangedEvent. The events go to the mailbox's events table (event-table.ts).
- * - SyncFolderItems reports the difference between the folder as the client last saw it and now,
- *   page by page, so that applying the pages in order gives exactly the folder's content.
+ * - SyncFolderItems reports the difference between the folder as the client last saw it and now
+ *   (sync.ts): state-based, as Exchange's, so it never replays history.
  *
  * All time comes from the injected Clock; all randomness from seeded streams.
  */
 import type { Clock } from '../functions/core/clock.ts';
-import { err, ok, type Result } from '../functions/core/result.ts';
+import type { Result } from '../functions/core/result.ts';
 import { showValue } from '../functions/core/show.ts';
 import type { SubscribableEventType } from '../functions/ews/subscribe.ts';
 import {
@@ -51,6 +51,7 @@ import {
 import { SimulatorInputError } from './input-error.ts';
 import { ItemFactory, type SimulatedItem, unreadCount } from './items.ts';
 import { ID_KIND, type IdMinter, type Random } from './random.ts';
+import { type SyncResult, SyncStates } from './sync.ts';
 
 /** The ground truth: one item change, exactly as it happened. */
 export interface ChangeRecord {
@@ -99,35 +100,12 @@ export interface ChangeEvent {
   readonly oldParentFolderId: string | null;
 }
 
-export type SyncChange =
-  | { readonly kind: 'Create' | 'Update'; readonly item: SimulatedItem }
-  | { readonly kind: 'Delete'; readonly itemId: string }
-  | { readonly kind: 'ReadFlagChange'; readonly itemId: string; readonly isRead: boolean };
-
-export interface SyncResult {
-  readonly syncState: string;
-  readonly includesLastItemInRange: boolean;
-  readonly changes: readonly SyncChange[];
-}
-
-interface FolderLogEntry {
-  readonly seq: number;
-  readonly itemId: string;
-  /** The item after this change, or null when it left the folder (deleted or moved away). */
-  readonly item: SimulatedItem | null;
-  readonly kind: ChangeKind;
-}
-
 interface FolderState {
   readonly name: SimulatedFolder;
   readonly displayName: string;
   readonly id: string;
   readonly parentId: string | null;
   readonly items: Map<string, SimulatedItem>;
-  /** Every change of the folder's content, seq = index + 1. */
-  readonly log: FolderLogEntry[];
-  /** The log entries of each item id, in order: SyncFolderItems looks up an item's past state. */
-  readonly history: Map<string, FolderLogEntry[]>;
 }
 
 interface MailboxState {
@@ -137,12 +115,6 @@ interface MailboxState {
   readonly folders: Map<SimulatedFolder, FolderState>;
   readonly folderById: Map<string, FolderState>;
   readonly events: EventTable;
-}
-
-interface SyncStateInfo {
-  readonly mailbox: string;
-  readonly folderId: string;
-  readonly seq: number;
 }
 
 export interface MailboxStoreOptions {
@@ -173,7 +145,7 @@ export class MailboxStore {
   readonly #watermarks: WatermarkRegistry;
   readonly #mailboxes = new Map<string, MailboxState>();
   readonly #itemsById = new Map<string, SimulatedItem>();
-  readonly #syncStates = new Map<string, SyncStateInfo>();
+  readonly #syncStates: SyncStates;
   readonly #changes: ChangeRecord[] = [];
   readonly #listeners: Array<(mailbox: string) => void> = [];
 
@@ -183,6 +155,7 @@ export class MailboxStore {
     this.#ids = options.ids;
     this.#items = new ItemFactory(options.random, options.ids);
     this.#watermarks = new WatermarkRegistry(options.ids);
+    this.#syncStates = new SyncStates(options.ids);
     for (const address of options.addresses) this.#addMailbox(address);
     const initial = options.initialItems ?? 4;
     const folders: readonly [ItemFolder, ...ItemFolder[]] = ['inbox', 'inbox', 'calendar', CUSTOM_FOLDER];
@@ -375,7 +348,7 @@ export class MailboxStore {
           plan.folder,
           now,
         );
-        this.#put(mailbox, after, 'create');
+        this.#put(mailbox, after);
         if (after.folder === 'inbox') itemEvent('NewMailEvent', after);
         itemEvent('CreatedEvent', after);
         folderModified(after.folder);
@@ -386,7 +359,7 @@ export class MailboxStore {
       case 'readFlag': {
         before = plan.item;
         after = this.#items.modified(plan.item, plan.kind, now);
-        this.#put(mailbox, after, plan.kind);
+        this.#put(mailbox, after);
         itemEvent('ModifiedEvent', after);
         folderModified(after.folder);
         if (after.element === 'CalendarItem') itemEvent('FreeBusyChangedEvent', after);
@@ -394,14 +367,14 @@ export class MailboxStore {
       }
       case 'move': {
         before = plan.item;
-        this.#remove(mailbox, before, 'move');
+        this.#remove(mailbox, before);
         after = {
           ...before,
           id: this.#items.itemId(),
           changeKey: this.#items.changeKey(),
           folder: plan.target,
         };
-        this.#put(mailbox, after, 'move');
+        this.#put(mailbox, after);
         raise({
           type: 'MovedEvent',
           itemId: after.id,
@@ -426,7 +399,7 @@ export class MailboxStore {
           folder: plan.target,
           lastModified: now,
         };
-        this.#put(mailbox, after, 'copy');
+        this.#put(mailbox, after);
         raise({
           type: 'CopiedEvent',
           itemId: after.id,
@@ -443,7 +416,7 @@ export class MailboxStore {
       case 'delete': {
         before = plan.item;
         after = null;
-        this.#remove(mailbox, before, 'delete');
+        this.#remove(mailbox, before);
         itemEvent('DeletedEvent', before);
         folderModified(before.folder);
         if (before.element === 'CalendarItem') itemEvent('FreeBusyChangedEvent', before);
@@ -481,26 +454,18 @@ export class MailboxStore {
     return record;
   }
 
-  #put(mailbox: MailboxState, item: SimulatedItem, kind: ChangeKind): void {
-    const folder = this.#folder(mailbox, item.folder);
-    folder.items.set(item.id, item);
+  #put(mailbox: MailboxState, item: SimulatedItem): void {
+    const { items } = this.#folder(mailbox, item.folder);
+    // Re-inserted, so a folder's items are in the order they last changed: SyncFolderItems
+    // reports changes in that order.
+    items.delete(item.id);
+    items.set(item.id, item);
     this.#itemsById.set(item.id, item);
-    this.#log(folder, item.id, item, kind);
   }
 
-  #remove(mailbox: MailboxState, item: SimulatedItem, kind: ChangeKind): void {
-    const folder = this.#folder(mailbox, item.folder);
-    folder.items.delete(item.id);
+  #remove(mailbox: MailboxState, item: SimulatedItem): void {
+    this.#folder(mailbox, item.folder).items.delete(item.id);
     this.#itemsById.delete(item.id);
-    this.#log(folder, item.id, null, kind);
-  }
-
-  #log(folder: FolderState, itemId: string, item: SimulatedItem | null, kind: ChangeKind): void {
-    const entry: FolderLogEntry = { seq: folder.log.length + 1, itemId, item, kind };
-    folder.log.push(entry);
-    const history = folder.history.get(itemId);
-    if (history) history.push(entry);
-    else folder.history.set(itemId, [entry]);
   }
 
   // ---- the events table and watermarks ------------------------------------------------------
@@ -549,9 +514,8 @@ export class MailboxStore {
   }
 
   /**
-   * The changes of a folder since a SyncState (all its items as creates without one), at most
-   * `max` items' worth. Applying the pages in order reproduces the folder exactly: each page
-   * reports its items' state as of the page's end, compared with the state the client had.
+   * The next page of a folder's changes since a SyncState (all its items as creates without one),
+   * as Exchange reports them: how things are now, never the history (sync.ts).
    */
   syncFolderItems(
     address: string,
@@ -562,45 +526,13 @@ export class MailboxStore {
   ): Result<SyncResult, 'invalidSyncState'> {
     const mailbox = this.#mailbox(address);
     const folder = this.#folder(mailbox, folderName);
-    let since = 0;
-    if (syncState !== undefined) {
-      const info = this.#syncStates.get(syncState);
-      if (info === undefined || info.mailbox !== mailbox.address || info.folderId !== folder.id) {
-        return err('invalidSyncState');
-      }
-      since = info.seq;
-    }
-    const included = new Set<string>();
-    let cutoff = since;
-    for (let seq = since + 1; seq <= folder.log.length; seq++) {
-      const entry = folder.log[seq - 1];
-      if (entry === undefined) break;
-      if (!included.has(entry.itemId)) {
-        if (included.size === max) break;
-        included.add(entry.itemId);
-      }
-      cutoff = seq;
-    }
-    const changes: SyncChange[] = [];
-    for (const itemId of included) {
-      if (ignore.has(itemId)) continue;
-      const history = folder.history.get(itemId) ?? [];
-      const stateAt = (seq: number) => history.findLast((e) => e.seq <= seq)?.item ?? null;
-      const then = stateAt(since);
-      const now = stateAt(cutoff);
-      if (then === null && now !== null) changes.push({ kind: 'Create', item: now });
-      else if (then !== null && now === null) changes.push({ kind: 'Delete', itemId });
-      else if (then !== null && now !== null) {
-        const onlyReadFlag = history.every((e) => e.seq <= since || e.seq > cutoff || e.kind === 'readFlag');
-        if (onlyReadFlag && now.element === 'Message') {
-          changes.push({ kind: 'ReadFlagChange', itemId, isRead: now.isRead });
-        } else changes.push({ kind: 'Update', item: now });
-      }
-      // Created and gone again within the page: the client never needs to hear of it.
-    }
-    const newState = this.#ids.mint(ID_KIND.syncState, 24);
-    this.#syncStates.set(newState, { mailbox: mailbox.address, folderId: folder.id, seq: cutoff });
-    return ok({ syncState: newState, includesLastItemInRange: cutoff === folder.log.length, changes });
+    return this.#syncStates.sync(
+      { mailbox: mailbox.address, folderId: folder.id },
+      folder.items,
+      syncState,
+      max,
+      ignore,
+    );
   }
 
   // ---- internals ----------------------------------------------------------------------------
@@ -619,8 +551,6 @@ export class MailboxStore {
         id: this.#ids.mint(ID_KIND.folder, 30),
         parentId: parent === null ? null : (folders.get(parent)?.id ?? null),
         items: new Map(),
-        log: [],
-        history: new Map(),
       };
       folders.set(name, folder);
       folderById.set(folder.id, folder);

@@ -21,7 +21,7 @@ import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from '../functio
 import { escapeAttribute, escapeText, NS, type XmlElement, type XmlLimits } from '../functions/ews/xml.ts';
 import type { FolderListing } from './folders.ts';
 import type { EmailAddress, SimulatedItem } from './items.ts';
-import type { SyncChange } from './mailbox-store.ts';
+import type { SyncChange } from './sync.ts';
 
 /** Largest request accepted: the biggest real requests (GetItem with 100 ids) are a few KiB. */
 export const REQUEST_LIMITS: XmlLimits = { maxBytes: 1024 * 1024, maxDepth: 32 };
