@@ -21,13 +21,18 @@ import type { MailboxStore } from './mailbox-store.ts';
 import type { PushEngine } from './push-engine.ts';
 import type { Random } from './random.ts';
 import {
+  type AlternateId,
+  convertIdSuccess,
   decodeEwsRequest,
   type EwsRequest,
   encodeFault,
   encodeResponse,
   type FolderRef,
+  type FolderShape,
   findFolderSuccess,
+  getFolderSuccess,
   getItemSuccess,
+  type IdFormat,
   type ItemShape,
   type PushSubscribeRequest,
   type RequestHeader,
@@ -200,15 +205,36 @@ export class EwsService {
         return soap(encodeResponse('SyncFolderItems', [this.#syncFolderItems(request, acting)]));
       case 'FindFolder':
         return this.#findFolder(request, acting);
+      case 'GetFolder':
+        return soap(
+          encodeResponse(
+            'GetFolder',
+            request.folderIds.map((ref) => this.#getFolder(ref, request.folderShape, acting)),
+          ),
+        );
+      case 'ConvertId':
+        return soap(
+          encodeResponse(
+            'ConvertId',
+            request.sourceIds.map((id) => convertId(id, request.destinationFormat)),
+          ),
+        );
       case 'Unsubscribe':
       case 'GetEvents': {
         // Neither operation works on push subscriptions: "To unsubscribe from a push
-        // subscription, you must respond to a push request with an unsubscribe response".
+        // subscription, you must respond to a push request with an unsubscribe response". The
+        // answers differ: Unsubscribe of a push id is ErrorInvalidSubscription ([MS-OXWSNTIF];
+        // exchangelib's tests against real Exchange expect it), GetEvents of one is
+        // ErrorInvalidPullSubscriptionId. Either way the subscription lives on.
         const known = this.#o.engine.get(request.subscriptionId) !== undefined;
+        const refusal =
+          request.operation === 'Unsubscribe'
+            ? errorMessage('ErrorInvalidSubscription', 'The subscription is invalid.')
+            : errorMessage('ErrorInvalidPullSubscriptionId', 'Subscription is not a pull subscription.');
         return soap(
           encodeResponse(request.operation, [
             known
-              ? errorMessage('ErrorInvalidPullSubscriptionId', 'Subscription is not a pull subscription.')
+              ? refusal
               : errorMessage('ErrorSubscriptionNotFound', 'The specified subscription was not found.'),
           ]),
         );
@@ -216,7 +242,7 @@ export class EwsService {
       case 'Unsupported':
         return fault(
           'ErrorInvalidRequest',
-          `The EWS simulator does not implement ${request.name}; it answers Subscribe (push), GetItem, SyncFolderItems and FindFolder.`,
+          `The EWS simulator does not implement ${request.name}; it answers Subscribe (push), GetItem, SyncFolderItems, FindFolder, GetFolder and ConvertId (docs/simulator.md).`,
         );
     }
   }
@@ -296,6 +322,7 @@ export class EwsService {
       url: push.url,
       callerData: push.callerData,
       requestServerVersion: header.requestServerVersion ?? DEFAULT_EXCHANGE_VERSION,
+      resumedFrom: push.watermark,
       position,
       watermark,
     });
@@ -425,6 +452,19 @@ export class EwsService {
     );
   }
 
+  /** One folder, by id or distinguished name, with the properties the shape asks for. */
+  #getFolder(ref: FolderRef, shape: FolderShape, acting: Acting): ResponseMessage {
+    const { store } = this.#o;
+    const folder = this.#resolveFolder(ref, acting, 'ErrorFolderNotFound');
+    if (!folder.ok) return folder.error;
+    const { mailbox } = folder.value;
+    if (acting.mailbox !== null && acting.mailbox !== mailbox) {
+      return errorMessage('ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
+    }
+    if (store.isMoving(mailbox)) return moveInProgress();
+    return getFolderSuccess(store.folderListing(mailbox, folder.value.folder), shape);
+  }
+
   /** The mailbox and folder a folder reference names, or the error message Exchange answers. */
   #resolveFolder(
     ref: FolderRef,
@@ -463,6 +503,31 @@ export class EwsService {
     if (folder === undefined) return err(notFound());
     return ok({ mailbox, folder });
   }
+}
+
+/**
+ * ConvertId, for the simulator's ids: an item or folder id is base64 of opaque bytes, which serve
+ * as its EwsId and its EntryId alike (the simulator's ids carry nothing beyond the entry), and
+ * HexEntryId is the same bytes in hex. Like Exchange's, the conversion only transforms: it does
+ * not look the id up. EwsLegacyId, StoreId and OwaId are not simulated.
+ */
+function convertId(source: AlternateId, destination: IdFormat): ResponseMessage {
+  const simulated = ['EwsId', 'EntryId', 'HexEntryId'];
+  if (!simulated.includes(source.format) || !simulated.includes(destination)) {
+    return errorMessage(
+      'ErrorInvalidRequest',
+      `The EWS simulator converts between EwsId, EntryId and HexEntryId only, not from ${source.format} to ${destination}.`,
+    );
+  }
+  let bytes: Buffer | undefined;
+  if (source.format === 'HexEntryId') {
+    if (/^(?:[0-9A-Fa-f]{2})+$/.test(source.id)) bytes = Buffer.from(source.id, 'hex');
+  } else if (/^[A-Za-z0-9+/]+={0,2}$/.test(source.id) && source.id.length % 4 === 0) {
+    bytes = Buffer.from(source.id, 'base64');
+  }
+  if (bytes === undefined) return errorMessage('ErrorInvalidIdMalformed', 'Id is malformed.');
+  const id = destination === 'HexEntryId' ? bytes.toString('hex').toUpperCase() : bytes.toString('base64');
+  return convertIdSuccess({ format: destination, id, mailbox: source.mailbox });
 }
 
 const WATERMARK_PROBLEMS: Record<WatermarkProblem, string> = {

@@ -218,6 +218,12 @@ export class MailboxStore {
     return listed;
   }
 
+  /** One folder as GetFolder shows it. */
+  folderListing(address: string, folder: SimulatedFolder): FolderListing {
+    const mailbox = this.#mailbox(address);
+    return this.#listing(mailbox, this.#folder(mailbox, folder));
+  }
+
   #children(mailbox: MailboxState, folder: FolderState): FolderState[] {
     return [...mailbox.folders.values()].filter((f) => f.parentId === folder.id);
   }

@@ -114,6 +114,11 @@ export interface SubscriptionView {
   readonly statusFrequency: number;
   readonly url: string;
   readonly callerData: string | null;
+  /**
+   * The watermark it resumed from; null for a fresh subscription, also one whose Subscribe
+   * carried its watermark as m:Watermark, which the simulator, like Exchange, does not read.
+   */
+  readonly resumedFrom: string | null;
   readonly state: SubscriptionState;
   readonly createdAt: number;
   readonly endedAt: number | null;
@@ -135,6 +140,7 @@ export interface NewSubscription {
   readonly url: string;
   readonly callerData: string | null;
   readonly requestServerVersion: ExchangeVersion;
+  readonly resumedFrom: string | null;
   /** Where the subscription starts: a resumed watermark's position, or the mailbox's head. */
   readonly position: number;
   readonly watermark: string;
@@ -599,6 +605,7 @@ function view(sub: Subscription): SubscriptionView {
     statusFrequency: sub.spec.statusFrequency,
     url: sub.spec.url,
     callerData: sub.spec.callerData,
+    resumedFrom: sub.spec.resumedFrom,
     state: sub.state,
     createdAt: sub.createdAt,
     endedAt: sub.endedAt,
