@@ -21,7 +21,15 @@ export interface MailboxMove {
 /** A mailbox as `mailboxes()` describes it; its folders by name, the custom one as `projects`. */
 export type MailboxSummary = MailboxDescription;
 
+/**
+ * The version of the `/_sim/` control API. Within a version, requests keep their meaning and
+ * answers keep every field they have (fields may be added); anything else is a new version.
+ */
+export const CONTROL_API_VERSION = 1;
+
 export interface SimulatorSummary {
+  /** CONTROL_API_VERSION. */
+  readonly apiVersion: number;
   readonly url: string;
   readonly ewsUrl: string;
   readonly tokenUrl: string;

@@ -16,6 +16,9 @@
  *   PUT  /_sim/faults                         change some of them: {"serverBusyRate": 0.5}
  *
  * Errors are `{"error": "…"}` with 400 (bad input), 404 (unknown path or id) or 405.
+ *
+ * The API is versioned (`apiVersion` in GET /_sim/, CONTROL_API_VERSION in api.ts) and its shapes
+ * are pinned by test/simulator/control-api.test.ts; docs/simulator.md documents every field.
  */
 import { err, ok, type Result } from '../functions/core/result.ts';
 import { showValue } from '../functions/core/show.ts';
@@ -176,8 +179,5 @@ export function handleControl(sim: Simulator, method: string, url: URL, body: st
     if (e instanceof SimulatorInputError) return problem(e.notFound ? 404 : 400, e.message);
     throw e;
   }
-  return problem(
-    404,
-    `no control endpoint ${method} ${path}; see GET /_sim/ and the README section "EWS simulator"`,
-  );
+  return problem(404, `no control endpoint ${method} ${path}; see GET /_sim/ and docs/simulator.md`);
 }

@@ -1,9 +1,9 @@
 /**
  * The EWS simulator: a faithful stand-in for Exchange's push notifications, for the local run and
- * the tests. It serves EWS (Subscribe with push, GetItem, SyncFolderItems, FindFolder) on
- * `/EWS/Exchange.asmx`, an OAuth2 token endpoint, and the `/_sim/` control and ground-truth API,
- * and pushes SendNotification to callback URLs with Exchange's batching, heartbeats, retry
- * schedule and silent drops. It runs entirely on one Clock, so it can share time with the bridge.
+ * the tests. It serves EWS (Subscribe with push, GetItem, SyncFolderItems, FindFolder, GetFolder,
+ * ConvertId) on `/EWS/Exchange.asmx`, an OAuth2 token endpoint, and the `/_sim/` control and
+ * ground-truth API, and pushes SendNotification to callback URLs with Exchange's batching,
+ * heartbeats, retry schedule and silent drops. It runs entirely on one Clock, so it can share time with the bridge.
  *
  * In-process API:
  *
@@ -39,7 +39,7 @@
  */
 import http from 'node:http';
 import { Activity } from './activity.ts';
-import type { MailboxMove, Simulator } from './api.ts';
+import { CONTROL_API_VERSION, type MailboxMove, type Simulator } from './api.ts';
 import { Authenticator } from './auth.ts';
 import { handleControl } from './control-api.ts';
 import { EwsService, type HttpAnswer } from './ews-service.ts';
@@ -52,7 +52,13 @@ import { PushEngine } from './push-engine.ts';
 import { createIdMinter, createRandom } from './random.ts';
 import { Timers } from './timers.ts';
 
-export type { MailboxMove, MailboxSummary, Simulator, SimulatorSummary } from './api.ts';
+export {
+  CONTROL_API_VERSION,
+  type MailboxMove,
+  type MailboxSummary,
+  type Simulator,
+  type SimulatorSummary,
+} from './api.ts';
 export { SimulatorInputError } from './input-error.ts';
 export type { SimulatorOptions } from './options.ts';
 export { SimulatorConfigError } from './options.ts';
@@ -176,6 +182,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     deliveries: (filter) => engine.deliveries(filter),
     mailboxes: () => store.describeMailboxes(),
     summary: () => ({
+      apiVersion: CONTROL_API_VERSION,
       url,
       ewsUrl: sim.ewsUrl,
       tokenUrl: sim.tokenUrl,

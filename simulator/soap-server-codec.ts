@@ -1,7 +1,7 @@
 /**
  * The Exchange side of the EWS SOAP vocabulary: decoding the requests a client sends (Subscribe,
- * GetItem, SyncFolderItems, FindFolder, and the few others a push client might try) and encoding
- * Exchange's responses and SOAP Faults.
+ * GetItem, SyncFolderItems, FindFolder, GetFolder, ConvertId, and the few others a push client
+ * might try) and encoding Exchange's responses and SOAP Faults.
  *
  * Requests are read as strictly as Exchange reads them: elements in schema order, enumerations
  * exact, numbers in range; anything else is the ErrorSchemaValidation fault Exchange answers, with
