@@ -37,6 +37,7 @@ import {
   type PushSubscribeRequest,
   type RequestHeader,
   type ResponseMessage,
+  type ResponseOperation,
   schemaValidationFault,
   subscribeSuccess,
   syncFolderItemsSuccess,
@@ -78,6 +79,10 @@ const XML = { 'Content-Type': soapContentType('1.1') };
 
 function soap(body: string): HttpAnswer {
   return { status: 200, headers: XML, body };
+}
+/** An operation's response envelope, one response message per element of `messages`, HTTP 200. */
+function answer(operation: ResponseOperation, messages: readonly ResponseMessage[]): HttpAnswer {
+  return soap(encodeResponse(operation, messages));
 }
 function fault(
   code: string,
@@ -184,40 +189,32 @@ export class EwsService {
     switch (request.operation) {
       case 'Subscribe':
         if (request.push === null) {
-          return soap(
-            encodeResponse('Subscribe', [
-              errorMessage(
-                'ErrorInvalidSubscriptionRequest',
-                `The EWS simulator implements push subscriptions only, not ${request.kind} subscriptions.`,
-              ),
-            ]),
-          );
+          return answer('Subscribe', [
+            errorMessage(
+              'ErrorInvalidSubscriptionRequest',
+              `The EWS simulator implements push subscriptions only, not ${request.kind} subscriptions.`,
+            ),
+          ]);
         }
-        return soap(encodeResponse('Subscribe', [this.#subscribe(request.push, header, acting)]));
+        return answer('Subscribe', [this.#subscribe(request.push, header, acting)]);
       case 'GetItem':
-        return soap(
-          encodeResponse(
-            'GetItem',
-            request.itemIds.map((id) => this.#getItem(id, request.itemShape, acting)),
-          ),
+        return answer(
+          'GetItem',
+          request.itemIds.map((id) => this.#getItem(id, request.itemShape, acting)),
         );
       case 'SyncFolderItems':
-        return soap(encodeResponse('SyncFolderItems', [this.#syncFolderItems(request, acting)]));
+        return answer('SyncFolderItems', [this.#syncFolderItems(request, acting)]);
       case 'FindFolder':
         return this.#findFolder(request, acting);
       case 'GetFolder':
-        return soap(
-          encodeResponse(
-            'GetFolder',
-            request.folderIds.map((ref) => this.#getFolder(ref, request.folderShape, acting)),
-          ),
+        return answer(
+          'GetFolder',
+          request.folderIds.map((ref) => this.#getFolder(ref, request.folderShape, acting)),
         );
       case 'ConvertId':
-        return soap(
-          encodeResponse(
-            'ConvertId',
-            request.sourceIds.map((id) => convertId(id, request.destinationFormat)),
-          ),
+        return answer(
+          'ConvertId',
+          request.sourceIds.map((id) => convertId(id, request.destinationFormat)),
         );
       case 'Unsubscribe':
       case 'GetEvents': {
@@ -231,13 +228,11 @@ export class EwsService {
           request.operation === 'Unsubscribe'
             ? errorMessage('ErrorInvalidSubscription', 'The subscription is invalid.')
             : errorMessage('ErrorInvalidPullSubscriptionId', 'Subscription is not a pull subscription.');
-        return soap(
-          encodeResponse(request.operation, [
-            known
-              ? refusal
-              : errorMessage('ErrorSubscriptionNotFound', 'The specified subscription was not found.'),
-          ]),
-        );
+        return answer(request.operation, [
+          known
+            ? refusal
+            : errorMessage('ErrorSubscriptionNotFound', 'The specified subscription was not found.'),
+        ]);
       }
       case 'Unsupported':
         return fault(
@@ -355,13 +350,9 @@ export class EwsService {
     acting: Acting,
   ): ResponseMessage {
     const { store } = this.#o;
-    const folder = this.#resolveFolder(request.syncFolderId, acting, 'ErrorSyncFolderNotFound');
+    const folder = this.#folderToRead(request.syncFolderId, acting, 'ErrorSyncFolderNotFound');
     if (!folder.ok) return folder.error;
     const { mailbox } = folder.value;
-    if (acting.mailbox !== null && acting.mailbox !== mailbox) {
-      return errorMessage('ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
-    }
-    if (store.isMoving(mailbox)) return moveInProgress();
     const result = store.syncFolderItems(
       mailbox,
       folder.value.folder,
@@ -398,11 +389,9 @@ export class EwsService {
         `The EWS simulator does not implement FindFolder with ${unmodelled}; use IndexedPageFolderView with BasePoint="Beginning" and no Restriction.`,
       );
     }
-    return soap(
-      encodeResponse(
-        'FindFolder',
-        request.parentFolderIds.map((ref) => this.#findFolderPage(ref, request, acting)),
-      ),
+    return answer(
+      'FindFolder',
+      request.parentFolderIds.map((ref) => this.#findFolderPage(ref, request, acting)),
     );
   }
 
@@ -412,13 +401,9 @@ export class EwsService {
     acting: Acting,
   ): ResponseMessage {
     const { store } = this.#o;
-    const folder = this.#resolveFolder(ref, acting, 'ErrorFolderNotFound');
+    const folder = this.#folderToRead(ref, acting, 'ErrorFolderNotFound');
     if (!folder.ok) return folder.error;
     const { mailbox } = folder.value;
-    if (acting.mailbox !== null && acting.mailbox !== mailbox) {
-      return errorMessage('ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
-    }
-    if (store.isMoving(mailbox)) return moveInProgress();
     let offset = 0;
     let max = FIND_COUNT_LIMIT;
     if (request.view.kind === 'indexed') {
@@ -454,15 +439,25 @@ export class EwsService {
 
   /** One folder, by id or distinguished name, with the properties the shape asks for. */
   #getFolder(ref: FolderRef, shape: FolderShape, acting: Acting): ResponseMessage {
-    const { store } = this.#o;
-    const folder = this.#resolveFolder(ref, acting, 'ErrorFolderNotFound');
+    const folder = this.#folderToRead(ref, acting, 'ErrorFolderNotFound');
     if (!folder.ok) return folder.error;
+    return getFolderSuccess(this.#o.store.folderListing(folder.value.mailbox, folder.value.folder), shape);
+  }
+
+  /** A folder the caller may read now: it exists, is the caller's, and its mailbox is not moving. */
+  #folderToRead(
+    ref: FolderRef,
+    acting: Acting,
+    notFoundCode: 'ErrorFolderNotFound' | 'ErrorSyncFolderNotFound',
+  ): Result<{ mailbox: string; folder: SimulatedFolder }, ResponseMessage> {
+    const folder = this.#resolveFolder(ref, acting, notFoundCode);
+    if (!folder.ok) return folder;
     const { mailbox } = folder.value;
     if (acting.mailbox !== null && acting.mailbox !== mailbox) {
-      return errorMessage('ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
+      return err(errorMessage('ErrorAccessDenied', 'Access is denied. Check credentials and try again.'));
     }
-    if (store.isMoving(mailbox)) return moveInProgress();
-    return getFolderSuccess(store.folderListing(mailbox, folder.value.folder), shape);
+    if (this.#o.store.isMoving(mailbox)) return err(moveInProgress());
+    return folder;
   }
 
   /** The mailbox and folder a folder reference names, or the error message Exchange answers. */

@@ -38,24 +38,22 @@ describe('schema violations say where they are, as Exchange does (LineNumber, Li
     expect(position).toBe('  <s:Header><t:RequestServerVersion '.length + 1);
   });
 
+  /** A GetFolder request holding `inner` on one line of its own (line 6 of the request). */
+  const getFolder = (inner: string) =>
+    refusal(envelope('', `    <m:GetFolder>\n${inner}\n    </m:GetFolder>`));
+
   it('points at the child element that does not belong', () => {
-    const body = [
-      '    <m:GetFolder>',
+    const { line, position, violation } = getFolder(
       '      <m:FolderIds><t:DistinguishedFolderId Id="inbox"/></m:FolderIds>',
-      '    </m:GetFolder>',
-    ].join('\n');
-    const { line, position, violation } = refusal(envelope('', body));
+    );
     expect(violation).toMatch(/invalid child element 'FolderIds'.*expected: 'FolderShape'/);
     expect([line, position]).toEqual([6, '      <'.length + 1]);
   });
 
   it('points at the end tag of content that stopped too soon', () => {
-    const body = [
-      '    <m:GetFolder>',
+    const { line, position, violation } = getFolder(
       '      <m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape>',
-      '    </m:GetFolder>',
-    ].join('\n');
-    const { line, position, violation } = refusal(envelope('', body));
+    );
     expect(violation).toMatch(/'GetFolder' .* has incomplete content/);
     expect([line, position]).toEqual([7, '    </'.length + 1]);
   });
