@@ -5,7 +5,7 @@
  *
  * Each automatic change is a random one (`makeChange({ mailbox })`): every kind, copies the
  * rarest, in every item folder, the custom folder (projects) included; the weights and targets
- * are in mailbox-store.ts.
+ * are in change-planner.ts.
  */
 import type { Clock } from '../functions/core/clock.ts';
 import type { FaultSettings } from './faults.ts';

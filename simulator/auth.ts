@@ -11,7 +11,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Clock } from '../functions/core/clock.ts';
 import { showValue } from '../functions/core/show.ts';
-import type { IdMinter } from './random.ts';
+import { ID_KIND, type IdMinter } from './random.ts';
 
 export const AUTH_MODES = ['none', 'basic', 'oauth'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
@@ -218,7 +218,11 @@ export class Authenticator {
     }
     const now = this.#o.clock.now();
     for (const [token, info] of this.#tokens) if (info.expiresAt < now) this.#tokens.delete(token);
-    const token = this.#o.ids.mint(0x20, 48).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    const token = this.#o.ids
+      .mint(ID_KIND.token, 48)
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_')
+      .replace(/=+$/, '');
     const lifetime = this.#o.tokenLifetimeSeconds;
     this.#tokens.set(token, { clientId, expiresAt: now + lifetime * 1000 });
     return {

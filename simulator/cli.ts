@@ -16,7 +16,7 @@ const USAGE = `usage: npm run simulator -- [flags]
   --mailboxes A,B,…     mailbox addresses (default: one, user1@contoso.test)
   --mailbox-count N     generate N mailboxes user1@contoso.test … userN@contoso.test
   --change-rate X       automatic changes per simulated minute per mailbox (default 0)
-  --chaos               turn every fault on (see README, "EWS simulator")
+  --chaos               turn every fault on (see docs/simulator.md)
   --seed N              seed of every random choice (default 1)
   --help                this text`;
 

@@ -1,7 +1,7 @@
 /**
  * `/_sim/`: the simulator's control and ground-truth API, JSON over HTTP, unauthenticated (it
  * listens where the simulator listens, normally 127.0.0.1). It offers exactly the operations of
- * the in-process API (see `Simulator` in server.ts), so a test or an operator can drive the
+ * the in-process API (see `Simulator` in api.ts), so a test or an operator can drive the
  * simulated world and read what really happened:
  *
  *   GET  /_sim/                               summary: URLs, auth, clock, mailboxes, faults
@@ -16,22 +16,19 @@
  *   PUT  /_sim/faults                         change some of them: {"serverBusyRate": 0.5}
  *
  * Errors are `{"error": "…"}` with 400 (bad input), 404 (unknown path or id) or 405.
+ *
+ * The API is versioned (`apiVersion` in GET /_sim/, CONTROL_API_VERSION in api.ts) and its shapes
+ * are pinned by test/simulator/control-api.test.ts; docs/simulator.md documents every field.
  */
 import { err, ok, type Result } from '../functions/core/result.ts';
 import { showValue } from '../functions/core/show.ts';
+import type { Simulator } from './api.ts';
+import { CHANGE_KINDS, type ChangeRequest, isChangeKind } from './change-planner.ts';
 import type { HttpAnswer } from './ews-service.ts';
 import type { FaultSettings } from './faults.ts';
 import { parseFaultSettings } from './faults.ts';
-import {
-  CHANGE_KINDS,
-  type ChangeRequest,
-  ITEM_FOLDERS,
-  type ItemFolder,
-  isChangeKind,
-  isItemFolder,
-  SimulatorInputError,
-} from './mailbox-store.ts';
-import type { Simulator } from './server.ts';
+import { ITEM_FOLDERS, type ItemFolder, isItemFolder } from './folders.ts';
+import { SimulatorInputError } from './input-error.ts';
 
 const JSON_TYPE = { 'Content-Type': 'application/json; charset=utf-8' };
 
@@ -182,8 +179,5 @@ export function handleControl(sim: Simulator, method: string, url: URL, body: st
     if (e instanceof SimulatorInputError) return problem(e.notFound ? 404 : 400, e.message);
     throw e;
   }
-  return problem(
-    404,
-    `no control endpoint ${method} ${path}; see GET /_sim/ and the README section "EWS simulator"`,
-  );
+  return problem(404, `no control endpoint ${method} ${path}; see GET /_sim/ and docs/simulator.md`);
 }

@@ -14,27 +14,30 @@ import { DEFAULT_EXCHANGE_VERSION, type Impersonation } from '../functions/ews/r
 import { soapContentType } from '../functions/ews/soap.ts';
 import { validatePushUrl } from '../functions/ews/subscribe.ts';
 import type { Identity } from './auth.ts';
+import type { WatermarkProblem } from './event-table.ts';
 import type { FaultSettings } from './faults.ts';
-import {
-  DISTINGUISHED_FOLDERS,
-  type MailboxStore,
-  type SimulatedFolder,
-  type WatermarkProblem,
-} from './mailbox-store.ts';
+import { DISTINGUISHED_FOLDERS, type SimulatedFolder } from './folders.ts';
+import type { MailboxStore } from './mailbox-store.ts';
 import type { PushEngine } from './push-engine.ts';
 import type { Random } from './random.ts';
 import {
+  type AlternateId,
+  convertIdSuccess,
   decodeEwsRequest,
   type EwsRequest,
   encodeFault,
   encodeResponse,
   type FolderRef,
+  type FolderShape,
   findFolderSuccess,
+  getFolderSuccess,
   getItemSuccess,
+  type IdFormat,
   type ItemShape,
   type PushSubscribeRequest,
   type RequestHeader,
   type ResponseMessage,
+  type ResponseOperation,
   schemaValidationFault,
   subscribeSuccess,
   syncFolderItemsSuccess,
@@ -76,6 +79,10 @@ const XML = { 'Content-Type': soapContentType('1.1') };
 
 function soap(body: string): HttpAnswer {
   return { status: 200, headers: XML, body };
+}
+/** An operation's response envelope, one response message per element of `messages`, HTTP 200. */
+function answer(operation: ResponseOperation, messages: readonly ResponseMessage[]): HttpAnswer {
+  return soap(encodeResponse(operation, messages));
 }
 function fault(
   code: string,
@@ -182,44 +189,55 @@ export class EwsService {
     switch (request.operation) {
       case 'Subscribe':
         if (request.push === null) {
-          return soap(
-            encodeResponse('Subscribe', [
-              errorMessage(
-                'ErrorInvalidSubscriptionRequest',
-                `The EWS simulator implements push subscriptions only, not ${request.kind} subscriptions.`,
-              ),
-            ]),
-          );
+          return answer('Subscribe', [
+            errorMessage(
+              'ErrorInvalidSubscriptionRequest',
+              `The EWS simulator implements push subscriptions only, not ${request.kind} subscriptions.`,
+            ),
+          ]);
         }
-        return soap(encodeResponse('Subscribe', [this.#subscribe(request.push, header, acting)]));
+        return answer('Subscribe', [this.#subscribe(request.push, header, acting)]);
       case 'GetItem':
-        return soap(
-          encodeResponse(
-            'GetItem',
-            request.itemIds.map((id) => this.#getItem(id, request.itemShape, acting)),
-          ),
+        return answer(
+          'GetItem',
+          request.itemIds.map((id) => this.#getItem(id, request.itemShape, acting)),
         );
       case 'SyncFolderItems':
-        return soap(encodeResponse('SyncFolderItems', [this.#syncFolderItems(request, acting)]));
+        return answer('SyncFolderItems', [this.#syncFolderItems(request, acting)]);
       case 'FindFolder':
         return this.#findFolder(request, acting);
+      case 'GetFolder':
+        return answer(
+          'GetFolder',
+          request.folderIds.map((ref) => this.#getFolder(ref, request.folderShape, acting)),
+        );
+      case 'ConvertId':
+        return answer(
+          'ConvertId',
+          request.sourceIds.map((id) => convertId(id, request.destinationFormat)),
+        );
       case 'Unsubscribe':
       case 'GetEvents': {
         // Neither operation works on push subscriptions: "To unsubscribe from a push
-        // subscription, you must respond to a push request with an unsubscribe response".
+        // subscription, you must respond to a push request with an unsubscribe response". The
+        // answers differ: Unsubscribe of a push id is ErrorInvalidSubscription ([MS-OXWSNTIF];
+        // exchangelib's tests against real Exchange expect it), GetEvents of one is
+        // ErrorInvalidPullSubscriptionId. Either way the subscription lives on.
         const known = this.#o.engine.get(request.subscriptionId) !== undefined;
-        return soap(
-          encodeResponse(request.operation, [
-            known
-              ? errorMessage('ErrorInvalidPullSubscriptionId', 'Subscription is not a pull subscription.')
-              : errorMessage('ErrorSubscriptionNotFound', 'The specified subscription was not found.'),
-          ]),
-        );
+        const refusal =
+          request.operation === 'Unsubscribe'
+            ? errorMessage('ErrorInvalidSubscription', 'The subscription is invalid.')
+            : errorMessage('ErrorInvalidPullSubscriptionId', 'Subscription is not a pull subscription.');
+        return answer(request.operation, [
+          known
+            ? refusal
+            : errorMessage('ErrorSubscriptionNotFound', 'The specified subscription was not found.'),
+        ]);
       }
       case 'Unsupported':
         return fault(
           'ErrorInvalidRequest',
-          `The EWS simulator does not implement ${request.name}; it answers Subscribe (push), GetItem, SyncFolderItems and FindFolder.`,
+          `The EWS simulator does not implement ${request.name}; it answers Subscribe (push), GetItem, SyncFolderItems, FindFolder, GetFolder and ConvertId (docs/simulator.md).`,
         );
     }
   }
@@ -299,6 +317,7 @@ export class EwsService {
       url: push.url,
       callerData: push.callerData,
       requestServerVersion: header.requestServerVersion ?? DEFAULT_EXCHANGE_VERSION,
+      resumedFrom: push.watermark,
       position,
       watermark,
     });
@@ -331,13 +350,9 @@ export class EwsService {
     acting: Acting,
   ): ResponseMessage {
     const { store } = this.#o;
-    const folder = this.#resolveFolder(request.syncFolderId, acting, 'ErrorSyncFolderNotFound');
+    const folder = this.#folderToRead(request.syncFolderId, acting, 'ErrorSyncFolderNotFound');
     if (!folder.ok) return folder.error;
     const { mailbox } = folder.value;
-    if (acting.mailbox !== null && acting.mailbox !== mailbox) {
-      return errorMessage('ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
-    }
-    if (store.isMoving(mailbox)) return moveInProgress();
     const result = store.syncFolderItems(
       mailbox,
       folder.value.folder,
@@ -374,11 +389,9 @@ export class EwsService {
         `The EWS simulator does not implement FindFolder with ${unmodelled}; use IndexedPageFolderView with BasePoint="Beginning" and no Restriction.`,
       );
     }
-    return soap(
-      encodeResponse(
-        'FindFolder',
-        request.parentFolderIds.map((ref) => this.#findFolderPage(ref, request, acting)),
-      ),
+    return answer(
+      'FindFolder',
+      request.parentFolderIds.map((ref) => this.#findFolderPage(ref, request, acting)),
     );
   }
 
@@ -388,13 +401,9 @@ export class EwsService {
     acting: Acting,
   ): ResponseMessage {
     const { store } = this.#o;
-    const folder = this.#resolveFolder(ref, acting, 'ErrorFolderNotFound');
+    const folder = this.#folderToRead(ref, acting, 'ErrorFolderNotFound');
     if (!folder.ok) return folder.error;
     const { mailbox } = folder.value;
-    if (acting.mailbox !== null && acting.mailbox !== mailbox) {
-      return errorMessage('ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
-    }
-    if (store.isMoving(mailbox)) return moveInProgress();
     let offset = 0;
     let max = FIND_COUNT_LIMIT;
     if (request.view.kind === 'indexed') {
@@ -426,6 +435,29 @@ export class EwsService {
       },
       request.folderShape,
     );
+  }
+
+  /** One folder, by id or distinguished name, with the properties the shape asks for. */
+  #getFolder(ref: FolderRef, shape: FolderShape, acting: Acting): ResponseMessage {
+    const folder = this.#folderToRead(ref, acting, 'ErrorFolderNotFound');
+    if (!folder.ok) return folder.error;
+    return getFolderSuccess(this.#o.store.folderListing(folder.value.mailbox, folder.value.folder), shape);
+  }
+
+  /** A folder the caller may read now: it exists, is the caller's, and its mailbox is not moving. */
+  #folderToRead(
+    ref: FolderRef,
+    acting: Acting,
+    notFoundCode: 'ErrorFolderNotFound' | 'ErrorSyncFolderNotFound',
+  ): Result<{ mailbox: string; folder: SimulatedFolder }, ResponseMessage> {
+    const folder = this.#resolveFolder(ref, acting, notFoundCode);
+    if (!folder.ok) return folder;
+    const { mailbox } = folder.value;
+    if (acting.mailbox !== null && acting.mailbox !== mailbox) {
+      return err(errorMessage('ErrorAccessDenied', 'Access is denied. Check credentials and try again.'));
+    }
+    if (this.#o.store.isMoving(mailbox)) return err(moveInProgress());
+    return folder;
   }
 
   /** The mailbox and folder a folder reference names, or the error message Exchange answers. */
@@ -466,6 +498,31 @@ export class EwsService {
     if (folder === undefined) return err(notFound());
     return ok({ mailbox, folder });
   }
+}
+
+/**
+ * ConvertId, for the simulator's ids: an item or folder id is base64 of opaque bytes, which serve
+ * as its EwsId and its EntryId alike (the simulator's ids carry nothing beyond the entry), and
+ * HexEntryId is the same bytes in hex. Like Exchange's, the conversion only transforms: it does
+ * not look the id up. EwsLegacyId, StoreId and OwaId are not simulated.
+ */
+function convertId(source: AlternateId, destination: IdFormat): ResponseMessage {
+  const simulated = ['EwsId', 'EntryId', 'HexEntryId'];
+  if (!simulated.includes(source.format) || !simulated.includes(destination)) {
+    return errorMessage(
+      'ErrorInvalidRequest',
+      `The EWS simulator converts between EwsId, EntryId and HexEntryId only, not from ${source.format} to ${destination}.`,
+    );
+  }
+  let bytes: Buffer | undefined;
+  if (source.format === 'HexEntryId') {
+    if (/^(?:[0-9A-Fa-f]{2})+$/.test(source.id)) bytes = Buffer.from(source.id, 'hex');
+  } else if (/^[A-Za-z0-9+/]+={0,2}$/.test(source.id) && source.id.length % 4 === 0) {
+    bytes = Buffer.from(source.id, 'base64');
+  }
+  if (bytes === undefined) return errorMessage('ErrorInvalidIdMalformed', 'Id is malformed.');
+  const id = destination === 'HexEntryId' ? bytes.toString('hex').toUpperCase() : bytes.toString('base64');
+  return convertIdSuccess({ format: destination, id, mailbox: source.mailbox });
 }
 
 const WATERMARK_PROBLEMS: Record<WatermarkProblem, string> = {

@@ -12,7 +12,7 @@ import type { SubscriptionStatus } from '../functions/ews/notification.ts';
 import type { ExchangeVersion } from '../functions/ews/request.ts';
 import { openEnvelope, writeEnvelope } from '../functions/ews/soap.ts';
 import { escapeAttribute, escapeText, NS, qualifiedName } from '../functions/ews/xml.ts';
-import type { MailboxEvent } from './mailbox-store.ts';
+import type { MailboxEvent } from './event-table.ts';
 import { xsDateTime } from './soap-server-codec.ts';
 
 /** The SOAPAction of SendNotification ([MS-OXWSPSNTIF] §3.1.4.1). */

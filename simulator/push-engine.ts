@@ -27,8 +27,10 @@ import type { Clock } from '../functions/core/clock.ts';
 import type { ExchangeVersion } from '../functions/ews/request.ts';
 import { soapContentType } from '../functions/ews/soap.ts';
 import type { SubscribableEventType } from '../functions/ews/subscribe.ts';
+import type { EventFilter } from './event-table.ts';
 import type { FaultSettings } from './faults.ts';
-import type { EventFilter, MailboxStore, SimulatedFolder } from './mailbox-store.ts';
+import type { SimulatedFolder } from './folders.ts';
+import type { MailboxStore } from './mailbox-store.ts';
 import {
   encodeErrorPush,
   encodeSendNotification,
@@ -36,7 +38,7 @@ import {
   readSendNotificationResult,
   SEND_NOTIFICATION_SOAP_ACTION,
 } from './notification-codec.ts';
-import type { IdMinter, Random } from './random.ts';
+import { ID_KIND, type IdMinter, type Random } from './random.ts';
 import type { Timers } from './timers.ts';
 
 /** Most events in one notification (GetEvents' documented cap; assumed for push, ews-protocol.md §1.3). */
@@ -112,6 +114,11 @@ export interface SubscriptionView {
   readonly statusFrequency: number;
   readonly url: string;
   readonly callerData: string | null;
+  /**
+   * The watermark it resumed from; null for a fresh subscription, also one whose Subscribe
+   * carried its watermark as m:Watermark, which the simulator, like Exchange, does not read.
+   */
+  readonly resumedFrom: string | null;
   readonly state: SubscriptionState;
   readonly createdAt: number;
   readonly endedAt: number | null;
@@ -133,6 +140,7 @@ export interface NewSubscription {
   readonly url: string;
   readonly callerData: string | null;
   readonly requestServerVersion: ExchangeVersion;
+  readonly resumedFrom: string | null;
   /** Where the subscription starts: a resumed watermark's position, or the mailbox's head. */
   readonly position: number;
   readonly watermark: string;
@@ -218,7 +226,7 @@ export class PushEngine {
   /** Creates a push subscription and schedules its first push. */
   subscribe(spec: NewSubscription): SubscriptionView {
     // Exchange's SubscriptionIds are base64 of a binary structure; these look alike.
-    const id = this.#o.ids.mint(0x15, 32);
+    const id = this.#o.ids.mint(ID_KIND.subscription, 32);
     const sub: Subscription = {
       id,
       spec,
@@ -597,6 +605,7 @@ function view(sub: Subscription): SubscriptionView {
     statusFrequency: sub.spec.statusFrequency,
     url: sub.spec.url,
     callerData: sub.spec.callerData,
+    resumedFrom: sub.spec.resumedFrom,
     state: sub.state,
     createdAt: sub.createdAt,
     endedAt: sub.endedAt,

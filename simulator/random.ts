@@ -78,6 +78,17 @@ export function toBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('base64');
 }
 
+/** The kind byte of each sort of id the simulator mints: no two sorts ever share an id. */
+export const ID_KIND = {
+  watermark: 0x01,
+  item: 0x11,
+  folder: 0x12,
+  changeKey: 0x13,
+  syncState: 0x14,
+  subscription: 0x15,
+  token: 0x20,
+} as const;
+
 /**
  * Mints the simulator's opaque ids (SubscriptionIds, watermarks, item and folder ids, SyncStates,
  * tokens). Exchange's look like base64 of a binary structure; these are base64 of a kind byte, a

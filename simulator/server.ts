@@ -1,9 +1,9 @@
 /**
  * The EWS simulator: a faithful stand-in for Exchange's push notifications, for the local run and
- * the tests. It serves EWS (Subscribe with push, GetItem, SyncFolderItems, FindFolder) on
- * `/EWS/Exchange.asmx`, an OAuth2 token endpoint, and the `/_sim/` control and ground-truth API,
- * and pushes SendNotification to callback URLs with Exchange's batching, heartbeats, retry
- * schedule and silent drops. It runs entirely on one Clock, so it can share time with the bridge.
+ * the tests. It serves EWS (Subscribe with push, GetItem, SyncFolderItems, FindFolder, GetFolder,
+ * ConvertId) on `/EWS/Exchange.asmx`, an OAuth2 token endpoint, and the `/_sim/` control and
+ * ground-truth API, and pushes SendNotification to callback URLs with Exchange's batching,
+ * heartbeats, retry schedule and silent drops. It runs entirely on one Clock, so it can share time with the bridge.
  *
  * In-process API:
  *
@@ -38,84 +38,33 @@
  * (which request or timer comes first) can make two runs differ.
  */
 import http from 'node:http';
-import type { Clock } from '../functions/core/clock.ts';
 import { Activity } from './activity.ts';
-import { Authenticator, type AuthMode, type Credentials } from './auth.ts';
+import { CONTROL_API_VERSION, type MailboxMove, type Simulator } from './api.ts';
+import { Authenticator } from './auth.ts';
 import { handleControl } from './control-api.ts';
 import { EwsService, type HttpAnswer } from './ews-service.ts';
 import type { FaultSettings } from './faults.ts';
 import { parseFaultSettings } from './faults.ts';
-import {
-  type ChangeRecord,
-  type ChangeRequest,
-  type MailboxDescription,
-  MailboxStore,
-  SimulatorInputError,
-} from './mailbox-store.ts';
+import { SimulatorInputError } from './input-error.ts';
+import { MailboxStore } from './mailbox-store.ts';
 import { resolveOptions, type SimulatorOptions } from './options.ts';
-import { type DeliveryRecord, PushEngine, type SubscriptionView } from './push-engine.ts';
+import { PushEngine } from './push-engine.ts';
 import { createIdMinter, createRandom } from './random.ts';
 import { Timers } from './timers.ts';
 
-export { SimulatorInputError } from './mailbox-store.ts';
+export {
+  CONTROL_API_VERSION,
+  type MailboxMove,
+  type MailboxSummary,
+  type Simulator,
+  type SimulatorSummary,
+} from './api.ts';
+export { SimulatorInputError } from './input-error.ts';
 export type { SimulatorOptions } from './options.ts';
 export { SimulatorConfigError } from './options.ts';
 
 /** Largest request body accepted on any path. */
 const MAX_BODY_BYTES = 2 * 1024 * 1024;
-
-export interface MailboxMove {
-  readonly mailbox: string;
-  /** The database the mailbox is on now (1 at start, +1 per move). */
-  readonly database: number;
-  /** Until this simulated time, requests for the mailbox get ErrorMailboxMoveInProgress. */
-  readonly movingUntil: number;
-}
-
-/** A mailbox as `mailboxes()` describes it; its folders by name, the custom one as `projects`. */
-export type MailboxSummary = MailboxDescription;
-
-export interface SimulatorSummary {
-  readonly url: string;
-  readonly ewsUrl: string;
-  readonly tokenUrl: string;
-  readonly auth: AuthMode;
-  readonly timeScale: number;
-  /** The simulated time now, ISO 8601. */
-  readonly now: string;
-  readonly seed: number;
-  readonly mailboxes: readonly string[];
-  readonly faults: FaultSettings;
-}
-
-export interface Simulator {
-  /** `http://host:port` */
-  readonly url: string;
-  /** `${url}/EWS/Exchange.asmx` */
-  readonly ewsUrl: string;
-  /** The OAuth2 client-credentials endpoint, `${url}/{tenant}/oauth2/v2.0/token`. */
-  readonly tokenUrl: string;
-  /** `${url}/_sim` */
-  readonly controlUrl: string;
-  readonly clock: Clock;
-  readonly auth: AuthMode;
-  readonly credentials: Credentials;
-  readonly seed: number;
-  readonly mailboxAddresses: readonly string[];
-  makeChange(request: ChangeRequest): ChangeRecord;
-  dropSubscription(subscriptionId: string): SubscriptionView;
-  moveMailbox(mailbox: string): MailboxMove;
-  setFaults(faults: Partial<FaultSettings>): FaultSettings;
-  /** Changes the rate of automatic changes (per simulated minute per mailbox) from now on; 0 stops them. */
-  setChangeRate(changeRate: number): void;
-  faults(): FaultSettings;
-  changes(filter?: { mailbox?: string; after?: number }): readonly ChangeRecord[];
-  subscriptions(filter?: { mailbox?: string }): SubscriptionView[];
-  deliveries(filter?: { subscriptionId?: string; after?: number }): readonly DeliveryRecord[];
-  mailboxes(): MailboxSummary[];
-  summary(): SimulatorSummary;
-  stop(): Promise<void>;
-}
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const config = resolveOptions(options);
@@ -233,6 +182,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     deliveries: (filter) => engine.deliveries(filter),
     mailboxes: () => store.describeMailboxes(),
     summary: () => ({
+      apiVersion: CONTROL_API_VERSION,
       url,
       ewsUrl: sim.ewsUrl,
       tokenUrl: sim.tokenUrl,

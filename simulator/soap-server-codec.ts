@@ -1,7 +1,7 @@
 /**
  * The Exchange side of the EWS SOAP vocabulary: decoding the requests a client sends (Subscribe,
- * GetItem, SyncFolderItems, FindFolder, and the few others a push client might try) and encoding
- * Exchange's responses and SOAP Faults.
+ * GetItem, SyncFolderItems, FindFolder, GetFolder, ConvertId, and the few others a push client
+ * might try) and encoding Exchange's responses and SOAP Faults.
  *
  * Requests are read as strictly as Exchange reads them: elements in schema order, enumerations
  * exact, numbers in range; anything else is the ErrorSchemaValidation fault Exchange answers, with
@@ -19,7 +19,14 @@ import {
 import { type EnvelopeProblem, openEnvelope, writeEnvelope } from '../functions/ews/soap.ts';
 import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from '../functions/ews/subscribe.ts';
 import { escapeAttribute, escapeText, NS, type XmlElement, type XmlLimits } from '../functions/ews/xml.ts';
-import type { EmailAddress, FolderListing, SimulatedItem, SyncChange } from './mailbox-store.ts';
+import type { FolderListing } from './folders.ts';
+import type { EmailAddress, SimulatedItem } from './items.ts';
+import type { SyncChange } from './sync.ts';
+import { positionInMessage, positionOf, type TextPosition } from './xml-positions.ts';
+
+/** The newest RequestServerVersion accepted, which every response header advertises. */
+export const NEWEST_VERSION: ExchangeVersion =
+  EXCHANGE_VERSIONS[EXCHANGE_VERSIONS.length - 1] ?? 'V2016_10_10';
 
 /** Largest request accepted: the biggest real requests (GetItem with 100 ids) are a few KiB. */
 export const REQUEST_LIMITS: XmlLimits = { maxBytes: 1024 * 1024, maxDepth: 32 };
@@ -42,7 +49,13 @@ export interface RequestHeader {
 export interface PushSubscribeRequest {
   readonly folders: 'all' | readonly FolderRef[];
   readonly eventTypes: readonly SubscribableEventType[];
+  /** `t:Watermark`, the one Exchange reads. */
   readonly watermark: string | null;
+  /**
+   * A watermark sent as `m:Watermark` (exchangelib does): accepted as Exchange accepts it, and
+   * not read (docs/simulator.md, "m:Watermark", gives the evidence).
+   */
+  readonly unreadWatermark: string | null;
   readonly statusFrequency: number;
   readonly url: string;
   readonly callerData: string | null;
@@ -95,14 +108,38 @@ export type EwsRequest =
       readonly restricted: boolean;
       readonly parentFolderIds: readonly FolderRef[];
     }
+  | {
+      readonly operation: 'GetFolder';
+      readonly folderShape: FolderShape;
+      readonly folderIds: readonly FolderRef[];
+    }
+  | {
+      readonly operation: 'ConvertId';
+      readonly destinationFormat: IdFormat;
+      readonly sourceIds: readonly AlternateId[];
+    }
   | { readonly operation: 'Unsubscribe'; readonly subscriptionId: string }
   | { readonly operation: 'GetEvents'; readonly subscriptionId: string; readonly watermark: string }
   /** A message of the messages namespace that the simulator does not implement. */
   | { readonly operation: 'Unsupported'; readonly name: string };
 
+/** `t:IdFormatType`: the forms an item or folder id can be converted between. */
+export const ID_FORMATS = ['EwsLegacyId', 'EwsId', 'EntryId', 'HexEntryId', 'StoreId', 'OwaId'] as const;
+export type IdFormat = (typeof ID_FORMATS)[number];
+
+/** One `t:AlternateId` of a ConvertId request (public folder ids are not simulated). */
+export interface AlternateId {
+  readonly format: IdFormat;
+  readonly id: string;
+  readonly mailbox: string;
+}
+
 export type RequestRefusal =
-  /** Not XML, not a SOAP 1.1 envelope, or not what the schema allows: ErrorSchemaValidation. */
-  | { readonly kind: 'SchemaValidation'; readonly violation: string }
+  /**
+   * Not XML, not a SOAP 1.1 envelope, or not what the schema allows: ErrorSchemaValidation, with
+   * where in the request the violation is (0 and 0 when that is not known).
+   */
+  | ({ readonly kind: 'SchemaValidation'; readonly violation: string } & TextPosition)
   /** A SOAP 1.2 envelope posted as SOAP 1.1: the SOAP VersionMismatch fault. */
   | { readonly kind: 'VersionMismatch'; readonly violation: string };
 
@@ -114,30 +151,44 @@ export interface DecodedRequest {
 /** Decodes an EWS request body. Never throws. */
 export function decodeEwsRequest(body: Uint8Array | string): Result<DecodedRequest, RequestRefusal> {
   const opened = openEnvelope(body, REQUEST_LIMITS);
-  if (!opened.ok) return err(schemaViolation(envelopeProblemText(opened.error)));
-  const { soapVersion, header, payload } = opened.value;
+  if (!opened.ok) {
+    return err({
+      kind: 'SchemaValidation',
+      violation: envelopeProblemText(opened.error),
+      ...positionInMessage(opened.error.message),
+    });
+  }
+  const { soapVersion, root, header, payload } = opened.value;
   if (soapVersion !== '1.1') {
     return err({
       kind: 'VersionMismatch',
       violation: 'the envelope is SOAP 1.2 but was posted as text/xml (SOAP 1.1)',
     });
   }
+  const located = (violation: Violation): RequestRefusal => ({
+    kind: 'SchemaValidation',
+    violation: violation.message,
+    ...positionOf(requestText(body), root, violation.node, violation),
+  });
   const decodedHeader = decodeHeader(header);
-  if (!decodedHeader.ok) return err(schemaViolation(decodedHeader.error));
+  if (!decodedHeader.ok) return err(located(decodedHeader.error));
   if (payload.ns !== NS.messages) {
     return err(
-      schemaViolation(
-        `The element '${payload.name}' in namespace '${payload.ns}' is not an EWS request; requests are in namespace '${NS.messages}'.`,
-      ),
+      located({
+        node: payload,
+        message: `The element '${payload.name}' in namespace '${payload.ns}' is not an EWS request; requests are in namespace '${NS.messages}'.`,
+      }),
     );
   }
   const request = decodeOperation(payload);
-  if (!request.ok) return err(schemaViolation(request.error));
+  if (!request.ok) return err(located(request.error));
   return ok({ header: decodedHeader.value, request: request.value });
 }
 
-function schemaViolation(violation: string): RequestRefusal {
-  return { kind: 'SchemaValidation', violation };
+/** The request as text, as the parser read it (a leading byte-order mark is not counted). */
+function requestText(body: Uint8Array | string): string {
+  const text = typeof body === 'string' ? body : new TextDecoder('utf-8').decode(body);
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 function envelopeProblemText(problem: EnvelopeProblem): string {
@@ -146,7 +197,7 @@ function envelopeProblemText(problem: EnvelopeProblem): string {
     : `The request is not well-formed XML: ${problem.message}.`;
 }
 
-function decodeOperation(payload: XmlElement): Result<EwsRequest, string> {
+function decodeOperation(payload: XmlElement): Result<EwsRequest, Violation> {
   switch (payload.name) {
     case 'Subscribe':
       return decodeSubscribe(payload);
@@ -156,6 +207,10 @@ function decodeOperation(payload: XmlElement): Result<EwsRequest, string> {
       return decodeSyncFolderItems(payload);
     case 'FindFolder':
       return decodeFindFolder(payload);
+    case 'GetFolder':
+      return decodeGetFolder(payload);
+    case 'ConvertId':
+      return decodeConvertId(payload);
     case 'Unsubscribe': {
       const parts = readSequence(payload, [particle(NS.messages, 'SubscriptionId')]);
       if (!parts.ok) return parts;
@@ -182,19 +237,20 @@ function decodeOperation(payload: XmlElement): Result<EwsRequest, string> {
 
 const IMPERSONATION_KINDS = ['PrincipalName', 'SID', 'PrimarySmtpAddress', 'SmtpAddress'] as const;
 
-function decodeHeader(header: XmlElement | undefined): Result<RequestHeader, string> {
+function decodeHeader(header: XmlElement | undefined): Result<RequestHeader, Violation> {
   let requestServerVersion: ExchangeVersion | null = null;
   let impersonation: Impersonation | null = null;
   for (const child of header?.children ?? []) {
     if (child.ns !== NS.types) continue;
     if (child.name === 'RequestServerVersion') {
       const version = child.attributes.get('Version');
-      if (version === undefined)
-        return err("The required attribute 'Version' is missing on RequestServerVersion.");
+      if (version === undefined) return fail(child, "The required attribute 'Version' is missing.");
       const known = EXCHANGE_VERSIONS.find((v) => v === version);
       if (known === undefined) {
-        return err(
+        return fail(
+          child,
           `The 'Version' attribute is invalid - The value '${version}' is invalid according to its datatype 'http://schemas.microsoft.com/exchange/services/2006/types:ExchangeVersionType' - The Enumeration constraint failed.`,
+          { attribute: 'Version' },
         );
       }
       requestServerVersion = known;
@@ -203,7 +259,8 @@ function decodeHeader(header: XmlElement | undefined): Result<RequestHeader, str
       const id = connecting?.children.find((c) => c.ns === NS.types);
       const kind = IMPERSONATION_KINDS.find((k) => k === id?.name);
       if (id === undefined || kind === undefined || id.text === '') {
-        return err(
+        return fail(
+          child,
           "The element 'ExchangeImpersonation' must hold ConnectingSID with one of PrincipalName, SID, PrimarySmtpAddress or SmtpAddress.",
         );
       }
@@ -216,7 +273,7 @@ function decodeHeader(header: XmlElement | undefined): Result<RequestHeader, str
 
 // ---- Subscribe ------------------------------------------------------------------------------
 
-function decodeSubscribe(payload: XmlElement): Result<EwsRequest, string> {
+function decodeSubscribe(payload: XmlElement): Result<EwsRequest, Violation> {
   const [request, ...rest] = payload.children;
   const kinds = ['PullSubscriptionRequest', 'PushSubscriptionRequest', 'StreamingSubscriptionRequest'];
   if (
@@ -225,8 +282,10 @@ function decodeSubscribe(payload: XmlElement): Result<EwsRequest, string> {
     !kinds.includes(request.name) ||
     rest.length > 0
   ) {
-    return err(
+    return fail(
+      rest[0] ?? request ?? payload,
       `The element 'Subscribe' in namespace '${NS.messages}' must hold exactly one of ${kinds.map((k) => `'${k}'`).join(', ')}.`,
+      { end: request === undefined },
     );
   }
   if (request.name === 'PullSubscriptionRequest')
@@ -238,6 +297,7 @@ function decodeSubscribe(payload: XmlElement): Result<EwsRequest, string> {
     particle(NS.types, 'FolderIds', 0),
     particle(NS.types, 'EventTypes'),
     particle(NS.types, 'Watermark', 0),
+    particle(NS.messages, 'Watermark', 0, 'MessagesWatermark'),
     particle(NS.types, 'StatusFrequency'),
     particle(NS.types, 'URL'),
     particle(NS.types, 'CallerData', 0),
@@ -247,8 +307,10 @@ function decodeSubscribe(payload: XmlElement): Result<EwsRequest, string> {
   const allFolders = request.attributes.get('SubscribeToAllFolders');
   const subscribeToAll = allFolders === undefined ? false : parseBoolean(allFolders);
   if (subscribeToAll === undefined) {
-    return err(
+    return fail(
+      request,
       `The 'SubscribeToAllFolders' attribute is invalid - The value '${allFolders}' is not a valid Boolean.`,
+      { attribute: 'SubscribeToAllFolders' },
     );
   }
   let folders: 'all' | FolderRef[];
@@ -256,35 +318,42 @@ function decodeSubscribe(payload: XmlElement): Result<EwsRequest, string> {
   if (subscribeToAll) {
     // Exchange refuses a request that names folders and asks for all of them at once.
     if (folderIds !== undefined)
-      return err('SubscribeToAllFolders="true" cannot be combined with FolderIds.');
+      return fail(folderIds, 'SubscribeToAllFolders="true" cannot be combined with FolderIds.');
     folders = 'all';
   } else {
     if (folderIds === undefined)
-      return err('A subscription needs FolderIds unless SubscribeToAllFolders="true".');
+      return fail(request, 'A subscription needs FolderIds unless SubscribeToAllFolders="true".');
     const refs = decodeFolderRefs(folderIds);
     if (!refs.ok) return refs;
     folders = refs.value;
   }
   const eventTypes: SubscribableEventType[] = [];
-  const eventTypesElement = p.first('EventTypes');
-  for (const child of eventTypesElement?.children ?? []) {
+  const eventTypesElement = requireFirst(p, 'EventTypes');
+  for (const child of eventTypesElement.children) {
     if (child.ns !== NS.types || child.name !== 'EventType') {
-      return err(`The element 'EventTypes' has invalid child element '${child.name}'. Expected 'EventType'.`);
+      return fail(
+        child,
+        `The element 'EventTypes' has invalid child element '${child.name}'. Expected 'EventType'.`,
+      );
     }
     const type = SUBSCRIBABLE_EVENT_TYPES.find((t) => t === child.text);
     if (type === undefined)
-      return err(enumerationViolation('EventType', child.text, 'NotificationEventTypeType'));
+      return fail(child, enumerationViolation('EventType', child.text, 'NotificationEventTypeType'));
     eventTypes.push(type);
   }
   if (eventTypes.length === 0)
-    return err("The element 'EventTypes' has incomplete content. Expected 'EventType'.");
+    return fail(eventTypesElement, "The element 'EventTypes' has incomplete content. Expected 'EventType'.", {
+      end: true,
+    });
   const statusFrequency = parseInteger(p.text('StatusFrequency'));
   if (statusFrequency === undefined || statusFrequency < 1 || statusFrequency > 1440) {
-    return err(
+    return fail(
+      requireFirst(p, 'StatusFrequency'),
       `The 'StatusFrequency' element is invalid - The value '${p.text('StatusFrequency')}' is invalid according to its datatype 'SubscriptionStatusFrequencyType' - it must be an integer from 1 to 1440.`,
     );
   }
   const watermark = p.first('Watermark');
+  const unreadWatermark = p.first('MessagesWatermark');
   const callerData = p.first('CallerData');
   return ok({
     operation: 'Subscribe',
@@ -292,6 +361,7 @@ function decodeSubscribe(payload: XmlElement): Result<EwsRequest, string> {
       folders,
       eventTypes,
       watermark: watermark === undefined ? null : watermark.text,
+      unreadWatermark: unreadWatermark === undefined ? null : unreadWatermark.text,
       statusFrequency,
       url: p.text('URL'),
       callerData: callerData === undefined ? null : callerData.text,
@@ -299,7 +369,7 @@ function decodeSubscribe(payload: XmlElement): Result<EwsRequest, string> {
   });
 }
 
-function decodeFolderRefs(parent: XmlElement): Result<FolderRef[], string> {
+function decodeFolderRefs(parent: XmlElement): Result<FolderRef[], Violation> {
   const refs: FolderRef[] = [];
   for (const child of parent.children) {
     const ref = decodeFolderRef(child);
@@ -307,32 +377,39 @@ function decodeFolderRefs(parent: XmlElement): Result<FolderRef[], string> {
     refs.push(ref.value);
   }
   if (refs.length === 0)
-    return err(
+    return fail(
+      parent,
       `The element '${parent.name}' has incomplete content. Expected 'FolderId' or 'DistinguishedFolderId'.`,
+      { end: true },
     );
   return ok(refs);
 }
 
-function decodeFolderRef(element: XmlElement): Result<FolderRef, string> {
+function decodeFolderRef(element: XmlElement): Result<FolderRef, Violation> {
   if (element.ns === NS.types && element.name === 'FolderId') {
     const id = element.attributes.get('Id');
-    if (!id) return err("The required attribute 'Id' is missing on FolderId.");
+    if (!id) return fail(element, "The required attribute 'Id' is missing.");
     return ok({ kind: 'id', id });
   }
   if (element.ns === NS.types && element.name === 'DistinguishedFolderId') {
     const id = element.attributes.get('Id') ?? '';
     if (!isDistinguishedFolderName(id))
-      return err(enumerationViolation('Id', id, 'DistinguishedFolderIdNameType'));
+      return fail(element, attributeEnumerationViolation('Id', id, 'DistinguishedFolderIdNameType'), {
+        attribute: 'Id',
+      });
     const mailbox = element.children.find((c) => c.ns === NS.types && c.name === 'Mailbox');
     const address = mailbox?.children.find((c) => c.ns === NS.types && c.name === 'EmailAddress')?.text;
     return ok({ kind: 'distinguished', name: id, mailbox: address || null });
   }
-  return err(`Invalid child element '${element.name}' where FolderId or DistinguishedFolderId was expected.`);
+  return fail(
+    element,
+    `Invalid child element '${element.name}' where FolderId or DistinguishedFolderId was expected.`,
+  );
 }
 
 // ---- GetItem and SyncFolderItems ------------------------------------------------------------
 
-function decodeItemShape(element: XmlElement): Result<ItemShape, string> {
+function decodeItemShape(element: XmlElement): Result<ItemShape, Violation> {
   const parts = readSequence(element, [
     particle(NS.types, 'BaseShape'),
     particle(NS.types, 'IncludeMimeContent', 0),
@@ -351,23 +428,26 @@ function decodeItemShape(element: XmlElement): Result<ItemShape, string> {
 }
 
 /** BaseShape and the FieldURIs of AdditionalProperties: the part item and folder shapes share. */
-function readShape(parts: SequenceParts): Result<ItemShape, string> {
+function readShape(parts: SequenceParts): Result<ItemShape, Violation> {
   const baseShape = parts.text('BaseShape');
   if (baseShape !== 'IdOnly' && baseShape !== 'Default' && baseShape !== 'AllProperties') {
-    return err(enumerationViolation('BaseShape', baseShape, 'DefaultShapeNamesType'));
+    return fail(
+      requireFirst(parts, 'BaseShape'),
+      enumerationViolation('BaseShape', baseShape, 'DefaultShapeNamesType'),
+    );
   }
   const additionalProperties = new Set<string>();
   for (const path of parts.first('AdditionalProperties')?.children ?? []) {
     // Indexed and extended properties are valid requests; the simulator has none of them to return.
     if (path.ns !== NS.types || path.name !== 'FieldURI') continue;
     const uri = path.attributes.get('FieldURI');
-    if (!uri) return err("The required attribute 'FieldURI' is missing on FieldURI.");
+    if (!uri) return fail(path, "The required attribute 'FieldURI' is missing.");
     additionalProperties.add(uri);
   }
   return ok({ baseShape, additionalProperties });
 }
 
-function decodeGetItem(payload: XmlElement): Result<EwsRequest, string> {
+function decodeGetItem(payload: XmlElement): Result<EwsRequest, Violation> {
   const parts = readSequence(payload, [particle(NS.messages, 'ItemShape'), particle(NS.messages, 'ItemIds')]);
   if (!parts.ok) return parts;
   const shape = decodeItemShape(requireFirst(parts.value, 'ItemShape'));
@@ -375,19 +455,28 @@ function decodeGetItem(payload: XmlElement): Result<EwsRequest, string> {
   const itemIds: string[] = [];
   for (const id of requireFirst(parts.value, 'ItemIds').children) {
     if (id.ns !== NS.types || id.name !== 'ItemId') {
-      return err(
+      return fail(
+        id,
         `The simulator reads only t:ItemId in ItemIds, not '${id.name}' (occurrence ids are not simulated).`,
       );
     }
     const value = id.attributes.get('Id');
-    if (value === undefined) return err("The required attribute 'Id' is missing on ItemId.");
+    if (value === undefined) return fail(id, "The required attribute 'Id' is missing.");
     itemIds.push(value);
   }
-  if (itemIds.length === 0) return err("The element 'ItemIds' has incomplete content. Expected 'ItemId'.");
+  if (itemIds.length === 0) {
+    return fail(
+      requireFirst(parts.value, 'ItemIds'),
+      "The element 'ItemIds' has incomplete content. Expected 'ItemId'.",
+      {
+        end: true,
+      },
+    );
+  }
   return ok({ operation: 'GetItem', itemShape: shape.value, itemIds });
 }
 
-function decodeSyncFolderItems(payload: XmlElement): Result<EwsRequest, string> {
+function decodeSyncFolderItems(payload: XmlElement): Result<EwsRequest, Violation> {
   const parts = readSequence(payload, [
     particle(NS.messages, 'ItemShape'),
     particle(NS.messages, 'SyncFolderId'),
@@ -403,19 +492,28 @@ function decodeSyncFolderItems(payload: XmlElement): Result<EwsRequest, string> 
   const folderElements = requireFirst(p, 'SyncFolderId').children;
   const [folderElement] = folderElements;
   if (folderElement === undefined || folderElements.length !== 1) {
-    return err("The element 'SyncFolderId' must hold exactly one FolderId or DistinguishedFolderId.");
+    return fail(
+      folderElements[1] ?? requireFirst(p, 'SyncFolderId'),
+      "The element 'SyncFolderId' must hold exactly one FolderId or DistinguishedFolderId.",
+      { end: folderElement === undefined },
+    );
   }
   const folder = decodeFolderRef(folderElement);
   if (!folder.ok) return folder;
   const max = parseInteger(p.text('MaxChangesReturned'));
   if (max === undefined || max < 1 || max > 512) {
-    return err(
+    return fail(
+      requireFirst(p, 'MaxChangesReturned'),
       `The 'MaxChangesReturned' element is invalid - The value '${p.text('MaxChangesReturned')}' is invalid according to its datatype 'MaxSyncChangesReturnedType' - it must be an integer from 1 to 512.`,
     );
   }
-  const scope = p.first('SyncScope')?.text;
-  if (scope !== undefined && scope !== 'NormalItems' && scope !== 'NormalAndAssociatedItems') {
-    return err(enumerationViolation('SyncScope', scope, 'SyncFolderItemsScopeType'));
+  const scopeElement = p.first('SyncScope');
+  const scope = scopeElement?.text;
+  if (scopeElement !== undefined && scope !== 'NormalItems' && scope !== 'NormalAndAssociatedItems') {
+    return fail(
+      scopeElement,
+      enumerationViolation('SyncScope', scopeElement.text, 'SyncFolderItemsScopeType'),
+    );
   }
   const ignore = (p.first('Ignore')?.children ?? [])
     .map((c) => c.attributes.get('Id'))
@@ -436,13 +534,15 @@ function decodeSyncFolderItems(payload: XmlElement): Result<EwsRequest, string> 
 
 const TRAVERSALS: readonly FolderTraversal[] = ['Shallow', 'Deep', 'SoftDeleted'];
 
-function decodeFindFolder(payload: XmlElement): Result<EwsRequest, string> {
+function decodeFindFolder(payload: XmlElement): Result<EwsRequest, Violation> {
   const traversalText = payload.attributes.get('Traversal');
-  if (traversalText === undefined) return err("The required attribute 'Traversal' is missing on FindFolder.");
+  if (traversalText === undefined) return fail(payload, "The required attribute 'Traversal' is missing.");
   const traversal = TRAVERSALS.find((t) => t === traversalText);
   if (traversal === undefined) {
-    return err(
-      `The 'Traversal' attribute is invalid - The value '${traversalText}' is invalid according to its datatype '${NS.types}:FolderQueryTraversalType' - The Enumeration constraint failed.`,
+    return fail(
+      payload,
+      attributeEnumerationViolation('Traversal', traversalText, 'FolderQueryTraversalType'),
+      { attribute: 'Traversal' },
     );
   }
   const parts = readSequence(payload, [
@@ -458,7 +558,8 @@ function decodeFindFolder(payload: XmlElement): Result<EwsRequest, string> {
   const fractional = p.first('FractionalPageFolderView');
   // The two views are an xs:choice: at most one of them.
   if (indexed !== undefined && fractional !== undefined) {
-    return err(
+    return fail(
+      fractional,
       `The element 'FindFolder' in namespace '${NS.messages}' has invalid child element 'FractionalPageFolderView' in namespace '${NS.messages}'. List of possible elements expected: 'Restriction' in namespace '${NS.messages}', 'ParentFolderIds' in namespace '${NS.messages}'.`,
     );
   }
@@ -484,7 +585,73 @@ function decodeFindFolder(payload: XmlElement): Result<EwsRequest, string> {
   });
 }
 
-function decodeFolderShape(element: XmlElement): Result<FolderShape, string> {
+// ---- GetFolder and ConvertId ------------------------------------------------------------------
+
+function decodeGetFolder(payload: XmlElement): Result<EwsRequest, Violation> {
+  const parts = readSequence(payload, [
+    particle(NS.messages, 'FolderShape'),
+    particle(NS.messages, 'FolderIds'),
+  ]);
+  if (!parts.ok) return parts;
+  const shape = decodeFolderShape(requireFirst(parts.value, 'FolderShape'));
+  if (!shape.ok) return shape;
+  const folderIds = decodeFolderRefs(requireFirst(parts.value, 'FolderIds'));
+  if (!folderIds.ok) return folderIds;
+  return ok({ operation: 'GetFolder', folderShape: shape.value, folderIds: folderIds.value });
+}
+
+function decodeConvertId(payload: XmlElement): Result<EwsRequest, Violation> {
+  const destination = payload.attributes.get('DestinationFormat');
+  if (destination === undefined)
+    return fail(payload, "The required attribute 'DestinationFormat' is missing.");
+  const destinationFormat = ID_FORMATS.find((f) => f === destination);
+  if (destinationFormat === undefined) {
+    return fail(payload, attributeEnumerationViolation('DestinationFormat', destination, 'IdFormatType'), {
+      attribute: 'DestinationFormat',
+    });
+  }
+  const parts = readSequence(payload, [particle(NS.messages, 'SourceIds')]);
+  if (!parts.ok) return parts;
+  const sourceIds: AlternateId[] = [];
+  const container = requireFirst(parts.value, 'SourceIds');
+  for (const element of container.children) {
+    if (element.ns !== NS.types || element.name !== 'AlternateId') {
+      return fail(
+        element,
+        `The simulator reads only t:AlternateId in SourceIds, not '${element.name}' (public folders are not simulated).`,
+      );
+    }
+    const format = element.attributes.get('Format');
+    const id = element.attributes.get('Id');
+    const mailbox = element.attributes.get('Mailbox');
+    if (format === undefined) return fail(element, "The required attribute 'Format' is missing.");
+    const known = ID_FORMATS.find((f) => f === format);
+    if (known === undefined) {
+      return fail(element, attributeEnumerationViolation('Format', format, 'IdFormatType'), {
+        attribute: 'Format',
+      });
+    }
+    if (id === undefined) return fail(element, "The required attribute 'Id' is missing.");
+    if (!mailbox) {
+      return fail(
+        element,
+        mailbox === undefined
+          ? "The required attribute 'Mailbox' is missing."
+          : `The 'Mailbox' attribute is invalid - The value '' is invalid according to its datatype '${NS.types}:NonEmptyStringType' - The actual length is less than the MinLength value.`,
+        mailbox === undefined ? {} : { attribute: 'Mailbox' },
+      );
+    }
+    sourceIds.push({ format: known, id, mailbox });
+  }
+  if (sourceIds.length === 0) {
+    return fail(container, "The element 'SourceIds' has incomplete content. Expected 'AlternateId'.", {
+      end: true,
+    });
+  }
+  return ok({ operation: 'ConvertId', destinationFormat, sourceIds });
+}
+
+function decodeFolderShape(element: XmlElement): Result<FolderShape, Violation> {
   const parts = readSequence(element, [
     particle(NS.types, 'BaseShape'),
     particle(NS.types, 'AdditionalProperties', 0),
@@ -492,23 +659,25 @@ function decodeFolderShape(element: XmlElement): Result<FolderShape, string> {
   return parts.ok ? readShape(parts.value) : parts;
 }
 
-function decodeIndexedView(element: XmlElement): Result<FolderView, string> {
+function decodeIndexedView(element: XmlElement): Result<FolderView, Violation> {
   const maxText = element.attributes.get('MaxEntriesReturned');
   const offsetText = element.attributes.get('Offset');
   const basePoint = element.attributes.get('BasePoint');
   const invalidInt = (name: string, text: string) =>
     `The '${name}' attribute is invalid - The value '${text}' is invalid according to its datatype 'http://www.w3.org/2001/XMLSchema:int' - The string '${text}' is not a valid Int32 value.`;
+  const at = (attribute: string) => ({ attribute });
   const max = maxText === undefined ? null : parseXsInt(maxText);
-  if (max === undefined) return err(invalidInt('MaxEntriesReturned', maxText ?? ''));
-  if (offsetText === undefined)
-    return err("The required attribute 'Offset' is missing on IndexedPageFolderView.");
+  if (max === undefined)
+    return fail(element, invalidInt('MaxEntriesReturned', maxText ?? ''), at('MaxEntriesReturned'));
+  if (offsetText === undefined) return fail(element, "The required attribute 'Offset' is missing.");
   const offset = parseXsInt(offsetText);
-  if (offset === undefined) return err(invalidInt('Offset', offsetText));
-  if (basePoint === undefined)
-    return err("The required attribute 'BasePoint' is missing on IndexedPageFolderView.");
+  if (offset === undefined) return fail(element, invalidInt('Offset', offsetText), at('Offset'));
+  if (basePoint === undefined) return fail(element, "The required attribute 'BasePoint' is missing.");
   if (basePoint !== 'Beginning' && basePoint !== 'End') {
-    return err(
-      `The 'BasePoint' attribute is invalid - The value '${basePoint}' is invalid according to its datatype '${NS.types}:IndexBasePointType' - The Enumeration constraint failed.`,
+    return fail(
+      element,
+      attributeEnumerationViolation('BasePoint', basePoint, 'IndexBasePointType'),
+      at('BasePoint'),
     );
   }
   return ok({ kind: 'indexed', maxEntriesReturned: max, offset, basePoint });
@@ -527,9 +696,11 @@ interface Particle {
   readonly ns: string;
   readonly name: string;
   readonly min: 0 | 1;
+  /** The name the reader files it under, when two particles share a local name. */
+  readonly key: string;
 }
-function particle(ns: string, name: string, min: 0 | 1 = 1): Particle {
-  return { ns, name, min };
+function particle(ns: string, name: string, min: 0 | 1 = 1, key: string = name): Particle {
+  return { ns, name, min, key };
 }
 
 interface SequenceParts {
@@ -548,7 +719,7 @@ function requireFirst(parts: SequenceParts, name: string): XmlElement {
  * Reads the children of an element as an xs:sequence of elements that occur at most once, in
  * order. Violations are worded like the .NET schema validator Exchange runs.
  */
-function readSequence(parent: XmlElement, particles: readonly Particle[]): Result<SequenceParts, string> {
+function readSequence(parent: XmlElement, particles: readonly Particle[]): Result<SequenceParts, Violation> {
   const found = new Map<string, XmlElement>();
   let at = 0;
   const expected = (from: number) => {
@@ -576,23 +747,54 @@ function readSequence(parent: XmlElement, particles: readonly Particle[]): Resul
     const matched = particles[index];
     if (matched === undefined) {
       const list = expected(at);
-      return err(
+      return fail(
+        child,
         `${where} has invalid child element '${child.name}' in namespace '${child.ns}'.${list ? ` List of possible elements expected: ${list}.` : ''}`,
       );
     }
-    found.set(matched.name, child);
+    found.set(matched.key, child);
     at = index + 1;
   }
   for (let i = at; i < particles.length; i++) {
     const p = particles[i];
     if (p?.min === 1) {
-      return err(`${where} has incomplete content. List of possible elements expected: ${expected(at)}.`);
+      return fail(
+        parent,
+        `${where} has incomplete content. List of possible elements expected: ${expected(at)}.`,
+        {
+          end: true,
+        },
+      );
     }
   }
   return ok({
     first: (name) => found.get(name),
     text: (name) => found.get(name)?.text ?? '',
   });
+}
+
+/**
+ * A schema violation and where it is: the element, and the attribute when the attribute is at
+ * fault; `end` when the fault shows at the element's end tag (content that stopped too soon), as
+ * .NET's validating reader reports it.
+ */
+export interface Violation {
+  readonly message: string;
+  readonly node: XmlElement;
+  readonly attribute?: string;
+  readonly end?: boolean;
+}
+
+function fail(
+  node: XmlElement,
+  message: string,
+  where: { attribute?: string; end?: boolean } = {},
+): { ok: false; error: Violation } {
+  return err({ message, node, ...where });
+}
+
+function attributeEnumerationViolation(attribute: string, value: string, type: string): string {
+  return `The '${attribute}' attribute is invalid - The value '${value}' is invalid according to its datatype '${NS.types}:${type}' - The Enumeration constraint failed.`;
 }
 
 function enumerationViolation(element: string, value: string, type: string): string {
@@ -616,11 +818,17 @@ export type ResponseOperation =
   | 'GetItem'
   | 'SyncFolderItems'
   | 'FindFolder'
+  | 'GetFolder'
+  | 'ConvertId'
   | 'Unsubscribe'
   | 'GetEvents';
 
-/** Exchange identifies itself in every response header; the values are Exchange Online's. */
-const SERVER_VERSION_INFO = `<h:ServerVersionInfo xmlns:h="${NS.types}" MajorVersion="15" MinorVersion="20" MajorBuildNumber="8001" MinorBuildNumber="12" Version="V2018_01_08"/>`;
+/**
+ * Exchange names its build and the newest RequestServerVersion it accepts in every response
+ * header. The simulator accepts every t:ExchangeVersionType value of the schema, whose newest is
+ * V2016_10_10: Exchange 2016's (15.1, CU23's build), so that is what it says it is.
+ */
+const SERVER_VERSION_INFO = `<h:ServerVersionInfo xmlns:h="${NS.types}" MajorVersion="15" MinorVersion="1" MajorBuildNumber="2507" MinorBuildNumber="6" Version="${NEWEST_VERSION}"/>`;
 
 /** One response message: success (with its content) or an error with code, text and MessageXml values. */
 export type ResponseMessage =
@@ -725,6 +933,19 @@ export function findFolderSuccess(page: FolderPage, shape: FolderShape): Respons
   };
 }
 
+/** A GetFolder answer for one folder. */
+export function getFolderSuccess(folder: FolderListing, shape: FolderShape): ResponseMessage {
+  return { ok: true, content: `<m:Folders>${encodeFolder(folder, shape)}</m:Folders>` };
+}
+
+/** A ConvertId answer for one id: the id in the form asked for. */
+export function convertIdSuccess(converted: AlternateId): ResponseMessage {
+  return {
+    ok: true,
+    content: `<m:AlternateId xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="t:AlternateIdType" Format="${converted.format}" Id="${escapeAttribute(converted.id)}" Mailbox="${escapeAttribute(converted.mailbox)}"/>`,
+  };
+}
+
 /** Exchange's folder ChangeKeys are short and rarely change; the simulator keeps one. */
 const FOLDER_CHANGE_KEY = 'AQAAAA==';
 
@@ -814,6 +1035,8 @@ export interface FaultSpec {
   /** The EWS response code (`ErrorServerBusy`, …), or a SOAP fault code such as `soap:VersionMismatch`. */
   readonly code: string;
   readonly faultString: string;
+  /** `detail/e:Message`, when it is not the faultstring. */
+  readonly message?: string;
   /** `t:Value Name="…"` entries in `detail/t:MessageXml` (e.g. BackOffMilliseconds). */
   readonly values?: ReadonlyArray<readonly [string, string]>;
   /** Raw `t:` elements for MessageXml other than Value (ErrorSchemaValidation's t:Violation). */
@@ -837,7 +1060,7 @@ export function encodeFault(spec: FaultSpec): string {
       ? `<t:MessageXml xmlns:t="${NS.types}">${spec.messageXml ?? ''}${values}</t:MessageXml>`
       : '';
   const detail = isEwsCode
-    ? `<detail><e:ResponseCode xmlns:e="${NS.errors}">${spec.code}</e:ResponseCode><e:Message xmlns:e="${NS.errors}">${escapeText(spec.faultString)}</e:Message>${messageXml}</detail>`
+    ? `<detail><e:ResponseCode xmlns:e="${NS.errors}">${spec.code}</e:ResponseCode><e:Message xmlns:e="${NS.errors}">${escapeText(spec.message ?? spec.faultString)}</e:Message>${messageXml}</detail>`
     : '';
   return (
     '<?xml version="1.0" encoding="utf-8"?>' +
@@ -846,7 +1069,10 @@ export function encodeFault(spec: FaultSpec): string {
   );
 }
 
-/** The fault for a request that does not pass the schema, with the violation in MessageXml. */
+/**
+ * The fault for a request that does not pass the schema: as Exchange's, the violation in the
+ * faultstring, and LineNumber, LinePosition and Violation in MessageXml.
+ */
 export function schemaValidationFault(refusal: RequestRefusal): string {
   if (refusal.kind === 'VersionMismatch') {
     return encodeFault({ code: 's:VersionMismatch', faultString: refusal.violation });
@@ -854,6 +1080,9 @@ export function schemaValidationFault(refusal: RequestRefusal): string {
   return encodeFault({
     code: 'ErrorSchemaValidation',
     faultString: `The request failed schema validation: ${refusal.violation}`,
-    messageXml: `<t:Violation>${escapeText(refusal.violation)}</t:Violation>`,
+    message: 'The request failed schema validation.',
+    messageXml:
+      `<t:LineNumber>${refusal.line}</t:LineNumber><t:LinePosition>${refusal.position}</t:LinePosition>` +
+      `<t:Violation>${escapeText(refusal.violation)}</t:Violation>`,
   });
 }

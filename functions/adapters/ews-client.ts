@@ -307,7 +307,7 @@ export class EwsUnreachableError extends Error {
  * Everything a call can fail with:
  * - `EwsResponseError`: Exchange answered with an EWS response code (incl. ErrorServerBusy with
  *   `backOffMilliseconds`, ErrorExceededSubscriptionCount), in a response message or a SOAP Fault;
- * - `EwsSoapFaultError`: a SOAP Fault without an EWS code;
+ * - `EwsSoapFaultError`: a SOAP Fault without an EWS code (retryable unless it is a Client fault);
  * - `EwsProtocolError`: an answer that is not EWS (HTML login page, redirect, 404, oversized body);
  * - `InvalidEwsRequestError`: the request itself is not one Exchange would accept (nothing was sent);
  * - `EwsAuthError`, `EwsUnavailableError`, `EwsUnreachableError`: see their docs.
@@ -326,7 +326,7 @@ export function isRetryable(error: EwsCallError): boolean {
       error.category === 'ServerBusy' || error.category === 'Transient' || error.category === 'MailboxMoved'
     );
   }
-  if (error instanceof EwsSoapFaultError) return true;
+  if (error instanceof EwsSoapFaultError) return error.retryable;
   if (error instanceof EwsProtocolError || error instanceof InvalidEwsRequestError) return false;
   return error.retryable;
 }

@@ -89,6 +89,9 @@ const CATEGORY_OF: Partial<Record<ResponseCode, EwsErrorCategory>> = {
   ErrorProxyTokenExpired: 'Transient',
   ErrorBatchProcessingStopped: 'Transient',
   ErrorNotEnoughMemory: 'Transient',
+  // A per-user server limit on objects open at once (connections, sessions): it clears as they
+  // close, so waiting and trying again works.
+  ErrorTooManyObjectsOpened: 'Transient',
 };
 
 export function categoryOf(responseCode: string): EwsErrorCategory {
@@ -173,38 +176,57 @@ function parseBackOff(raw: string | undefined): number | null {
   return Number(raw);
 }
 
-/** A SOAP Fault that carries no EWS response code (e.g. a generic `soap:Server`). */
+/**
+ * A SOAP Fault that carries no EWS response code. Its `faultcode` says whose fault it is (SOAP 1.1
+ * §4.4.1): `Client` (SOAP 1.2: `Sender`) means the request was refused as it stands, e.g.
+ * "User is not mailbox owner", and sending it again changes nothing; `Server` (or anything else) is
+ * a failure on Exchange's side that can pass.
+ */
 export class EwsSoapFaultError extends Error {
   override readonly name = 'EwsSoapFaultError';
   readonly operation: EwsOperation;
   readonly faultCode: string;
   readonly faultString: string;
+  /** False for a Client/Sender fault: the request itself was refused. */
+  readonly retryable: boolean;
 
   constructor(operation: EwsOperation, faultCode: string, faultString: string) {
+    const local = faultCode.slice(faultCode.indexOf(':') + 1);
+    const refused = local === 'Client' || local === 'Sender' || local.startsWith('Client.');
     super(
-      `${operation} failed with SOAP fault ${showValue(faultCode)}: ${showValue(faultString, 200)}; this is an Exchange-side failure without an EWS code, retry with backoff and check the EWS URL if it persists`,
+      `${operation} failed with SOAP fault ${showValue(faultCode)}: ${showValue(faultString, 200)}; ${
+        refused
+          ? 'Exchange refused the request as sent (a client fault), so retrying it unchanged will not help: check the mailbox, the rights of the account (impersonation, mailbox ownership) and the request the fault names'
+          : 'this is an Exchange-side failure without an EWS code, retry with backoff and check the EWS URL if it persists'
+      }`,
     );
     this.operation = operation;
     this.faultCode = faultCode;
     this.faultString = faultString;
+    this.retryable = !refused;
   }
 }
 
 /**
  * The response could not be understood at all: not XML, not SOAP, not the operation that was
  * asked for, or missing a part the schema requires. Usually a proxy, a login page or a wrong URL.
+ * `unusablePart`: the response was read, but one part of it (one item of several) cannot be used.
  */
 export class EwsProtocolError extends Error {
   override readonly name = 'EwsProtocolError';
   readonly operation: EwsOperation;
   readonly detail: string;
+  readonly scope: 'response' | 'unusablePart';
 
-  constructor(operation: EwsOperation, detail: string) {
+  constructor(operation: EwsOperation, detail: string, scope: 'response' | 'unusablePart' = 'response') {
     super(
-      `${operation} response is not a usable EWS response: ${detail}; check that the URL points at /EWS/Exchange.asmx and nothing in between rewrites responses`,
+      scope === 'response'
+        ? `${operation} response is not a usable EWS response: ${detail}; check that the URL points at /EWS/Exchange.asmx and nothing in between rewrites responses`
+        : `${operation} response was read, but one part of it cannot be used: ${detail}; the rest of the response stands, and this part is reported as missing`,
     );
     this.operation = operation;
     this.detail = detail;
+    this.scope = scope;
   }
 }
 

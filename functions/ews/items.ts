@@ -292,7 +292,7 @@ export function decodeGetItemResponse(body: string | Uint8Array): Result<GetItem
       );
     }
     const item = decodeItem(first);
-    results.push(item.ok ? item : err(new EwsProtocolError('GetItem', item.error)));
+    results.push(item.ok ? item : err(new EwsProtocolError('GetItem', item.error, 'unusablePart')));
   }
   return ok(results);
 }

@@ -41,6 +41,8 @@ export function writeEnvelope(
 
 export interface OpenedEnvelope {
   readonly soapVersion: SoapVersion;
+  /** The Envelope element itself. */
+  readonly root: XmlElement;
   readonly header: XmlElement | undefined;
   /** The first element child of Body: the message itself. */
   readonly payload: XmlElement;
@@ -68,7 +70,7 @@ export function openEnvelope(
   if (body === undefined) return err({ reason: 'NotSoapEnvelope', message: 'SOAP Envelope has no Body' });
   const payload = body.children[0];
   if (payload === undefined) return err({ reason: 'NotSoapEnvelope', message: 'SOAP Body is empty' });
-  return ok({ soapVersion, header, payload });
+  return ok({ soapVersion, root, header, payload });
 }
 
 /** Largest EWS response accepted (SyncFolderItems pages of 512 changes stay far below it). */
@@ -122,10 +124,14 @@ function faultError(operation: EwsOperation, fault: XmlElement): EwsError {
   if (responseCode === undefined) return new EwsSoapFaultError(operation, faultCodeText, faultString);
   const messageXml = detail === undefined ? undefined : findDescendant(detail, 'MessageXml');
   const detailMessage = detail === undefined ? undefined : findDescendant(detail, 'Message')?.text;
+  // ErrorSchemaValidation's e:Message is only "The request failed schema validation."; the
+  // faultstring goes on with what the violation was, so the fuller text is the one worth showing.
+  const fuller =
+    detailMessage && faultString.startsWith(detailMessage.replace(/\.$/, '')) ? faultString : detailMessage;
   return new EwsResponseError({
     operation,
     responseCode,
-    messageText: detailMessage || faultString || null,
+    messageText: fuller || faultString || null,
     messageXml: messageXmlValues(messageXml),
     via: 'soapFault',
   });

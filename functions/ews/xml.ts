@@ -32,10 +32,16 @@ export interface XmlElement {
   /** Namespace URI; '' when the element is in no namespace. */
   readonly ns: string;
   readonly name: string;
-  /** Unqualified attributes by local name; qualified ones as `{uri}local`. Declarations excluded. */
+  /**
+   * Unqualified attributes by local name; qualified ones as `{uri}local`. Declarations excluded.
+   * Values exactly as sent, spaces included (after XML's own attribute-value normalization).
+   */
   readonly attributes: ReadonlyMap<string, string>;
   readonly children: readonly XmlElement[];
-  /** The element's own character data (text and CDATA), entities decoded, surrounding space trimmed. */
+  /**
+   * The element's own character data (text and CDATA), entities decoded, surrounding space trimmed.
+   * A character reference to a character XML 1.0 forbids reads as U+FFFD (see decodeReferences).
+   */
   readonly text: string;
 }
 
@@ -60,7 +66,9 @@ const PARSER_OPTIONS = {
   attributeNamePrefix: '',
   parseTagValue: false,
   parseAttributeValue: false,
-  trimValues: true,
+  // Off: fast-xml-parser trims attribute values too, and ids are opaque (Id=" q07AAAAA==" is a
+  // different id from Id="q07AAAAA=="). Element text is trimmed in toElement instead.
+  trimValues: false,
   // Entities are decoded here (decodeReferences) so that an unknown one is an error, not text.
   processEntities: false,
   htmlEntities: false,
@@ -318,9 +326,18 @@ function malformed(detail: string): TreeError {
 
 const PREDEFINED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
+/** What a reference to a character XML 1.0 cannot carry reads as. */
+export const REPLACEMENT_CHARACTER = '\uFFFD';
+
 /**
  * Decodes the five predefined entities and character references. Anything else after `&` is an
  * error: with no DOCTYPE there is no other entity, and guessing would change opaque ids.
+ *
+ * A reference to a character XML 1.0 forbids (`&#x0;`, `&#x1A;`) is not well-formed XML, but
+ * Exchange writes them: a control character in a subject or body goes out as such a reference
+ * (Exchange 2016 did, WinRb/Viewpoint's dodgy_ews_response capture). Refusing the document would
+ * lose a whole response for one character of text, so the character reads as U+FFFD, as a lenient
+ * XML reader would show it. Opaque values are base64 and never contain one.
  */
 function decodeReferences(raw: string, isAttribute: boolean): string {
   let value = raw;
@@ -350,15 +367,17 @@ function decodeReferences(raw: string, isAttribute: boolean): string {
   return out + value.slice(from);
 }
 
+/** The character a reference names; U+FFFD for one XML 1.0 forbids; undefined beyond Unicode. */
 function fromCodePoint(code: number): string | undefined {
+  if (code > 0x10ffff) return undefined;
   const allowed =
     code === 0x9 ||
     code === 0xa ||
     code === 0xd ||
     (code >= 0x20 && code <= 0xd7ff) ||
     (code >= 0xe000 && code <= 0xfffd) ||
-    (code >= 0x10000 && code <= 0x10ffff);
-  return allowed ? String.fromCodePoint(code) : undefined;
+    code >= 0x10000;
+  return allowed ? String.fromCodePoint(code) : REPLACEMENT_CHARACTER;
 }
 
 // ---- reading helpers ------------------------------------------------------------------------

@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScaledClock } from '../../functions/core/clock.ts';
-import { type Simulator, startSimulator } from '../../simulator/server.ts';
+import { FAULT_KEYS } from '../../simulator/faults.ts';
+import { CONTROL_API_VERSION, type Simulator, startSimulator } from '../../simulator/server.ts';
 import { type Receiver, startReceiver, subscribe, value, waitFor } from './support.ts';
 
 let sim: Simulator;
@@ -171,5 +172,102 @@ describe('/_sim/', () => {
     expect((await call('DELETE', '/_sim/changes')).status).toBe(405);
     expect((await fetch(`${sim.url}/elsewhere`)).status).toBe(404);
     expect((await fetch(sim.ewsUrl)).status).toBe(405);
+  });
+
+  it('keeps the field set of every answer that docs/simulator.md documents for apiVersion 1', async () => {
+    // Changing one of these sets breaks users' tests: add a field here and in the doc, or bump
+    // CONTROL_API_VERSION when a field changes meaning or goes away.
+    const keys = (value: unknown) =>
+      typeof value === 'object' && value !== null ? Object.keys(value).sort() : [];
+    const summary = (await call('GET', '/_sim/')).json;
+    expect(summary).toMatchObject({ apiVersion: CONTROL_API_VERSION });
+    expect(CONTROL_API_VERSION).toBe(1);
+    expect(keys(summary)).toEqual(
+      [
+        'apiVersion',
+        'auth',
+        'ewsUrl',
+        'faults',
+        'mailboxes',
+        'now',
+        'seed',
+        'timeScale',
+        'tokenUrl',
+        'url',
+      ].sort(),
+    );
+    const [mailbox] = sim.mailboxes();
+    expect(keys(mailbox)).toEqual(['address', 'database', 'folders', 'moving']);
+    expect(keys(mailbox?.folders.projects)).toEqual(
+      ['displayName', 'distinguishedFolderId', 'folderId', 'items', 'parentFolderId', 'unread'].sort(),
+    );
+    const change = (await call('POST', '/_sim/changes', { mailbox: 'user1@contoso.test', kind: 'create' }))
+      .json;
+    expect(keys(change)).toEqual(
+      [
+        'at',
+        'changeKey',
+        'element',
+        'events',
+        'folder',
+        'folderId',
+        'isRead',
+        'itemId',
+        'kind',
+        'mailbox',
+        'oldFolder',
+        'oldFolderId',
+        'oldItemId',
+        'seq',
+      ].sort(),
+    );
+    const events = typeof change === 'object' && change !== null ? Reflect.get(change, 'events') : undefined;
+    expect(keys(Array.isArray(events) ? events[0] : undefined)).toEqual(
+      ['folderId', 'itemId', 'oldParentFolderId', 'parentFolderId', 'type', 'watermark'].sort(),
+    );
+    expect(keys(sim.subscriptions()[0])).toEqual(
+      [
+        'callerData',
+        'createdAt',
+        'endReason',
+        'endedAt',
+        'eventTypes',
+        'failedAttempts',
+        'folders',
+        'lastDeliveredAt',
+        'lastWatermark',
+        'mailbox',
+        'resumedFrom',
+        'state',
+        'statusFrequency',
+        'subscriptionId',
+        'url',
+      ].sort(),
+    );
+    expect(keys(sim.deliveries()[0])).toEqual(
+      [
+        'attempt',
+        'detail',
+        'duplicate',
+        'eventCount',
+        'finishedAt',
+        'httpStatus',
+        'kind',
+        'mailbox',
+        'moreEvents',
+        'notification',
+        'outcome',
+        'previousWatermark',
+        'scheduledAt',
+        'seq',
+        'startedAt',
+        'subscriptionId',
+        'url',
+        'watermark',
+      ].sort(),
+    );
+    expect(keys((await call('GET', '/_sim/faults')).json)).toEqual([...FAULT_KEYS].sort());
+    const move = (await call('POST', '/_sim/mailboxes/user1%40contoso.test/move')).json;
+    expect(keys(move)).toEqual(['database', 'mailbox', 'movingUntil']);
   });
 });

@@ -27,12 +27,8 @@ import {
   encodeSubscribe,
   type PushSubscriptionRequest,
 } from '../../functions/ews/subscribe.ts';
-import {
-  type ChangeRecord,
-  type FolderDescription,
-  ITEM_FOLDERS,
-  type SimulatedFolder,
-} from '../../simulator/mailbox-store.ts';
+import { type FolderDescription, ITEM_FOLDERS, type SimulatedFolder } from '../../simulator/folders.ts';
+import type { ChangeRecord } from '../../simulator/mailbox-store.ts';
 import { type Simulator, SimulatorInputError } from '../../simulator/server.ts';
 import {
   as,

@@ -16,7 +16,8 @@ import {
   type SyncFolderItemsRequest,
 } from '../../functions/ews/items.ts';
 import type { FolderRef } from '../../functions/ews/request.ts';
-import { CHANGE_KINDS, type ItemFolder } from '../../simulator/mailbox-store.ts';
+import { CHANGE_KINDS } from '../../simulator/change-planner.ts';
+import type { ItemFolder } from '../../simulator/folders.ts';
 import { createRandom } from '../../simulator/random.ts';
 import { type Simulator, startSimulator } from '../../simulator/server.ts';
 import { as, defined, failure, post, value } from './support.ts';

@@ -6,7 +6,7 @@ import http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { createScaledClock } from '../../functions/core/clock.ts';
 import { encodeSubscribe } from '../../functions/ews/subscribe.ts';
-import { CHANGE_KINDS } from '../../simulator/mailbox-store.ts';
+import { CHANGE_KINDS } from '../../simulator/change-planner.ts';
 import { type Simulator, SimulatorConfigError, startSimulator } from '../../simulator/server.ts';
 import { as, elapse, startReceiver, waitFor } from './support.ts';
 

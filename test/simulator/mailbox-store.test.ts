@@ -3,14 +3,9 @@
  * the automatic changes `changeRate` makes, and that the ground truth accounts for every item.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  CHANGE_KINDS,
-  type ChangeKind,
-  type ChangeRecord,
-  ITEM_FOLDERS,
-  type ItemFolder,
-  MailboxStore,
-} from '../../simulator/mailbox-store.ts';
+import { CHANGE_KINDS, type ChangeKind } from '../../simulator/change-planner.ts';
+import { ITEM_FOLDERS, type ItemFolder } from '../../simulator/folders.ts';
+import { type ChangeRecord, MailboxStore } from '../../simulator/mailbox-store.ts';
 import { createIdMinter, createRandom } from '../../simulator/random.ts';
 import { manualClock } from '../support/manual-clock.ts';
 

@@ -46,8 +46,10 @@ const SENT_MESSAGES = [
   'response: FindFolder AllProperties, Deep under root, a first page',
   'response: FindFolder Default shape, Shallow',
   'response: FindFolder ErrorFolderNotFound',
-  'response: Unsubscribe ErrorInvalidPullSubscriptionId',
+  'response: Unsubscribe ErrorInvalidSubscription',
   'response: GetEvents ErrorInvalidPullSubscriptionId',
+  'response: GetFolder AllProperties of the inbox, a calendar and the custom folder, and ErrorFolderNotFound',
+  'response: ConvertId EwsId to HexEntryId, and ErrorInvalidIdMalformed',
 ] as const;
 
 function pushWith(predicate: (types: string[]) => boolean): string {
@@ -248,7 +250,7 @@ beforeAll(async () => {
   const envelope = (body: string) =>
     `<s:Envelope xmlns:s="${NS.soap11}" xmlns:m="${NS.messages}"><s:Body>${body}</s:Body></s:Envelope>`;
   sent.set(
-    'response: Unsubscribe ErrorInvalidPullSubscriptionId',
+    'response: Unsubscribe ErrorInvalidSubscription',
     (
       await post(
         sim.ewsUrl,
@@ -263,6 +265,31 @@ beforeAll(async () => {
         sim.ewsUrl,
         envelope(
           `<m:GetEvents><m:SubscriptionId>${subscriptionId}</m:SubscriptionId><m:Watermark>W</m:Watermark></m:GetEvents>`,
+        ),
+      )
+    ).body,
+  );
+  const projects = sim.mailboxes()[0]?.folders.projects?.folderId ?? '';
+  const withTypes = (body: string) =>
+    `<s:Envelope xmlns:s="${NS.soap11}" xmlns:m="${NS.messages}" xmlns:t="${NS.types}"><s:Header><t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>${ADA}</t:PrimarySmtpAddress></t:ConnectingSID></t:ExchangeImpersonation></s:Header><s:Body>${body}</s:Body></s:Envelope>`;
+  sent.set(
+    'response: GetFolder AllProperties of the inbox, a calendar and the custom folder, and ErrorFolderNotFound',
+    (
+      await post(
+        sim.ewsUrl,
+        withTypes(
+          `<m:GetFolder><m:FolderShape><t:BaseShape>AllProperties</t:BaseShape></m:FolderShape><m:FolderIds><t:DistinguishedFolderId Id="inbox"/><t:DistinguishedFolderId Id="calendar"/><t:FolderId Id="${projects}"/><t:FolderId Id="AAMkAGI2="/></m:FolderIds></m:GetFolder>`,
+        ),
+      )
+    ).body,
+  );
+  sent.set(
+    'response: ConvertId EwsId to HexEntryId, and ErrorInvalidIdMalformed',
+    (
+      await post(
+        sim.ewsUrl,
+        withTypes(
+          `<m:ConvertId DestinationFormat="HexEntryId"><m:SourceIds><t:AlternateId Format="EwsId" Id="${projects}" Mailbox="${ADA}"/><t:AlternateId Format="EwsId" Id="not base64!" Mailbox="${ADA}"/></m:SourceIds></m:ConvertId>`,
         ),
       )
     ).body,
@@ -295,6 +322,14 @@ describe.concurrent('everything the simulator sends is valid against the officia
       /<t:Message>.*<t:CalendarItem>.*ErrorItemNotFound.*ErrorInvalidIdMalformed.*ErrorAccessDenied/,
     );
     expect(sent.get('push: 50 events with MoreEvents true')).toContain('<t:MoreEvents>true</t:MoreEvents>');
+    expect(
+      sent.get(
+        'response: GetFolder AllProperties of the inbox, a calendar and the custom folder, and ErrorFolderNotFound',
+      ),
+    ).toMatch(/<t:Folder>.*<t:CalendarFolder>.*Projects.*ErrorFolderNotFound/);
+    expect(sent.get('response: ConvertId EwsId to HexEntryId, and ErrorInvalidIdMalformed')).toMatch(
+      /Format="HexEntryId" Id="[0-9A-F]+".*ErrorInvalidIdMalformed/,
+    );
     expect(sent.get('push: CopiedEvent with OldItemId and OldParentFolderId')).toMatch(
       /<t:CopiedEvent>.*<t:ItemId .*<t:ParentFolderId .*<t:OldItemId .*<t:OldParentFolderId .*<\/t:CopiedEvent>/,
     );

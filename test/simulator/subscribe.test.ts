@@ -139,6 +139,31 @@ describe('resuming from a watermark', () => {
 });
 
 describe('ErrorInvalidWatermark', () => {
+  it('accepts one sent as m:Watermark (as exchangelib does) but, like Exchange, does not read it', async (context) => {
+    const { sim, request } = await setUp(context);
+    const first = value(await subscribe(sim, ADA, request));
+    sim.dropSubscription(first.subscriptionId);
+    sim.makeChange({ mailbox: ADA, kind: 'create', folder: 'inbox' });
+    const typed = encodeSubscribe({ ...request, watermark: first.watermark }, as(ADA));
+    const messages = typed.replace(/<t:Watermark>(.*?)<\/t:Watermark>/, '<m:Watermark>$1</m:Watermark>');
+    expect(messages).toContain(`<m:Watermark>${first.watermark}</m:Watermark>`);
+    const fresh = value(decodeSubscribeResponse((await post(sim.ewsUrl, messages)).body));
+    // A fresh subscription: it starts now, so the change made meanwhile is not replayed.
+    expect(fresh.watermark).not.toBe(first.watermark);
+    expect(
+      sim.subscriptions({ mailbox: ADA }).find((s) => s.subscriptionId === fresh.subscriptionId),
+    ).toMatchObject({
+      resumedFrom: null,
+    });
+    const resumed = value(decodeSubscribeResponse((await post(sim.ewsUrl, typed)).body));
+    expect(resumed.watermark).toBe(first.watermark);
+    expect(
+      sim.subscriptions({ mailbox: ADA }).find((s) => s.subscriptionId === resumed.subscriptionId),
+    ).toMatchObject({
+      resumedFrom: first.watermark,
+    });
+  });
+
   it('refuses a watermark older than 30 days, and accepts one of 29 days', async (context) => {
     const clock = createJumpableClock(createScaledClock({ timeScale: 600 }));
     const { sim, request } = await setUp(context, { clock });
@@ -283,7 +308,9 @@ describe('what Subscribe refuses', () => {
       sim.ewsUrl,
       envelope(`<m:Unsubscribe><m:SubscriptionId>${subscriptionId}</m:SubscriptionId></m:Unsubscribe>`),
     );
-    expect(responseCodeOf(unsubscribe.body)).toBe('ErrorInvalidPullSubscriptionId');
+    // [MS-OXWSNTIF]: a push subscription is ended by answering a push with Unsubscribe, not by
+    // the Unsubscribe operation, which Exchange answers ErrorInvalidSubscription.
+    expect(responseCodeOf(unsubscribe.body)).toBe('ErrorInvalidSubscription');
     const getEvents = await post(
       sim.ewsUrl,
       envelope(

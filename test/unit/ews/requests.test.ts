@@ -321,6 +321,27 @@ describe('decodeSubscribeResponse', () => {
     expect(error).toMatchObject({ faultCode: 'soap:Server' });
   });
 
+  it('tells a Client fault (the request refused as sent) from a Server fault, and says why', () => {
+    const fault = (code: string, text: string) =>
+      `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault><faultcode>${code}</faultcode><faultstring>${text}</faultstring></soap:Fault></soap:Body></soap:Envelope>`;
+    const client = failure(decodeSubscribeResponse(fault('soap:Client', 'User is not mailbox owner.')));
+    expect(client).toMatchObject({ faultCode: 'soap:Client', retryable: false });
+    expect(client.message).toMatch(/refused the request as sent .*will not help/);
+    expect(client.message).not.toMatch(/retry with backoff/);
+    const server = failure(decodeSubscribeResponse(fault('soap:Server', 'Internal error.')));
+    expect(server).toMatchObject({ faultCode: 'soap:Server', retryable: true });
+    expect(server.message).toMatch(/retry with backoff/);
+  });
+
+  it('counts ErrorTooManyObjectsOpened as a transient server limit', () => {
+    const body =
+      '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><m:SubscribeResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><m:ResponseMessages><m:SubscribeResponseMessage ResponseClass="Error"><m:MessageText>Too many objects are open.</m:MessageText><m:ResponseCode>ErrorTooManyObjectsOpened</m:ResponseCode></m:SubscribeResponseMessage></m:ResponseMessages></m:SubscribeResponse></s:Body></s:Envelope>';
+    expect(failure(decodeSubscribeResponse(body))).toMatchObject({
+      responseCode: 'ErrorTooManyObjectsOpened',
+      category: 'Transient',
+    });
+  });
+
   it('says when the answer is not an EWS response at all', () => {
     const html = '<html><head><title>Sign in</title></head><body>login</body></html>';
     const cases: Array<[string | Uint8Array, RegExp]> = [

@@ -58,6 +58,7 @@ function sub(
     statusFrequency: 1,
     url: '',
     callerData: null,
+    resumedFrom: null,
     state,
     createdAt,
     endedAt,
