@@ -161,6 +161,7 @@ try {
     seed: flags.seed,
     ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
     log: onLog,
+    progress: (line) => process.stdout.write(`  ${line}\n`),
     onRenewal: (outcome) => {
       if (outcome.kind === 'subscribed')
         note(

@@ -14,7 +14,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from 'node:path';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { objectConnections } from '../functions/adapters/connections-source.ts';
-import { asRenewalExchange, asSubscriber, exchangeClients } from '../functions/adapters/exchange-clients.ts';
+import { asRenewalExchange, exchangeClients } from '../functions/adapters/exchange-clients.ts';
 import { DynamoPushedItemLog } from '../functions/adapters/pushed-item-log.ts';
 import { SnsEventTopic } from '../functions/adapters/sns-event-topic.ts';
 import { SqsEventPublisher } from '../functions/adapters/sqs-event-publisher.ts';
@@ -30,6 +30,7 @@ import type { SubscriptionRecord } from '../functions/domain/subscription.ts';
 import { DEFAULT_POLICY, type LifecyclePolicy } from '../functions/lifecycle/policy.ts';
 import type { RenewOutcome } from '../functions/lifecycle/renew.ts';
 import type { SweepSummary } from '../functions/lifecycle/sweep.ts';
+import { setupOf } from '../functions/mailboxes/manage.ts';
 import { createProcessorHandler } from '../functions/processor/batch.ts';
 import { createReceiverHandler } from '../functions/receiver/http.ts';
 import { createRenewerHandler } from '../functions/renewer/batch.ts';
@@ -71,6 +72,8 @@ export interface LocalSystemOptions {
   readonly renewalConcurrency?: number;
   /** Where the functions' log lines go. @default nowhere */
   readonly log?: (entry: LocalLogEntry) => void;
+  /** Told how starting goes, while the mailboxes are being set up (it can take a while for many). */
+  readonly progress?: (line: string) => void;
   /** Told about every renewal's outcome. */
   readonly onRenewal?: (outcome: RenewOutcome) => void;
 }
@@ -331,10 +334,6 @@ async function start(
     records: store,
     syncStates,
     publisher,
-    connection: async (name) => {
-      const c = await clients.client(name);
-      return c === undefined ? undefined : asSubscriber(c);
-    },
     connectionNames: () => clients.names(),
     callbackBaseUrl: receiverUrl,
     callbackKey,
@@ -517,7 +516,8 @@ async function start(
   };
   const watchedMailboxes: string[] = [];
 
-  // 6. The mailboxes, added through the same admin code the CLI uses.
+  // 6. The mailboxes, added through the same admin code the CLI uses, and like the CLI waiting
+  // until each is watched: the lifecycle takes its baseline, then subscribes.
   if (options.addMailboxes ?? true) {
     for (const mailbox of simulator.mailboxes()) {
       const response = await system.admin({
@@ -539,8 +539,49 @@ async function start(
         });
       }
     }
+    // The schedule's next sweep would hand them to the renewer within a simulated minute; one
+    // now saves starting that long.
+    await system.sweep();
+    await untilSetUp(watchedMailboxes, () => system.records(), logTo, options.progress);
   }
   return system;
+}
+
+/**
+ * Waits until every mailbox is watched, or its first attempt failed (the lifecycle retries it on
+ * its own; said once, as a warning). Says how far it has come when that changes.
+ */
+async function untilSetUp(
+  mailboxes: readonly string[],
+  records: () => Promise<SubscriptionRecord[]>,
+  log: LocalSystemOptions['log'],
+  progress: LocalSystemOptions['progress'],
+): Promise<void> {
+  const failed = new Set<string>();
+  let said = '';
+  let saidAt = 0;
+  for (;;) {
+    let watched = 0;
+    let waiting = 0;
+    for (const record of await records()) {
+      if (!mailboxes.includes(record.mailbox)) continue;
+      const setup = setupOf(record);
+      if (setup.kind === 'watched') watched++;
+      else if (setup.kind === 'failed' && !failed.has(record.mailbox)) {
+        failed.add(record.mailbox);
+        log?.({ level: 'warn', service: 'admin', message: setup.message, extra: {} });
+      } else if (setup.kind === 'settingUp' && !failed.has(record.mailbox)) waiting++;
+    }
+    if (waiting === 0) return;
+    const line = `${watched} of ${mailboxes.length} mailboxes watched (each: baseline, then Subscribe)${failed.size > 0 ? `, ${failed.size} being retried` : ''}`;
+    // At most once a second: a thousand mailboxes would otherwise print a thousand lines.
+    if (line !== said && Date.now() - saidAt >= 1000) {
+      progress?.(line);
+      said = line;
+      saidAt = Date.now();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 function recordDelivery(
