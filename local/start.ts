@@ -203,31 +203,32 @@ process.stdout.write(
 let rendered = 0;
 let lastCount = { events: 0, at: Date.now() };
 let rate = 0;
-let viewing = false;
+let viewing: Promise<void> | undefined;
 
-async function render(): Promise<void> {
-  if (viewing) return;
-  viewing = true;
-  try {
-    const records = await running.records();
-    const depths = await running.queueDepths();
-    const now = running.clock.now();
-    const accepted = running.metrics.receiver.get('EventsAccepted');
-    const elapsed = (Date.now() - lastCount.at) / 1000;
-    if (elapsed >= 1) {
-      rate = (accepted - lastCount.events) / elapsed;
-      lastCount = { events: accepted, at: Date.now() };
-    }
-    const lines = view(records, depths, now);
-    if (live) {
-      // Redraw in place: up over what was drawn last time, then clear to the end of the screen.
-      process.stdout.write(`${rendered > 0 ? `\x1b[${rendered}A` : ''}\x1b[0J${lines.join('\n')}\n`);
-      rendered = lines.length;
-    } else {
-      process.stdout.write(`${lines.slice(1, 5).join(' | ')}\n`);
-    }
-  } finally {
-    viewing = false;
+function render(): Promise<void> {
+  viewing ??= draw().finally(() => {
+    viewing = undefined;
+  });
+  return viewing;
+}
+
+async function draw(): Promise<void> {
+  const records = await running.records();
+  const depths = await running.queueDepths();
+  const now = running.clock.now();
+  const accepted = running.metrics.receiver.get('EventsAccepted');
+  const elapsed = (Date.now() - lastCount.at) / 1000;
+  if (elapsed >= 1) {
+    rate = (accepted - lastCount.events) / elapsed;
+    lastCount = { events: accepted, at: Date.now() };
+  }
+  const lines = view(records, depths, now);
+  if (live) {
+    // Redraw in place: up over what was drawn last time, then clear to the end of the screen.
+    process.stdout.write(`${rendered > 0 ? `\x1b[${rendered}A` : ''}\x1b[0J${lines.join('\n')}\n`);
+    rendered = lines.length;
+  } else {
+    process.stdout.write(`${lines.slice(1, 5).join(' | ')}\n`);
   }
 }
 
@@ -294,8 +295,11 @@ async function finish(reason: string): Promise<void> {
   );
   const settled = await running.settle(30_000);
   const report: RunReport = running.report();
-  await running.stop();
+  // Written before stopping: the run's result does not depend on stopping well.
   if (flags.reportFile) writeFileSync(flags.reportFile, `${JSON.stringify(report, null, 2)}\n`);
+  // A view being drawn still reads the emulators; they stop only after it.
+  await viewing?.catch(() => {});
+  await running.stop();
   process.stdout.write(summary(report, settled.settled));
   process.exitCode =
     report.missingChanges - report.unobservableChanges === 0 && report.unhealed === 0 ? 0 : 1;

@@ -10,7 +10,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { objectConnections } from '../functions/adapters/connections-source.ts';
@@ -40,6 +39,7 @@ import { type Simulator, startSimulator } from '../simulator/server.ts';
 import { serveAdmin } from './admin-endpoint.ts';
 import { matchRoute, readBody, toApiGatewayEvent, writeResult } from './api-gateway-event.ts';
 import { type Emulators, startEmulators } from './emulators.ts';
+import { startFrontEnd } from './front-end.ts';
 import { type LocalResources, onEndpoint, provisionFromTemplate, subscribeOnce } from './provision.ts';
 import { buildReport, type RunReport } from './report.ts';
 import { SqsPoller } from './sqs-poller.ts';
@@ -173,32 +173,9 @@ async function start(
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
 
   // 1. The HTTP port first: its URL is the callback base URL the template's functions refer to.
-  const routes: { handle?: (request: IncomingMessage, response: ServerResponse) => Promise<void> } = {};
-  const server: Server = createServer((request, response) => {
-    const handle = routes.handle;
-    if (handle === undefined) {
-      response.writeHead(503).end('starting');
-      return;
-    }
-    handle(request, response).catch((error: unknown) => {
-      if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' });
-      response.end(`local run: ${error instanceof Error ? error.message : String(error)}`);
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  stoppers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  const receiverUrl = `http://127.0.0.1:${port}`;
+  const front = await startFrontEnd(options.port === undefined ? {} : { port: options.port });
+  stoppers.push(() => front.stop());
+  const receiverUrl = front.url;
 
   // 2. AWS, emulated, with what the CDK app defines.
   const emulators = await startEmulators(options.dataDir ? { dataDir: options.dataDir } : {});
@@ -241,6 +218,10 @@ async function start(
   );
   const auditArn = auditAttributes?.QueueArn ?? '';
   await subscribeOnce(emulators.sns, topicArn, auditArn, { RawMessageDelivery: 'true' });
+
+  // Stopped again here (it stops once), so in the reverse order of stopping it comes after the
+  // simulator, which pushes to it, and before the emulators the requests under way still use.
+  stoppers.push(() => front.stop());
 
   // 3. Exchange, simulated, on the same clock.
   const simulator = await startSimulator({
@@ -341,7 +322,7 @@ async function start(
     logger: logger('admin'),
   });
 
-  routes.handle = async (request, response) => {
+  front.route(async (request, response) => {
     const url = new URL(request.url ?? '/', receiverUrl);
     if (url.pathname === '/admin') return serveAdmin(admin, request, response);
     const params = matchRoute(CALLBACK_ROUTE, url.pathname);
@@ -365,7 +346,7 @@ async function start(
       pathParameters: params,
     });
     writeResult(response, await receiver(event));
-  };
+  });
 
   // 5. Event source mappings and the schedule, as Lambda would run them.
   const delivered: DeliveredEvent[] = [];
@@ -410,29 +391,33 @@ async function start(
     1,
   );
 
-  let sweeping = false;
+  let sweeping: Promise<void> | undefined;
   let cancelSweep: () => void = () => {};
   const scheduleSweep = () => {
     cancelSweep = clock.setTimer(60_000, () => {
       scheduleSweep();
       if (sweeping) return; // one sweep at a time, as the function's reserved concurrency of 1
-      sweeping = true;
-      sweeper()
-        .catch((error: unknown) =>
-          logTo?.({
-            level: 'error',
-            service: 'sweeper',
-            message: 'sweep failed',
-            extra: { error: String(error) },
-          }),
+      sweeping = sweeper()
+        .then(
+          () => {},
+          (error: unknown) =>
+            logTo?.({
+              level: 'error',
+              service: 'sweeper',
+              message: 'sweep failed',
+              extra: { error: String(error) },
+            }),
         )
         .finally(() => {
-          sweeping = false;
+          sweeping = undefined;
         });
     });
   };
   scheduleSweep();
-  stoppers.push(() => cancelSweep());
+  stoppers.push(async () => {
+    cancelSweep();
+    await sweeping;
+  });
 
   const system: LocalSystem = {
     clock,
