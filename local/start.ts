@@ -3,7 +3,9 @@
 // report says whether every change reached consumers and every lost subscription healed.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { createScaledClock } from '../functions/core/clock.ts';
 import type { SubscriptionRecord } from '../functions/domain/subscription.ts';
+import { fold, logLine } from './log-line.ts';
 import type { RunReport } from './report.ts';
 import { type LocalLogEntry, type LocalSystem, startLocalSystem } from './system.ts';
 
@@ -137,14 +139,13 @@ const note = (line: string) => {
 };
 const onLog = (entry: LocalLogEntry) => {
   if (entry.level !== 'warn' && entry.level !== 'error') return;
-  const detail = entry.extra.error ?? entry.extra.decision ?? entry.extra.reason ?? '';
-  note(
-    `${time()} [${entry.service}] ${entry.level}: ${entry.message}${detail ? ` (${shorten(String(typeof detail === 'object' ? JSON.stringify(detail) : detail), 120)})` : ''}`,
-  );
+  note(logLine(entry, time()));
 };
 
+// Made here rather than by the system, so lines written while it starts have their time too.
+const clock = createScaledClock({ timeScale: flags.timeScale });
+const time = () => new Date(clock.now()).toISOString().slice(11, 19);
 let system: LocalSystem | undefined;
-const time = () => (system ? new Date(system.clock.now()).toISOString().slice(11, 19) : '--:--:--');
 
 process.stdout.write(
   `exchange-push-bridge: starting the local run (${flags.mailboxes} mailboxes, time x${flags.timeScale}${flags.chaos ? ', chaos' : ''})…\n`,
@@ -152,7 +153,7 @@ process.stdout.write(
 const startedAt = Date.now();
 try {
   system = await startLocalSystem({
-    timeScale: flags.timeScale,
+    clock,
     mailboxes: flags.mailboxes,
     changeRate: flags.changeRate,
     statusFrequency: flags.statusFrequency,
@@ -224,9 +225,11 @@ async function draw(): Promise<void> {
   }
   const lines = view(records, depths, now);
   if (live) {
-    // Redraw in place: up over what was drawn last time, then clear to the end of the screen.
-    process.stdout.write(`${rendered > 0 ? `\x1b[${rendered}A` : ''}\x1b[0J${lines.join('\n')}\n`);
-    rendered = lines.length;
+    // Redraw in place: up over the rows drawn last time, then clear to the end of the screen.
+    // A line wider than the terminal would take more rows than counted, so each is folded.
+    const rows = lines.flatMap((line) => fold(line, process.stdout.columns ?? 120));
+    process.stdout.write(`${rendered > 0 ? `\x1b[${rendered}A` : ''}\x1b[0J${rows.join('\n')}\n`);
+    rendered = rows.length;
   } else {
     process.stdout.write(`${lines.slice(1, 5).join(' | ')}\n`);
   }
@@ -268,8 +271,8 @@ function view(records: readonly SubscriptionRecord[], depths: Record<string, num
   return [
     `── exchange-push-bridge, local run ── simulated ${new Date(now).toISOString().replace('T', ' ').slice(0, 19)} (x${running.clock.timeScale}) ── Ctrl-C to stop`,
     `events: ${r.get('EventsAccepted')} accepted (${rate.toFixed(1)}/s), ${running.delivered.length} delivered · notifications ${r.get('Notifications')} · heartbeats ${r.get('Heartbeats')} · duplicates ${r.get('Duplicates')} · gaps ${r.get('Gaps')} · unsubscribes ${r.get('UnsubscribesAnswered')}`,
-    `renewals: ${n.get('RenewalsSucceeded')} done, ${n.get('RenewalsFailed')} failed, ${n.get('RenewalsThrottled')} throttled · lost ${n.get('SubscriptionsLost')} · recovered ${n.get('SubscriptionsRecovered')} · resync events ${n.get('ResyncEvents')}`,
-    `simulator: ${running.simulator.changes().length} changes · ${lost} subscriptions lost by Exchange${flags.chaos ? ' · chaos on' : ''}`,
+    `renewals: ${n.get('RenewalsSucceeded')} done, ${n.get('RenewalsFailed')} failed, ${n.get('RenewalsThrottled')} throttled · mailboxes the bridge declared lost (renewals failing 30 min or 5 times) ${n.get('SubscriptionsLost')}, recovered since ${n.get('SubscriptionsRecovered')} · resync events ${n.get('ResyncEvents')}`,
+    `simulator: ${running.simulator.changes().length} changes · subscriptions Exchange lost (dropped, expired, moved; each healed by a renewal) ${lost}${flags.chaos ? ' · chaos on' : ''}`,
     `queues: ingest ${depths.QueuesIngest ?? 0} · events ${depths.FanoutEvents ?? 0} (for your consumer) · renewals ${depths.LifecycleRenewals ?? 0} · dead letters ${dlq}`,
     '',
     ...table,
