@@ -515,6 +515,16 @@ async function start(
       });
       if (response.ok) {
         watchedMailboxes.push(mailbox.address);
+      } else if (response.error.name === 'MailboxAlreadyWatchedError') {
+        // Kept in --data-dir from an earlier run: its subscription died with that run's
+        // simulator, and the lifecycle renews it as stale.
+        watchedMailboxes.push(mailbox.address);
+        logTo?.({
+          level: 'info',
+          service: 'admin',
+          message: `${mailbox.address} is watched since an earlier run (kept in --data-dir); the lifecycle renews its subscription`,
+          extra: {},
+        });
       } else {
         logTo?.({
           level: 'error',
