@@ -46,6 +46,20 @@ async function until<T>(
   throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 600)}`);
 }
 
+/** Adds (registers) the mailbox as the admin command does: every folder, a heartbeat a minute. */
+async function add(s: LocalSystem, mailbox: string, fields: Record<string, unknown> = {}) {
+  const added = await s.admin({
+    command: 'add',
+    mailbox,
+    connection: 'local',
+    folders: 'all',
+    statusFrequency: 1,
+    ...fields,
+  });
+  if (!added.ok) throw new Error(`add refused: ${JSON.stringify(added)}`);
+  return added.result;
+}
+
 async function record(s: LocalSystem, mailbox: string): Promise<SubscriptionRecord> {
   const found = (await s.records()).find((r) => r.mailbox === mailbox);
   if (found === undefined) throw new Error(`no record for ${mailbox}`);
@@ -129,14 +143,7 @@ describe('lifecycle against the simulator', () => {
     const s = await start({ clock, addMailboxes: false });
     const [mailbox = ''] = s.simulator.mailboxAddresses;
     const existing = s.simulator.changes({ mailbox }).at(-1)?.itemId ?? '';
-    const added = await s.admin({
-      command: 'add',
-      mailbox,
-      connection: 'local',
-      folders: 'all',
-      statusFrequency: 1,
-    });
-    expect(added.ok, JSON.stringify(added)).toBe(true);
+    await add(s, mailbox);
     await drive(
       clock,
       'the mailbox watched',
@@ -316,14 +323,7 @@ describe('lifecycle against the simulator', () => {
   it("catches up every folder of a mailbox watched with 'all', a custom folder included", async () => {
     const s = await start({ addMailboxes: false });
     const [mailbox = ''] = s.simulator.mailboxAddresses;
-    const added = await s.admin({
-      command: 'add',
-      mailbox,
-      connection: 'local',
-      folders: 'all',
-      statusFrequency: 1,
-    });
-    expect(added.ok, JSON.stringify(added)).toBe(true);
+    await add(s, mailbox);
     await settled(s, mailbox);
     const pushedThenDeleted = s.simulator.makeChange({ mailbox, kind: 'create', folder: 'projects' });
     await allChangesDelivered(s, mailbox);
@@ -433,8 +433,7 @@ describe('lifecycle against the simulator', () => {
     // Another application has used up the mailbox's 20 subscriptions: here, the bridge itself, each
     // removed once its subscription was made and had its first push answered, and silent since.
     for (let i = 0; i < 20; i++) {
-      const added = await s.admin({ command: 'add', mailbox, connection: 'local', statusFrequency: 1440 });
-      expect(added.ok, JSON.stringify(added)).toBe(true);
+      await add(s, mailbox, { statusFrequency: 1440 });
       await until(
         'watched, its first push answered',
         () =>
@@ -446,8 +445,10 @@ describe('lifecycle against the simulator', () => {
       const removed = await s.admin({ command: 'remove', mailbox });
       expect(removed.ok).toBe(true);
     }
-    const added = await s.admin({ command: 'add', mailbox, connection: 'local' });
-    expect(added).toMatchObject({ ok: true, result: { state: 'subscribing', setup: { kind: 'settingUp' } } });
+    expect(await add(s, mailbox, { statusFrequency: 5 })).toMatchObject({
+      state: 'subscribing',
+      setup: { kind: 'settingUp' },
+    });
     // What `add` waits for: the lifecycle's first attempt, refused.
     const shown = await until(
       'the first attempt refused',
