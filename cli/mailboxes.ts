@@ -11,6 +11,7 @@ import {
   parseEventTypes,
   parseFolders,
 } from '../functions/admin/commands.ts';
+import type { MailboxSetup } from '../functions/mailboxes/manage.ts';
 
 const USAGE = `usage: npm run --silent mailboxes -- <command> [options]
 
@@ -20,6 +21,9 @@ commands:
                           id:<EWS folder id>, or "all"                       (default: all)
       --events            comma-separated EWS event types                    (default: all seven)
       --status-frequency  minutes between heartbeats, 1-1440                 (default: 5)
+      --no-wait           return once registered, not once watched (see "show")
+                          add waits until the mailbox is watched: the lifecycle takes the baseline
+                          of its folders, then subscribes; changes made from then on reach consumers
   remove <mailbox>        stop watching (Exchange's subscription ends at its next push)
   show <mailbox>          one mailbox, with its health
   list [--all]            watched mailboxes (--all: removed ones too)
@@ -43,10 +47,17 @@ async function main(): Promise<number> {
     process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n\n${USAGE}`);
     return 2;
   }
-  const { command, target, json } = parsed;
+  const { command, target, json, wait } = parsed;
+  const say = json ? () => {} : (step: string) => process.stderr.write(`  ${step}\n`);
   let response: AdminResponse;
   try {
-    response = await send(target, command, (step) => process.stderr.write(`  ${step}\n`));
+    // Found once: waiting for a new mailbox asks again and again.
+    const resolved: Target =
+      target.kind === 'stack' ? { kind: 'function', name: await adminFunctionOf(target.name) } : target;
+    response = await send(resolved, command, say);
+    for (const step of response.progress) say(step);
+    if (command.command === 'add' && wait && response.ok)
+      response = await untilWatched(resolved, String(command.mailbox), response, say);
   } catch (e) {
     process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
     return 3;
@@ -55,7 +66,6 @@ async function main(): Promise<number> {
     process.stdout.write(`${JSON.stringify(response, null, 2)}\n`);
     return response.ok ? 0 : 1;
   }
-  for (const step of response.progress) process.stderr.write(`  ${step}\n`);
   if (!response.ok) {
     process.stderr.write(`${response.error.name}: ${response.error.message}\n`);
     return 1;
@@ -65,12 +75,59 @@ async function main(): Promise<number> {
   return 0;
 }
 
+/** Between two looks at a mailbox being set up: the lifecycle's sweep runs every minute. */
+const SETUP_POLL_MS = 1000;
+
+/**
+ * Asks for the mailbox (`show`) until the lifecycle has taken its baseline and subscribed, saying
+ * each new step; answers the last `show`, or the failed attempt as an error.
+ */
+async function untilWatched(
+  target: Target,
+  mailbox: string,
+  added: AdminResponse & { ok: true },
+  say: (step: string) => void,
+): Promise<AdminResponse> {
+  let response: AdminResponse = added;
+  let said = '';
+  for (;;) {
+    const setup = response.ok ? setupIn(response.result) : undefined;
+    // No setup: an admin function from before add waited; it subscribed already.
+    if (setup === undefined || setup.kind === 'watched') return response;
+    if (setup.kind === 'failed')
+      return { ok: false, error: { name: 'MailboxSetupFailedError', message: setup.message }, progress: [] };
+    if (said === '') say(`waiting until it is watched (Ctrl-C stops the waiting, not the setup)`);
+    if (setup.step !== said) say(setup.step);
+    said = setup.step;
+    await new Promise((resolve) => setTimeout(resolve, SETUP_POLL_MS));
+    response = await send(target, { command: 'show', mailbox }, () => {});
+    if (!response.ok) return response;
+  }
+}
+
+/** The `setup` of a mailbox view, read from the JSON as untrusted input. */
+function setupIn(result: unknown): MailboxSetup | undefined {
+  const setup: unknown = typeof result === 'object' && result !== null ? Reflect.get(result, 'setup') : null;
+  if (typeof setup !== 'object' || setup === null) return undefined;
+  const kind: unknown = Reflect.get(setup, 'kind');
+  const text: unknown = Reflect.get(setup, kind === 'failed' ? 'message' : 'step');
+  if (kind === 'watched') return { kind };
+  if (kind === 'settingUp' && typeof text === 'string') return { kind, step: text };
+  if (kind === 'failed' && typeof text === 'string') return { kind, message: text };
+  return undefined;
+}
+
 type Target =
   | { kind: 'stack'; name: string }
   | { kind: 'function'; name: string }
   | { kind: 'endpoint'; url: string };
 
-function parse(argv: string[]): { command: Record<string, unknown>; target: Target; json: boolean } {
+function parse(argv: string[]): {
+  command: Record<string, unknown>;
+  target: Target;
+  json: boolean;
+  wait: boolean;
+} {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -84,6 +141,7 @@ function parse(argv: string[]): { command: Record<string, unknown>; target: Targ
       function: { type: 'string' },
       endpoint: { type: 'string' },
       json: { type: 'boolean', default: false },
+      'no-wait': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -134,13 +192,18 @@ function parse(argv: string[]): { command: Record<string, unknown>; target: Targ
         }
         command.statusFrequency = minutes;
       }
-      return { command, target, json: values.json };
+      return { command, target, json: values.json, wait: !values['no-wait'] };
     }
     case 'remove':
     case 'show':
-      return { command: { command: verb, mailbox: needMailbox() }, target, json: values.json };
+      return { command: { command: verb, mailbox: needMailbox() }, target, json: values.json, wait: false };
     case 'list':
-      return { command: { command: 'list', includeRemoved: values.all }, target, json: values.json };
+      return {
+        command: { command: 'list', includeRemoved: values.all },
+        target,
+        json: values.json,
+        wait: false,
+      };
     default:
       throw new UsageError(
         verb === undefined ? 'no command given' : `unknown command ${JSON.stringify(verb)}`,

@@ -7,7 +7,11 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
-/** `{name}` segments of a route template matched against a path; undefined when it does not match. */
+/**
+ * `{name}` segments of a route template matched against a path; undefined when it does not match.
+ * A segment whose percent-encoding does not decode matches nothing, as in API Gateway's HTTP API,
+ * which decodes a path before routing it and answers 404 when no route then matches.
+ */
 export function matchRoute(template: string, path: string): Record<string, string> | undefined {
   const names = template.split('/');
   const parts = path.split('/');
@@ -17,13 +21,22 @@ export function matchRoute(template: string, path: string): Record<string, strin
     const name = names[i] ?? '';
     const part = parts[i] ?? '';
     if (name.startsWith('{') && name.endsWith('}')) {
-      if (part === '') return undefined;
-      params[name.slice(1, -1)] = decodeURIComponent(part);
+      const value = decoded(part);
+      if (value === undefined || value === '') return undefined;
+      params[name.slice(1, -1)] = value;
     } else if (name !== part) {
       return undefined;
     }
   }
   return params;
+}
+
+function decoded(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined; // URIError: a lone '%', a non-hex escape, bytes that are not UTF-8
+  }
 }
 
 /** What API Gateway does with an oversized payload: 413 before the function sees it. */

@@ -3,7 +3,9 @@
 // report says whether every change reached consumers and every lost subscription healed.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { createScaledClock } from '../functions/core/clock.ts';
 import type { SubscriptionRecord } from '../functions/domain/subscription.ts';
+import { fold, logLine } from './log-line.ts';
 import type { RunReport } from './report.ts';
 import { type LocalLogEntry, type LocalSystem, startLocalSystem } from './system.ts';
 
@@ -137,14 +139,13 @@ const note = (line: string) => {
 };
 const onLog = (entry: LocalLogEntry) => {
   if (entry.level !== 'warn' && entry.level !== 'error') return;
-  const detail = entry.extra.error ?? entry.extra.decision ?? entry.extra.reason ?? '';
-  note(
-    `${time()} [${entry.service}] ${entry.level}: ${entry.message}${detail ? ` (${shorten(String(typeof detail === 'object' ? JSON.stringify(detail) : detail), 120)})` : ''}`,
-  );
+  note(logLine(entry, time()));
 };
 
+// Made here rather than by the system, so lines written while it starts have their time too.
+const clock = createScaledClock({ timeScale: flags.timeScale });
+const time = () => new Date(clock.now()).toISOString().slice(11, 19);
 let system: LocalSystem | undefined;
-const time = () => (system ? new Date(system.clock.now()).toISOString().slice(11, 19) : '--:--:--');
 
 process.stdout.write(
   `exchange-push-bridge: starting the local run (${flags.mailboxes} mailboxes, time x${flags.timeScale}${flags.chaos ? ', chaos' : ''})…\n`,
@@ -152,7 +153,7 @@ process.stdout.write(
 const startedAt = Date.now();
 try {
   system = await startLocalSystem({
-    timeScale: flags.timeScale,
+    clock,
     mailboxes: flags.mailboxes,
     changeRate: flags.changeRate,
     statusFrequency: flags.statusFrequency,
@@ -161,6 +162,7 @@ try {
     seed: flags.seed,
     ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
     log: onLog,
+    progress: (line) => process.stdout.write(`  ${line}\n`),
     onRenewal: (outcome) => {
       if (outcome.kind === 'subscribed')
         note(
@@ -202,31 +204,34 @@ process.stdout.write(
 let rendered = 0;
 let lastCount = { events: 0, at: Date.now() };
 let rate = 0;
-let viewing = false;
+let viewing: Promise<void> | undefined;
 
-async function render(): Promise<void> {
-  if (viewing) return;
-  viewing = true;
-  try {
-    const records = await running.records();
-    const depths = await running.queueDepths();
-    const now = running.clock.now();
-    const accepted = running.metrics.receiver.get('EventsAccepted');
-    const elapsed = (Date.now() - lastCount.at) / 1000;
-    if (elapsed >= 1) {
-      rate = (accepted - lastCount.events) / elapsed;
-      lastCount = { events: accepted, at: Date.now() };
-    }
-    const lines = view(records, depths, now);
-    if (live) {
-      // Redraw in place: up over what was drawn last time, then clear to the end of the screen.
-      process.stdout.write(`${rendered > 0 ? `\x1b[${rendered}A` : ''}\x1b[0J${lines.join('\n')}\n`);
-      rendered = lines.length;
-    } else {
-      process.stdout.write(`${lines.slice(1, 5).join(' | ')}\n`);
-    }
-  } finally {
-    viewing = false;
+function render(): Promise<void> {
+  viewing ??= draw().finally(() => {
+    viewing = undefined;
+  });
+  return viewing;
+}
+
+async function draw(): Promise<void> {
+  const records = await running.records();
+  const depths = await running.queueDepths();
+  const now = running.clock.now();
+  const accepted = running.metrics.receiver.get('EventsAccepted');
+  const elapsed = (Date.now() - lastCount.at) / 1000;
+  if (elapsed >= 1) {
+    rate = (accepted - lastCount.events) / elapsed;
+    lastCount = { events: accepted, at: Date.now() };
+  }
+  const lines = view(records, depths, now);
+  if (live) {
+    // Redraw in place: up over the rows drawn last time, then clear to the end of the screen.
+    // A line wider than the terminal would take more rows than counted, so each is folded.
+    const rows = lines.flatMap((line) => fold(line, process.stdout.columns ?? 120));
+    process.stdout.write(`${rendered > 0 ? `\x1b[${rendered}A` : ''}\x1b[0J${rows.join('\n')}\n`);
+    rendered = rows.length;
+  } else {
+    process.stdout.write(`${lines.slice(1, 5).join(' | ')}\n`);
   }
 }
 
@@ -266,8 +271,8 @@ function view(records: readonly SubscriptionRecord[], depths: Record<string, num
   return [
     `── exchange-push-bridge, local run ── simulated ${new Date(now).toISOString().replace('T', ' ').slice(0, 19)} (x${running.clock.timeScale}) ── Ctrl-C to stop`,
     `events: ${r.get('EventsAccepted')} accepted (${rate.toFixed(1)}/s), ${running.delivered.length} delivered · notifications ${r.get('Notifications')} · heartbeats ${r.get('Heartbeats')} · duplicates ${r.get('Duplicates')} · gaps ${r.get('Gaps')} · unsubscribes ${r.get('UnsubscribesAnswered')}`,
-    `renewals: ${n.get('RenewalsSucceeded')} done, ${n.get('RenewalsFailed')} failed, ${n.get('RenewalsThrottled')} throttled · lost ${n.get('SubscriptionsLost')} · recovered ${n.get('SubscriptionsRecovered')} · resync events ${n.get('ResyncEvents')}`,
-    `simulator: ${running.simulator.changes().length} changes · ${lost} subscriptions lost by Exchange${flags.chaos ? ' · chaos on' : ''}`,
+    `renewals: ${n.get('RenewalsSucceeded')} done, ${n.get('RenewalsFailed')} failed, ${n.get('RenewalsThrottled')} throttled · mailboxes the bridge declared lost (renewals failing 30 min or 5 times) ${n.get('SubscriptionsLost')}, recovered since ${n.get('SubscriptionsRecovered')} · resync events ${n.get('ResyncEvents')}`,
+    `simulator: ${running.simulator.changes().length} changes · subscriptions Exchange lost (dropped, expired, moved; each healed by a renewal) ${lost}${flags.chaos ? ' · chaos on' : ''}`,
     `queues: ingest ${depths.QueuesIngest ?? 0} · events ${depths.FanoutEvents ?? 0} (for your consumer) · renewals ${depths.LifecycleRenewals ?? 0} · dead letters ${dlq}`,
     '',
     ...table,
@@ -293,8 +298,11 @@ async function finish(reason: string): Promise<void> {
   );
   const settled = await running.settle(30_000);
   const report: RunReport = running.report();
-  await running.stop();
+  // Written before stopping: the run's result does not depend on stopping well.
   if (flags.reportFile) writeFileSync(flags.reportFile, `${JSON.stringify(report, null, 2)}\n`);
+  // A view being drawn still reads the emulators; they stop only after it.
+  await viewing?.catch(() => {});
+  await running.stop();
   process.stdout.write(summary(report, settled.settled));
   process.exitCode =
     report.missingChanges - report.unobservableChanges === 0 && report.unhealed === 0 ? 0 : 1;

@@ -10,11 +10,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { objectConnections } from '../functions/adapters/connections-source.ts';
-import { asRenewalExchange, asSubscriber, exchangeClients } from '../functions/adapters/exchange-clients.ts';
+import { asRenewalExchange, exchangeClients } from '../functions/adapters/exchange-clients.ts';
 import { DynamoPushedItemLog } from '../functions/adapters/pushed-item-log.ts';
 import { SnsEventTopic } from '../functions/adapters/sns-event-topic.ts';
 import { SqsEventPublisher } from '../functions/adapters/sqs-event-publisher.ts';
@@ -30,6 +29,7 @@ import type { SubscriptionRecord } from '../functions/domain/subscription.ts';
 import { DEFAULT_POLICY, type LifecyclePolicy } from '../functions/lifecycle/policy.ts';
 import type { RenewOutcome } from '../functions/lifecycle/renew.ts';
 import type { SweepSummary } from '../functions/lifecycle/sweep.ts';
+import { setupOf } from '../functions/mailboxes/manage.ts';
 import { createProcessorHandler } from '../functions/processor/batch.ts';
 import { createReceiverHandler } from '../functions/receiver/http.ts';
 import { createRenewerHandler } from '../functions/renewer/batch.ts';
@@ -39,6 +39,7 @@ import { type Simulator, startSimulator } from '../simulator/server.ts';
 import { serveAdmin } from './admin-endpoint.ts';
 import { matchRoute, readBody, toApiGatewayEvent, writeResult } from './api-gateway-event.ts';
 import { type Emulators, startEmulators } from './emulators.ts';
+import { startFrontEnd } from './front-end.ts';
 import { type LocalResources, onEndpoint, provisionFromTemplate, subscribeOnce } from './provision.ts';
 import { buildReport, type RunReport } from './report.ts';
 import { SqsPoller } from './sqs-poller.ts';
@@ -71,6 +72,8 @@ export interface LocalSystemOptions {
   readonly renewalConcurrency?: number;
   /** Where the functions' log lines go. @default nowhere */
   readonly log?: (entry: LocalLogEntry) => void;
+  /** Told how starting goes, while the mailboxes are being set up (it can take a while for many). */
+  readonly progress?: (line: string) => void;
   /** Told about every renewal's outcome. */
   readonly onRenewal?: (outcome: RenewOutcome) => void;
 }
@@ -170,32 +173,9 @@ async function start(
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
 
   // 1. The HTTP port first: its URL is the callback base URL the template's functions refer to.
-  const routes: { handle?: (request: IncomingMessage, response: ServerResponse) => Promise<void> } = {};
-  const server: Server = createServer((request, response) => {
-    const handle = routes.handle;
-    if (handle === undefined) {
-      response.writeHead(503).end('starting');
-      return;
-    }
-    handle(request, response).catch((error: unknown) => {
-      if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' });
-      response.end(`local run: ${error instanceof Error ? error.message : String(error)}`);
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  stoppers.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  const receiverUrl = `http://127.0.0.1:${port}`;
+  const front = await startFrontEnd(options.port === undefined ? {} : { port: options.port });
+  stoppers.push(() => front.stop());
+  const receiverUrl = front.url;
 
   // 2. AWS, emulated, with what the CDK app defines.
   const emulators = await startEmulators(options.dataDir ? { dataDir: options.dataDir } : {});
@@ -238,6 +218,10 @@ async function start(
   );
   const auditArn = auditAttributes?.QueueArn ?? '';
   await subscribeOnce(emulators.sns, topicArn, auditArn, { RawMessageDelivery: 'true' });
+
+  // Stopped again here (it stops once), so in the reverse order of stopping it comes after the
+  // simulator, which pushes to it, and before the emulators the requests under way still use.
+  stoppers.push(() => front.stop());
 
   // 3. Exchange, simulated, on the same clock.
   const simulator = await startSimulator({
@@ -331,10 +315,6 @@ async function start(
     records: store,
     syncStates,
     publisher,
-    connection: async (name) => {
-      const c = await clients.client(name);
-      return c === undefined ? undefined : asSubscriber(c);
-    },
     connectionNames: () => clients.names(),
     callbackBaseUrl: receiverUrl,
     callbackKey,
@@ -342,7 +322,7 @@ async function start(
     logger: logger('admin'),
   });
 
-  routes.handle = async (request, response) => {
+  front.route(async (request, response) => {
     const url = new URL(request.url ?? '/', receiverUrl);
     if (url.pathname === '/admin') return serveAdmin(admin, request, response);
     const params = matchRoute(CALLBACK_ROUTE, url.pathname);
@@ -366,7 +346,7 @@ async function start(
       pathParameters: params,
     });
     writeResult(response, await receiver(event));
-  };
+  });
 
   // 5. Event source mappings and the schedule, as Lambda would run them.
   const delivered: DeliveredEvent[] = [];
@@ -411,29 +391,33 @@ async function start(
     1,
   );
 
-  let sweeping = false;
+  let sweeping: Promise<void> | undefined;
   let cancelSweep: () => void = () => {};
   const scheduleSweep = () => {
     cancelSweep = clock.setTimer(60_000, () => {
       scheduleSweep();
       if (sweeping) return; // one sweep at a time, as the function's reserved concurrency of 1
-      sweeping = true;
-      sweeper()
-        .catch((error: unknown) =>
-          logTo?.({
-            level: 'error',
-            service: 'sweeper',
-            message: 'sweep failed',
-            extra: { error: String(error) },
-          }),
+      sweeping = sweeper()
+        .then(
+          () => {},
+          (error: unknown) =>
+            logTo?.({
+              level: 'error',
+              service: 'sweeper',
+              message: 'sweep failed',
+              extra: { error: String(error) },
+            }),
         )
         .finally(() => {
-          sweeping = false;
+          sweeping = undefined;
         });
     });
   };
   scheduleSweep();
-  stoppers.push(() => cancelSweep());
+  stoppers.push(async () => {
+    cancelSweep();
+    await sweeping;
+  });
 
   const system: LocalSystem = {
     clock,
@@ -517,7 +501,8 @@ async function start(
   };
   const watchedMailboxes: string[] = [];
 
-  // 6. The mailboxes, added through the same admin code the CLI uses.
+  // 6. The mailboxes, added through the same admin code the CLI uses, and like the CLI waiting
+  // until each is watched: the lifecycle takes its baseline, then subscribes.
   if (options.addMailboxes ?? true) {
     for (const mailbox of simulator.mailboxes()) {
       const response = await system.admin({
@@ -530,6 +515,16 @@ async function start(
       });
       if (response.ok) {
         watchedMailboxes.push(mailbox.address);
+      } else if (response.error.name === 'MailboxAlreadyWatchedError') {
+        // Kept in --data-dir from an earlier run: its subscription died with that run's
+        // simulator, and the lifecycle renews it as stale.
+        watchedMailboxes.push(mailbox.address);
+        logTo?.({
+          level: 'info',
+          service: 'admin',
+          message: `${mailbox.address} is watched since an earlier run (kept in --data-dir); the lifecycle renews its subscription`,
+          extra: {},
+        });
       } else {
         logTo?.({
           level: 'error',
@@ -539,8 +534,49 @@ async function start(
         });
       }
     }
+    // The schedule's next sweep would hand them to the renewer within a simulated minute; one
+    // now saves starting that long.
+    await system.sweep();
+    await untilSetUp(watchedMailboxes, () => system.records(), logTo, options.progress);
   }
   return system;
+}
+
+/**
+ * Waits until every mailbox is watched, or its first attempt failed (the lifecycle retries it on
+ * its own; said once, as a warning). Says how far it has come when that changes.
+ */
+async function untilSetUp(
+  mailboxes: readonly string[],
+  records: () => Promise<SubscriptionRecord[]>,
+  log: LocalSystemOptions['log'],
+  progress: LocalSystemOptions['progress'],
+): Promise<void> {
+  const failed = new Set<string>();
+  let said = '';
+  let saidAt = 0;
+  for (;;) {
+    let watched = 0;
+    let waiting = 0;
+    for (const record of await records()) {
+      if (!mailboxes.includes(record.mailbox)) continue;
+      const setup = setupOf(record);
+      if (setup.kind === 'watched') watched++;
+      else if (setup.kind === 'failed' && !failed.has(record.mailbox)) {
+        failed.add(record.mailbox);
+        log?.({ level: 'warn', service: 'admin', message: setup.message, extra: {} });
+      } else if (setup.kind === 'settingUp' && !failed.has(record.mailbox)) waiting++;
+    }
+    if (waiting === 0) return;
+    const line = `${watched} of ${mailboxes.length} mailboxes watched (each: baseline, then Subscribe)${failed.size > 0 ? `, ${failed.size} being retried` : ''}`;
+    // At most once a second: a thousand mailboxes would otherwise print a thousand lines.
+    if (line !== said && Date.now() - saidAt >= 1000) {
+      progress?.(line);
+      said = line;
+      saidAt = Date.now();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 function recordDelivery(

@@ -5,14 +5,12 @@
  * configuration is thrown, because nothing can be done without it.
  */
 import type { Clock } from '../core/clock.ts';
-import { ok, type Result } from '../core/result.ts';
+import { ok } from '../core/result.ts';
 import { EwsProtocolError } from '../ews/errors.ts';
 import { MAX_FIND_FOLDER_ENTRIES } from '../ews/folders.ts';
 import type { FolderRef } from '../ews/request.ts';
-import type { PushSubscriptionRequest, SubscribeResult } from '../ews/subscribe.ts';
 import type { ItemPresence } from '../lifecycle/reconcile.ts';
-import type { RenewalExchange } from '../lifecycle/renew.ts';
-import type { SubscribeFailure, Subscriber } from '../mailboxes/manage.ts';
+import type { ExchangeFailure, RenewalExchange } from '../lifecycle/renew.ts';
 import { type ConnectionsSource, UnknownConnectionError } from './connections-source.ts';
 import {
   createEwsClient,
@@ -50,20 +48,6 @@ export function exchangeClients(
       const all = await source.all();
       if (!all.ok) throw all.error;
       return [...all.value.keys()].sort();
-    },
-  };
-}
-
-/** The EWS client as the mailbox management sees it: Subscribe, with retryability on failures. */
-export function asSubscriber(client: EwsClient): Subscriber {
-  return {
-    async subscribe(
-      mailbox: string,
-      request: PushSubscriptionRequest,
-    ): Promise<Result<SubscribeResult, SubscribeFailure>> {
-      const result = await client.subscribe(mailbox, request);
-      if (result.ok) return result;
-      return { ok: false, error: withRetryable(result.error) };
     },
   };
 }
@@ -130,6 +114,6 @@ export function asRenewalExchange(client: EwsClient): RenewalExchange {
   };
 }
 
-function withRetryable(error: EwsCallError): SubscribeFailure & { retryable: boolean } {
+function withRetryable(error: EwsCallError): ExchangeFailure & { retryable: boolean } {
   return Object.assign(error, { retryable: isRetryable(error) });
 }

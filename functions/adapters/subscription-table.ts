@@ -32,7 +32,7 @@ import type {
   RenewalFailure,
 } from '../lifecycle/renew.ts';
 import type { RecordScan } from '../lifecycle/sweep.ts';
-import type { MailboxRecords, RecordFailure, StoreSubscription } from '../mailboxes/manage.ts';
+import type { MailboxRecords } from '../mailboxes/manage.ts';
 import type { AdvanceUpdate, SubscriptionStore } from '../receiver/receive.ts';
 import { conditionally } from './conditional-write.ts';
 
@@ -230,10 +230,6 @@ export class DynamoSubscriptionStore
     );
   }
 
-  storeSubscription(args: StoreSubscription): Promise<boolean> {
-    return this.completeRenewal({ ...args, syncWork: 'baseline', syncReason: undefined });
-  }
-
   async markRemoved(mailboxKey: MailboxKey, now: number): Promise<boolean> {
     const e = new Expression()
       .set({ state: 'removed', updatedAt: now })
@@ -281,9 +277,17 @@ export class DynamoSubscriptionStore
   beginRenewal(args: BeginRenewal): Promise<boolean> {
     const e = new Expression()
       .set({ generation: args.toGeneration, state: args.state, updatedAt: args.now })
-      .remove('subscriptionId', 'renewalQueuedAt')
+      // The failure's retry time has come: from here on, the renewal under way holds the claim.
+      .remove('subscriptionId', 'renewalQueuedAt', 'nextAttemptAt')
       .atGeneration(args.fromGeneration);
     return this.#update(args.mailboxKey, e);
+  }
+
+  holdClaim(args: AtGeneration): Promise<boolean> {
+    return this.#update(
+      args.mailboxKey,
+      new Expression().set({ updatedAt: args.now }).atGeneration(args.generation),
+    );
   }
 
   async completeRenewal(args: CompleteRenewal): Promise<boolean> {
@@ -313,10 +317,7 @@ export class DynamoSubscriptionStore
     );
   }
 
-  recordFailure(
-    // The admin's retry (manage.ts) records only the error; a renewal also moves state and may declare loss.
-    args: RecordFailure & Partial<Pick<RenewalFailure, 'state' | 'firstFailureAt' | 'lost'>>,
-  ): Promise<boolean> {
+  recordFailure(args: RenewalFailure): Promise<boolean> {
     const e = new Expression()
       .set({
         lastError: args.error.slice(0, 1000),

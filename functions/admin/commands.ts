@@ -8,15 +8,17 @@ import { showValue } from '../core/show.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import { type FolderRef, isDistinguishedFolderName } from '../ews/request.ts';
 import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from '../ews/subscribe.ts';
-import { folderLabel } from '../lifecycle/sync.ts';
+import { type FolderSyncState, folderLabel } from '../lifecycle/sync.ts';
 import {
   addMailbox,
   healthOf,
   InvalidMailboxSpecError,
   listMailboxes,
+  type MailboxSetup,
   type MailboxSpec,
   type ManageDeps,
   removeMailbox,
+  setupOf,
   showMailbox,
 } from '../mailboxes/manage.ts';
 
@@ -69,6 +71,8 @@ export interface MailboxView {
   }[];
   /** When the next checkpoint of the SyncStates is due (README, "Checkpoints"). */
   readonly nextCheckpointAt: string | null;
+  /** Whether the mailbox is watched yet: what `add` waits for (manage.ts, setupOf). */
+  readonly setup: MailboxSetup;
 }
 
 export type AdminResponse =
@@ -83,7 +87,11 @@ export type AdminResponse =
       readonly progress: readonly string[];
     };
 
-export function viewOf(record: SubscriptionRecord, now: number): MailboxView {
+export function viewOf(
+  record: SubscriptionRecord,
+  now: number,
+  folders: readonly FolderSyncState[] = [],
+): MailboxView {
   const health = healthOf(record, now);
   const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
   return {
@@ -107,6 +115,7 @@ export function viewOf(record: SubscriptionRecord, now: number): MailboxView {
     createdAt: new Date(record.createdAt).toISOString(),
     syncWork: record.syncWork ?? null,
     nextCheckpointAt: iso(record.checkpointDueAt),
+    setup: setupOf(record, folders),
   };
 }
 
@@ -144,14 +153,15 @@ export async function runAdminCommand(input: unknown, deps: ManageDeps): Promise
     case 'show': {
       const shown = await showMailbox(command.mailbox, withProgress);
       if (!shown.ok) return failed(shown.error);
-      const folderSync = (await deps.syncStates.list(shown.value.mailboxKey)).map((state) => ({
+      const states = await deps.syncStates.list(shown.value.mailboxKey);
+      const folderSync = states.map((state) => ({
         folder: folderLabel(state.folder),
         complete: state.complete,
         itemsSeen: state.itemsSeen,
         syncStateAt: new Date(state.updatedAt).toISOString(),
         checkpointPending: state.pending !== undefined,
       }));
-      return { ok: true, result: { ...viewOf(shown.value, now()), folderSync }, progress };
+      return { ok: true, result: { ...viewOf(shown.value, now(), states), folderSync }, progress };
     }
     case 'list': {
       const records = await listMailboxes(withProgress, { includeRemoved: command.includeRemoved });

@@ -11,7 +11,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { secretsManagerCallbackKey } from '../adapters/callback-key-source.ts';
 import { secretsManagerConnections } from '../adapters/connections-source.ts';
-import { asSubscriber, exchangeClients } from '../adapters/exchange-clients.ts';
+import { exchangeClients } from '../adapters/exchange-clients.ts';
 import { SqsEventPublisher } from '../adapters/sqs-event-publisher.ts';
 import { DynamoSubscriptionStore, documentClient } from '../adapters/subscription-table.ts';
 import { DynamoSyncStateStore } from '../adapters/sync-state-table.ts';
@@ -36,10 +36,6 @@ export const handler = createAdminHandler({
   records: new DynamoSubscriptionStore(doc, tableName),
   syncStates: new DynamoSyncStateStore(doc, syncStateTableName),
   publisher: new SqsEventPublisher(new SQSClient({}), ingestQueueUrl),
-  connection: async (name) => {
-    const client = await clients.client(name);
-    return client === undefined ? undefined : asSubscriber(client);
-  },
   connectionNames: () => clients.names(),
   callbackBaseUrl,
   callbackKey: secretsManagerCallbackKey(secrets, callbackKeySecretArn),

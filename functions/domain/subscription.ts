@@ -9,7 +9,8 @@ import type { SubscribableEventType } from '../ews/subscribe.ts';
 import type { MailboxKey } from './mailbox-key.ts';
 
 /**
- * - `subscribing`: the mailbox was just added; its first Subscribe is under way or failed.
+ * - `subscribing`: the mailbox was just added; the lifecycle is taking its baseline and then its
+ *   first subscription, or an attempt failed and is retried.
  * - `active`: a subscription is current and speaking.
  * - `renewing`: the lifecycle is replacing the subscription (stale, gap, error push).
  * - `lost`: renewal failed repeatedly; still retried slowly, and alarmed on.
@@ -26,8 +27,9 @@ export type RecoveryReason =
 
 /**
  * Folder synchronization the lifecycle owes the mailbox, with the current subscription:
- * - `baseline`: record where each folder stands (SyncState) after the mailbox was added, so a
- *   later catch-up reports only what changed since;
+ * - `baseline`: record where each folder stands (SyncState) before the mailbox's first
+ *   subscription, so a catch-up after any loss reports every change made since that
+ *   subscription (records an earlier version subscribed first owe it while active);
  * - `catchUp`: a subscription was replaced from scratch; report what changed while it was gone.
  */
 export type SyncWork = 'baseline' | 'catchUp';

@@ -9,21 +9,24 @@
  * Moving one is only safe once every change it absorbs has reached consumers. A SyncState taken
  * at time T covers changes up to T; if the subscription were lost with some of those still
  * queued in Exchange, a catch-up from it would never report them. So a checkpoint is taken in
- * two steps, one interval apart:
+ * two steps:
  *
  * 1. Take: SyncFolderItems from each folder's current SyncState to the end, stored as that
  *    folder's *pending* SyncState (nothing published), then note the record's `drainedPushes`.
- * 2. Promote (at the next run): only if the same subscription (generation) has since been
- *    accepted in order through at least two pushes that said Exchange's queue was empty. The
+ * 2. Promote, as soon as it can be proven: only if the same subscription (generation) has since
+ *    been accepted in order through at least two pushes that said Exchange's queue was empty. The
  *    first of those may have been built before step 1 ended; the second was built after the
  *    first was answered, so after step 1, and with an empty queue: every change up to T was
  *    delivered. Each folder's pending SyncState then replaces the current one, if the current
  *    one is still the one it was taken from (a catch-up in between wins). When every folder
  *    moved, the pushed-item entries noted before T (less a margin for clocks) are dropped: the
- *    new SyncStates cover them. A new checkpoint is then taken.
+ *    new SyncStates cover them. The next checkpoint is taken one interval later.
  *
  * A new generation in between (any renewal) discards the pending one: the new subscription's
- * pushes say nothing about what the old one delivered.
+ * pushes say nothing about what the old one delivered. So step 2 comes 2 x StatusFrequency
+ * (+ slack) after step 1, when two heartbeats must have come even from an idle mailbox, not an
+ * interval later: a pending checkpoint waiting a day would be discarded by any renewal that day,
+ * and a mailbox renewed at least daily would never move its SyncStates.
  */
 import type { Clock } from '../core/clock.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
@@ -107,7 +110,7 @@ export type CheckpointOutcome =
       readonly promoted: number;
       /** Pushed-item entries dropped because the promoted SyncStates cover them. */
       readonly trimmed: number;
-      /** Folders a new pending SyncState was taken for (0 while the last one still waits for proof). */
+      /** Folders a new pending SyncState was taken for (0 when this run promoted or still waits for proof). */
       readonly taken: number;
       readonly nextAt: number;
     }
@@ -158,16 +161,17 @@ export async function checkpoint(
   if (!listed.ok) return defer(listed.error);
   const folders = listed.value;
 
-  let promoted = 0;
-  let trimmed = 0;
+  // An idle subscription sends a StatusEvent every StatusFrequency minutes, so two must have come
+  // by then; if none do, the sweeper renews it as stale.
+  const provableAt = (from: number) => from + 2 * record.statusFrequency * 60_000 + policy.staleSlackMs;
   const previous = await syncStates.getCheckpoint(mailboxKey);
   if (previous !== undefined && previous.generation === generation) {
     if ((record.drainedPushes ?? 0) < previous.drainedPushes + DRAINED_PUSHES_TO_PROVE) {
-      // Not proven yet. An idle subscription sends a StatusEvent every StatusFrequency minutes,
-      // so two must have come by then; if none do, the sweeper renews it as stale.
-      const nextAt = await schedule(now + 2 * record.statusFrequency * 60_000 + policy.staleSlackMs);
+      const nextAt = await schedule(provableAt(now));
       return { kind: 'checkpointed', promoted: 0, trimmed: 0, taken: 0, nextAt };
     }
+    let promoted = 0;
+    let trimmed = 0;
     for (const folder of folders) {
       const state = await syncStates.get(mailboxKey, folder);
       const pending = state?.pending;
@@ -177,6 +181,12 @@ export async function checkpoint(
     if (promoted === folders.length) {
       trimmed = await trimCoveredItems(mailboxKey, previous.takenAt - TRIM_MARGIN_MS, deps.pushedItems);
     }
+    await syncStates.deleteCheckpoint(mailboxKey);
+    const nextAt = await schedule(nextCheckpointAt(deps.clock.now(), policy, deps.random));
+    deps.progress?.(
+      `${record.mailbox}: checkpoint: ${promoted} folder SyncState(s) brought forward, ${trimmed} pushed item(s) no longer listed`,
+    );
+    return { kind: 'checkpointed', promoted, trimmed, taken: 0, nextAt };
   }
   if (previous !== undefined) await syncStates.deleteCheckpoint(mailboxKey);
 
@@ -203,18 +213,20 @@ export async function checkpoint(
   }
   // Read after the last SyncFolderItems answered: the proof counts pushes from here on.
   const current = await deps.store.get(mailboxKey);
-  if (taken > 0 && current !== undefined && current.generation === generation) {
+  const pending = taken > 0 && current !== undefined && current.generation === generation;
+  if (pending) {
     await syncStates.putCheckpoint(mailboxKey, {
       generation,
       drainedPushes: current.drainedPushes ?? 0,
       takenAt,
     });
   }
-  const nextAt = await schedule(nextCheckpointAt(deps.clock.now(), policy, deps.random));
-  deps.progress?.(
-    `${record.mailbox}: checkpoint: ${promoted} folder SyncState(s) brought forward, ${trimmed} pushed item(s) no longer listed, ${taken} new one(s) taken`,
+  const finishedAt = deps.clock.now();
+  const nextAt = await schedule(
+    pending ? provableAt(finishedAt) : nextCheckpointAt(finishedAt, policy, deps.random),
   );
-  return { kind: 'checkpointed', promoted, trimmed, taken, nextAt };
+  deps.progress?.(`${record.mailbox}: checkpoint: ${taken} pending SyncState(s) taken, to be proven`);
+  return { kind: 'checkpointed', promoted: 0, trimmed: 0, taken, nextAt };
 }
 
 /** Drops the pushed-item entries noted before `before`, a page at a time. */

@@ -25,8 +25,9 @@ export interface LifecyclePolicy {
   /** Changes asked per SyncFolderItems call (Exchange's maximum is 512). @default 512 */
   readonly syncPageSize: number;
   /**
-   * A Subscribe in flight (mailbox being added, renewal under way) without a retry time is left
-   * alone this long before the sweeper takes it over (the caller may still be waiting for Exchange).
+   * A renewal under way (a baseline being taken, a Subscribe waiting for Exchange) is left alone
+   * this long after it last held its claim before the sweeper hands the mailbox to another
+   * renewer. No longer than the renewer function's timeout, so the one before has stopped by then.
    * @default 5 min
    */
   readonly inFlightGraceMs: number;
@@ -60,9 +61,9 @@ export type WorkReason =
   | 'gap'
   /** Exchange said the subscription is gone (error push). */
   | 'dead'
-  /** A failed Subscribe (first one or a renewal) is due for another attempt. */
+  /** A Subscribe is due: a mailbox just added (its baseline first), or another attempt after a failure. */
   | 'retry'
-  /** Folder synchronization is owed (baseline after adding, catch-up after a fresh subscription). */
+  /** Folder synchronization is owed (a catch-up after a fresh subscription). */
   | 'sync'
   /** A healthy mailbox's SyncStates are due to be brought forward. */
   | 'checkpoint';

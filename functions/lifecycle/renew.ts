@@ -5,8 +5,13 @@
  * its worker cannot produce two current subscriptions: any subscription on an older generation is
  * answered Unsubscribe by the receiver.
  *
- * Resume first (Subscribe with the last good watermark: Exchange replays what was missed). If the
- * watermark is too old or rejected (a moved mailbox), subscribe fresh and catch up with
+ * A mailbox's first subscription comes after its baseline: every folder's SyncState is taken
+ * before Subscribe is sent, so whatever Exchange loses later, a catch-up from those SyncStates
+ * reports every change made since the subscription. Taken after it, a SyncState could absorb a
+ * change Exchange had not pushed yet and then lost with the subscription.
+ *
+ * Later: resume first (Subscribe with the last good watermark: Exchange replays what was missed).
+ * If the watermark is too old or rejected (a moved mailbox), subscribe fresh and catch up with
  * SyncFolderItems. ErrorServerBusy waits as long as Exchange asked and is not a failure; other
  * failures back off with jitter until the subscription is declared lost, and keep being retried.
  */
@@ -30,7 +35,15 @@ import {
 import { isLost, type LifecyclePolicy, retryDelay, workFor } from './policy.ts';
 import { type ItemChecker, type PushedItemList, reconcilePushedItems } from './reconcile.ts';
 import { NEEDS_ATTENTION_PREFIX, type RenewalJob, type RenewalQueue } from './sweep.ts';
-import { catchUp, type FolderLister, type FolderSyncer, type SyncFailure, takeBaseline } from './sync.ts';
+import {
+  BaselineSupersededError,
+  catchUp,
+  type FolderLister,
+  type FolderSyncer,
+  type SyncDeps,
+  type SyncFailure,
+  takeBaseline,
+} from './sync.ts';
 
 /** What Exchange said when a call failed, as far as the lifecycle acts on it. */
 export interface ExchangeFailure extends SyncFailure {
@@ -85,7 +98,14 @@ export interface AtGeneration {
 }
 
 export interface LifecycleStore extends CheckpointRecords {
+  /** Also clears the retry time: the sweeper leaves a renewal under way alone (inFlightGraceMs). */
   beginRenewal(args: BeginRenewal): Promise<boolean>;
+  /**
+   * Renews the claim of a renewal under way (its `updatedAt`), if the record is still at
+   * `generation`: the sweeper hands the mailbox to another renewer only after inFlightGraceMs
+   * without one.
+   */
+  holdClaim(args: AtGeneration): Promise<boolean>;
   completeRenewal(args: CompleteRenewal): Promise<boolean>;
   recordFailure(args: RenewalFailure): Promise<boolean>;
   /** The owed synchronization is done; the first checkpoint is due at `checkpointDueAt`. */
@@ -186,6 +206,15 @@ async function resubscribe(
     url: callbackUrl(deps.callbackBaseUrl, await deps.callbackKey(), record.mailboxKey, generation),
   };
   const hadSubscription = record.watermark !== undefined;
+  if (!hadSubscription) {
+    const baseline = await takeBaseline({ ...record, generation }, syncDepsOf(exchange, deps), () =>
+      deps.store.holdClaim({ mailboxKey: record.mailboxKey, generation, now: deps.clock.now() }),
+    );
+    if (!baseline.ok) {
+      if (baseline.error instanceof BaselineSupersededError) return { kind: 'skipped', why: 'raced' };
+      return fail({ ...record, generation }, generation, state, baseline.error, deps);
+    }
+  }
   const resumeFrom = record.recoveryWatermark ?? record.watermark;
   // The watermark is refreshed by every heartbeat, so the last contact dates it.
   const usable =
@@ -208,10 +237,10 @@ async function resubscribe(
   if (!subscribed.ok) return fail({ ...record, generation }, generation, state, subscribed.error, deps);
 
   const { subscriptionId } = subscribed.value;
-  // A first subscription is followed by the baseline; a fresh one after a loss by a catch-up; a
-  // resumed one keeps whatever synchronization was still owed.
+  // A first subscription owes nothing (its baseline came first); a fresh one after a loss owes a
+  // catch-up; a resumed one keeps whatever synchronization was still owed.
   const syncWork: SyncWork | undefined =
-    syncReason !== undefined ? 'catchUp' : hadSubscription ? record.syncWork : 'baseline';
+    syncReason !== undefined ? 'catchUp' : hadSubscription ? record.syncWork : undefined;
   const completed = await deps.store.completeRenewal({
     mailboxKey: record.mailboxKey,
     generation,
@@ -224,6 +253,14 @@ async function resubscribe(
   if (!completed) return { kind: 'skipped', why: 'raced' };
 
   const how = !hadSubscription ? 'first' : syncReason !== undefined ? 'fresh' : 'resumed';
+  if (how === 'first') {
+    await deps.store.scheduleCheckpoint({
+      mailboxKey: record.mailboxKey,
+      generation,
+      dueAt: nextCheckpointAt(deps.clock.now(), policy, deps.random),
+      now: deps.clock.now(),
+    });
+  }
   const recovered = record.state === 'lost';
   const lifecycle: LifecycleKind[] = [];
   if (how === 'first') lifecycle.push('created');
@@ -252,14 +289,8 @@ async function synchronize(
 ): Promise<RenewOutcome> {
   const work = record.syncWork;
   if (work === undefined) return { kind: 'skipped', why: 'healthy' };
-  const syncDeps = {
-    exchange,
-    syncStates: deps.syncStates,
-    publisher: deps.publisher,
-    clock: deps.clock,
-    pageSize: deps.policy.syncPageSize,
-    ...(deps.progress ? { progress: deps.progress } : {}),
-  };
+  const syncDeps = syncDepsOf(exchange, deps);
+  // A baseline owed by an active record: one an earlier version subscribed before taking it.
   const result =
     work === 'baseline'
       ? await takeBaseline(record, syncDeps)
@@ -315,11 +346,22 @@ async function synchronize(
   return { kind: 'synced', work, published: published + deleted };
 }
 
+function syncDepsOf(exchange: RenewalExchange, deps: RenewDeps): SyncDeps {
+  return {
+    exchange,
+    syncStates: deps.syncStates,
+    publisher: deps.publisher,
+    clock: deps.clock,
+    pageSize: deps.policy.syncPageSize,
+    ...(deps.progress ? { progress: deps.progress } : {}),
+  };
+}
+
 /** The catch-up, then the deletions it cannot see (reconcile.ts). */
 async function catchUpAndReconcile(
   record: SubscriptionRecord,
   exchange: RenewalExchange,
-  syncDeps: Parameters<typeof catchUp>[2],
+  syncDeps: SyncDeps,
   deps: RenewDeps,
 ): Promise<Result<{ published: number; deleted: number; checked: number }, SyncFailure>> {
   const startedAt = deps.clock.now();

@@ -1,8 +1,8 @@
 /**
- * Folder synchronization with SyncFolderItems: the baseline taken when a mailbox is added (where
- * each folder stands, changes discarded), and the catch-up after a subscription had to be
- * replaced from scratch (every change since the stored SyncState, published as resync events).
- * Progress is stored after every page, so a run cut short (a Lambda timeout, throttling)
+ * Folder synchronization with SyncFolderItems: the baseline taken before a mailbox's first
+ * subscription (where each folder stands, changes discarded), and the catch-up after a
+ * subscription had to be replaced from scratch (every change since the stored SyncState,
+ * published as resync events). Progress is stored after every page, so a run cut short (a Lambda timeout, throttling)
  * continues where it stopped, and a catch-up publishes a page before it records having read it.
  */
 
@@ -97,16 +97,35 @@ export function folderLabel(folder: FolderRef): string {
   return 'folderId' in folder ? `folder ${folder.folderId.slice(0, 16)}…` : folder.distinguishedFolderId;
 }
 
-/** Records where every folder stands; changes are not published. */
+/**
+ * Another renewer holds the mailbox now (a newer generation, or it was removed): a baseline must
+ * stop storing SyncStates, or one could land after that renewer's Subscribe.
+ */
+export class BaselineSupersededError extends Error {
+  override readonly name = 'BaselineSupersededError';
+  constructor(mailbox: string, generation: number) {
+    super(
+      `the baseline of ${mailbox} at generation ${generation} stopped: the mailbox moved to another generation or was removed meanwhile; the renewer holding it now takes the baseline`,
+    );
+  }
+}
+
+/**
+ * Records where every folder stands; changes are not published. `stillClaimed` is asked before
+ * each page is stored; once it says no, nothing more is stored (BaselineSupersededError).
+ */
 export async function takeBaseline(
   record: SubscriptionRecord,
   deps: SyncDeps,
+  stillClaimed: () => Promise<boolean> = async () => true,
 ): Promise<Result<{ items: number }, SyncFailure>> {
   const folders = await foldersToSync(record, deps.exchange);
   if (!folders.ok) return folders;
   let items = 0;
   for (const folder of folders.value) {
-    const done = await syncFolder(record, folder, deps, async () => {});
+    const done = await syncFolder(record, folder, deps, async () =>
+      (await stillClaimed()) ? undefined : new BaselineSupersededError(record.mailbox, record.generation),
+    );
     if (!done.ok) return done;
     items += done.value;
   }
@@ -148,6 +167,7 @@ export async function catchUp(
         if (reported.get(id) !== 'present')
           reported.set(id, change.kind === 'Delete' ? 'deleted' : 'present');
       }
+      return undefined;
     });
     if (!done.ok) return done;
   }
@@ -187,12 +207,18 @@ export async function syncStateNow(
   }
 }
 
-/** Pages one folder to its end, handing each page to `onPage` before storing the new SyncState. */
+/**
+ * Pages one folder to its end, handing each page to `onPage` before storing the new SyncState;
+ * an error `onPage` returns stops it there, with nothing stored for that page.
+ */
 async function syncFolder(
   record: SubscriptionRecord,
   folder: FolderRef,
   deps: SyncDeps,
-  onPage: (page: SyncFolderItemsResult, requestSyncState: string | undefined) => Promise<void>,
+  onPage: (
+    page: SyncFolderItemsResult,
+    requestSyncState: string | undefined,
+  ) => Promise<SyncFailure | undefined>,
 ): Promise<Result<number, SyncFailure>> {
   let state = await deps.syncStates.get(record.mailboxKey, folder);
   let seen = 0;
@@ -220,7 +246,8 @@ async function syncFolder(
       }
       return err(page.error);
     }
-    await onPage(page.value, requestSyncState);
+    const stopped = await onPage(page.value, requestSyncState);
+    if (stopped !== undefined) return err(stopped);
     seen += page.value.changes.length;
     state = {
       folder,

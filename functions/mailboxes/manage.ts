@@ -1,12 +1,13 @@
 /**
  * Adding, removing, listing and inspecting watched mailboxes: the operations behind the
  * `mailboxes` CLI and the admin function. Pure domain code over two ports: the records and the
- * Exchange connections.
+ * Exchange connections' names.
  *
- * Adding a mailbox creates its record first (generation 1, or the next one after a removal) and
- * only then subscribes, because Exchange may push before Subscribe even answers; the receiver
- * adopts such a push (the renewal race). A Subscribe that fails leaves the record `subscribing`
- * with the error, for the lifecycle to retry and for operators to see.
+ * Adding a mailbox only registers it (generation 1, or the next one after a removal), due for the
+ * lifecycle at once. The lifecycle then takes the baseline of its folders and only after that
+ * subscribes (lifecycle/renew.ts): a SyncState taken after the first subscription could absorb a
+ * change Exchange then lost with the subscription, and no catch-up would ever report it. The CLI
+ * waits until the mailbox is watched (`setupOf`), so "add returned" still means "watched".
  */
 import type { Clock } from '../core/clock.ts';
 import { err, ok, type Result } from '../core/result.ts';
@@ -26,8 +27,8 @@ import {
   encodeSubscribe,
   type PushSubscriptionRequest,
   type SubscribableEventType,
-  type SubscribeResult,
 } from '../ews/subscribe.ts';
+import { NEEDS_ATTENTION_PREFIX } from '../lifecycle/sweep.ts';
 import type { FolderSyncState } from '../lifecycle/sync.ts';
 import type { EventPublisher } from '../receiver/receive.ts';
 
@@ -42,59 +43,23 @@ export interface MailboxSpec {
   readonly statusFrequency: number;
 }
 
-/** Anything a subscribe call can fail with: typed by the EWS client, shown by its message. */
-export interface SubscribeFailure extends Error {
-  /** Whether trying again later can succeed without a human changing something. */
-  readonly retryable?: boolean;
-}
-
-/** One Exchange connection, as far as managing mailboxes needs it. */
-export interface Subscriber {
-  subscribe(
-    mailbox: string,
-    request: PushSubscriptionRequest,
-  ): Promise<Result<SubscribeResult, SubscribeFailure>>;
-}
-
 export interface MailboxRecords {
   get(mailboxKey: MailboxKey): Promise<SubscriptionRecord | undefined>;
   /** Creates the record unless one exists that is not removed; `expectedPrevious` guards the generation. */
   create(record: SubscriptionRecord, expectedPrevious: SubscriptionRecord | undefined): Promise<boolean>;
-  /** Makes a Subscribe's answer current, unless the receiver already adopted it (then only the state). */
-  storeSubscription(args: StoreSubscription): Promise<boolean>;
-  /** Records a failed Subscribe attempt for the lifecycle to retry. */
-  recordFailure(args: RecordFailure): Promise<boolean>;
   markRemoved(mailboxKey: MailboxKey, now: number): Promise<boolean>;
   list(): AsyncIterable<SubscriptionRecord>;
 }
 
-export interface StoreSubscription {
-  readonly mailboxKey: MailboxKey;
-  readonly generation: number;
-  readonly subscriptionId: string;
-  readonly watermark: string;
-  readonly now: number;
-}
-
-export interface RecordFailure {
-  readonly mailboxKey: MailboxKey;
-  readonly generation: number;
-  readonly error: string;
-  readonly attempts: number;
-  readonly nextAttemptAt: number;
-  readonly now: number;
-}
-
 export interface ManageDeps {
   readonly records: MailboxRecords;
-  /** The subscriber for a connection name, or undefined when no such connection is configured. */
-  readonly connection: (name: string) => Promise<Subscriber | undefined>;
+  /** The Exchange connections configured (the lifecycle reaches the mailbox through one of them). */
   readonly connectionNames: () => Promise<readonly string[]>;
-  /** The API's base URL that callback URLs are built on. */
+  /** The API's base URL that callback URLs are built on (to refuse what Exchange would refuse). */
   readonly callbackBaseUrl: string;
   readonly callbackKey: () => Promise<CallbackKey>;
   readonly clock: Clock;
-  /** Where lifecycle events (created, removed) go: the ingest queue, like every event. */
+  /** Where the `removed` lifecycle event goes: the ingest queue, like every event. */
   readonly publisher: EventPublisher;
   /** Per-folder synchronization state: shown by `show`, forgotten when a mailbox is removed. */
   readonly syncStates: SyncProgress;
@@ -137,24 +102,6 @@ export class MailboxNotWatchedError extends Error {
   }
 }
 
-/** The record was created but Exchange refused or could not be reached; the lifecycle retries. */
-export class SubscribeFailedError extends Error {
-  override readonly name = 'SubscribeFailedError';
-  readonly record: SubscriptionRecord;
-  readonly failure: SubscribeFailure;
-  constructor(record: SubscriptionRecord, cause: SubscribeFailure) {
-    super(
-      `${record.mailbox} is registered, but Subscribe failed: ${cause.message}. ${
-        cause.retryable === false
-          ? 'This needs a fix on your side before a retry can work; the bridge keeps retrying slowly and alarms meanwhile'
-          : 'The bridge retries with back-off'
-      }; "remove" the mailbox to stop.`,
-    );
-    this.record = record;
-    this.failure = cause;
-  }
-}
-
 /** Someone else changed the record while this operation ran (e.g. two operators at once). */
 export class ConcurrentChangeError extends Error {
   override readonly name = 'ConcurrentChangeError';
@@ -163,16 +110,9 @@ export class ConcurrentChangeError extends Error {
   }
 }
 
-export type AddMailboxError =
-  | InvalidMailboxSpecError
-  | MailboxAlreadyWatchedError
-  | SubscribeFailedError
-  | ConcurrentChangeError;
+export type AddMailboxError = InvalidMailboxSpecError | MailboxAlreadyWatchedError | ConcurrentChangeError;
 
 // ---- operations ---------------------------------------------------------------------------------
-
-/** First retry of a failed initial Subscribe; later ones back off (the lifecycle decides). */
-const FIRST_RETRY_DELAY_MS = 60_000;
 
 export async function addMailbox(
   spec: MailboxSpec,
@@ -183,9 +123,8 @@ export async function addMailbox(
   if (!isPlausibleMailbox(mailbox)) {
     return err(new InvalidMailboxSpecError('mailbox', `${showValue(spec.mailbox)} is not an e-mail address`));
   }
-  const subscriber = await deps.connection(spec.connection);
-  if (subscriber === undefined) {
-    const names = await deps.connectionNames();
+  const names = await deps.connectionNames();
+  if (!names.includes(spec.connection)) {
     return err(
       new InvalidMailboxSpecError(
         'connection',
@@ -228,7 +167,10 @@ export async function addMailbox(
     statusFrequency: spec.statusFrequency,
     state: 'subscribing',
     generation,
+    syncWork: 'baseline',
     attempts: 0,
+    // Due at once: the sweeper hands it to the renewer at its next run (every minute).
+    nextAttemptAt: now,
     createdAt: now,
     updatedAt: now,
   };
@@ -241,62 +183,53 @@ export async function addMailbox(
         : new ConcurrentChangeError(mailbox),
     );
   }
-
-  progress(`subscribing ${mailbox} through connection ${spec.connection}`);
-  const subscribed = await subscriber.subscribe(mailbox, request);
-  const after = deps.clock.now();
-  if (!subscribed.ok) {
-    const failed = {
-      ...record,
-      attempts: 1,
-      lastError: subscribed.error.message,
-      nextAttemptAt: after + FIRST_RETRY_DELAY_MS,
-    };
-    await deps.records.recordFailure({
-      mailboxKey,
-      generation,
-      error: subscribed.error.message,
-      attempts: 1,
-      nextAttemptAt: failed.nextAttemptAt,
-      now: after,
-    });
-    return err(new SubscribeFailedError(failed, subscribed.error));
-  }
-  const { subscriptionId, watermark } = subscribed.value;
-  if (
-    !(await deps.records.storeSubscription({ mailboxKey, generation, subscriptionId, watermark, now: after }))
-  ) {
-    // Removed (or re-added) while Subscribe ran: the new subscription will be told Unsubscribe
-    // by the receiver the first time it speaks.
-    return err(new ConcurrentChangeError(mailbox));
-  }
-  progress(`${mailbox} is watched: subscription ${subscriptionId}`);
-  await deps.publisher.publish(mailboxKey, [
-    toLifecycleCloudEvent({
-      mailbox,
-      mailboxKey,
-      kind: 'created',
-      generation,
-      subscriptionId,
-      previousSubscriptionId: null,
-      detail: null,
-      at: after,
-    }),
-  ]);
   progress(
-    `the baseline of its folders (where each stands, for catch-ups after a loss) is taken in the background; "show" tells its progress`,
+    `registered; the lifecycle takes the baseline of its folders (where each stands, for catch-ups after a loss) and then subscribes through connection ${spec.connection}`,
   );
-  const stored = await deps.records.get(mailboxKey);
-  return ok(
-    stored ?? {
-      ...record,
-      state: 'active',
-      subscriptionId,
-      watermark,
-      lastContactAt: after,
-      syncWork: 'baseline',
-    },
-  );
+  return ok(record);
+}
+
+/**
+ * How far adding a mailbox has come, as the CLI and the local run wait for it: watched (a
+ * subscription is current), still being set up (with what is under way), or an attempt failed
+ * (the lifecycle retries on its own unless the error needs a person).
+ */
+export type MailboxSetup =
+  | { readonly kind: 'watched' }
+  | { readonly kind: 'settingUp'; readonly step: string }
+  | { readonly kind: 'failed'; readonly message: string };
+
+export function setupOf(record: SubscriptionRecord, folders: readonly FolderSyncState[] = []): MailboxSetup {
+  if (record.state === 'active') return { kind: 'watched' };
+  if (record.state === 'removed')
+    return { kind: 'failed', message: `${record.mailbox} was removed before it was watched` };
+  if (record.attempts > 0 && record.lastError !== undefined) {
+    const needsPerson = record.lastError.startsWith(NEEDS_ATTENTION_PREFIX);
+    const next =
+      record.nextAttemptAt === undefined
+        ? ''
+        : ` (next attempt ${new Date(record.nextAttemptAt).toISOString()})`;
+    return {
+      kind: 'failed',
+      message: `${record.mailbox} is registered but not watched yet: ${record.lastError.slice(needsPerson ? NEEDS_ATTENTION_PREFIX.length : 0)}. ${
+        needsPerson
+          ? 'This needs a fix on your side before a retry can work; the bridge keeps retrying slowly and alarms meanwhile'
+          : `The bridge retries with back-off${next}`
+      }. Changes reach consumers from the moment "show" says active; "remove" the mailbox to stop.`,
+    };
+  }
+  // Throttling is no failure: the attempt waits as long as Exchange asked.
+  const waiting = record.lastError === undefined ? '' : ` (${record.lastError})`;
+  if (record.syncWork !== 'baseline') return { kind: 'settingUp', step: `subscribing${waiting}` };
+  const done = folders.filter((f) => f.complete).length;
+  const items = folders.reduce((sum, f) => sum + f.itemsSeen, 0);
+  return {
+    kind: 'settingUp',
+    step:
+      folders.length === 0
+        ? `waiting for the lifecycle to take the baseline${waiting}`
+        : `taking the baseline: ${done} of ${folders.length} folder(s) done, ${items} item(s) read${waiting}`,
+  };
 }
 
 /**

@@ -120,6 +120,13 @@ describe('the local run', () => {
         subscriptionsLost: 0,
       });
       expect(output).toMatch(/ready in [\d.]+ s/);
+      // Lines written while starting carry the time too.
+      expect(output).not.toContain('--:--:--');
+      // What each loss count counts.
+      expect(output).toMatch(/mailboxes the bridge declared lost \(renewals failing 30 min or 5 times\) 0/);
+      expect(output).toMatch(
+        /subscriptions Exchange lost \(dropped, expired, moved; each healed by a renewal\) 0/,
+      );
       expect(output).toMatch(/run report\n\s+changes made by the simulator\s+\d+/);
       expect(output).toMatch(/user1@contoso\.test|events: \d+ accepted/);
     } finally {

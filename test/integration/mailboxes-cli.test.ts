@@ -10,8 +10,8 @@ import { DynamoSubscriptionStore, documentClient } from '../../functions/adapter
 import { DynamoSyncStateStore } from '../../functions/adapters/sync-state-table.ts';
 import { createAdminHandler } from '../../functions/admin/invoke.ts';
 import { systemClock } from '../../functions/core/clock.ts';
-import { ok } from '../../functions/core/result.ts';
 import { callbackKeyFrom } from '../../functions/domain/callback.ts';
+import { mailboxKeyOf } from '../../functions/domain/mailbox-key.ts';
 import { serveAdmin } from '../../local/admin-endpoint.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
 
@@ -19,25 +19,19 @@ const root = join(import.meta.dirname, '..', '..');
 let aws: LocalAws;
 let server: Server;
 let endpoint: string;
-const subscribed: string[] = [];
+let store: DynamoSubscriptionStore;
+let syncStates: DynamoSyncStateStore;
 
 beforeAll(async () => {
   aws = await startLocalAws();
   const env = aws.environment('admin');
   const doc = documentClient(aws.emulators.dynamodb);
+  store = new DynamoSubscriptionStore(doc, env.TABLE_NAME ?? '');
+  syncStates = new DynamoSyncStateStore(doc, env.SYNC_STATE_TABLE_NAME ?? '');
   const handler = createAdminHandler({
-    records: new DynamoSubscriptionStore(doc, env.TABLE_NAME ?? ''),
-    syncStates: new DynamoSyncStateStore(doc, env.SYNC_STATE_TABLE_NAME ?? ''),
+    records: store,
+    syncStates,
     publisher: new SqsEventPublisher(aws.emulators.sqs, env.INGEST_QUEUE_URL ?? ''),
-    connection: async (name) =>
-      name === 'local'
-        ? {
-            subscribe: async (mailbox) => {
-              subscribed.push(mailbox);
-              return ok({ subscriptionId: `S-${mailbox}`, watermark: 'W0' });
-            },
-          }
-        : undefined,
     connectionNames: async () => ['local'],
     callbackBaseUrl: 'http://127.0.0.1:1',
     callbackKey: async () => callbackKeyFrom(randomBytes(32)),
@@ -54,22 +48,61 @@ afterAll(async () => {
   await aws?.stop();
 });
 
-function cli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'cli', 'mailboxes.ts'), ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+interface Run {
+  readonly stderr: () => string;
+  readonly done: Promise<{ status: number | null; stdout: string; stderr: string }>;
 }
 
+function start(...args: string[]): Run {
+  const child = spawn(process.execPath, [join(root, 'cli', 'mailboxes.ts'), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return {
+    stderr: () => stderr,
+    done: new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr }))),
+  };
+}
+
+const cli = (...args: string[]) => start(...args).done;
+
+async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The lifecycle's part, played by the test: a page of the baseline, then the first subscription. */
+const lifecycle = {
+  async baselinePage(mailbox: string) {
+    await syncStates.put(mailboxKeyOf(mailbox), {
+      folder: { distinguishedFolderId: 'inbox' },
+      syncState: 'S1',
+      complete: false,
+      itemsSeen: 512,
+      updatedAt: Date.now(),
+    });
+  },
+  subscribed: (mailbox: string) =>
+    store.completeRenewal({
+      mailboxKey: mailboxKeyOf(mailbox),
+      generation: 1,
+      subscriptionId: `S-${mailbox}`,
+      watermark: 'W0',
+      now: Date.now(),
+      syncWork: undefined,
+      syncReason: undefined,
+    }),
+};
+
 describe('npm run mailboxes', () => {
-  it('adds a mailbox, showing progress, and shows and lists it', async () => {
-    const added = await cli(
+  it('adds a mailbox, waiting until it is watched and showing the baseline as it is taken, and shows and lists it', async () => {
+    const adding = start(
       'add',
       'ada@contoso.test',
       '--connection',
@@ -83,9 +116,17 @@ describe('npm run mailboxes', () => {
       '--endpoint',
       endpoint,
     );
-    expect(added.stderr).toMatch(/subscribing ada@contoso.test through connection local/);
+    await until('add waiting', () => adding.stderr().includes('waiting until it is watched'));
+    await lifecycle.baselinePage('ada@contoso.test');
+    await until('the baseline shown', () =>
+      adding.stderr().includes('taking the baseline: 0 of 1 folder(s) done, 512 item(s) read'),
+    );
+    await lifecycle.subscribed('ada@contoso.test');
+    const added = await adding.done;
+    expect(added.stderr).toMatch(/registering ada@contoso.test/);
     expect(added.status).toBe(0);
     expect(added.stdout).toMatch(/^mailbox\s+ada@contoso.test$/m);
+    expect(added.stdout).toMatch(/^state\s+active$/m);
     expect(added.stdout).toMatch(/^folders\s+calendar, inbox, id:AAMkAG=$/m);
     expect(added.stdout).toMatch(/^subscription id\s+S-ada@contoso.test$/m);
     const shown = await cli('show', 'ada@contoso.test', '--endpoint', endpoint, '--json');
@@ -98,13 +139,45 @@ describe('npm run mailboxes', () => {
     expect(listed.stdout).toMatch(/^ada@contoso.test\s+active\s+\d+ s ago\s+1\s+local$/m);
   });
 
+  it('says why a mailbox is not watched yet when the first attempt fails (exit code 1), or returns at once with --no-wait', async () => {
+    const adding = start('add', 'full@contoso.test', '--connection', 'local', '--endpoint', endpoint);
+    await until('add waiting', () => adding.stderr().includes('waiting until it is watched'));
+    await store.recordFailure({
+      mailboxKey: mailboxKeyOf('full@contoso.test'),
+      generation: 1,
+      state: 'subscribing',
+      error: 'needs attention: Subscribe failed with ErrorExceededSubscriptionCount',
+      attempts: 1,
+      nextAttemptAt: Date.now() + 60_000,
+      firstFailureAt: Date.now(),
+      lost: false,
+      now: Date.now(),
+    });
+    const failed = await adding.done;
+    expect(failed).toMatchObject({ status: 1, stdout: '' });
+    expect(failed.stderr).toMatch(
+      /MailboxSetupFailedError: full@contoso.test is registered but not watched yet: Subscribe failed with ErrorExceededSubscriptionCount\. This needs a fix on your side/,
+    );
+
+    const queued = await cli(
+      'add',
+      'later@contoso.test',
+      '--connection',
+      'local',
+      '--no-wait',
+      '--endpoint',
+      endpoint,
+    );
+    expect(queued.status).toBe(0);
+    expect(queued.stdout).toMatch(/^state\s+subscribing$/m);
+  });
+
   it('reports refusals on stderr with exit code 1, and usage errors with exit code 2, before sending anything', async () => {
     const unknown = await cli('add', 'bob@contoso.test', '--connection', 'nope', '--endpoint', endpoint);
     expect(unknown).toMatchObject({ status: 1, stdout: '' });
     expect(unknown.stderr).toMatch(
       /InvalidMailboxSpecError: no Exchange connection named "nope"; configured: local/,
     );
-    const before = subscribed.length;
     for (const args of [
       [],
       ['add', 'x@y.test'],
@@ -118,7 +191,7 @@ describe('npm run mailboxes', () => {
       expect(result.status, args.join(' ')).toBe(2);
       expect(result.stderr).toContain('usage: npm run --silent mailboxes');
     }
-    expect(subscribed.length).toBe(before);
+    expect(await store.get(mailboxKeyOf('x@y.test'))).toBeUndefined();
   });
 
   it('says when the target cannot be reached (exit code 3)', async () => {

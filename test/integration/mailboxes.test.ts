@@ -1,7 +1,8 @@
 /**
  * Managing mailboxes against emulated DynamoDB: the records the admin commands write, and how
- * they meet the receiver (the renewal race on a fresh subscription, Unsubscribe after removal).
- * Exchange is a scripted Subscriber here; the simulator-driven tests exercise the real client.
+ * they meet the receiver (Unsubscribe after removal). Adding only registers a mailbox; the
+ * lifecycle's baseline and first Subscribe are proven against the simulator
+ * (lifecycle.test.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,11 +10,10 @@ import { SqsEventPublisher } from '../../functions/adapters/sqs-event-publisher.
 import { DynamoSubscriptionStore, documentClient } from '../../functions/adapters/subscription-table.ts';
 import { DynamoSyncStateStore } from '../../functions/adapters/sync-state-table.ts';
 import { runAdminCommand } from '../../functions/admin/commands.ts';
-import { err, ok, type Result } from '../../functions/core/result.ts';
-import { callbackKeyFrom, verifyCallback } from '../../functions/domain/callback.ts';
+import { callbackKeyFrom } from '../../functions/domain/callback.ts';
 import { mailboxKeyOf } from '../../functions/domain/mailbox-key.ts';
-import type { PushSubscriptionRequest, SubscribeResult } from '../../functions/ews/subscribe.ts';
-import type { ManageDeps, SubscribeFailure, Subscriber } from '../../functions/mailboxes/manage.ts';
+import { DEFAULT_POLICY, workFor } from '../../functions/lifecycle/policy.ts';
+import type { ManageDeps } from '../../functions/mailboxes/manage.ts';
 import { classify } from '../../functions/receiver/receive.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
 import { manualClock } from '../support/manual-clock.ts';
@@ -22,18 +22,6 @@ const key = callbackKeyFrom(randomBytes(32));
 const clock = manualClock();
 let aws: LocalAws;
 let store: DynamoSubscriptionStore;
-
-/** Exchange as far as Subscribe goes: records requests, answers from a script. */
-class ScriptedExchange implements Subscriber {
-  readonly requests: Array<{ mailbox: string; request: PushSubscriptionRequest }> = [];
-  next: () => Result<SubscribeResult, SubscribeFailure> = () =>
-    ok({ subscriptionId: `S${this.requests.length}`, watermark: 'W0' });
-  async subscribe(mailbox: string, request: PushSubscriptionRequest) {
-    this.requests.push({ mailbox, request });
-    return this.next();
-  }
-}
-let exchange: ScriptedExchange;
 let deps: ManageDeps;
 
 beforeAll(async () => {
@@ -42,7 +30,6 @@ beforeAll(async () => {
     documentClient(aws.emulators.dynamodb),
     aws.environment('receiver').TABLE_NAME ?? '',
   );
-  exchange = new ScriptedExchange();
   const env = aws.environment('admin');
   deps = {
     records: store,
@@ -51,7 +38,6 @@ beforeAll(async () => {
       env.SYNC_STATE_TABLE_NAME ?? '',
     ),
     publisher: new SqsEventPublisher(aws.emulators.sqs, env.INGEST_QUEUE_URL ?? ''),
-    connection: async (name) => (name === 'exo' ? exchange : undefined),
     connectionNames: async () => ['exo'],
     callbackBaseUrl: 'https://abc.execute-api.eu-west-1.amazonaws.com/',
     callbackKey: async () => key,
@@ -62,11 +48,23 @@ afterAll(async () => {
   await aws?.stop();
 });
 
+/** What the renewer stores once the baseline is taken and Exchange answered Subscribe. */
+const subscribed = (mailbox: string, generation = 1) =>
+  store.completeRenewal({
+    mailboxKey: mailboxKeyOf(mailbox),
+    generation,
+    subscriptionId: `S-${mailbox}`,
+    watermark: 'W0',
+    now: clock.now(),
+    syncWork: undefined,
+    syncReason: undefined,
+  });
+
 const add = (fields: Record<string, unknown>) =>
   runAdminCommand({ command: 'add', connection: 'exo', ...fields }, deps);
 
 describe('mailboxes add', () => {
-  it('registers the mailbox, subscribes with an authenticated callback URL, and stores the subscription', async () => {
+  it('registers the mailbox for the lifecycle to take its baseline and then subscribe, due at once', async () => {
     const response = await add({
       mailbox: 'Ada@Contoso.test',
       folders: ['calendar', 'inbox'],
@@ -77,33 +75,32 @@ describe('mailboxes add', () => {
       ok: true,
       result: {
         mailbox: 'ada@contoso.test',
-        state: 'active',
+        state: 'subscribing',
         generation: 1,
-        subscriptionId: 'S1',
-        watermark: 'W0',
-        stale: false,
+        subscriptionId: null,
+        syncWork: 'baseline',
+        setup: {
+          kind: 'settingUp',
+          step: expect.stringMatching(/^waiting for the lifecycle to take the baseline/),
+        },
       },
     });
-    expect(response.progress.length).toBeGreaterThan(2);
-    const [{ mailbox, request } = { mailbox: '', request: undefined }] = exchange.requests.slice(-1);
-    expect(mailbox).toBe('ada@contoso.test');
-    expect(request).toMatchObject({
+    expect(response.progress.at(-1)).toMatch(/takes the baseline of its folders .* and then subscribes/);
+    expect(await store.get(mailboxKeyOf('ada@contoso.test'))).toMatchObject({
+      state: 'subscribing',
+      syncWork: 'baseline',
+      attempts: 0,
+      nextAttemptAt: clock.now(),
       folders: [{ distinguishedFolderId: 'calendar' }, { distinguishedFolderId: 'inbox' }],
+      eventTypes: ['CreatedEvent', 'ModifiedEvent'],
       statusFrequency: 2,
-    });
-    const url = new URL(request?.url ?? '');
-    expect(url.origin).toBe('https://abc.execute-api.eu-west-1.amazonaws.com');
-    const [, , mailboxKey, generation, token] = url.pathname.split('/');
-    expect(verifyCallback(key, { mailboxKey, generation, token })).toEqual({
-      mailboxKey: mailboxKeyOf('ada@contoso.test'),
-      generation: 1,
     });
   });
 
   it('uses defaults: every folder, every event type, a 5-minute heartbeat', async () => {
     const response = await add({ mailbox: 'defaults@contoso.test' });
     expect(response).toMatchObject({ ok: true, result: { folders: 'all', statusFrequency: 5 } });
-    expect(exchange.requests.at(-1)?.request.eventTypes).toHaveLength(7);
+    expect((await store.get(mailboxKeyOf('defaults@contoso.test')))?.eventTypes).toHaveLength(7);
   });
 
   it('refuses to add a mailbox twice, saying how to change it', async () => {
@@ -113,8 +110,7 @@ describe('mailboxes add', () => {
     expect(again.ok ? '' : again.error.message).toMatch(/already watched .*"remove" it first/);
   });
 
-  it('refuses bad input before storing or sending anything', async () => {
-    const before = exchange.requests.length;
+  it('refuses bad input before storing anything', async () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [{ mailbox: 'not-an-address' }, /is not an e-mail address/],
       [
@@ -140,62 +136,14 @@ describe('mailboxes add', () => {
       expect(response.ok).toBe(false);
       expect(response.ok ? '' : response.error.message).toMatch(message);
     }
-    expect(exchange.requests.length).toBe(before);
     expect(await store.get(mailboxKeyOf('x@contoso.test'))).toBeUndefined();
-  });
-
-  it('keeps a mailbox whose Subscribe failed as subscribing, with the error, for the lifecycle to retry', async () => {
-    exchange.next = () =>
-      err(
-        Object.assign(
-          new Error('Subscribe failed with ErrorExceededSubscriptionCount: remove unused subscriptions'),
-          { retryable: false },
-        ),
-      );
-    const response = await add({ mailbox: 'full@contoso.test' });
-    exchange.next = () => ok({ subscriptionId: `S${exchange.requests.length}`, watermark: 'W0' });
-    expect(response).toMatchObject({ ok: false, error: { name: 'SubscribeFailedError' } });
-    expect(response.ok ? '' : response.error.message).toMatch(
-      /registered, but Subscribe failed: .*ErrorExceededSubscriptionCount.*needs a fix on your side/,
-    );
-    expect(await store.get(mailboxKeyOf('full@contoso.test'))).toMatchObject({
-      state: 'subscribing',
-      attempts: 1,
-      lastError: expect.stringContaining('ErrorExceededSubscriptionCount'),
-      nextAttemptAt: clock.now() + 60_000,
-    });
-  });
-
-  it('does not rewind a subscription the receiver adopted while Subscribe was still answering', async () => {
-    const mailbox = 'race@contoso.test';
-    const mailboxKey = mailboxKeyOf(mailbox);
-    exchange.next = () => ok({ subscriptionId: 'S-race', watermark: 'W0' });
-    // Exchange pushes (and the receiver adopts) before the Subscribe response is processed.
-    const original = exchange.subscribe.bind(exchange);
-    exchange.subscribe = async (m, r) => {
-      const answer = await original(m, r);
-      await store.advance({
-        mailboxKey,
-        generation: 1,
-        subscriptionId: 'S-race',
-        expect: { kind: 'adoption' },
-        watermark: 'W5',
-        contactAt: clock.now(),
-      });
-      return answer;
-    };
-    const response = await add({ mailbox });
-    exchange.subscribe = original;
-    expect(response).toMatchObject({
-      ok: true,
-      result: { state: 'active', subscriptionId: 'S-race', watermark: 'W5' },
-    });
   });
 });
 
 describe('mailboxes remove, show, list', () => {
   it('removes a mailbox so the receiver answers its subscription Unsubscribe, and can add it again on a new generation', async () => {
     await add({ mailbox: 'leaving@contoso.test' });
+    await subscribed('leaving@contoso.test');
     const mailboxKey = mailboxKeyOf('leaving@contoso.test');
     const removed = await runAdminCommand({ command: 'remove', mailbox: 'leaving@contoso.test' }, deps);
     expect(removed).toMatchObject({ ok: true, result: { state: 'removed' } });
@@ -217,16 +165,17 @@ describe('mailboxes remove, show, list', () => {
     );
     expect(await add({ mailbox: 'leaving@contoso.test' })).toMatchObject({
       ok: true,
-      result: { generation: 2, state: 'active' },
+      result: { generation: 2, state: 'subscribing' },
     });
   });
 
   it('shows one mailbox with its health, and lists the watched ones', async () => {
     await add({ mailbox: 'shown@contoso.test', statusFrequency: 1 });
+    await subscribed('shown@contoso.test');
     clock.advance(3 * 60_000);
     expect(await runAdminCommand({ command: 'show', mailbox: 'shown@contoso.test' }, deps)).toMatchObject({
       ok: true,
-      result: { state: 'active', stale: true, secondsSinceContact: 180 },
+      result: { state: 'active', stale: true, secondsSinceContact: 180, setup: { kind: 'watched' } },
     });
     const list = await runAdminCommand({ command: 'list' }, deps);
     const mailboxes = list.ok && Array.isArray(list.result) ? list.result.map((m) => m.mailbox) : [];
@@ -251,5 +200,34 @@ describe('mailboxes remove, show, list', () => {
       const response = await runAdminCommand(input, deps);
       expect(response).toMatchObject({ ok: false, error: { name: 'InvalidMailboxSpecError' } });
     }
+  });
+});
+
+describe('a mailbox being set up', () => {
+  it('is due for the lifecycle at once, then left to the renewer that holds it while it holds it', async () => {
+    await add({ mailbox: 'setup@contoso.test' });
+    const mailboxKey = mailboxKeyOf('setup@contoso.test');
+    const at = (ms: number) => clock.now() + ms;
+    const work = async (ms: number) => {
+      const record = await store.get(mailboxKey);
+      return record === undefined ? 'gone' : workFor(record, at(ms), DEFAULT_POLICY);
+    };
+    expect(await work(0)).toBe('retry');
+    expect(
+      await store.beginRenewal({
+        mailboxKey,
+        fromGeneration: 1,
+        toGeneration: 2,
+        state: 'subscribing',
+        now: at(0),
+      }),
+    ).toBe(true);
+    // A baseline under way: the sweeper leaves it alone as long as its renewer holds the claim.
+    expect(await work(DEFAULT_POLICY.inFlightGraceMs - 1)).toBeNull();
+    expect(await store.holdClaim({ mailboxKey, generation: 2, now: at(4 * 60_000) })).toBe(true);
+    expect(await work(4 * 60_000 + DEFAULT_POLICY.inFlightGraceMs - 1)).toBeNull();
+    expect(await work(4 * 60_000 + DEFAULT_POLICY.inFlightGraceMs + 1)).toBe('retry');
+    // A renewer that lost the mailbox to a newer generation cannot hold it.
+    expect(await store.holdClaim({ mailboxKey, generation: 1, now: at(5 * 60_000) })).toBe(false);
   });
 });

@@ -391,6 +391,23 @@ describe('receiver: decisions', () => {
       watermark: 'N1',
       generation: 3,
     });
+    // The renewer then stores Subscribe's answer: the adopted chain is newer than its watermark.
+    expect(
+      await store.completeRenewal({
+        mailboxKey,
+        generation: 3,
+        subscriptionId: 'S3',
+        watermark: 'N0',
+        now: clock.now(),
+        syncWork: undefined,
+        syncReason: undefined,
+      }),
+    ).toBe(true);
+    expect(await recordOf(mailboxKey)).toMatchObject({
+      subscriptionId: 'S3',
+      watermark: 'N1',
+      state: 'active',
+    });
   });
 
   it('answers Unsubscribe, publishing nothing, to a superseded generation, a stray subscription, a removed or unknown mailbox', async () => {

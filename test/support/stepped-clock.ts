@@ -11,7 +11,14 @@ export interface SteppedClock extends Clock {
  * A clock that moves only when told to, with working timers: a test can expire a token or fire a
  * request timeout at an exact moment instead of waiting (and without timing assertions).
  */
-export function steppedClock(start = Date.UTC(2026, 10, 21, 10, 0, 0)): SteppedClock {
+export function steppedClock(
+  start = Date.UTC(2026, 10, 21, 10, 0, 0),
+  /**
+   * Simulated seconds per real second the test means to step it at: what parts that turn
+   * simulated time into real time (request timeouts, SQS delays) divide by.
+   */
+  timeScale = 1,
+): SteppedClock {
   let now = start;
   let timers: Array<{ readonly at: number; readonly fn: () => void }> = [];
   const setTimer = (ms: number, fn: () => void) => {
@@ -25,7 +32,7 @@ export function steppedClock(start = Date.UTC(2026, 10, 21, 10, 0, 0)): SteppedC
     now: () => now,
     setTimer,
     sleep: (ms) => new Promise<void>((resolve) => setTimer(ms, resolve)),
-    timeScale: 1,
+    timeScale,
     advance(ms) {
       now += ms;
       const due = timers.filter((t) => t.at <= now).sort((a, b) => a.at - b.at);

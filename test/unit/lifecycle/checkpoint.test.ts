@@ -192,14 +192,15 @@ describe('checkpoint', () => {
       pending: { syncState: 'inbox@2', basedOn: 'inbox@0' },
     });
     expect(w.stored).toEqual({ generation: 4, drainedPushes: 10, takenAt: w.clock.now() });
-    // Next one a day later (±10%; the fake random picks the middle).
-    expect(w.record.checkpointDueAt).toBe(w.clock.now() + policy.checkpointIntervalMs);
+    // Back when two heartbeats must have come (StatusFrequency 1), not a day later: any renewal
+    // meanwhile would discard it.
+    expect(w.record.checkpointDueAt).toBe(w.clock.now() + 2 * MINUTE + policy.staleSlackMs);
   });
 
   it('does not promote until two pushes said Exchange had nothing queued, and comes back when two heartbeats must have come', async () => {
     const w = world();
     await checkpoint(w.record, w.exchange, w.deps);
-    w.clock.advance(policy.checkpointIntervalMs);
+    w.clock.advance(3 * MINUTE);
     w.drained(1);
     const outcome = await checkpoint(w.record, w.exchange, w.deps);
     expect(outcome).toMatchObject({ kind: 'checkpointed', promoted: 0, taken: 0 });
@@ -208,24 +209,27 @@ describe('checkpoint', () => {
     expect(w.record.checkpointDueAt).toBe(w.clock.now() + 2 * MINUTE + policy.staleSlackMs);
   });
 
-  it('promotes once proven, drops the list entries the new SyncStates cover, and takes the next checkpoint', async () => {
+  it('promotes once proven, drops the list entries the new SyncStates cover, and takes the next checkpoint an interval later', async () => {
     const w = world();
     const takenAt = w.clock.now();
     w.note('before', takenAt - TRIM_MARGIN_MS - 1);
     w.note('during', takenAt - TRIM_MARGIN_MS + 1);
     await checkpoint(w.record, w.exchange, w.deps);
-    w.clock.advance(policy.checkpointIntervalMs);
+    w.clock.advance(3 * MINUTE);
     w.note('after', w.clock.now() - MINUTE);
     w.drained(2);
     const outcome = await checkpoint(w.record, w.exchange, w.deps);
-    expect(outcome).toMatchObject({ kind: 'checkpointed', promoted: 2, trimmed: 1, taken: 2 });
-    expect(w.folders.get('inbox')).toMatchObject({ syncState: 'inbox@2', pending: { basedOn: 'inbox@2' } });
-    expect(w.folders.get('calendar')).toMatchObject({
-      syncState: 'calendar@4',
-      pending: { basedOn: 'calendar@4' },
-    });
+    expect(outcome).toMatchObject({ kind: 'checkpointed', promoted: 2, trimmed: 1, taken: 0 });
+    expect(w.folders.get('inbox')).toMatchObject({ syncState: 'inbox@2' });
+    expect(w.folders.get('calendar')).toMatchObject({ syncState: 'calendar@4' });
+    expect(w.folders.get('inbox')?.pending).toBeUndefined();
     expect([...w.listed.keys()]).toEqual(['during', 'after']);
-    expect(w.stored).toEqual({ generation: 4, drainedPushes: 12, takenAt: w.clock.now() });
+    expect(w.stored).toBeUndefined();
+    // A day later (±10%; the fake random picks the middle).
+    expect(w.record.checkpointDueAt).toBe(w.clock.now() + policy.checkpointIntervalMs);
+    w.clock.advance(policy.checkpointIntervalMs);
+    expect(await checkpoint(w.record, w.exchange, w.deps)).toMatchObject({ promoted: 0, taken: 2 });
+    expect(w.folders.get('inbox')).toMatchObject({ syncState: 'inbox@2', pending: { basedOn: 'inbox@2' } });
   });
 
   it('discards a checkpoint taken under another subscription: its pushes proved nothing about the old one', async () => {
@@ -291,7 +295,7 @@ describe('checkpoint', () => {
     expect(await checkpoint(w.record, w.exchange, w.deps)).toMatchObject({
       promoted: 2,
       trimmed: 0,
-      taken: 3,
+      taken: 0,
     });
     expect(w.listed.has('old')).toBe(true);
   });
