@@ -353,7 +353,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   return sim;
 }
 
-function jsonAnswer(status: number, value: unknown): HttpAnswer {
+export function jsonAnswer(status: number, value: unknown): HttpAnswer {
   return {
     status,
     headers: { 'Content-Type': 'application/json; charset=utf-8' },
@@ -361,13 +361,13 @@ function jsonAnswer(status: number, value: unknown): HttpAnswer {
   };
 }
 
-function send(response: http.ServerResponse, answer: HttpAnswer): void {
+export function send(response: http.ServerResponse, answer: HttpAnswer): void {
   const payload = Buffer.from(answer.body, 'utf8');
   response.writeHead(answer.status, { ...answer.headers, 'Content-Length': payload.byteLength });
   response.end(payload);
 }
 
-function readBody(request: http.IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(request: http.IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
