@@ -238,6 +238,11 @@ export class Delivery {
     this.#lose(notification, reason);
   }
 
+  /** POSTs (notifications and validations) waiting for an answer now. */
+  pendingRequests(): number {
+    return this.#inFlight.size;
+  }
+
   /** Aborts every request in flight (the timers belong to the caller's Timers). */
   stop(): void {
     for (const abort of [...this.#inFlight]) abort();

@@ -104,6 +104,8 @@ export interface GraphSimulator {
   losses(filter?: { subscriptionId?: string }): readonly LossRecord[];
   validations(): readonly ValidationRecord[];
   endpoints(): EndpointView[];
+  /** Notification and validation POSTs waiting for an answer now (0: the stand-in is at rest). */
+  pendingRequests(): number;
   mailboxes(): Array<Record<string, unknown>>;
   summary(): GraphSimulatorSummary;
   stop(): Promise<void>;
@@ -284,6 +286,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
     losses: (filter) => delivery.losses(filter),
     validations: () => delivery.validations(),
     endpoints: () => delivery.endpoints(),
+    pendingRequests: () => delivery.pendingRequests(),
     mailboxes: () => store.describeMailboxes(),
     summary: () => ({
       url,
