@@ -267,9 +267,10 @@ export class Subscriptions {
   /** Loses the queued change notifications and the next `count` ones, then sends `missed`. */
   miss(id: string, count: number): SubscriptionView {
     const sub = this.#any(id);
-    this.#o.delivery.discardQueued(sub.id, 'missed');
+    // Each queued notification lost says `missed` (once per episode) through lossHappened.
+    const lost = this.#o.delivery.discardQueued(sub.id, 'missed');
     sub.missNext = count;
-    if (count === 0) this.#sendMissed(sub, true);
+    if (count === 0 && lost === 0) this.#sendMissed(sub, true);
     return view(sub);
   }
 
