@@ -2,6 +2,13 @@
 // URLs and the app credentials, then logs nothing more: /_graph-sim/ is where to look. Exits 0
 // after a clean stop, 2 for a usage error, 1 when it cannot start.
 import { parseArgs } from 'node:util';
+import {
+  FLAG_OF_SETTING,
+  numberFlag,
+  startOrExit,
+  stopOnSignals,
+  usageErrorFor,
+} from '../simulator/cli-support.ts';
 import { CHAOS_KEYS, GraphSimulatorConfigError, type GraphSimulatorOptions } from './options.ts';
 import { startGraphSimulator } from './server.ts';
 
@@ -17,21 +24,10 @@ const USAGE = `usage: npm run graph-simulator -- [flags]
   --seed N              seed of every random choice (default 1)
   --help                this text`;
 
-function usageError(message: string): never {
-  process.stderr.write(`graph-simulator: ${message}\n(see --help)\n`);
-  process.exit(2);
-}
-
-function number(flag: string, raw: string | undefined, integer: boolean): number | undefined {
-  if (raw === undefined) return undefined;
-  const pattern = integer ? /^\d+$/ : /^\d+(\.\d+)?$|^\.\d+$/;
-  if (!pattern.test(raw)) {
-    usageError(
-      `--${flag} ${JSON.stringify(raw)} is not ${integer ? 'a whole number' : 'a number'} of at least 0`,
-    );
-  }
-  return Number(raw);
-}
+// Typed out: only an explicitly typed never-returning function ends control flow for tsc.
+const usageError: (message: string) => never = usageErrorFor('graph-simulator');
+const number = (flag: string, raw: string | undefined, integer: boolean) =>
+  numberFlag(usageError, flag, raw, integer);
 
 function parseFlags() {
   try {
@@ -85,33 +81,12 @@ const options: GraphSimulatorOptions = {
   ...(seed === undefined ? {} : { seed }),
 };
 
-const FLAG_OF_SETTING: Readonly<Record<string, string>> = {
-  port: '--port',
-  host: '--host',
-  timeScale: '--time-scale',
-  mailbox: '--mailboxes',
-  mailboxes: '--mailboxes',
-  'mailbox count': '--mailbox-count',
-  changeRate: '--change-rate',
-  seed: '--seed',
-};
-
-let graph: Awaited<ReturnType<typeof startGraphSimulator>>;
-try {
-  graph = await startGraphSimulator(options);
-} catch (e) {
-  if (e instanceof GraphSimulatorConfigError) {
-    const flag = FLAG_OF_SETTING[e.setting];
-    usageError(flag === undefined ? e.message : `${flag}${e.message.slice(e.setting.length)}`);
-  }
-  const code = e instanceof Error && 'code' in e ? String(e.code) : '';
-  process.stderr.write(
-    code === 'EADDRINUSE'
-      ? `graph-simulator: port ${options.port} is already in use; choose another with --port\n`
-      : `graph-simulator: could not start: ${e instanceof Error ? e.message : String(e)}\n`,
-  );
-  process.exit(1);
-}
+const graph = await startOrExit('graph-simulator', () => startGraphSimulator(options), {
+  isConfigError: (e) => e instanceof GraphSimulatorConfigError,
+  flagOfSetting: FLAG_OF_SETTING,
+  port: options.port,
+  usageError,
+});
 
 const summary = graph.summary();
 const lines = [
@@ -135,26 +110,4 @@ lines.push(`  chaos         ${chaosOn.length === 0 ? 'none' : chaosOn.join(' ')}
 lines.push(`  seed          ${summary.seed}`, 'Press Ctrl-C to stop.', '');
 process.stdout.write(lines.join('\n'));
 
-let stopping = false;
-const stop = (signal: NodeJS.Signals) => {
-  if (stopping) {
-    process.stderr.write(`graph-simulator: ${signal} again, exiting at once\n`);
-    process.exit(130);
-  }
-  stopping = true;
-  process.stdout.write(`\n${signal}: stopping…\n`);
-  graph.stop().then(
-    () => {
-      process.stdout.write('graph-simulator stopped\n');
-      // No process.exit: with every handle closed Node ends on its own, which proves stop() left nothing.
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-    },
-    (e: unknown) => {
-      process.stderr.write(`graph-simulator: stop failed: ${e instanceof Error ? e.message : String(e)}\n`);
-      process.exit(1);
-    },
-  );
-};
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+stopOnSignals('graph-simulator', () => graph.stop());

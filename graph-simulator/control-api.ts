@@ -23,6 +23,7 @@
  */
 import { err, ok, type Result } from '../functions/core/result.ts';
 import { showValue } from '../functions/core/show.ts';
+import { afterParameter, controlPath, json, problem } from '../simulator/control-api.ts';
 import type { HttpAnswer } from '../simulator/ews-service.ts';
 import {
   type ChangeRequest,
@@ -33,18 +34,6 @@ import {
   MAIL_FOLDERS,
 } from './mailbox-store.ts';
 import type { GraphSimulator } from './server.ts';
-
-function json(status: number, value: unknown): HttpAnswer {
-  return {
-    status,
-    headers: { 'Content-Type': 'application/json; charset=utf-8' },
-    body: `${JSON.stringify(value, null, 2)}\n`,
-  };
-}
-
-function problem(status: number, error: string): HttpAnswer {
-  return json(status, { error });
-}
 
 function parseBody(body: string): Result<Record<string, unknown>, string> {
   let value: unknown;
@@ -99,14 +88,6 @@ export function parseChangeRequest(body: Record<string, unknown>): Result<Change
   });
 }
 
-function afterParameter(query: URLSearchParams): Result<number, string> {
-  const raw = query.get('after');
-  if (raw === null) return ok(0);
-  return /^\d{1,15}$/.test(raw)
-    ? ok(Number(raw))
-    : err(`after ${showValue(raw)} must be a sequence number (0, 1, …)`);
-}
-
 function nonNegative(
   body: Record<string, unknown>,
   key: string,
@@ -126,19 +107,9 @@ export function handleGraphControl(
   url: URL,
   body: string,
 ): HttpAnswer {
-  const path = url.pathname.replace(/\/+$/, '');
-  let segments: string[];
-  try {
-    segments = path
-      .split('/')
-      .slice(2)
-      .map((s) => decodeURIComponent(s));
-  } catch {
-    return problem(
-      400,
-      `the path ${showValue(path)} is not valid percent-encoding; URL-encode ids with encodeURIComponent`,
-    );
-  }
+  const parsed = controlPath(url);
+  if (!parsed.ok) return parsed.error;
+  const { path, segments } = parsed.value;
   const [resource, id, action] = segments;
   const query = url.searchParams;
   const allow = (methods: string) => problem(405, `${method} is not allowed on ${path}; use ${methods}`);
@@ -173,10 +144,10 @@ export function handleGraphControl(
         }
         if (method !== 'GET') return allow('GET, POST');
         const after = afterParameter(query);
-        if (!after.ok) return problem(400, after.error);
+        if (typeof after === 'string') return problem(400, after);
         const mailbox = query.get('mailbox');
         return json(200, {
-          changes: graph.changes({ after: after.value, ...(mailbox === null ? {} : { mailbox }) }),
+          changes: graph.changes({ after, ...(mailbox === null ? {} : { mailbox }) }),
         });
       }
       case 'subscriptions':
@@ -200,11 +171,11 @@ export function handleGraphControl(
         if (id !== undefined) break;
         if (method !== 'GET') return allow('GET');
         const after = afterParameter(query);
-        if (!after.ok) return problem(400, after.error);
+        if (typeof after === 'string') return problem(400, after);
         const subscriptionId = query.get('subscriptionId');
         return json(200, {
           deliveries: graph.deliveries({
-            after: after.value,
+            after,
             ...(subscriptionId === null ? {} : { subscriptionId }),
           }),
         });

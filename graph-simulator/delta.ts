@@ -180,23 +180,23 @@ export class DeltaQueries {
     if (scope.type === 'messages') {
       const then = store.folderStateAt(mailbox, scope.folder.name, fromSeq);
       const now = store.folderStateAt(mailbox, scope.folder.name, endSeq);
-      for (const immutableId of now.keys()) {
+      for (const [immutableId, idNow] of now) {
+        const idThen = then.get(immutableId);
         const changed =
           fromSeq === null ||
-          !then.has(immutableId) ||
+          idThen === undefined ||
           store.messageModifiedSeq(mailbox, immutableId) > fromSeq;
+        // Moved out and back: the client holds a default id that no longer exists.
+        if (idType === 'default' && idThen !== undefined && idThen !== idNow)
+          out.push(removed('message', idThen));
         const representation = changed
           ? store.messageRepresentation(mailbox, immutableId, idType)
           : undefined;
         if (representation !== undefined) out.push(representation);
       }
       for (const [immutableId, idThen] of then) {
-        if (now.has(immutableId)) continue;
-        out.push({
-          '@odata.type': '#microsoft.graph.message',
-          id: idType === 'immutable' ? immutableId : idThen,
-          '@removed': { reason: 'deleted' },
-        });
+        if (!now.has(immutableId))
+          out.push(removed('message', idType === 'immutable' ? immutableId : idThen));
       }
       return out;
     }
@@ -207,15 +207,16 @@ export class DeltaQueries {
         out.push(instance.representation(idType));
     }
     for (const [key, instance] of then) {
-      if (now.has(key)) continue;
-      out.push({
-        '@odata.type': '#microsoft.graph.event',
-        id: idType === 'immutable' ? instance.immutableId : instance.id,
-        '@removed': { reason: 'deleted' },
-      });
+      if (!now.has(key))
+        out.push(removed('event', idType === 'immutable' ? instance.immutableId : instance.id));
     }
     return out;
   }
+}
+
+/** How delta reports an item the client holds and that is gone (Learn: `@removed`, reason `deleted`). */
+function removed(type: 'message' | 'event', id: string): ItemRepresentation {
+  return { '@odata.type': `#microsoft.graph.${type}`, id, '@removed': { reason: 'deleted' } };
 }
 
 function sameScope(a: DeltaScope, b: DeltaScope): boolean {

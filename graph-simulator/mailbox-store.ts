@@ -541,18 +541,11 @@ export class GraphMailboxStore {
         version: 1,
       };
       mailbox.messages.set(message.immutableId, message);
-      return this.#record(
-        mailbox,
-        'message',
-        'created',
-        message.immutableId,
-        placementNow(message).id,
-        null,
-        folder,
-        null,
-        false,
-        message.subject,
-      );
+      return this.#recordMessage(mailbox, message, {
+        kind: 'created',
+        id: placementNow(message).id,
+        folder: folder,
+      });
     }
     const message = this.#pickMessage(mailbox, request);
     const before = placementNow(message);
@@ -564,18 +557,7 @@ export class GraphMailboxStore {
       case 'updated':
         if (this.#o.random.chance(0.5)) message.isRead = !message.isRead;
         else message.subject = `${message.subject} (edited)`;
-        return this.#record(
-          mailbox,
-          'message',
-          'updated',
-          message.immutableId,
-          before.id,
-          null,
-          from,
-          null,
-          false,
-          message.subject,
-        );
+        return this.#recordMessage(mailbox, message, { kind: 'updated', id: before.id, folder: from });
       case 'moved': {
         const to =
           request.toFolder ??
@@ -588,33 +570,17 @@ export class GraphMailboxStore {
         // A move gives the message a new default id; the immutable id stays (Learn, immutable ids).
         const id = this.#mint(0x50);
         message.history.push({ seq, folder: to, id });
-        return this.#record(
-          mailbox,
-          'message',
-          'moved',
-          message.immutableId,
-          id,
-          before.id,
-          to,
-          from,
-          false,
-          message.subject,
-        );
+        return this.#recordMessage(mailbox, message, {
+          kind: 'moved',
+          id: id,
+          folder: to,
+          oldId: before.id,
+          oldFolder: from,
+        });
       }
       case 'deleted':
         message.history.push({ seq, folder: null, id: before.id });
-        return this.#record(
-          mailbox,
-          'message',
-          'deleted',
-          message.immutableId,
-          before.id,
-          null,
-          from,
-          null,
-          false,
-          message.subject,
-        );
+        return this.#recordMessage(mailbox, message, { kind: 'deleted', id: before.id, folder: from });
       default:
         throw new GraphSimulatorInputError(`unknown change kind ${showValue(kind)}`);
     }
@@ -642,18 +608,7 @@ export class GraphMailboxStore {
         version: 1,
       };
       mailbox.events.set(event.immutableId, event);
-      return this.#record(
-        mailbox,
-        'event',
-        'created',
-        event.immutableId,
-        event.id,
-        null,
-        'calendar',
-        null,
-        recurring,
-        event.subject,
-      );
+      return this.#recordEvent(mailbox, event, 'created');
     }
     const event = this.#pickEvent(mailbox, request);
     event.lastModifiedAt = now;
@@ -661,32 +616,57 @@ export class GraphMailboxStore {
     event.version++;
     if (kind === 'deleted') event.deletedSeq = seq;
     else event.subject = `${event.subject} (edited)`;
-    return this.#record(
-      mailbox,
-      'event',
+    return this.#recordEvent(mailbox, event, kind);
+  }
+
+  #recordMessage(
+    mailbox: Mailbox,
+    message: Message,
+    at: { kind: ChangeKind; id: string; folder: MailFolderName; oldId?: string; oldFolder?: MailFolderName },
+  ): GraphChange {
+    const { immutableId, subject } = message;
+    return this.#record(mailbox, {
+      itemType: 'message',
+      immutableId,
+      subject,
+      recurring: false,
+      oldId: null,
+      oldFolder: null,
+      ...at,
+    });
+  }
+
+  #recordEvent(mailbox: Mailbox, event: CalendarEvent, kind: ChangeKind): GraphChange {
+    const { immutableId, id, subject } = event;
+    const recurring = event.occurrences !== null;
+    return this.#record(mailbox, {
+      itemType: 'event',
       kind,
-      event.immutableId,
-      event.id,
-      null,
-      'calendar',
-      null,
-      event.occurrences !== null,
-      event.subject,
-    );
+      immutableId,
+      id,
+      subject,
+      recurring,
+      folder: 'calendar',
+      oldId: null,
+      oldFolder: null,
+    });
   }
 
   #record(
     mailbox: Mailbox,
-    itemType: ItemType,
-    kind: ChangeKind,
-    immutableId: string,
-    id: string,
-    oldId: string | null,
-    folder: MailFolderName | 'calendar',
-    oldFolder: MailFolderName | null,
-    recurring: boolean,
-    subject: string,
+    c: {
+      itemType: ItemType;
+      kind: ChangeKind;
+      immutableId: string;
+      id: string;
+      oldId: string | null;
+      folder: MailFolderName | 'calendar';
+      oldFolder: MailFolderName | null;
+      recurring: boolean;
+      subject: string;
+    },
   ): GraphChange {
+    const { itemType, kind, immutableId, id, oldId, folder, oldFolder, recurring, subject } = c;
     const folderId = folder === 'calendar' ? mailbox.calendarId : (mailbox.folders.get(folder)?.id ?? '');
     const change: GraphChange = {
       seq: this.#changes.length + 1,

@@ -20,7 +20,7 @@ import type { Clock } from '../functions/core/clock.ts';
 import { Authenticator } from '../simulator/auth.ts';
 import type { HttpAnswer } from '../simulator/ews-service.ts';
 import { createIdMinter, createRandom, type Random } from '../simulator/random.ts';
-import { jsonAnswer, readBody, send } from '../simulator/server.ts';
+import { jsonAnswer, listen, readBody, send } from '../simulator/server.ts';
 import { Timers } from '../simulator/timers.ts';
 import { handleGraphControl } from './control-api.ts';
 import {
@@ -160,18 +160,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
   });
 
   const server = http.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string')
-    throw new Error('the Graph stand-in has no TCP address');
-  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${hostForUrl}:${address.port}`;
+  const { url, hostPort } = await listen(server, config.port, config.host, 'the Graph stand-in');
 
   const auth = new Authenticator({
     mode: 'oauth',
@@ -183,7 +172,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
     ids,
     tenant: config.tenant,
     tokenLifetimeSeconds: config.tokenLifetimeSeconds,
-    host: `${hostForUrl}:${address.port}`,
+    host: hostPort,
     scope: GRAPH_SCOPE,
   });
   const api = new GraphApi({

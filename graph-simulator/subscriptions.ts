@@ -372,22 +372,13 @@ export class Subscriptions {
     lifecycleEvent: 'reauthorizationRequired' | 'subscriptionRemoved' | 'missed',
   ): void {
     if (sub.lifecycleNotificationUrl === null) return;
-    const now = this.#o.clock.now();
-    const notification: Notification = {
-      channel: 'lifecycle',
+    const notification = pending('lifecycle', sub, this.#o.clock.now(), null, {
       subscriptionId: sub.id,
-      item: {
-        subscriptionId: sub.id,
-        subscriptionExpirationDateTime: new Date(sub.expiresAt).toISOString(),
-        tenantId: this.#o.tenantId,
-        clientState: sub.clientState,
-        lifecycleEvent,
-      },
-      changeSeq: null,
-      firstDueAt: now,
-      dueAt: now,
-      attempts: 0,
-    };
+      subscriptionExpirationDateTime: new Date(sub.expiresAt).toISOString(),
+      tenantId: this.#o.tenantId,
+      clientState: sub.clientState,
+      lifecycleEvent,
+    });
     this.#o.delivery.enqueue(sub.lifecycleNotificationUrl, notification);
   }
 
@@ -406,29 +397,21 @@ export class Subscriptions {
     const now = this.#o.clock.now();
     const segment = change.itemType === 'message' ? 'Messages' : 'Events';
     const resource = `Users/${change.userId}/${segment}/${itemId}`;
-    const notification: Notification = {
-      channel: 'change',
+    const dueAt = now + this.#o.notificationDelayMs;
+    const notification = pending('change', sub, dueAt, change.seq, {
       subscriptionId: sub.id,
-      item: {
-        subscriptionId: sub.id,
-        subscriptionExpirationDateTime: new Date(sub.expiresAt).toISOString(),
-        changeType,
-        resource,
-        resourceData: {
-          '@odata.type':
-            change.itemType === 'message' ? '#Microsoft.Graph.Message' : '#Microsoft.Graph.Event',
-          '@odata.id': resource,
-          '@odata.etag': `W/"${Buffer.from(`${change.immutableId.slice(-8)}:${change.seq}`).toString('base64')}"`,
-          id: itemId,
-        },
-        clientState: sub.clientState,
-        tenantId: this.#o.tenantId,
+      subscriptionExpirationDateTime: new Date(sub.expiresAt).toISOString(),
+      changeType,
+      resource,
+      resourceData: {
+        '@odata.type': change.itemType === 'message' ? '#Microsoft.Graph.Message' : '#Microsoft.Graph.Event',
+        '@odata.id': resource,
+        '@odata.etag': `W/"${Buffer.from(`${change.immutableId.slice(-8)}:${change.seq}`).toString('base64')}"`,
+        id: itemId,
       },
-      changeSeq: change.seq,
-      firstDueAt: now + this.#o.notificationDelayMs,
-      dueAt: now + this.#o.notificationDelayMs,
-      attempts: 0,
-    };
+      clientState: sub.clientState,
+      tenantId: this.#o.tenantId,
+    });
     if (sub.paused) {
       this.#o.delivery.lost(notification, 'paused');
       return;
@@ -441,6 +424,17 @@ export class Subscriptions {
     }
     this.#o.delivery.enqueue(sub.notificationUrl, notification);
   }
+}
+
+/** A notification on its way, due at `dueAt` (its first attempt; retries keep the 4-hour limit from there). */
+function pending(
+  channel: Notification['channel'],
+  sub: Subscription,
+  dueAt: number,
+  changeSeq: number | null,
+  item: Record<string, unknown>,
+): Notification {
+  return { channel, subscriptionId: sub.id, item, changeSeq, firstDueAt: dueAt, dueAt, attempts: 0 };
 }
 
 /** The change notifications one change raises for one watched resource: [changeType, default id]. */

@@ -159,18 +159,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
 
   const server = http.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string')
-    throw new Error('the simulator server has no TCP address');
-  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${hostForUrl}:${address.port}`;
+  const { url, hostPort } = await listen(server, config.port, config.host, 'the simulator server');
 
   const auth = new Authenticator({
     mode: config.auth,
@@ -179,7 +168,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     ids,
     tenant: config.tenant,
     tokenLifetimeSeconds: config.tokenLifetimeSeconds,
-    host: `${hostForUrl}:${address.port}`,
+    host: hostPort,
   });
 
   let stopping: Promise<void> | undefined;
@@ -351,6 +340,26 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   activity.start();
 
   return sim;
+}
+
+/** Listens on host and port (0: a free one); resolves to `http://host:port` and `host:port`. */
+export async function listen(
+  server: http.Server,
+  port: number,
+  host: string,
+  what: string,
+): Promise<{ url: string; hostPort: string }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error(`${what} has no TCP address`);
+  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return { url: `http://${hostForUrl}:${address.port}`, hostPort: `${hostForUrl}:${address.port}` };
 }
 
 export function jsonAnswer(status: number, value: unknown): HttpAnswer {

@@ -3,12 +3,21 @@
  * one notification end to end on a scaled clock (as `npm start` runs it), and `npm run
  * graph-simulator`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createScaledClock } from '../../functions/core/clock.ts';
 import { startGraphSimulator } from '../../graph-simulator/server.ts';
-import { type Harness, list, record, startHarness, startWebhook, text, until } from './support.ts';
+import { runCli } from '../support/cli-process.ts';
+import {
+  fetchToken,
+  type Harness,
+  list,
+  record,
+  startHarness,
+  startWebhook,
+  text,
+  until,
+} from './support.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -120,20 +129,7 @@ describe('on a scaled clock', () => {
     try {
       const client = graph.clients[0];
       if (client === undefined) throw new Error('no client');
-      const token = record(
-        await (
-          await fetch(graph.tokenUrl, {
-            method: 'POST',
-            headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-            body: new URLSearchParams({
-              grant_type: 'client_credentials',
-              client_id: client.clientId,
-              client_secret: client.clientSecret,
-              scope: graph.scope,
-            }).toString(),
-          })
-        ).json(),
-      ).access_token;
+      const token = (await fetchToken(graph, client)).value;
       const created = await fetch(`${graph.graphUrl}/subscriptions`, {
         method: 'POST',
         headers: { Authorization: `Bearer ${text(token)}`, 'Content-Type': 'application/json' },
@@ -158,25 +154,7 @@ describe('on a scaled clock', () => {
 
 const CLI = join(import.meta.dirname, '..', '..', 'graph-simulator', 'cli.ts');
 
-function run(args: string[]): {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<number | null>;
-} {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString('utf8');
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8');
-  });
-  // 'close', not 'exit': only then has everything the child wrote been read.
-  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, stdout: () => stdout, stderr: () => stderr, exit };
-}
+const run = (args: string[]) => runCli(CLI, args);
 
 describe.concurrent('npm run graph-simulator', () => {
   it('prints its URLs and apps, serves the control API, and stops cleanly on Ctrl-C', async () => {

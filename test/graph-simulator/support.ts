@@ -158,23 +158,7 @@ export async function startHarness(options: GraphSimulatorOptions = {}): Promise
     if (cached !== undefined && cached.expiresAt > clock.now()) return cached.value;
     const client = graph.clients[app === 'full' ? 0 : 1];
     if (client === undefined) throw new Error('no such client');
-    const response = await fetch(graph.tokenUrl, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: client.clientId,
-        client_secret: client.clientSecret,
-        scope: graph.scope,
-      }).toString(),
-    });
-    const body: unknown = await response.json();
-    const value: unknown =
-      typeof body === 'object' && body !== null ? Reflect.get(body, 'access_token') : undefined;
-    const lifetime: unknown =
-      typeof body === 'object' && body !== null ? Reflect.get(body, 'expires_in') : undefined;
-    if (typeof value !== 'string' || typeof lifetime !== 'number')
-      throw new Error(`no token: ${JSON.stringify(body)}`);
+    const { value, lifetime } = await fetchToken(graph, client);
     // Refresh as a client would: the token lives on the stand-in's (stepped) clock.
     tokens.set(app, { value, expiresAt: clock.now() + lifetime * 1000 });
     return value;
@@ -234,6 +218,31 @@ export async function startHarness(options: GraphSimulatorOptions = {}): Promise
       await webhook.close();
     },
   };
+}
+
+/** A client-credentials token from the stand-in, and its lifetime in (simulated) seconds. */
+export async function fetchToken(
+  graph: GraphSimulator,
+  client: { clientId: string; clientSecret: string },
+): Promise<{ value: string; lifetime: number }> {
+  const response = await fetch(graph.tokenUrl, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: client.clientId,
+      client_secret: client.clientSecret,
+      scope: graph.scope,
+    }).toString(),
+  });
+  const body: unknown = await response.json();
+  const value: unknown =
+    typeof body === 'object' && body !== null ? Reflect.get(body, 'access_token') : undefined;
+  const lifetime: unknown =
+    typeof body === 'object' && body !== null ? Reflect.get(body, 'expires_in') : undefined;
+  if (typeof value !== 'string' || typeof lifetime !== 'number')
+    throw new Error(`no token: ${JSON.stringify(body)}`);
+  return { value, lifetime };
 }
 
 export function text(value: unknown): string {
