@@ -83,6 +83,19 @@ describe('message delta', () => {
     );
   });
 
+  it('reports a message moved out and back under its new default id, and the old one as removed', async () => {
+    h = await startHarness({ seedItems: false });
+    const m = change('created');
+    const first = await round(`/users/${USER}/mailFolders/inbox/messages/delta`);
+    change('moved', { itemId: m.id, toFolder: 'archive' });
+    const back = change('moved', { itemId: m.immutableId, toFolder: 'inbox' });
+    const next = await round(first.deltaLink);
+    expect(next.items.map((i) => [i.id, '@removed' in i])).toEqual([
+      [m.id, true],
+      [back.id, false],
+    ]);
+  });
+
   it('keeps immutable ids across moves: the id removed from one folder is the id that appears in the other', async () => {
     h = await startHarness({ seedItems: false });
     const moving = change('created');
