@@ -98,7 +98,7 @@ export class GraphApi {
     const segments = path
       .split('/')
       .slice(2)
-      .map((s) => decodeURIComponent(s));
+      .map((s) => decodeSegment(s));
     const [first, second, third] = segments;
     if (first?.toLowerCase() === 'subscriptions')
       return this.#subscriptionsRoute(request, clientId, segments.slice(1));
@@ -618,6 +618,18 @@ export class GraphApi {
 }
 
 // ---- helpers ----------------------------------------------------------------------------------------
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new GraphApiError(
+      400,
+      'BadRequest',
+      `The path segment ${showValue(segment)} is not valid percent-encoding.`,
+    );
+  }
+}
 
 function preferHeader(headers: IncomingHttpHeaders): string {
   const prefer = headers.prefer;

@@ -194,6 +194,9 @@ describe('mail folders and limits', () => {
     expect(inbox.json).toMatchObject({ displayName: 'Inbox', totalItemCount: 2 });
     const byId = await h.call('GET', `/users/${USER}/mailFolders/${text(inbox.json.id)}`);
     expect(byId.json.displayName).toBe('Inbox');
+    const garbled = await h.call('GET', `/users/${USER}/mailFolders/%E0%A4%A`);
+    expect(garbled.status).toBe(400);
+    expect(text(record(garbled.json.error).message)).toMatch(/percent-encoding/);
   });
 
   it('answers the fifth concurrent request for a mailbox 429 ApplicationThrottled with Retry-After', async () => {
