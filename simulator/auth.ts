@@ -73,7 +73,14 @@ export interface AuthenticatorOptions {
   readonly tenant: string;
   readonly tokenLifetimeSeconds: number;
   readonly host: string;
+  /** The one scope the token endpoint accepts. @default EWS_SCOPE (the Graph stand-in passes Graph's) */
+  readonly scope?: string;
 }
+
+/** What a bearer token is: issued to this client and still valid, or not one. */
+export type BearerCheck =
+  | { readonly ok: true; readonly clientId: string }
+  | { readonly ok: false; readonly problem: 'missing' | 'unknown' | 'expired' };
 
 export class Authenticator {
   readonly #o: AuthenticatorOptions;
@@ -107,14 +114,21 @@ export class Authenticator {
         };
       }
       case 'oauth': {
-        const match = /^Bearer\s+(\S+)$/i.exec(authorization);
-        if (!match?.[1]) return this.#bearerChallenge(null);
-        const token = this.#tokens.get(match[1]);
-        if (token === undefined) return this.#bearerChallenge('unknown');
-        if (token.expiresAt <= this.#o.clock.now()) return this.#bearerChallenge('expired');
-        return { ok: true, identity: { kind: 'app', clientId: token.clientId } };
+        const bearer = this.checkBearer(authorization);
+        if (!bearer.ok) return this.#bearerChallenge(bearer.problem === 'missing' ? null : bearer.problem);
+        return { ok: true, identity: { kind: 'app', clientId: bearer.clientId } };
       }
     }
+  }
+
+  /** Reads an `Authorization: Bearer …` header against the tokens this authenticator issued. */
+  checkBearer(authorization: string): BearerCheck {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+    if (!match?.[1]) return { ok: false, problem: 'missing' };
+    const token = this.#tokens.get(match[1]);
+    if (token === undefined) return { ok: false, problem: 'unknown' };
+    if (token.expiresAt <= this.#o.clock.now()) return { ok: false, problem: 'expired' };
+    return { ok: true, clientId: token.clientId };
   }
 
   /**
@@ -208,12 +222,13 @@ export class Authenticator {
       );
     }
     const scope = form.get('scope');
-    if (scope !== EWS_SCOPE) {
+    const accepted = this.#o.scope ?? EWS_SCOPE;
+    if (scope !== accepted) {
       return entraError(
         400,
         'invalid_scope',
         1002012,
-        `The provided value for scope ${showValue(scope ?? '(none)')} is not valid. Client credential flows must use ${EWS_SCOPE}.`,
+        `The provided value for scope ${showValue(scope ?? '(none)')} is not valid. Client credential flows must use ${accepted}.`,
       );
     }
     const now = this.#o.clock.now();

@@ -3,6 +3,7 @@
 // to look. Exits 0 after a clean stop, 2 for a usage error, 1 when it cannot start.
 import { parseArgs } from 'node:util';
 import { EWS_SCOPE } from './auth.ts';
+import { FLAG_OF_SETTING, numberFlag, startOrExit, stopOnSignals, usageErrorFor } from './cli-support.ts';
 import { FAULT_KEYS } from './faults.ts';
 import { SimulatorConfigError, type SimulatorOptions } from './options.ts';
 import { startSimulator } from './server.ts';
@@ -20,21 +21,10 @@ const USAGE = `usage: npm run simulator -- [flags]
   --seed N              seed of every random choice (default 1)
   --help                this text`;
 
-function usageError(message: string): never {
-  process.stderr.write(`simulator: ${message}\n(see --help)\n`);
-  process.exit(2);
-}
-
-function number(flag: string, raw: string | undefined, integer: boolean): number | undefined {
-  if (raw === undefined) return undefined;
-  const pattern = integer ? /^\d+$/ : /^\d+(\.\d+)?$|^\.\d+$/;
-  if (!pattern.test(raw)) {
-    usageError(
-      `--${flag} ${JSON.stringify(raw)} is not ${integer ? 'a whole number' : 'a number'} of at least 0`,
-    );
-  }
-  return Number(raw);
-}
+// Typed out: only an explicitly typed never-returning function ends control flow for tsc.
+const usageError: (message: string) => never = usageErrorFor('simulator');
+const number = (flag: string, raw: string | undefined, integer: boolean) =>
+  numberFlag(usageError, flag, raw, integer);
 
 const FLAGS = {
   port: { type: 'string' },
@@ -95,35 +85,12 @@ const options: SimulatorOptions = {
   ...(values.seed === undefined ? {} : { seed: number('seed', values.seed, true) ?? 1 }),
 };
 
-const FLAG_OF_SETTING: Readonly<Record<string, string>> = {
-  port: '--port',
-  host: '--host',
-  timeScale: '--time-scale',
-  auth: '--auth',
-  mailbox: '--mailboxes',
-  mailboxes: '--mailboxes',
-  'mailbox count': '--mailbox-count',
-  changeRate: '--change-rate',
-  seed: '--seed',
-};
-
-let sim: Awaited<ReturnType<typeof startSimulator>>;
-try {
-  sim = await startSimulator(options);
-} catch (e) {
-  if (e instanceof SimulatorConfigError) {
-    // Name the flag rather than the option it became.
-    const flag = FLAG_OF_SETTING[e.setting];
-    usageError(flag === undefined ? e.message : `${flag}${e.message.slice(e.setting.length)}`);
-  }
-  const code = e instanceof Error && 'code' in e ? String(e.code) : '';
-  if (code === 'EADDRINUSE') {
-    process.stderr.write(`simulator: port ${options.port} is already in use; choose another with --port\n`);
-  } else {
-    process.stderr.write(`simulator: could not start: ${e instanceof Error ? e.message : String(e)}\n`);
-  }
-  process.exit(1);
-}
+const sim = await startOrExit('simulator', () => startSimulator(options), {
+  isConfigError: (e) => e instanceof SimulatorConfigError,
+  flagOfSetting: { ...FLAG_OF_SETTING, auth: '--auth' },
+  port: options.port,
+  usageError,
+});
 
 const summary = sim.summary();
 const lines = [
@@ -160,27 +127,4 @@ lines.push(`  faults        ${faultsOn.length === 0 ? 'none' : faultsOn.join(' '
 lines.push(`  seed          ${summary.seed}`, 'Press Ctrl-C to stop.', '');
 process.stdout.write(lines.join('\n'));
 
-let stopping = false;
-const stop = (signal: NodeJS.Signals) => {
-  if (stopping) {
-    process.stderr.write(`simulator: ${signal} again, exiting at once\n`);
-    process.exit(130);
-  }
-  stopping = true;
-  process.stdout.write(`\n${signal}: stopping…\n`);
-  sim.stop().then(
-    () => {
-      process.stdout.write('simulator stopped\n');
-      // No process.exit: with every handle closed, Node ends on its own, which proves stop()
-      // left nothing running. The listeners go so a later signal kills the process normally.
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-    },
-    (e: unknown) => {
-      process.stderr.write(`simulator: stop failed: ${e instanceof Error ? e.message : String(e)}\n`);
-      process.exit(1);
-    },
-  );
-};
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+stopOnSignals('simulator', () => sim.stop());

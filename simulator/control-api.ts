@@ -32,10 +32,10 @@ import { SimulatorInputError } from './input-error.ts';
 
 const JSON_TYPE = { 'Content-Type': 'application/json; charset=utf-8' };
 
-function json(status: number, value: unknown): HttpAnswer {
+export function json(status: number, value: unknown): HttpAnswer {
   return { status, headers: JSON_TYPE, body: `${JSON.stringify(value, null, 2)}\n` };
 }
-function problem(status: number, error: string): HttpAnswer {
+export function problem(status: number, error: string): HttpAnswer {
   return json(status, { error });
 }
 
@@ -50,7 +50,7 @@ function parseJson(body: string): { ok: true; value: unknown } | { ok: false; er
   }
 }
 
-function afterParameter(query: URLSearchParams): number | string {
+export function afterParameter(query: URLSearchParams): number | string {
   const raw = query.get('after');
   if (raw === null) return 0;
   return /^\d{1,15}$/.test(raw) ? Number(raw) : `after ${showValue(raw)} must be a sequence number (0, 1, …)`;
@@ -101,20 +101,31 @@ function parseChangeRequest(value: unknown): ChangeRequest | string {
   };
 }
 
-export function handleControl(sim: Simulator, method: string, url: URL, body: string): HttpAnswer {
+/** A control path without its prefix, split and decoded: `/_sim/subscriptions/a%2Bb/drop` → subscriptions, a+b, drop. */
+export function controlPath(url: URL): Result<{ path: string; segments: string[] }, HttpAnswer> {
   const path = url.pathname.replace(/\/+$/, '');
-  let segments: string[];
   try {
-    segments = path
-      .split('/')
-      .slice(2)
-      .map((s) => decodeURIComponent(s));
+    return ok({
+      path,
+      segments: path
+        .split('/')
+        .slice(2)
+        .map((s) => decodeURIComponent(s)),
+    });
   } catch {
-    return problem(
-      400,
-      `the path ${showValue(path)} is not valid percent-encoding; URL-encode ids with encodeURIComponent`,
+    return err(
+      problem(
+        400,
+        `the path ${showValue(path)} is not valid percent-encoding; URL-encode ids with encodeURIComponent`,
+      ),
     );
   }
+}
+
+export function handleControl(sim: Simulator, method: string, url: URL, body: string): HttpAnswer {
+  const parsed = controlPath(url);
+  if (!parsed.ok) return parsed.error;
+  const { path, segments } = parsed.value;
   const [resource, id, action] = segments;
   const query = url.searchParams;
   const allow = (methods: string) => problem(405, `${method} is not allowed on ${path}; use ${methods}`);

@@ -108,18 +108,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
 
   const server = http.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string')
-    throw new Error('the simulator server has no TCP address');
-  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${hostForUrl}:${address.port}`;
+  const { url, hostPort } = await listen(server, config.port, config.host, 'the simulator server');
 
   const auth = new Authenticator({
     mode: config.auth,
@@ -128,7 +117,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     ids,
     tenant: config.tenant,
     tokenLifetimeSeconds: config.tokenLifetimeSeconds,
-    host: `${hostForUrl}:${address.port}`,
+    host: hostPort,
   });
 
   let stopping: Promise<void> | undefined;
@@ -303,7 +292,27 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   return sim;
 }
 
-function jsonAnswer(status: number, value: unknown): HttpAnswer {
+/** Listens on host and port (0: a free one); resolves to `http://host:port` and `host:port`. */
+export async function listen(
+  server: http.Server,
+  port: number,
+  host: string,
+  what: string,
+): Promise<{ url: string; hostPort: string }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error(`${what} has no TCP address`);
+  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return { url: `http://${hostForUrl}:${address.port}`, hostPort: `${hostForUrl}:${address.port}` };
+}
+
+export function jsonAnswer(status: number, value: unknown): HttpAnswer {
   return {
     status,
     headers: { 'Content-Type': 'application/json; charset=utf-8' },
@@ -311,13 +320,13 @@ function jsonAnswer(status: number, value: unknown): HttpAnswer {
   };
 }
 
-function send(response: http.ServerResponse, answer: HttpAnswer): void {
+export function send(response: http.ServerResponse, answer: HttpAnswer): void {
   const payload = Buffer.from(answer.body, 'utf8');
   response.writeHead(answer.status, { ...answer.headers, 'Content-Length': payload.byteLength });
   response.end(payload);
 }
 
-function readBody(request: http.IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(request: http.IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -3,34 +3,16 @@
  * exit code 2, and Ctrl-C stops it cleanly: the process ends on its own (no handle left behind,
  * even with a push in flight) with exit code 0.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createScaledClock } from '../../functions/core/clock.ts';
 import { decodeSubscribeResponse, encodeSubscribe } from '../../functions/ews/subscribe.ts';
+import { runCli } from '../support/cli-process.ts';
 import { as, getJson, post, startReceiver, waitFor } from './support.ts';
 
 const CLI = join(import.meta.dirname, '..', '..', 'simulator', 'cli.ts');
 
-function run(args: string[]): {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<number | null>;
-} {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString('utf8');
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8');
-  });
-  // 'close', not 'exit': only then has everything the child wrote been read from its pipes.
-  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, stdout: () => stdout, stderr: () => stderr, exit };
-}
+const run = (args: string[]) => runCli(CLI, args);
 
 describe.concurrent('npm run simulator', () => {
   it('prints its URLs and credentials, runs with the flags given, and stops cleanly on Ctrl-C', async () => {
