@@ -80,7 +80,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     addresses: config.mailboxes,
     initialItems: config.initialItems,
     random: createRandom(config.seed, 'mailboxes'),
+    details: createRandom(config.seed, 'details'),
     ids,
+    controlCharacterRate: () => faults.controlCharacterRate,
   });
   const engine = new PushEngine({
     clock,
