@@ -289,8 +289,8 @@ export class ItemFactory {
       // The change stream's draws, in the order they always were.
       let start = Math.ceil(now / HALF_HOUR) * HALF_HOUR + this.#random.int(14 * 48) * HALF_HOUR;
       let end = start + (1 + this.#random.int(3)) * HALF_HOUR;
-      const ownerOrganizes = this.#random.chance(0.5);
-      let organizer = ownerOrganizes ? owner : this.#random.pick(SENDERS);
+      const drawnOwnerOrganizes = this.#random.chance(0.5);
+      let organizer = drawnOwnerOrganizes ? owner : this.#random.pick(SENDERS);
       const drawnLocation = this.#random.pick(LOCATIONS);
       const location = given.location ?? drawnLocation;
       const recurring =
