@@ -13,7 +13,14 @@ import {
   MESSAGE_FOLDERS,
 } from './folders.ts';
 import { SimulatorInputError } from './input-error.ts';
-import type { SimulatedItem } from './items.ts';
+import {
+  CALENDAR_ACTIVITIES,
+  type CalendarActivity,
+  fittingActivities,
+  type ItemProperties,
+  isCalendarActivity,
+  type SimulatedItem,
+} from './items.ts';
 import type { Random } from './random.ts';
 
 /**
@@ -57,12 +64,30 @@ export interface ChangeRequest {
   readonly toFolder?: ItemFolder;
   /** The item to modify, mark, move, copy or delete (current id). @default a random suitable item */
   readonly itemId?: string;
+  /**
+   * What a calendar change is: `singleMeeting` or `recurringSeries` for a create (in the
+   * calendar), or for a modify of a calendar item `reschedule`, `attendeeResponse`, `exception`
+   * (one occurrence of a series changed), `occurrenceCancelled`, `cancelled` (the organizer
+   * cancelled: an attendee's copy is marked) or `edit`. Implies the kind when that is left out.
+   * @default random, among the activities that fit the item
+   */
+  readonly calendarActivity?: CalendarActivity;
+  /** For a create: properties to give the new item instead of generated ones. */
+  readonly item?: ItemProperties;
 }
+
+const CREATING_ACTIVITIES: readonly CalendarActivity[] = ['singleMeeting', 'recurringSeries'];
 
 /** What exactly a change does, once every random choice is made. */
 export type ChangePlan =
-  | { readonly kind: 'create'; readonly folder: ItemFolder }
-  | { readonly kind: 'modify' | 'readFlag' | 'delete'; readonly item: SimulatedItem }
+  | {
+      readonly kind: 'create';
+      readonly folder: ItemFolder;
+      readonly activity?: CalendarActivity;
+      readonly properties?: ItemProperties;
+    }
+  | { readonly kind: 'modify'; readonly item: SimulatedItem; readonly activity?: CalendarActivity }
+  | { readonly kind: 'readFlag' | 'delete'; readonly item: SimulatedItem }
   | { readonly kind: 'move' | 'copy'; readonly item: SimulatedItem; readonly target: ItemFolder };
 
 /** What the planner may look at in the mailbox the change is for. */
@@ -79,6 +104,36 @@ export function checkChangeRequest(request: ChangeRequest): void {
     throw new SimulatorInputError(
       `change kind ${showValue(String(request.kind))} is unknown; use one of ${CHANGE_KINDS.join(', ')}`,
     );
+  }
+  const activity = request.calendarActivity;
+  if (activity !== undefined && !isCalendarActivity(activity)) {
+    throw new SimulatorInputError(
+      `calendarActivity ${showValue(String(activity))} is unknown; use one of ${CALENDAR_ACTIVITIES.join(', ')}`,
+    );
+  }
+  if (activity !== undefined) {
+    const creates = CREATING_ACTIVITIES.includes(activity);
+    const kind = request.kind ?? (creates ? 'create' : 'modify');
+    if (kind !== (creates ? 'create' : 'modify')) {
+      throw new SimulatorInputError(
+        `calendarActivity ${showValue(activity)} is ${creates ? 'a create' : 'a modify'}; give kind ${creates ? '"create"' : '"modify"'} or leave kind out`,
+      );
+    }
+    if (
+      request.folder !== undefined &&
+      request.folder !== 'calendar' &&
+      (creates || request.folder !== 'deleteditems')
+    ) {
+      throw new SimulatorInputError(
+        `calendarActivity ${showValue(activity)} is about calendar items; give folder "calendar"${creates ? '' : ' or "deleteditems"'} or leave it out`,
+      );
+    }
+  }
+  if (
+    request.item !== undefined &&
+    (request.kind ?? (activity && CREATING_ACTIVITIES.includes(activity) ? 'create' : undefined)) !== 'create'
+  ) {
+    throw new SimulatorInputError('item gives the properties of a new item; send it with kind "create"');
   }
   for (const [field, folder] of [
     ['folder', request.folder],
@@ -106,20 +161,36 @@ export function planChange(mailbox: MailboxContents, request: ChangeRequest, ran
       `toFolder ${showValue(toFolder)} is where a move or copy goes; give it with kind "move" or "copy"${request.kind === undefined ? '' : `, not ${showValue(request.kind)}`}`,
     );
   }
-  const kind = request.kind ?? randomKind(random);
+  const activity = request.calendarActivity;
+  const creates = activity !== undefined && CREATING_ACTIVITIES.includes(activity);
+  const kind = request.kind ?? (activity === undefined ? randomKind(random) : creates ? 'create' : 'modify');
   if (kind === 'create') {
     if (request.itemId !== undefined) {
       throw new SimulatorInputError('a create makes a new item; give itemId only for the other kinds');
     }
+    const folder =
+      request.folder ??
+      (creates ? 'calendar' : random.pick<ItemFolder>(['inbox', 'inbox', 'calendar', CUSTOM_FOLDER]));
+    if (request.item?.recurrence !== undefined && folder !== 'calendar') {
+      throw new SimulatorInputError(
+        'item.recurrence makes a recurring series, which lives in the calendar; give folder "calendar"',
+      );
+    }
     return {
       kind,
-      folder: request.folder ?? random.pick<ItemFolder>(['inbox', 'inbox', 'calendar', CUSTOM_FOLDER]),
+      folder,
+      ...(activity === undefined ? {} : { activity }),
+      ...(request.item === undefined ? {} : { properties: request.item }),
     };
   }
+  const fitsActivity = (item: SimulatedItem): boolean =>
+    activity === undefined || (item.element === 'CalendarItem' && fittingActivities(item).includes(activity));
   const plan = (item: SimulatedItem): ChangePlan =>
     kind === 'move' || kind === 'copy'
       ? { kind, item, target: toFolder ?? moveTarget(kind, item, request.kind === undefined, random) }
-      : { kind, item };
+      : kind === 'modify'
+        ? { kind, item, ...(activity === undefined ? {} : { activity }) }
+        : { kind, item };
   if (request.itemId !== undefined) {
     const item = mailbox.item(request.itemId);
     const id = showValue(request.itemId);
@@ -138,6 +209,13 @@ export function planChange(mailbox: MailboxContents, request: ChangeRequest, ran
     if (kind === 'copy' && item.element !== 'Message') {
       throw new SimulatorInputError(`item ${id} is a calendar item; the simulator copies messages only`);
     }
+    if (activity !== undefined && !fitsActivity(item)) {
+      throw new SimulatorInputError(
+        item.element === 'CalendarItem'
+          ? `calendarActivity ${showValue(activity)} does not fit item ${id}; it fits ${fittingActivities(item).join(', ')}`
+          : `item ${id} is a message; calendarActivity is for calendar items`,
+      );
+    }
     if (toFolder !== undefined) {
       const allowed = foldersFor(item);
       if (!allowed.includes(toFolder)) {
@@ -153,6 +231,7 @@ export function planChange(mailbox: MailboxContents, request: ChangeRequest, ran
   }
   const fits = (item: SimulatedItem): boolean => {
     if ((kind === 'readFlag' || kind === 'copy') && item.element !== 'Message') return false;
+    if (!fitsActivity(item)) return false;
     return toFolder === undefined || (item.folder !== toFolder && foldersFor(item).includes(toFolder));
   };
   const folders = request.folder === undefined ? ITEM_FOLDERS : [request.folder];
@@ -161,6 +240,11 @@ export function planChange(mailbox: MailboxContents, request: ChangeRequest, ran
     for (const item of mailbox.itemsIn(name)) if (fits(item)) candidates.push(item);
   }
   if (candidates.length === 0) {
+    if (activity !== undefined) {
+      throw new SimulatorInputError(
+        `mailbox ${mailbox.address} has no calendar item${request.folder === undefined ? '' : ` in ${request.folder}`} that calendarActivity ${showValue(activity)} fits; create one first (calendarActivity "${activity === 'exception' || activity === 'occurrenceCancelled' ? 'recurringSeries' : 'singleMeeting'}")`,
+      );
+    }
     if (request.kind !== undefined) {
       const what = kind === 'readFlag' || kind === 'copy' ? 'message' : 'item';
       if (what === 'message' && request.folder === 'calendar') {

@@ -8,7 +8,8 @@
  *   GET  /_sim/mailboxes                      mailboxes, their database, folders (ids, names) and item counts
  *   POST /_sim/mailboxes/{address}/move       move a mailbox (subscriptions lost, watermarks invalid)
  *   GET  /_sim/changes[?mailbox=&after=seq]   ground truth: every item change, in order
- *   POST /_sim/changes                        make a change: {"mailbox", "kind"?, "folder"?, "toFolder"?, "itemId"?}
+ *   POST /_sim/changes                        make a change: {"mailbox", "kind"?, "folder"?, "toFolder"?, "itemId"?,
+ *                                             "calendarActivity"?, "item"?}
  *   GET  /_sim/subscriptions[?mailbox=]       every subscription and its state
  *   POST /_sim/subscriptions/{id}/drop        lose a subscription silently (URL-encode the id)
  *   GET  /_sim/deliveries[?subscriptionId=&after=seq]  every push attempt and its outcome
@@ -29,6 +30,17 @@ import type { FaultSettings } from './faults.ts';
 import { parseFaultSettings } from './faults.ts';
 import { ITEM_FOLDERS, type ItemFolder, isItemFolder } from './folders.ts';
 import { SimulatorInputError } from './input-error.ts';
+import {
+  type Attendee,
+  CALENDAR_ACTIVITIES,
+  type EmailAddress,
+  IMPORTANCES,
+  type ItemProperties,
+  isCalendarActivity,
+  RESPONSE_TYPES,
+  SENSITIVITIES,
+} from './items.ts';
+import { MAX_OCCURRENCES, RECURRENCE_PATTERNS, type Recurrence } from './recurrence.ts';
 
 const JSON_TYPE = { 'Content-Type': 'application/json; charset=utf-8' };
 
@@ -56,7 +68,15 @@ export function afterParameter(query: URLSearchParams): number | string {
   return /^\d{1,15}$/.test(raw) ? Number(raw) : `after ${showValue(raw)} must be a sequence number (0, 1, …)`;
 }
 
-const CHANGE_FIELDS = ['mailbox', 'kind', 'folder', 'toFolder', 'itemId'] as const;
+const CHANGE_FIELDS = [
+  'mailbox',
+  'kind',
+  'folder',
+  'toFolder',
+  'itemId',
+  'calendarActivity',
+  'item',
+] as const;
 
 /** A folder field of a change: absent, or an item folder's name (`projects` for the custom folder). */
 function parseFolderField(field: string, value: unknown): Result<ItemFolder | undefined, string> {
@@ -92,13 +112,206 @@ function parseChangeRequest(value: unknown): ChangeRequest | string {
   const folder = folderField.value;
   const toFolder = toFolderField.value;
   if (itemId !== undefined && typeof itemId !== 'string') return 'itemId must be a string';
+  const calendarActivity: unknown = Reflect.get(value, 'calendarActivity');
+  if (
+    calendarActivity !== undefined &&
+    (typeof calendarActivity !== 'string' || !isCalendarActivity(calendarActivity))
+  ) {
+    return `calendarActivity ${showValue(String(calendarActivity))} is unknown; use one of ${CALENDAR_ACTIVITIES.join(', ')}`;
+  }
+  const itemField: unknown = Reflect.get(value, 'item');
+  let item: ItemProperties | undefined;
+  if (itemField !== undefined) {
+    const parsed = parseItemProperties(itemField);
+    if (!parsed.ok) return `item: ${parsed.error}`;
+    item = parsed.value;
+  }
   return {
     mailbox,
     ...(kind === undefined ? {} : { kind }),
     ...(folder === undefined ? {} : { folder }),
     ...(toFolder === undefined ? {} : { toFolder }),
     ...(itemId === undefined ? {} : { itemId }),
+    ...(calendarActivity === undefined ? {} : { calendarActivity }),
+    ...(item === undefined ? {} : { item }),
   };
+}
+
+const ITEM_FIELDS = [
+  'subject',
+  'body',
+  'importance',
+  'sensitivity',
+  'categories',
+  'hasAttachments',
+  'from',
+  'toRecipients',
+  'ccRecipients',
+  'isRead',
+  'start',
+  'end',
+  'isAllDayEvent',
+  'location',
+  'organizer',
+  'requiredAttendees',
+  'optionalAttendees',
+  'recurrence',
+] as const;
+
+/** An address: `"ada@contoso.test"` or `{"emailAddress": "ada@contoso.test", "name": "Ada"}`. */
+function parseAddress(field: string, value: unknown): Result<EmailAddress, string> {
+  if (typeof value === 'string' && /^[^@\s]+@[^@\s]+$/.test(value)) {
+    return ok({ name: value.split('@')[0] ?? value, emailAddress: value });
+  }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const emailAddress: unknown = Reflect.get(value, 'emailAddress');
+    const name: unknown = Reflect.get(value, 'name');
+    if (typeof emailAddress === 'string' && /^[^@\s]+@[^@\s]+$/.test(emailAddress)) {
+      if (name !== undefined && typeof name !== 'string') return err(`${field}.name must be a string`);
+      return ok({ name: name ?? emailAddress.split('@')[0] ?? emailAddress, emailAddress });
+    }
+  }
+  return err(
+    `${field} must be an address such as "ada@contoso.test" or {"emailAddress": "ada@contoso.test", "name": "Ada"}`,
+  );
+}
+
+function parseList<T>(
+  field: string,
+  value: unknown,
+  each: (f: string, v: unknown) => Result<T, string>,
+): Result<T[], string> {
+  if (!Array.isArray(value)) return err(`${field} must be a list`);
+  const out: T[] = [];
+  for (const [i, v] of value.entries()) {
+    const parsed = each(`${field}[${i}]`, v);
+    if (!parsed.ok) return parsed;
+    out.push(parsed.value);
+  }
+  return ok(out);
+}
+
+function parseAttendee(field: string, value: unknown): Result<Attendee, string> {
+  const mailbox = parseAddress(field, value);
+  if (!mailbox.ok) return mailbox;
+  const responseType: unknown =
+    typeof value === 'object' && value !== null ? Reflect.get(value, 'responseType') : undefined;
+  if (responseType === undefined)
+    return ok({ mailbox: mailbox.value, responseType: 'NoResponseReceived', lastResponseTime: null });
+  const known = RESPONSE_TYPES.find((r) => r === responseType);
+  if (known === undefined) return err(`${field}.responseType must be one of ${RESPONSE_TYPES.join(', ')}`);
+  return ok({ mailbox: mailbox.value, responseType: known, lastResponseTime: null });
+}
+
+function parseRecurrence(value: unknown): Result<Recurrence, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return err(
+      'recurrence must be an object such as {"pattern": "Weekly", "interval": 1, "occurrences": 10}',
+    );
+  }
+  const pattern = RECURRENCE_PATTERNS.find((p) => p === Reflect.get(value, 'pattern'));
+  if (pattern === undefined)
+    return err(`recurrence.pattern must be one of ${RECURRENCE_PATTERNS.join(', ')}`);
+  const interval: unknown = Reflect.get(value, 'interval') ?? 1;
+  const occurrences: unknown = Reflect.get(value, 'occurrences');
+  const range: unknown = Reflect.get(value, 'range') ?? 'Numbered';
+  if (typeof interval !== 'number' || !Number.isInteger(interval) || interval < 1 || interval > 99) {
+    return err('recurrence.interval must be a whole number from 1 to 99');
+  }
+  if (
+    typeof occurrences !== 'number' ||
+    !Number.isInteger(occurrences) ||
+    occurrences < 2 ||
+    occurrences > MAX_OCCURRENCES
+  ) {
+    return err(`recurrence.occurrences must be a whole number from 2 to ${MAX_OCCURRENCES}`);
+  }
+  if (range !== 'Numbered' && range !== 'EndDate')
+    return err('recurrence.range must be "Numbered" or "EndDate"');
+  return ok({ pattern, interval, occurrences, range });
+}
+
+/** Reads a create's `item` properties from untrusted JSON, field by field. */
+export function parseItemProperties(value: unknown): Result<ItemProperties, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return err('must be an object such as {"subject": "Budget", "location": "Room 1"}');
+  }
+  for (const key of Object.keys(value)) {
+    if (!ITEM_FIELDS.some((f) => f === key))
+      return err(`unknown field ${showValue(key)}; an item has ${ITEM_FIELDS.join(', ')}`);
+  }
+  const out: { -readonly [K in keyof ItemProperties]: ItemProperties[K] } = {};
+  const get = (key: (typeof ITEM_FIELDS)[number]): unknown => Reflect.get(value, key);
+  for (const key of ['subject', 'body', 'location'] as const) {
+    const v = get(key);
+    if (v === undefined) continue;
+    if (typeof v !== 'string') return err(`${key} must be a string`);
+    out[key] = v;
+  }
+  for (const key of ['hasAttachments', 'isRead', 'isAllDayEvent'] as const) {
+    const v = get(key);
+    if (v === undefined) continue;
+    if (typeof v !== 'boolean') return err(`${key} must be true or false`);
+    out[key] = v;
+  }
+  const importance = get('importance');
+  if (importance !== undefined) {
+    const known = IMPORTANCES.find((a) => a === importance);
+    if (known === undefined) return err(`importance must be one of ${IMPORTANCES.join(', ')}`);
+    out.importance = known;
+  }
+  const sensitivity = get('sensitivity');
+  if (sensitivity !== undefined) {
+    const known = SENSITIVITIES.find((a) => a === sensitivity);
+    if (known === undefined) return err(`sensitivity must be one of ${SENSITIVITIES.join(', ')}`);
+    out.sensitivity = known;
+  }
+  const categories = get('categories');
+  if (categories !== undefined) {
+    if (!Array.isArray(categories) || !categories.every((c) => typeof c === 'string')) {
+      return err('categories must be a list of strings');
+    }
+    out.categories = categories;
+  }
+  for (const key of ['start', 'end'] as const) {
+    const v = get(key);
+    if (v === undefined) continue;
+    const at = typeof v === 'string' ? Date.parse(v) : Number.NaN;
+    if (!Number.isFinite(at))
+      return err(`${key} must be an ISO 8601 date and time such as "2026-12-01T09:00:00Z"`);
+    out[key] = at;
+  }
+  if (typeof out.start === 'number' && typeof out.end === 'number' && out.end <= out.start) {
+    return err('end must be after start');
+  }
+  for (const key of ['from', 'organizer'] as const) {
+    const v = get(key);
+    if (v === undefined) continue;
+    const parsed = parseAddress(key, v);
+    if (!parsed.ok) return parsed;
+    out[key] = parsed.value;
+  }
+  for (const key of ['toRecipients', 'ccRecipients'] as const) {
+    const v = get(key);
+    if (v === undefined) continue;
+    const parsed = parseList(key, v, parseAddress);
+    if (!parsed.ok) return parsed;
+    out[key] = parsed.value;
+  }
+  for (const key of ['requiredAttendees', 'optionalAttendees'] as const) {
+    const v = get(key);
+    if (v === undefined) continue;
+    const parsed = parseList(key, v, parseAttendee);
+    if (!parsed.ok) return parsed;
+    out[key] = parsed.value;
+  }
+  const recurrence = get('recurrence');
+  if (recurrence !== undefined) {
+    const parsed = parseRecurrence(recurrence);
+    if (!parsed.ok) return parsed;
+    out.recurrence = parsed.value;
+  }
+  return ok(out);
 }
 
 /** A control path without its prefix, split and decoded: `/_sim/subscriptions/a%2Bb/drop` → subscriptions, a+b, drop. */

@@ -17,7 +17,8 @@ import type { Identity } from './auth.ts';
 import type { WatermarkProblem } from './event-table.ts';
 import type { FaultSettings } from './faults.ts';
 import { DISTINGUISHED_FOLDERS, type SimulatedFolder } from './folders.ts';
-import type { MailboxStore } from './mailbox-store.ts';
+import type { ItemView } from './item-codec.ts';
+import type { ItemViewProblem, MailboxStore } from './mailbox-store.ts';
 import type { PushEngine } from './push-engine.ts';
 import type { Random } from './random.ts';
 import {
@@ -33,6 +34,7 @@ import {
   getFolderSuccess,
   getItemSuccess,
   type IdFormat,
+  type ItemRef,
   type ItemShape,
   type PushSubscribeRequest,
   type RequestHeader,
@@ -123,14 +125,13 @@ export class EwsService {
         body: '<h1>Service Unavailable</h1>',
       };
     }
-    if (this.#o.random.chance(faults.serverBusyRate)) {
-      return fault('ErrorServerBusy', 'The server cannot service this request right now. Try again later.', [
-        ['BackOffMilliseconds', String(Math.round(faults.serverBusyBackOffMs))],
-      ]);
-    }
+    if (this.#o.random.chance(faults.serverBusyRate)) return serverBusy(faults);
     const decoded = decodeEwsRequest(call.body);
     if (!decoded.ok) return { status: 500, headers: XML, body: schemaValidationFault(decoded.error) };
     const { header, request } = decoded.value;
+    if (request.operation === 'GetItem' && this.#o.random.chance(faults.getItemServerBusyRate)) {
+      return serverBusy(faults);
+    }
     const acting = this.#acting(call, header);
     if (!acting.ok) return acting.error;
     return this.#operation(request, header, acting.value);
@@ -324,25 +325,64 @@ export class EwsService {
     return subscribeSuccess(subscription.subscriptionId, watermark);
   }
 
-  #getItem(id: string, shape: ItemShape, acting: Acting): ResponseMessage {
+  #getItem(ref: ItemRef, shape: ItemShape, acting: Acting): ResponseMessage {
     const { store } = this.#o;
     const items = { content: '<m:Items/>' };
-    if (!/^[A-Za-z0-9+/]{8,}={0,2}$/.test(id)) {
-      return errorMessage('ErrorInvalidIdMalformed', 'Id is malformed.', items);
+    const malformed = (id: string) => !/^[A-Za-z0-9+/]{8,}={0,2}$/.test(id);
+    let found: Result<ItemView, ItemViewProblem>;
+    switch (ref.kind) {
+      case 'item':
+        if (malformed(ref.id)) return errorMessage('ErrorInvalidIdMalformed', 'Id is malformed.', items);
+        found = store.itemView(ref.id);
+        break;
+      case 'occurrence':
+        if (malformed(ref.masterId))
+          return errorMessage('ErrorInvalidIdMalformed', 'Id is malformed.', items);
+        found = store.occurrenceView(ref.masterId, ref.instanceIndex);
+        break;
+      case 'master': {
+        if (malformed(ref.occurrenceId))
+          return errorMessage('ErrorInvalidIdMalformed', 'Id is malformed.', items);
+        // The master of an occurrence or exception; of a master itself, as Exchange, the master.
+        const occurrence = store.itemView(ref.occurrenceId);
+        found =
+          occurrence.ok && occurrence.value.occurrence !== undefined
+            ? {
+                ok: true,
+                value: { item: occurrence.value.item, parentFolderId: occurrence.value.parentFolderId },
+              }
+            : occurrence;
+        break;
+      }
     }
-    const item = store.item(id);
-    if (item === undefined) {
-      return errorMessage(
-        'ErrorItemNotFound',
-        'The specified object was not found in the store., The process failed to get the correct properties.',
-        items,
-      );
+    if (!found.ok) {
+      switch (found.error) {
+        case 'notFound':
+          return errorMessage(
+            'ErrorItemNotFound',
+            'The specified object was not found in the store., The process failed to get the correct properties.',
+            items,
+          );
+        case 'deletedOccurrence':
+          return errorMessage(
+            'ErrorCalendarOccurrenceIsDeletedFromRecurrence',
+            'This occurrence was deleted from the recurring series.',
+            items,
+          );
+        case 'outOfRange':
+          return errorMessage(
+            'ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange',
+            'The occurrence index is outside the range of the recurring series.',
+            items,
+          );
+      }
     }
+    const { item } = found.value;
     if (acting.mailbox !== null && acting.mailbox !== item.mailbox) {
       return errorMessage('ErrorAccessDenied', 'Access is denied. Check credentials and try again.', items);
     }
     if (store.isMoving(item.mailbox)) return moveInProgress(items);
-    return getItemSuccess(item, shape, store.folderId(item.mailbox, item.folder));
+    return getItemSuccess(found.value, shape);
   }
 
   #syncFolderItems(
@@ -544,6 +584,16 @@ function missingEmailAddress(): ResponseMessage {
     'ErrorMissingEmailAddress',
     'When making a request as an account that does not have a mailbox, you must specify the mailbox primary SMTP address for any distinguished folder Ids.',
   );
+}
+
+/**
+ * Throttling: the ErrorServerBusy SOAP Fault with HTTP 500 and BackOffMilliseconds in MessageXml,
+ * the shape Exchange Online sends (ews-protocol.md §3.3).
+ */
+function serverBusy(faults: FaultSettings): HttpAnswer {
+  return fault('ErrorServerBusy', 'The server cannot service this request right now. Try again later.', [
+    ['BackOffMilliseconds', String(Math.round(faults.serverBusyBackOffMs))],
+  ]);
 }
 
 function moveInProgress(extra: ErrorExtras = {}): ResponseMessage {

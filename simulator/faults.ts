@@ -19,6 +19,17 @@ export interface FaultSettings {
   /** The `BackOffMilliseconds` value those faults carry (simulated milliseconds). */
   readonly serverBusyBackOffMs: number;
   /**
+   * Probability that a GetItem request (only GetItem) gets that same `ErrorServerBusy` fault: a
+   * client's item fetching can be throttled without its subscriptions and syncs being touched.
+   */
+  readonly getItemServerBusyRate: number;
+  /**
+   * Probability that a new item's subject holds a control character (U+0000, U+001A, …), which
+   * GetItem and SyncFolderItems then write as a character reference XML 1.0 forbids (`&#x0;`), as
+   * Exchange does: a client must read the rest of the response all the same.
+   */
+  readonly controlCharacterRate: number;
+  /**
    * Probability that an EWS request is answered HTTP 503 with no SOAP body (IIS queuing requests,
    * ews-throttling-in-exchange.md Table 4), instead of being carried out.
    */
@@ -52,6 +63,8 @@ export interface FaultSettings {
 export const NO_FAULTS: FaultSettings = {
   serverBusyRate: 0,
   serverBusyBackOffMs: 30_000,
+  getItemServerBusyRate: 0,
+  controlCharacterRate: 0,
   unavailableRate: 0,
   skipNotificationRate: 0,
   duplicatePushRate: 0,
@@ -69,6 +82,8 @@ export const NO_FAULTS: FaultSettings = {
 export const CHAOS_FAULTS: FaultSettings = {
   serverBusyRate: 0.05,
   serverBusyBackOffMs: 30_000,
+  getItemServerBusyRate: 0.05,
+  controlCharacterRate: 0.01,
   unavailableRate: 0.02,
   skipNotificationRate: 0.02,
   duplicatePushRate: 0.05,
@@ -78,7 +93,14 @@ export const CHAOS_FAULTS: FaultSettings = {
   mailboxMoveDurationMs: 60_000,
 };
 
-const RATE_KEYS = ['serverBusyRate', 'unavailableRate', 'skipNotificationRate', 'duplicatePushRate'] as const;
+const RATE_KEYS = [
+  'serverBusyRate',
+  'getItemServerBusyRate',
+  'controlCharacterRate',
+  'unavailableRate',
+  'skipNotificationRate',
+  'duplicatePushRate',
+] as const;
 const NON_NEGATIVE_KEYS = [
   'serverBusyBackOffMs',
   'subscriptionLossPerHour',

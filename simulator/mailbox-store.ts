@@ -49,8 +49,16 @@ import {
   type SimulatedFolder,
 } from './folders.ts';
 import { SimulatorInputError } from './input-error.ts';
-import { ItemFactory, type SimulatedItem, unreadCount } from './items.ts';
-import { ID_KIND, type IdMinter, type Random } from './random.ts';
+import { type ItemView, occurrenceOf } from './item-codec.ts';
+import {
+  type CalendarActivity,
+  ItemFactory,
+  ownerOrganizes,
+  type SimulatedItem,
+  unreadCount,
+} from './items.ts';
+import { createRandom, ID_KIND, type IdMinter, type Random } from './random.ts';
+import { occurrenceItemId, parseOccurrenceItemId } from './recurrence.ts';
 import { type SyncResult, SyncStates } from './sync.ts';
 
 /** The ground truth: one item change, exactly as it happened. */
@@ -83,6 +91,21 @@ export interface ChangeRecord {
   readonly oldFolderId: string | null;
   /** For messages: read or not after the change; null for calendar items and deletes. */
   readonly isRead: boolean | null;
+  /**
+   * For calendar items, what the change was (items.ts CALENDAR_ACTIVITIES): `singleMeeting` or
+   * `recurringSeries` (creates), `reschedule`, `attendeeResponse`, `exception`,
+   * `occurrenceCancelled`, `cancelled` (a modify of an attendee's copy, or the delete of the
+   * organizer's own meeting), `edit`; null for messages and for other changes of calendar items.
+   * Always set in the records the simulator makes (optional in the type only for records others
+   * build, e.g. in tests, from before the field existed).
+   */
+  readonly calendarActivity?: CalendarActivity | null;
+  /**
+   * For `exception` and `occurrenceCancelled`: the ItemId of the occurrence concerned. The events
+   * name the master (a series is one stored item); GetItem answers this id as the exception, or
+   * with ErrorCalendarOccurrenceIsDeletedFromRecurrence once cancelled.
+   */
+  readonly occurrenceItemId?: string | null;
   /** The events the change raised, in order: what a subscription covering them is pushed. */
   readonly events: readonly ChangeEvent[];
 }
@@ -126,8 +149,15 @@ export interface MailboxStoreOptions {
    */
   readonly initialItems?: number;
   readonly random: Random;
+  /** Where item details come from (a stream of its own, so details never shift the changes). @default seed 1's */
+  readonly details?: Random;
   readonly ids: IdMinter;
+  /** Probability that a new item's subject holds a control character (the fault). @default 0 */
+  readonly controlCharacterRate?: () => number;
 }
+
+/** Why GetItem finds no item for an id. */
+export type ItemViewProblem = 'notFound' | 'deletedOccurrence' | 'outOfRange';
 
 export interface MailboxDescription {
   readonly address: string;
@@ -153,7 +183,12 @@ export class MailboxStore {
     this.#clock = options.clock;
     this.#random = options.random;
     this.#ids = options.ids;
-    this.#items = new ItemFactory(options.random, options.ids);
+    this.#items = new ItemFactory(
+      options.random,
+      options.details ?? createRandom(1, 'details'),
+      options.ids,
+      options.controlCharacterRate,
+    );
     this.#watermarks = new WatermarkRegistry(options.ids);
     this.#syncStates = new SyncStates(options.ids);
     for (const address of options.addresses) this.#addMailbox(address);
@@ -347,13 +382,20 @@ export class MailboxStore {
 
     let before: SimulatedItem | null = null;
     let after: SimulatedItem | null;
+    let calendarActivity: CalendarActivity | null = null;
+    let occurrenceIndex: number | null = null;
     switch (plan.kind) {
       case 'create': {
         after = this.#items.create(
           { name: mailbox.displayName, emailAddress: mailbox.address },
           plan.folder,
           now,
+          plan.activity,
+          plan.properties,
         );
+        if (after.element === 'CalendarItem') {
+          calendarActivity = after.recurrence === null ? 'singleMeeting' : 'recurringSeries';
+        }
         this.#put(mailbox, after);
         if (after.folder === 'inbox') itemEvent('NewMailEvent', after);
         itemEvent('CreatedEvent', after);
@@ -364,7 +406,15 @@ export class MailboxStore {
       case 'modify':
       case 'readFlag': {
         before = plan.item;
-        after = this.#items.modified(plan.item, plan.kind, now);
+        const modified = this.#items.modified(
+          plan.item,
+          plan.kind,
+          now,
+          plan.kind === 'modify' ? plan.activity : undefined,
+        );
+        after = modified.item;
+        calendarActivity = modified.activity;
+        occurrenceIndex = modified.occurrenceIndex;
         this.#put(mailbox, after);
         itemEvent('ModifiedEvent', after);
         folderModified(after.folder);
@@ -423,6 +473,15 @@ export class MailboxStore {
         before = plan.item;
         after = null;
         this.#remove(mailbox, before);
+        if (
+          before.element === 'CalendarItem' &&
+          ownerOrganizes(before) &&
+          before.requiredAttendees.length + before.optionalAttendees.length > 0 &&
+          !before.isCancelled
+        ) {
+          // The organizer deleting a meeting cancels it (attendees get a cancellation).
+          calendarActivity = 'cancelled';
+        }
         itemEvent('DeletedEvent', before);
         folderModified(before.folder);
         if (before.element === 'CalendarItem') itemEvent('FreeBusyChangedEvent', before);
@@ -447,6 +506,8 @@ export class MailboxStore {
       oldFolder: source?.folder ?? null,
       oldFolderId: source === null ? null : this.#folder(mailbox, source.folder).id,
       isRead: after?.element === 'Message' ? after.isRead : null,
+      calendarActivity,
+      occurrenceItemId: occurrenceIndex === null ? null : occurrenceItemId(subject.id, occurrenceIndex),
       events: events.map((e) => ({
         type: e.type,
         watermark: e.watermark,
@@ -517,6 +578,33 @@ export class MailboxStore {
 
   item(itemId: string): SimulatedItem | undefined {
     return this.#itemsById.get(itemId);
+  }
+
+  /**
+   * What GetItem reads for an id: a stored item, or an occurrence or exception of a series (its
+   * id names the master and the instance; one map lookup either way).
+   */
+  itemView(itemId: string): Result<ItemView, ItemViewProblem> {
+    const item = this.#itemsById.get(itemId);
+    if (item !== undefined) return { ok: true, value: this.#view(item) };
+    const occurrence = parseOccurrenceItemId(itemId);
+    if (occurrence === undefined) return { ok: false, error: 'notFound' };
+    return this.occurrenceView(occurrence.masterId, occurrence.index);
+  }
+
+  /** Occurrence `index` (1-based) of the master `masterId`, as `t:OccurrenceItemId` names it. */
+  occurrenceView(masterId: string, index: number): Result<ItemView, ItemViewProblem> {
+    const master = this.#itemsById.get(masterId);
+    if (master === undefined || master.element !== 'CalendarItem' || master.recurrence === null) {
+      return { ok: false, error: 'notFound' };
+    }
+    if (index < 1 || index > master.recurrence.occurrences) return { ok: false, error: 'outOfRange' };
+    if (master.deletedOccurrences.includes(index)) return { ok: false, error: 'deletedOccurrence' };
+    return { ok: true, value: { ...this.#view(master), occurrence: occurrenceOf(master, index) } };
+  }
+
+  #view(item: SimulatedItem): ItemView {
+    return { item, parentFolderId: this.#folder(this.#mailbox(item.mailbox), item.folder).id };
   }
 
   /**

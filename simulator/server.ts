@@ -21,7 +21,8 @@
  *   credentials: { basic: [{ username, password }], oauth: [{ clientId, clientSecret }] }, // default DEFAULT_CREDENTIALS
  * });
  * sim.url; sim.ewsUrl; sim.tokenUrl; sim.controlUrl; sim.clock; sim.credentials; sim.mailboxAddresses;
- * sim.makeChange({ mailbox, kind?, folder?, toFolder?, itemId? }) // → ChangeRecord (the ground truth entry)
+ * sim.makeChange({ mailbox, kind?, folder?, toFolder?, itemId?, calendarActivity?, item? })
+ *                                               // → ChangeRecord (the ground truth entry)
  * sim.dropSubscription(subscriptionId)          // → SubscriptionView (lost silently)
  * sim.moveMailbox(mailbox)                      // → MailboxMove (subscriptions lost, watermarks invalid)
  * sim.setFaults({ serverBusyRate: 1 })          // → FaultSettings now in force
@@ -80,7 +81,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     addresses: config.mailboxes,
     initialItems: config.initialItems,
     random: createRandom(config.seed, 'mailboxes'),
+    details: createRandom(config.seed, 'details'),
     ids,
+    controlCharacterRate: () => faults.controlCharacterRate,
   });
   const engine = new PushEngine({
     clock,

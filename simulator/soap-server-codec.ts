@@ -20,7 +20,7 @@ import { type EnvelopeProblem, openEnvelope, writeEnvelope } from '../functions/
 import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from '../functions/ews/subscribe.ts';
 import { escapeAttribute, escapeText, NS, type XmlElement, type XmlLimits } from '../functions/ews/xml.ts';
 import type { FolderListing } from './folders.ts';
-import type { EmailAddress, SimulatedItem } from './items.ts';
+import { type BodyTypeResponse, encodeItem, type ItemShape, type ItemView } from './item-codec.ts';
 import type { SyncChange } from './sync.ts';
 import { positionInMessage, positionOf, type TextPosition } from './xml-positions.ts';
 
@@ -61,13 +61,7 @@ export interface PushSubscribeRequest {
   readonly callerData: string | null;
 }
 
-export type BaseShape = 'IdOnly' | 'Default' | 'AllProperties';
-
-export interface ItemShape {
-  readonly baseShape: BaseShape;
-  /** `t:FieldURI/@FieldURI` values asked for on top of the base shape. */
-  readonly additionalProperties: ReadonlySet<string>;
-}
+export type { BaseShape, BodyTypeResponse, ItemShape } from './item-codec.ts';
 
 /** `t:FolderResponseShapeType`: the same two parts as an item shape, as far as the simulator reads. */
 export type FolderShape = ItemShape;
@@ -90,7 +84,7 @@ export type FolderView =
 export type EwsRequest =
   | { readonly operation: 'Subscribe'; readonly push: PushSubscribeRequest }
   | { readonly operation: 'Subscribe'; readonly push: null; readonly kind: 'Pull' | 'Streaming' }
-  | { readonly operation: 'GetItem'; readonly itemShape: ItemShape; readonly itemIds: readonly string[] }
+  | { readonly operation: 'GetItem'; readonly itemShape: ItemShape; readonly itemIds: readonly ItemRef[] }
   | {
       readonly operation: 'SyncFolderItems';
       readonly itemShape: ItemShape;
@@ -122,6 +116,16 @@ export type EwsRequest =
   | { readonly operation: 'GetEvents'; readonly subscriptionId: string; readonly watermark: string }
   /** A message of the messages namespace that the simulator does not implement. */
   | { readonly operation: 'Unsupported'; readonly name: string };
+
+/**
+ * An id GetItem names: `t:ItemId` (an item, or an occurrence or exception by its own id),
+ * `t:OccurrenceItemId` (occurrence `instanceIndex`, 1-based, of a master) or
+ * `t:RecurringMasterItemId` (the master of an occurrence or exception).
+ */
+export type ItemRef =
+  | { readonly kind: 'item'; readonly id: string }
+  | { readonly kind: 'occurrence'; readonly masterId: string; readonly instanceIndex: number }
+  | { readonly kind: 'master'; readonly occurrenceId: string };
 
 /** `t:IdFormatType`: the forms an item or folder id can be converted between. */
 export const ID_FORMATS = ['EwsLegacyId', 'EwsId', 'EntryId', 'HexEntryId', 'StoreId', 'OwaId'] as const;
@@ -436,6 +440,15 @@ function readShape(parts: SequenceParts): Result<ItemShape, Violation> {
       enumerationViolation('BaseShape', baseShape, 'DefaultShapeNamesType'),
     );
   }
+  const bodyTypeElement = parts.first('BodyType');
+  let bodyType: BodyTypeResponse = 'Best';
+  if (bodyTypeElement !== undefined) {
+    const text = bodyTypeElement.text;
+    if (text !== 'Best' && text !== 'HTML' && text !== 'Text') {
+      return fail(bodyTypeElement, enumerationViolation('BodyType', text, 'BodyTypeResponseType'));
+    }
+    bodyType = text;
+  }
   const additionalProperties = new Set<string>();
   for (const path of parts.first('AdditionalProperties')?.children ?? []) {
     // Indexed and extended properties are valid requests; the simulator has none of them to return.
@@ -444,7 +457,7 @@ function readShape(parts: SequenceParts): Result<ItemShape, Violation> {
     if (!uri) return fail(path, "The required attribute 'FieldURI' is missing.");
     additionalProperties.add(uri);
   }
-  return ok({ baseShape, additionalProperties });
+  return ok({ baseShape, additionalProperties, bodyType });
 }
 
 function decodeGetItem(payload: XmlElement): Result<EwsRequest, Violation> {
@@ -452,17 +465,11 @@ function decodeGetItem(payload: XmlElement): Result<EwsRequest, Violation> {
   if (!parts.ok) return parts;
   const shape = decodeItemShape(requireFirst(parts.value, 'ItemShape'));
   if (!shape.ok) return shape;
-  const itemIds: string[] = [];
+  const itemIds: ItemRef[] = [];
   for (const id of requireFirst(parts.value, 'ItemIds').children) {
-    if (id.ns !== NS.types || id.name !== 'ItemId') {
-      return fail(
-        id,
-        `The simulator reads only t:ItemId in ItemIds, not '${id.name}' (occurrence ids are not simulated).`,
-      );
-    }
-    const value = id.attributes.get('Id');
-    if (value === undefined) return fail(id, "The required attribute 'Id' is missing.");
-    itemIds.push(value);
+    const ref = decodeItemRef(id);
+    if (!ref.ok) return ref;
+    itemIds.push(ref.value);
   }
   if (itemIds.length === 0) {
     return fail(
@@ -474,6 +481,39 @@ function decodeGetItem(payload: XmlElement): Result<EwsRequest, Violation> {
     );
   }
   return ok({ operation: 'GetItem', itemShape: shape.value, itemIds });
+}
+
+function decodeItemRef(id: XmlElement): Result<ItemRef, Violation> {
+  const required = (name: string): Result<string, Violation> => {
+    const value = id.attributes.get(name);
+    return value === undefined ? fail(id, `The required attribute '${name}' is missing.`) : ok(value);
+  };
+  if (id.ns === NS.types && id.name === 'ItemId') {
+    const value = required('Id');
+    return value.ok ? ok({ kind: 'item', id: value.value }) : value;
+  }
+  if (id.ns === NS.types && id.name === 'OccurrenceItemId') {
+    const master = required('RecurringMasterId');
+    if (!master.ok) return master;
+    const index = required('InstanceIndex');
+    if (!index.ok) return index;
+    const instanceIndex = parseXsInt(index.value);
+    if (instanceIndex === undefined) {
+      return fail(
+        id,
+        `The 'InstanceIndex' attribute is invalid - The value '${index.value}' is invalid according to its datatype 'http://www.w3.org/2001/XMLSchema:int' - The string '${index.value}' is not a valid Int32 value.`,
+      );
+    }
+    return ok({ kind: 'occurrence', masterId: master.value, instanceIndex });
+  }
+  if (id.ns === NS.types && id.name === 'RecurringMasterItemId') {
+    const occurrence = required('OccurrenceId');
+    return occurrence.ok ? ok({ kind: 'master', occurrenceId: occurrence.value }) : occurrence;
+  }
+  return fail(
+    id,
+    `The simulator reads t:ItemId, t:OccurrenceItemId and t:RecurringMasterItemId in ItemIds, not '${id.name}'.`,
+  );
 }
 
 function decodeSyncFolderItems(payload: XmlElement): Result<EwsRequest, Violation> {
@@ -877,12 +917,8 @@ export function subscribeSuccess(subscriptionId: string, watermark: string): Res
   };
 }
 
-export function getItemSuccess(
-  item: SimulatedItem,
-  shape: ItemShape,
-  parentFolderId: string,
-): ResponseMessage {
-  return { ok: true, content: `<m:Items>${encodeItem(item, shape, parentFolderId)}</m:Items>` };
+export function getItemSuccess(view: ItemView, shape: ItemShape): ResponseMessage {
+  return { ok: true, content: `<m:Items>${encodeItem(view, shape)}</m:Items>` };
 }
 
 export function syncFolderItemsSuccess(
@@ -895,7 +931,7 @@ export function syncFolderItemsSuccess(
       switch (change.kind) {
         case 'Create':
         case 'Update':
-          return `<t:${change.kind}>${encodeItem(change.item, shape, parentFolderId)}</t:${change.kind}>`;
+          return `<t:${change.kind}>${encodeItem({ item: change.item, parentFolderId }, shape)}</t:${change.kind}>`;
         case 'Delete':
           return `<t:Delete><t:ItemId Id="${escapeAttribute(change.itemId)}"/></t:Delete>`;
         case 'ReadFlagChange':
@@ -983,51 +1019,7 @@ function encodeFolder(folder: FolderListing, shape: FolderShape): string {
   return `<t:${folder.kind}>${parts.join('')}</t:${folder.kind}>`;
 }
 
-/** The properties the simulator has, by FieldURI, for shapes other than the full ones. */
-function wants(shape: ItemShape, fieldUri: string): boolean {
-  return shape.baseShape !== 'IdOnly' || shape.additionalProperties.has(fieldUri);
-}
-
-/** An item, with the properties the shape asks for, in the schema's element order. */
-function encodeItem(item: SimulatedItem, shape: ItemShape, parentFolderId: string): string {
-  const parts: string[] = [
-    `<t:ItemId Id="${escapeAttribute(item.id)}" ChangeKey="${escapeAttribute(item.changeKey)}"/>`,
-  ];
-  if (wants(shape, 'item:ParentFolderId')) {
-    parts.push(`<t:ParentFolderId Id="${escapeAttribute(parentFolderId)}" ChangeKey="AQAAAA=="/>`);
-  }
-  if (wants(shape, 'item:ItemClass')) {
-    parts.push(`<t:ItemClass>${item.element === 'Message' ? 'IPM.Note' : 'IPM.Appointment'}</t:ItemClass>`);
-  }
-  if (wants(shape, 'item:Subject')) parts.push(`<t:Subject>${escapeText(item.subject)}</t:Subject>`);
-  if (item.element === 'Message' && wants(shape, 'item:DateTimeReceived')) {
-    parts.push(`<t:DateTimeReceived>${xsDateTime(item.received)}</t:DateTimeReceived>`);
-  }
-  if (wants(shape, 'item:LastModifiedTime')) {
-    parts.push(`<t:LastModifiedTime>${xsDateTime(item.lastModified)}</t:LastModifiedTime>`);
-  }
-  if (item.element === 'Message') {
-    if (wants(shape, 'message:From')) parts.push(`<t:From>${encodeMailbox(item.from)}</t:From>`);
-    if (wants(shape, 'message:IsRead')) parts.push(`<t:IsRead>${item.isRead}</t:IsRead>`);
-  } else {
-    if (wants(shape, 'calendar:Start')) parts.push(`<t:Start>${xsDateTime(item.start)}</t:Start>`);
-    if (wants(shape, 'calendar:End')) parts.push(`<t:End>${xsDateTime(item.end)}</t:End>`);
-    if (wants(shape, 'calendar:Location'))
-      parts.push(`<t:Location>${escapeText(item.location)}</t:Location>`);
-    if (wants(shape, 'calendar:Organizer'))
-      parts.push(`<t:Organizer>${encodeMailbox(item.organizer)}</t:Organizer>`);
-  }
-  return `<t:${item.element}>${parts.join('')}</t:${item.element}>`;
-}
-
-function encodeMailbox(mailbox: EmailAddress): string {
-  return `<t:Mailbox><t:Name>${escapeText(mailbox.name)}</t:Name><t:EmailAddress>${escapeText(mailbox.emailAddress)}</t:EmailAddress><t:RoutingType>SMTP</t:RoutingType></t:Mailbox>`;
-}
-
-/** xs:dateTime as Exchange writes it: UTC, whole seconds. */
-export function xsDateTime(epochMs: number): string {
-  return new Date(epochMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
+export { xsDateTime } from './item-codec.ts';
 
 // ---- SOAP Faults ------------------------------------------------------------------------------
 

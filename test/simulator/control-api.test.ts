@@ -108,7 +108,8 @@ describe('/_sim/', () => {
     expect(
       (await call('POST', '/_sim/changes', { mailbox: 'user1@contoso.test', colour: 'red' })).json,
     ).toEqual({
-      error: 'unknown field "colour"; a change has mailbox, kind, folder, toFolder, itemId',
+      error:
+        'unknown field "colour"; a change has mailbox, kind, folder, toFolder, itemId, calendarActivity, item',
     });
     expect((await call('GET', '/_sim/changes?after=-1')).status).toBe(400);
   });
@@ -206,6 +207,7 @@ describe('/_sim/', () => {
     expect(keys(change)).toEqual(
       [
         'at',
+        'calendarActivity',
         'changeKey',
         'element',
         'events',
@@ -215,6 +217,7 @@ describe('/_sim/', () => {
         'itemId',
         'kind',
         'mailbox',
+        'occurrenceItemId',
         'oldFolder',
         'oldFolderId',
         'oldItemId',

@@ -503,6 +503,8 @@ describe('copies', () => {
       oldFolder: 'inbox',
       oldFolderId: inboxId,
       isRead: false,
+      calendarActivity: null,
+      occurrenceItemId: null,
       events: [
         {
           type: 'CopiedEvent',
