@@ -12,6 +12,15 @@ import { type Clock, systemClock } from '../core/clock.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import { formatCount, showValue } from '../core/show.ts';
 import {
+  credentialHint,
+  type ExchangeAuth,
+  type ExchangeConnection,
+  safeUrlText,
+  scopeOf,
+  secretsOf,
+  tokenUrlOf,
+} from '../ews/connection.ts';
+import {
   type EwsError,
   type EwsOperation,
   EwsProtocolError,
@@ -45,15 +54,6 @@ import {
   type PushSubscriptionRequest,
   type SubscribeResult,
 } from '../ews/subscribe.ts';
-import {
-  credentialHint,
-  type ExchangeAuth,
-  type ExchangeConnection,
-  safeUrlText,
-  scopeOf,
-  secretsOf,
-  tokenUrlOf,
-} from '../exchange/connection.ts';
 
 export interface EwsClient {
   /** The name of the connection this client speaks for. */

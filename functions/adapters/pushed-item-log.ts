@@ -8,8 +8,8 @@ import { type DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamod
 import type { IamActions } from '../core/access.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import type { NotedItem, PushedItemChanges } from '../domain/pushed-items.ts';
-import type { PushedItemList } from '../lifecycle/reconcile.ts';
 import type { PushedItemLog } from '../receiver/receive.ts';
+import type { PushedItemList } from '../renewer/reconcile.ts';
 import { type WriteRequest, writeAll } from './dynamo-batch.ts';
 
 /** IAM actions on the SyncStates table, per port this list implements (core/access.ts). */

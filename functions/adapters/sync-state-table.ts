@@ -18,8 +18,8 @@ import type { IamActions } from '../core/access.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import type { FolderRef } from '../ews/request.ts';
 import { isDistinguishedFolderName } from '../ews/request.ts';
-import type { CheckpointStore, PendingCheckpoint } from '../lifecycle/checkpoint.ts';
-import type { FolderSyncState, PendingSyncState, SyncStateStore } from '../lifecycle/sync.ts';
+import type { CheckpointStore, PendingCheckpoint } from '../renewer/checkpoint.ts';
+import type { FolderSyncState, PendingSyncState, SyncStateStore } from '../renewer/sync.ts';
 import { conditionally } from './conditional-write.ts';
 import { writeAll } from './dynamo-batch.ts';
 
@@ -32,7 +32,7 @@ export const SYNC_STATE_TABLE_ACTIONS = {
 } as const satisfies Record<string, IamActions>;
 
 const PREFIX = 'sync#';
-/** The checkpoint being proven (lifecycle/checkpoint.ts), one per mailbox. */
+/** The checkpoint being proven (renewer/checkpoint.ts), one per mailbox. */
 const CHECKPOINT_SK = 'checkpoint';
 
 function sortKey(folder: FolderRef): string {

@@ -8,7 +8,7 @@ import { showValue } from '../core/show.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import { type FolderRef, isDistinguishedFolderName } from '../ews/request.ts';
 import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from '../ews/subscribe.ts';
-import { type FolderSyncState, folderLabel } from '../lifecycle/sync.ts';
+import { type FolderSyncState, folderLabel } from '../renewer/sync.ts';
 import {
   addMailbox,
   healthOf,
@@ -20,7 +20,7 @@ import {
   removeMailbox,
   setupOf,
   showMailbox,
-} from '../mailboxes/manage.ts';
+} from './manage.ts';
 
 export type AdminCommand =
   | ({ readonly command: 'add' } & MailboxSpec)

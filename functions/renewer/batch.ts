@@ -8,7 +8,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { InvalidRenewalJobError, parseRenewalJob } from '../adapters/sqs-renewal-queue.ts';
 import type { LogSink, MetricsRecorder } from '../core/telemetry.ts';
-import { type RenewDeps, type RenewOutcome, renew } from '../lifecycle/renew.ts';
+import { type RenewDeps, type RenewOutcome, renew } from './renew.ts';
 
 export type RenewerHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
 

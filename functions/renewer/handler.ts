@@ -16,7 +16,7 @@ import { DynamoSubscriptionStore, documentClient } from '../adapters/subscriptio
 import { DynamoSyncStateStore } from '../adapters/sync-state-table.ts';
 import { systemClock } from '../core/clock.ts';
 import { powertoolsMetrics } from '../core/telemetry.ts';
-import { policyFromEnvironment } from '../lifecycle/config.ts';
+import { policyFromEnvironment } from '../domain/config.ts';
 import { createRenewerHandler } from './batch.ts';
 
 const tableName = getStringFromEnv({ key: 'TABLE_NAME' });

@@ -3,7 +3,7 @@
  * record and the time, shared by the sweeper (which finds work) and the renewer (which checks the
  * work is still needed when it gets to it).
  */
-import type { SubscriptionRecord } from '../domain/subscription.ts';
+import type { SubscriptionRecord } from './subscription.ts';
 
 export interface LifecyclePolicy {
   /** Added to 2 x StatusFrequency before a silent subscription counts as lost. @default 60 s */
@@ -32,7 +32,7 @@ export interface LifecyclePolicy {
    */
   readonly inFlightGraceMs: number;
   /**
-   * How often a healthy mailbox's folder SyncStates are brought forward (lifecycle/checkpoint.ts),
+   * How often a healthy mailbox's folder SyncStates are brought forward (renewer/checkpoint.ts),
    * which bounds how far back a catch-up reaches and how long the pushed-item list grows.
    * @default 24 h
    */

@@ -9,7 +9,7 @@
  */
 import { err, ok, type Result } from '../core/result.ts';
 import { showValue } from '../core/show.ts';
-import { DEFAULT_EXCHANGE_VERSION, EXCHANGE_VERSIONS, type ExchangeVersion } from '../ews/request.ts';
+import { DEFAULT_EXCHANGE_VERSION, EXCHANGE_VERSIONS, type ExchangeVersion } from './request.ts';
 
 export type ExchangeAuth =
   | {

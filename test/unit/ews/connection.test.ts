@@ -8,7 +8,7 @@ import {
   InvalidConnectionConfigError,
   parseConnections,
   safeUrlText,
-} from '../../../functions/exchange/connection.ts';
+} from '../../../functions/ews/connection.ts';
 
 const CLIENT_SECRET = 'Xq8~s3cr3t.Value_that-must-never-show';
 const PASSWORD = 'P@ssw0rd-never-shown!';

@@ -7,8 +7,8 @@
 import type { Clock } from '../core/clock.ts';
 import { forEachLimited } from '../core/concurrency.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
+import { type LifecyclePolicy, shouldQueue, staleAt, type WorkReason, workFor } from '../domain/policy.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
-import { type LifecyclePolicy, shouldQueue, staleAt, type WorkReason, workFor } from './policy.ts';
 
 /** One unit of work for the renewer: this mailbox, as of this generation, for this reason. */
 export interface RenewalJob {

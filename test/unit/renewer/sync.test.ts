@@ -8,7 +8,7 @@ import {
   type FolderSyncState,
   type SyncDeps,
   takeBaseline,
-} from '../../../functions/lifecycle/sync.ts';
+} from '../../../functions/renewer/sync.ts';
 import { manualClock } from '../../support/manual-clock.ts';
 
 const mailbox = 'user@contoso.test';

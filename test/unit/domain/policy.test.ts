@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
-import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
 import {
   DEFAULT_POLICY,
   isLost,
@@ -8,7 +7,8 @@ import {
   shouldQueue,
   staleAt,
   workFor,
-} from '../../../functions/lifecycle/policy.ts';
+} from '../../../functions/domain/policy.ts';
+import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
 
 const MINUTE = 60_000;
 const now = Date.UTC(2026, 10, 21, 12, 0, 0);

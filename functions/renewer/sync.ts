@@ -28,7 +28,7 @@ export interface FolderSyncState {
   readonly itemsSeen: number;
   readonly updatedAt: number;
   /**
-   * A newer SyncState a checkpoint took from `syncState` (lifecycle/checkpoint.ts), current once
+   * A newer SyncState a checkpoint took from `syncState` (renewer/checkpoint.ts), current once
    * proven safe. Storing a state (`put`) drops it: the checkpoint then starts again.
    */
   readonly pending?: PendingSyncState;

@@ -22,9 +22,11 @@ import { ok, type Result } from '../core/result.ts';
 import { type CallbackKey, callbackUrl } from '../domain/callback.ts';
 import { toLifecycleCloudEvent } from '../domain/events.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
+import { isLost, type LifecyclePolicy, retryDelay, workFor } from '../domain/policy.ts';
 import type { SubscriptionRecord, SubscriptionState, SyncWork } from '../domain/subscription.ts';
 import type { PushSubscriptionRequest, SubscribeResult } from '../ews/subscribe.ts';
 import type { EventPublisher } from '../receiver/receive.ts';
+import { NEEDS_ATTENTION_PREFIX, type RenewalJob, type RenewalQueue } from '../sweeper/sweep.ts';
 import {
   type CheckpointOutcome,
   type CheckpointRecords,
@@ -32,9 +34,7 @@ import {
   checkpoint,
   nextCheckpointAt,
 } from './checkpoint.ts';
-import { isLost, type LifecyclePolicy, retryDelay, workFor } from './policy.ts';
 import { type ItemChecker, type PushedItemList, reconcilePushedItems } from './reconcile.ts';
-import { NEEDS_ATTENTION_PREFIX, type RenewalJob, type RenewalQueue } from './sweep.ts';
 import {
   BaselineSupersededError,
   catchUp,

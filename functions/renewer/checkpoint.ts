@@ -30,9 +30,9 @@
  */
 import type { Clock } from '../core/clock.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
+import type { LifecyclePolicy } from '../domain/policy.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import type { FolderRef } from '../ews/request.ts';
-import type { LifecyclePolicy } from './policy.ts';
 import { type PushedItemList, TRIM_MARGIN_MS } from './reconcile.ts';
 import {
   type FolderLister,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { err, ok } from '../../../functions/core/result.ts';
 import { type MailboxKey, mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
+import { DEFAULT_POLICY } from '../../../functions/domain/policy.ts';
 import type { NotedItem } from '../../../functions/domain/pushed-items.ts';
 import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
 import type { FolderRef } from '../../../functions/ews/request.ts';
@@ -9,15 +10,14 @@ import {
   type CheckpointStore,
   checkpoint,
   type PendingCheckpoint,
-} from '../../../functions/lifecycle/checkpoint.ts';
-import { DEFAULT_POLICY } from '../../../functions/lifecycle/policy.ts';
-import { TRIM_MARGIN_MS } from '../../../functions/lifecycle/reconcile.ts';
+} from '../../../functions/renewer/checkpoint.ts';
+import { TRIM_MARGIN_MS } from '../../../functions/renewer/reconcile.ts';
 import type {
   FolderLister,
   FolderSyncer,
   FolderSyncState,
   SyncFailure,
-} from '../../../functions/lifecycle/sync.ts';
+} from '../../../functions/renewer/sync.ts';
 import { manualClock } from '../../support/manual-clock.ts';
 
 const MINUTE = 60_000;

@@ -5,7 +5,7 @@
  *
  * Adding a mailbox only registers it (generation 1, or the next one after a removal), due for the
  * lifecycle at once. The lifecycle then takes the baseline of its folders and only after that
- * subscribes (lifecycle/renew.ts): a SyncState taken after the first subscription could absorb a
+ * subscribes (renewer/renew.ts): a SyncState taken after the first subscription could absorb a
  * change Exchange then lost with the subscription, and no catch-up would ever report it. The CLI
  * waits until the mailbox is watched (`setupOf`), so "add returned" still means "watched".
  */
@@ -28,9 +28,9 @@ import {
   type PushSubscriptionRequest,
   type SubscribableEventType,
 } from '../ews/subscribe.ts';
-import { NEEDS_ATTENTION_PREFIX } from '../lifecycle/sweep.ts';
-import type { FolderSyncState } from '../lifecycle/sync.ts';
 import type { EventPublisher } from '../receiver/receive.ts';
+import type { FolderSyncState } from '../renewer/sync.ts';
+import { NEEDS_ATTENTION_PREFIX } from '../sweeper/sweep.ts';
 
 /** What an operator asks for when adding a mailbox. */
 export interface MailboxSpec {

@@ -11,8 +11,8 @@ import {
   type PushedItemList,
   reconcilePushedItems,
   TRIM_MARGIN_MS,
-} from '../../../functions/lifecycle/reconcile.ts';
-import type { ReportedItems } from '../../../functions/lifecycle/sync.ts';
+} from '../../../functions/renewer/reconcile.ts';
+import type { ReportedItems } from '../../../functions/renewer/sync.ts';
 import { manualClock } from '../../support/manual-clock.ts';
 
 const mailbox = 'user@contoso.test';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { setupOf } from '../../../functions/admin/manage.ts';
 import { mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
 import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
 import type { FolderRef } from '../../../functions/ews/request.ts';
-import { setupOf } from '../../../functions/mailboxes/manage.ts';
 
 /** Its baseline taken: waiting for Subscribe. */
 const baselineTaken: SubscriptionRecord = {
