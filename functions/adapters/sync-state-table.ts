@@ -15,11 +15,12 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { IamActions } from '../core/access.ts';
+import type { FolderSyncState, PendingSyncState } from '../domain/folder-sync-state.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import type { FolderRef } from '../ews/request.ts';
 import { isDistinguishedFolderName } from '../ews/request.ts';
 import type { CheckpointStore, PendingCheckpoint } from '../renewer/checkpoint.ts';
-import type { FolderSyncState, PendingSyncState, SyncStateStore } from '../renewer/sync.ts';
+import type { SyncStateStore } from '../renewer/sync.ts';
 import { conditionally } from './conditional-write.ts';
 import { writeAll } from './dynamo-batch.ts';
 

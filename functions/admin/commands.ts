@@ -5,10 +5,10 @@
  */
 import { err, ok, type Result } from '../core/result.ts';
 import { showValue } from '../core/show.ts';
+import { type FolderSyncState, folderLabel } from '../domain/folder-sync-state.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import { type FolderRef, isDistinguishedFolderName } from '../ews/request.ts';
 import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from '../ews/subscribe.ts';
-import { type FolderSyncState, folderLabel } from '../renewer/sync.ts';
 import {
   addMailbox,
   healthOf,

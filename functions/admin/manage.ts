@@ -13,13 +13,15 @@ import type { Clock } from '../core/clock.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import { showValue } from '../core/show.ts';
 import { type CallbackKey, callbackUrl } from '../domain/callback.ts';
-import { toLifecycleCloudEvent } from '../domain/events.ts';
+import { type EventPublisher, toLifecycleCloudEvent } from '../domain/events.ts';
+import type { FolderSyncState } from '../domain/folder-sync-state.ts';
 import {
   isPlausibleMailbox,
   type MailboxKey,
   mailboxKeyOf,
   normalizeMailbox,
 } from '../domain/mailbox-key.ts';
+import { NEEDS_ATTENTION_PREFIX } from '../domain/renewal-job.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import { InvalidEwsRequestError } from '../ews/errors.ts';
 import type { FolderRef } from '../ews/request.ts';
@@ -28,9 +30,6 @@ import {
   type PushSubscriptionRequest,
   type SubscribableEventType,
 } from '../ews/subscribe.ts';
-import type { EventPublisher } from '../receiver/receive.ts';
-import type { FolderSyncState } from '../renewer/sync.ts';
-import { NEEDS_ATTENTION_PREFIX } from '../sweeper/sweep.ts';
 
 /** What an operator asks for when adding a mailbox. */
 export interface MailboxSpec {

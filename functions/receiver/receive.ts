@@ -16,7 +16,12 @@
 
 import type { BridgeEvent } from '../../events/bridge-event.ts';
 import type { Clock } from '../core/clock.ts';
-import { isChangeEvent, toLifecycleCloudEvent, toNotificationCloudEvent } from '../domain/events.ts';
+import {
+  type EventPublisher,
+  isChangeEvent,
+  toLifecycleCloudEvent,
+  toNotificationCloudEvent,
+} from '../domain/events.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import { hasPushedItemChanges, type PushedItemChanges, pushedItemChanges } from '../domain/pushed-items.ts';
 import type { RecoveryReason, SubscriptionRecord } from '../domain/subscription.ts';
@@ -50,11 +55,6 @@ export interface SubscriptionStore {
   get(mailboxKey: MailboxKey): Promise<SubscriptionRecord | undefined>;
   /** The conditional write; false when the condition failed (someone else moved the record). */
   advance(update: AdvanceUpdate): Promise<boolean>;
-}
-
-export interface EventPublisher {
-  /** Publishes in order, durably, or throws. Safe to repeat: ids de-duplicate. */
-  publish(mailboxKey: MailboxKey, events: readonly BridgeEvent[]): Promise<void>;
 }
 
 /** The pushed-item list (domain/pushed-items.ts), as the receiver writes it. */

@@ -29,6 +29,7 @@
  * and a mailbox renewed at least daily would never move its SyncStates.
  */
 import type { Clock } from '../core/clock.ts';
+import { folderLabel, type PendingSyncState } from '../domain/folder-sync-state.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import type { LifecyclePolicy } from '../domain/policy.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
@@ -37,9 +38,7 @@ import { type PushedItemList, TRIM_MARGIN_MS } from './reconcile.ts';
 import {
   type FolderLister,
   type FolderSyncer,
-  folderLabel,
   foldersToSync,
-  type PendingSyncState,
   type SyncFailure,
   type SyncStateStore,
   syncStateNow,

@@ -11,11 +11,10 @@
 import type { ResyncEventData } from '../../events/bridge-event.ts';
 import type { Clock } from '../core/clock.ts';
 import { ok, type Result } from '../core/result.ts';
-import { toResyncCloudEvent } from '../domain/events.ts';
+import { type EventPublisher, toResyncCloudEvent } from '../domain/events.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import type { NotedItem } from '../domain/pushed-items.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
-import type { EventPublisher } from '../receiver/receive.ts';
 import type { ReportedItems, SyncFailure } from './sync.ts';
 
 /** The pushed-item list, as the lifecycle reads and trims it. */

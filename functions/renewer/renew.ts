@@ -20,13 +20,12 @@ import type { LifecycleKind, ResyncEventData } from '../../events/bridge-event.t
 import type { Clock } from '../core/clock.ts';
 import { ok, type Result } from '../core/result.ts';
 import { type CallbackKey, callbackUrl } from '../domain/callback.ts';
-import { toLifecycleCloudEvent } from '../domain/events.ts';
+import { type EventPublisher, toLifecycleCloudEvent } from '../domain/events.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import { isLost, type LifecyclePolicy, retryDelay, workFor } from '../domain/policy.ts';
+import { NEEDS_ATTENTION_PREFIX, type RenewalJob, type RenewalQueue } from '../domain/renewal-job.ts';
 import type { SubscriptionRecord, SubscriptionState, SyncWork } from '../domain/subscription.ts';
 import type { PushSubscriptionRequest, SubscribeResult } from '../ews/subscribe.ts';
-import type { EventPublisher } from '../receiver/receive.ts';
-import { NEEDS_ATTENTION_PREFIX, type RenewalJob, type RenewalQueue } from '../sweeper/sweep.ts';
 import {
   type CheckpointOutcome,
   type CheckpointRecords,

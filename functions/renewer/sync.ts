@@ -9,40 +9,13 @@
 import type { ResyncEventData } from '../../events/bridge-event.ts';
 import type { Clock } from '../core/clock.ts';
 import { err, ok, type Result } from '../core/result.ts';
-import { toResyncCloudEvent } from '../domain/events.ts';
+import { type EventPublisher, toResyncCloudEvent } from '../domain/events.ts';
+import { type FolderSyncState, folderLabel } from '../domain/folder-sync-state.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import type { EwsErrorCategory } from '../ews/errors.ts';
 import type { SyncFolderItemsRequest, SyncFolderItemsResult } from '../ews/items.ts';
 import type { FolderRef } from '../ews/request.ts';
-import type { EventPublisher } from '../receiver/receive.ts';
-
-/** Where one folder's synchronization stands. */
-export interface FolderSyncState {
-  readonly folder: FolderRef;
-  /** Absent until the first page: Exchange then starts from the beginning. */
-  readonly syncState?: string;
-  /** True once a page said IncludesLastItemInRange. */
-  readonly complete: boolean;
-  /** Changes read so far by the baseline (progress for people). */
-  readonly itemsSeen: number;
-  readonly updatedAt: number;
-  /**
-   * A newer SyncState a checkpoint took from `syncState` (renewer/checkpoint.ts), current once
-   * proven safe. Storing a state (`put`) drops it: the checkpoint then starts again.
-   */
-  readonly pending?: PendingSyncState;
-}
-
-export interface PendingSyncState {
-  readonly syncState: string;
-  /**
-   * The current SyncState it was taken from; it only replaces that one. Null: taken from scratch
-   * for a folder with none (one created after the baseline); it only becomes current while the
-   * folder still has none.
-   */
-  readonly basedOn: string | null;
-}
 
 export interface SyncStateStore {
   get(mailboxKey: MailboxKey, folder: FolderRef): Promise<FolderSyncState | undefined>;
@@ -91,10 +64,6 @@ export async function foldersToSync(
   exchange: FolderLister,
 ): Promise<Result<readonly FolderRef[], SyncFailure>> {
   return record.folders === 'all' ? exchange.listFolders(record.mailbox) : ok(record.folders);
-}
-
-export function folderLabel(folder: FolderRef): string {
-  return 'folderId' in folder ? `folder ${folder.folderId.slice(0, 16)}…` : folder.distinguishedFolderId;
 }
 
 /**

@@ -8,27 +8,14 @@ import type { Clock } from '../core/clock.ts';
 import { forEachLimited } from '../core/concurrency.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import { type LifecyclePolicy, shouldQueue, staleAt, type WorkReason, workFor } from '../domain/policy.ts';
+import { NEEDS_ATTENTION_PREFIX, type RenewalJob, type RenewalQueue } from '../domain/renewal-job.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
-
-/** One unit of work for the renewer: this mailbox, as of this generation, for this reason. */
-export interface RenewalJob {
-  readonly mailboxKey: MailboxKey;
-  /** The generation the job was queued for; a renewer finding another one skips the job. */
-  readonly generation: number;
-  readonly reason: WorkReason;
-}
 
 export interface RecordScan {
   /** Every subscription record (the adapter reads the table in parallel segments). */
   scan(): AsyncIterable<SubscriptionRecord>;
   /** Notes that work was queued, so the next sweeps do not queue it again. Best effort. */
   markQueued(mailboxKey: MailboxKey, generation: number, now: number): Promise<boolean>;
-}
-
-export interface RenewalQueue {
-  enqueue(jobs: readonly RenewalJob[]): Promise<void>;
-  /** Queues a job to be delivered after `delayMs` (of the lifecycle's clock). */
-  requeue(job: RenewalJob, delayMs: number): Promise<void>;
 }
 
 export interface SweepDeps {
@@ -51,9 +38,6 @@ export interface SweepSummary {
   readonly enqueued: number;
   readonly byReason: Readonly<Record<WorkReason, number>>;
 }
-
-/** Errors that a retry cannot fix: the renewer stores them with this prefix. */
-export const NEEDS_ATTENTION_PREFIX = 'needs attention: ';
 
 export async function sweep(deps: SweepDeps): Promise<SweepSummary> {
   const now = deps.clock.now();

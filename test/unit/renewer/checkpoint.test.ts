@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { err, ok } from '../../../functions/core/result.ts';
+import type { FolderSyncState } from '../../../functions/domain/folder-sync-state.ts';
 import { type MailboxKey, mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
 import { DEFAULT_POLICY } from '../../../functions/domain/policy.ts';
 import type { NotedItem } from '../../../functions/domain/pushed-items.ts';
@@ -12,12 +13,7 @@ import {
   type PendingCheckpoint,
 } from '../../../functions/renewer/checkpoint.ts';
 import { TRIM_MARGIN_MS } from '../../../functions/renewer/reconcile.ts';
-import type {
-  FolderLister,
-  FolderSyncer,
-  FolderSyncState,
-  SyncFailure,
-} from '../../../functions/renewer/sync.ts';
+import type { FolderLister, FolderSyncer, SyncFailure } from '../../../functions/renewer/sync.ts';
 import { manualClock } from '../../support/manual-clock.ts';
 
 const MINUTE = 60_000;

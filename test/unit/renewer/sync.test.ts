@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ok } from '../../../functions/core/result.ts';
+import type { FolderSyncState } from '../../../functions/domain/folder-sync-state.ts';
 import { mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
 import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
 import type { FolderRef } from '../../../functions/ews/request.ts';
-import {
-  BaselineSupersededError,
-  type FolderSyncState,
-  type SyncDeps,
-  takeBaseline,
-} from '../../../functions/renewer/sync.ts';
+import { BaselineSupersededError, type SyncDeps, takeBaseline } from '../../../functions/renewer/sync.ts';
 import { manualClock } from '../../support/manual-clock.ts';
 
 const mailbox = 'user@contoso.test';
