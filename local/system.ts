@@ -31,7 +31,7 @@ import type { SubscriptionRecord } from '../functions/domain/subscription.ts';
 import { createProcessorHandler } from '../functions/processor/batch.ts';
 import { createReceiverHandler } from '../functions/receiver/http.ts';
 import { createRenewerHandler } from '../functions/renewer/batch.ts';
-import type { RenewOutcome } from '../functions/renewer/renew.ts';
+import type { RenewOutcome } from '../functions/renewer/job.ts';
 import { createSweepHandler } from '../functions/sweeper/run.ts';
 import type { SweepSummary } from '../functions/sweeper/sweep.ts';
 import { type FaultSettings, NO_FAULTS } from '../simulator/faults.ts';

@@ -9,8 +9,8 @@ import { ok } from '../core/result.ts';
 import { EwsProtocolError } from '../ews/errors.ts';
 import { MAX_FIND_FOLDER_ENTRIES } from '../ews/folders.ts';
 import type { FolderRef } from '../ews/request.ts';
+import type { ExchangeFailure, RenewalExchange } from '../renewer/job.ts';
 import type { ItemPresence } from '../renewer/reconcile.ts';
-import type { ExchangeFailure, RenewalExchange } from '../renewer/renew.ts';
 import { type ConnectionsSource, UnknownConnectionError } from './connections-source.ts';
 import {
   createEwsClient,

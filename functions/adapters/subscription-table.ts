@@ -32,7 +32,7 @@ import type {
   CompleteRenewal,
   LifecycleStore,
   RenewalFailure,
-} from '../renewer/renew.ts';
+} from '../renewer/job.ts';
 import type { RecordScan } from '../sweeper/sweep.ts';
 import { conditionally } from './conditional-write.ts';
 
