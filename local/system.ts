@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { objectConnections } from '../functions/adapters/connections-source.ts';
 import { asRenewalExchange, exchangeClients } from '../functions/adapters/exchange-clients.ts';
-import { DynamoPushedItemLog } from '../functions/adapters/pushed-item-log.ts';
+import { DynamoPushedItemList } from '../functions/adapters/pushed-item-list.ts';
 import { SnsEventTopic } from '../functions/adapters/sns-event-topic.ts';
 import { SqsEventPublisher } from '../functions/adapters/sqs-event-publisher.ts';
 import { SqsRenewalQueue } from '../functions/adapters/sqs-renewal-queue.ts';
@@ -259,7 +259,7 @@ async function start(
   const doc = documentClient(emulators.dynamodb);
   const store = new DynamoSubscriptionStore(doc, required(receiverEnv, 'TABLE_NAME'));
   const syncStates = new DynamoSyncStateStore(doc, required(renewerEnv, 'SYNC_STATE_TABLE_NAME'));
-  const pushedItems = new DynamoPushedItemLog(doc, required(receiverEnv, 'SYNC_STATE_TABLE_NAME'));
+  const pushedItemList = new DynamoPushedItemList(doc, required(receiverEnv, 'SYNC_STATE_TABLE_NAME'));
   const publisher = new SqsEventPublisher(emulators.sqs, required(receiverEnv, 'INGEST_QUEUE_URL'));
   const key = loadCallbackKey(options.dataDir);
   const callbackKey = async () => key;
@@ -272,7 +272,7 @@ async function start(
   };
   const receiver = createReceiverHandler({
     store,
-    pushedItems,
+    pushedItemList,
     publisher,
     clock,
     callbackKey,
@@ -287,7 +287,7 @@ async function start(
   const renewer = createRenewerHandler({
     store,
     syncStates,
-    pushedItems,
+    pushedItemList,
     exchange: async (connection) => {
       const c = await clients.client(connection);
       return c === undefined ? undefined : asRenewalExchange(c);

@@ -3,7 +3,7 @@
  * (mailboxKey, "sync#f#<folder id>"), each with the checkpoint's pending SyncState when one is
  * being proven, and (mailboxKey, "checkpoint") saying since when. Large and rarely written, so kept out of the subscription
  * table that every heartbeat writes and every sweep scans. The same partition holds the mailbox's
- * pushed-item list (pushed-item-log.ts): everything about a mailbox's synchronization, removed
+ * pushed-item list (pushed-item-list.ts): everything about a mailbox's synchronization, removed
  * together.
  */
 import {

@@ -3,7 +3,7 @@
  *
  * Without it, every SyncState would date from the baseline (or the last catch-up): a catch-up
  * after months of health would report months of changes again, and the pushed-item list
- * (domain/pushed-items.ts) would hold every item created since. The list can only be trimmed of
+ * (domain/pushed-item-list.ts) would hold every item created since. The list can only be trimmed of
  * items a stored SyncState covers, so both problems are one: the stored SyncStates must move.
  *
  * Moving one is only safe once every change it absorbs has reached consumers. A SyncState taken
@@ -94,7 +94,7 @@ export interface CheckpointRecords {
 export interface CheckpointDeps {
   readonly store: CheckpointRecords;
   readonly syncStates: CheckpointStore;
-  readonly pushedItems: PushedItemList;
+  readonly pushedItemList: PushedItemList;
   readonly clock: Clock;
   readonly policy: LifecyclePolicy;
   readonly random: () => number;
@@ -178,7 +178,7 @@ export async function checkpoint(
       if (await syncStates.promote(mailboxKey, folder, pending, deps.clock.now())) promoted++;
     }
     if (promoted === folders.length) {
-      trimmed = await trimCoveredItems(mailboxKey, previous.takenAt - TRIM_MARGIN_MS, deps.pushedItems);
+      trimmed = await trimCoveredItems(mailboxKey, previous.takenAt - TRIM_MARGIN_MS, deps.pushedItemList);
     }
     await syncStates.deleteCheckpoint(mailboxKey);
     const nextAt = await schedule(nextCheckpointAt(deps.clock.now(), policy, deps.random));
@@ -232,19 +232,19 @@ export async function checkpoint(
 async function trimCoveredItems(
   mailboxKey: MailboxKey,
   before: number,
-  pushedItems: PushedItemList,
+  pushedItemList: PushedItemList,
 ): Promise<number> {
   let trimmed = 0;
   let batch: string[] = [];
-  for await (const item of pushedItems.list(mailboxKey)) {
+  for await (const item of pushedItemList.list(mailboxKey)) {
     if (item.notedAt >= before) continue;
     batch.push(item.itemId);
     if (batch.length === 500) {
-      await pushedItems.forget(mailboxKey, batch);
+      await pushedItemList.forget(mailboxKey, batch);
       trimmed += batch.length;
       batch = [];
     }
   }
-  await pushedItems.forget(mailboxKey, batch);
+  await pushedItemList.forget(mailboxKey, batch);
   return trimmed + batch.length;
 }

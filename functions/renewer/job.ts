@@ -98,7 +98,7 @@ export interface LifecycleStore extends CheckpointRecords {
 export interface RenewDeps {
   readonly store: LifecycleStore;
   readonly syncStates: CheckpointStore;
-  readonly pushedItems: PushedItemList;
+  readonly pushedItemList: PushedItemList;
   /** The Exchange connection a mailbox uses, or undefined when it is not configured. */
   readonly exchange: (connection: string) => Promise<RenewalExchange | undefined>;
   readonly queue: RenewalQueue;

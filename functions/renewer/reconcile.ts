@@ -1,5 +1,5 @@
 /**
- * After a catch-up: the deletions SyncFolderItems cannot report (see domain/pushed-items.ts).
+ * After a catch-up: the deletions SyncFolderItems cannot report (see domain/pushed-item-list.ts).
  * Every item on the mailbox's pushed-item list that the catch-up did not name is looked up with
  * GetItem; each one Exchange no longer has is published as a resync Delete. GetItem decides, not
  * inference, so an entry that outlived its purpose can cost a lookup but never a wrong Delete.
@@ -13,13 +13,13 @@ import type { Clock } from '../core/clock.ts';
 import { ok, type Result } from '../core/result.ts';
 import { type EventPublisher, toResyncCloudEvent } from '../domain/events.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
-import type { NotedItem } from '../domain/pushed-items.ts';
+import type { PushedItemListEntry } from '../domain/pushed-item-list.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import type { ReportedItems, SyncFailure } from './sync.ts';
 
 /** The pushed-item list, as the lifecycle reads and trims it. */
 export interface PushedItemList {
-  list(mailboxKey: MailboxKey): AsyncIterable<NotedItem>;
+  list(mailboxKey: MailboxKey): AsyncIterable<PushedItemListEntry>;
   forget(mailboxKey: MailboxKey, itemIds: readonly string[]): Promise<void>;
 }
 
@@ -42,7 +42,7 @@ export interface ItemChecker {
 
 export interface ReconcileDeps {
   readonly exchange: ItemChecker;
-  readonly pushedItems: PushedItemList;
+  readonly pushedItemList: PushedItemList;
   readonly publisher: EventPublisher;
   readonly clock: Clock;
   readonly progress?: (line: string) => void;
@@ -73,7 +73,7 @@ export const CHECK_BATCH = 50;
 /** Where a Delete is filed when the push named no ParentFolderId (Exchange's schema requires one). */
 const UNKNOWN_FOLDER = { distinguishedFolderId: 'msgfolderroot' } as const;
 
-export async function reconcilePushedItems(
+export async function reconcilePushedItemList(
   record: SubscriptionRecord,
   reason: ResyncEventData['reason'],
   reported: ReportedItems,
@@ -85,9 +85,9 @@ export async function reconcilePushedItems(
   let deleted = 0;
   let undetermined = 0;
   const named: string[] = [];
-  let batch: NotedItem[] = [];
+  let batch: PushedItemListEntry[] = [];
 
-  const check = async (items: readonly NotedItem[]): Promise<Result<void, SyncFailure>> => {
+  const check = async (items: readonly PushedItemListEntry[]): Promise<Result<void, SyncFailure>> => {
     const answers = await deps.exchange.checkItems(
       record.mailbox,
       items.map((item) => item.itemId),
@@ -95,7 +95,7 @@ export async function reconcilePushedItems(
     if (!answers.ok) return answers;
     checked += items.length;
     const at = deps.clock.now();
-    const gone: NotedItem[] = [];
+    const gone: PushedItemListEntry[] = [];
     const settled: string[] = [];
     items.forEach((item, index) => {
       const answer = answers.value[index];
@@ -129,11 +129,11 @@ export async function reconcilePushedItems(
       deleted += gone.length;
     }
     // Forgotten only once the Delete is published: a failure in between checks it again.
-    await deps.pushedItems.forget(record.mailboxKey, settled);
+    await deps.pushedItemList.forget(record.mailboxKey, settled);
     return ok(undefined);
   };
 
-  for await (const item of deps.pushedItems.list(record.mailboxKey)) {
+  for await (const item of deps.pushedItemList.list(record.mailboxKey)) {
     const said = reported.get(item.itemId);
     if (said === undefined) {
       batch.push(item);
@@ -152,6 +152,6 @@ export async function reconcilePushedItems(
     const done = await check(batch);
     if (!done.ok) return done;
   }
-  await deps.pushedItems.forget(record.mailboxKey, named);
+  await deps.pushedItemList.forget(record.mailboxKey, named);
   return ok({ checked, deleted, undetermined });
 }

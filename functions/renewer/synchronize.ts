@@ -15,7 +15,7 @@ import {
   type RenewOutcome,
   syncDepsOf,
 } from './job.ts';
-import { reconcilePushedItems } from './reconcile.ts';
+import { reconcilePushedItemList } from './reconcile.ts';
 import { catchUp, type SyncDeps, type SyncFailure, takeBaseline } from './sync.ts';
 
 export async function synchronize(
@@ -93,9 +93,9 @@ async function catchUpAndReconcile(
   const reason = record.syncReason ?? 'watermarkExpired';
   const caught = await catchUp(record, reason, syncDeps);
   if (!caught.ok) return caught;
-  const reconciled = await reconcilePushedItems(record, reason, caught.value.reported, startedAt, {
+  const reconciled = await reconcilePushedItemList(record, reason, caught.value.reported, startedAt, {
     exchange,
-    pushedItems: deps.pushedItems,
+    pushedItemList: deps.pushedItemList,
     publisher: deps.publisher,
     clock: deps.clock,
     ...(deps.progress ? { progress: deps.progress } : {}),

@@ -3,7 +3,7 @@ import { err, ok } from '../../../functions/core/result.ts';
 import type { FolderSyncState } from '../../../functions/domain/folder-sync-state.ts';
 import { type MailboxKey, mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
 import { DEFAULT_POLICY } from '../../../functions/domain/policy.ts';
-import type { NotedItem } from '../../../functions/domain/pushed-items.ts';
+import type { PushedItemListEntry } from '../../../functions/domain/pushed-item-list.ts';
 import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
 import type { FolderRef } from '../../../functions/ews/request.ts';
 import {
@@ -85,7 +85,7 @@ function world(options: { drainedPushes?: number; generation?: number } = {}) {
       return true;
     },
   };
-  const listed = new Map<string, NotedItem>();
+  const listed = new Map<string, PushedItemListEntry>();
   // Exchange: each call answers the next state of the folder, in pages of one change.
   let version = 0;
   const calls: string[] = [];
@@ -126,7 +126,7 @@ function world(options: { drainedPushes?: number; generation?: number } = {}) {
       },
     },
     syncStates,
-    pushedItems: {
+    pushedItemList: {
       async *list(key: MailboxKey) {
         expect(key).toBe(mailboxKey);
         yield* [...listed.values()];

@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { BridgeEvent } from '../../../events/bridge-event.ts';
 import { err, ok } from '../../../functions/core/result.ts';
 import { type MailboxKey, mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
-import type { NotedItem } from '../../../functions/domain/pushed-items.ts';
+import type { PushedItemListEntry } from '../../../functions/domain/pushed-item-list.ts';
 import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
 import {
   CHECK_BATCH,
   type ItemChecker,
   type ItemPresence,
   type PushedItemList,
-  reconcilePushedItems,
+  reconcilePushedItemList,
   TRIM_MARGIN_MS,
 } from '../../../functions/renewer/reconcile.ts';
 import type { ReportedItems } from '../../../functions/renewer/sync.ts';
@@ -34,7 +34,9 @@ const record: SubscriptionRecord = {
   updatedAt: 0,
 };
 
-function list(items: readonly NotedItem[]): PushedItemList & { readonly left: Map<string, NotedItem> } {
+function list(
+  items: readonly PushedItemListEntry[],
+): PushedItemList & { readonly left: Map<string, PushedItemListEntry> } {
   const left = new Map(items.map((item) => [item.itemId, item]));
   return {
     left,
@@ -70,7 +72,7 @@ function publisher() {
   };
 }
 
-describe('reconcilePushedItems', () => {
+describe('reconcilePushedItemList', () => {
   const clock = manualClock();
   const startedAt = clock.now();
   const old = startedAt - TRIM_MARGIN_MS - 1;
@@ -83,9 +85,9 @@ describe('reconcilePushedItems', () => {
     ]);
     const { checker, calls } = exchange(new Set(['here']));
     const events = publisher();
-    const result = await reconcilePushedItems(record, 'watermarkRejected', new Map(), startedAt, {
+    const result = await reconcilePushedItemList(record, 'watermarkRejected', new Map(), startedAt, {
       exchange: checker,
-      pushedItems: items,
+      pushedItemList: items,
       publisher: events,
       clock,
     });
@@ -110,9 +112,9 @@ describe('reconcilePushedItems', () => {
   it('gives a Delete the same id when the reconciliation runs again (a retried job)', async () => {
     const run = async () => {
       const events = publisher();
-      await reconcilePushedItems(record, 'watermarkExpired', new Map(), startedAt, {
+      await reconcilePushedItemList(record, 'watermarkExpired', new Map(), startedAt, {
         exchange: exchange(new Set()).checker,
-        pushedItems: list([{ itemId: 'gone', folderId: 'f', notedAt: recent }]),
+        pushedItemList: list([{ itemId: 'gone', folderId: 'f', notedAt: recent }]),
         publisher: events,
         clock,
       });
@@ -136,9 +138,9 @@ describe('reconcilePushedItems', () => {
     ]);
     const { checker, calls } = exchange(new Set());
     const events = publisher();
-    const result = await reconcilePushedItems(record, 'watermarkExpired', reported, startedAt, {
+    const result = await reconcilePushedItemList(record, 'watermarkExpired', reported, startedAt, {
       exchange: checker,
-      pushedItems: items,
+      pushedItemList: items,
       publisher: events,
       clock,
     });
@@ -152,9 +154,9 @@ describe('reconcilePushedItems', () => {
   it('keeps items whose fate GetItem does not tell, and says so', async () => {
     const progress: string[] = [];
     const items = list([{ itemId: 'hidden', folderId: 'f', notedAt: old }]);
-    const result = await reconcilePushedItems(record, 'watermarkExpired', new Map(), startedAt, {
+    const result = await reconcilePushedItemList(record, 'watermarkExpired', new Map(), startedAt, {
       exchange: exchange(new Set(), { hidden: { undetermined: 'ErrorAccessDenied' } }).checker,
-      pushedItems: items,
+      pushedItemList: items,
       publisher: publisher(),
       clock,
       progress: (line) => progress.push(line),
@@ -173,9 +175,9 @@ describe('reconcilePushedItems', () => {
       notedAt: old,
     }));
     const { checker, calls } = exchange(new Set(many.map((i) => i.itemId)));
-    const result = await reconcilePushedItems(record, 'watermarkExpired', new Map(), startedAt, {
+    const result = await reconcilePushedItemList(record, 'watermarkExpired', new Map(), startedAt, {
       exchange: checker,
-      pushedItems: list(many),
+      pushedItemList: list(many),
       publisher: publisher(),
       clock,
     });
@@ -190,9 +192,9 @@ describe('reconcilePushedItems', () => {
       backOffMilliseconds: 5000,
     });
     const events = publisher();
-    const result = await reconcilePushedItems(record, 'watermarkExpired', new Map(), startedAt, {
+    const result = await reconcilePushedItemList(record, 'watermarkExpired', new Map(), startedAt, {
       exchange: { checkItems: async () => err(failure) },
-      pushedItems: items,
+      pushedItemList: items,
       publisher: events,
       clock,
     });

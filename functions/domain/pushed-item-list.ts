@@ -12,7 +12,7 @@
  *
  * So the receiver notes every item a pushed event says exists (CreatedEvent, NewMailEvent,
  * CopiedEvent, MovedEvent's new id) and forgets it when a pushed event says it is gone
- * (DeletedEvent, MovedEvent's old id). After a catch-up, each noted item SyncFolderItems did not
+ * (DeletedEvent, MovedEvent's old id). After a catch-up, each listed item SyncFolderItems did not
  * report is looked up with GetItem; one Exchange no longer has is published as a resync Delete.
  */
 import type { NotificationEvent } from '../ews/notification.ts';
@@ -24,18 +24,18 @@ export interface PushedItem {
 }
 
 /** An entry of the list: the item, and when the receiver noted it (epoch ms). */
-export interface NotedItem extends PushedItem {
+export interface PushedItemListEntry extends PushedItem {
   readonly notedAt: number;
 }
 
 /** What one notification changes in the list: items to note and item ids to forget. */
-export interface PushedItemChanges {
+export interface PushedItemListChanges {
   readonly noted: readonly PushedItem[];
   readonly forgotten: readonly string[];
 }
 
 /** The net effect of a notification's events, in order: one entry per item id at most. */
-export function pushedItemChanges(events: readonly NotificationEvent[]): PushedItemChanges {
+export function pushedItemListChanges(events: readonly NotificationEvent[]): PushedItemListChanges {
   const net = new Map<string, PushedItem | 'forgotten'>();
   // Re-inserting moves a key to the end, so the entries come out in the order they last changed.
   const set = (id: string, value: PushedItem | 'forgotten') => {
@@ -76,6 +76,6 @@ export function pushedItemChanges(events: readonly NotificationEvent[]): PushedI
   return { noted, forgotten };
 }
 
-export function hasPushedItemChanges(changes: PushedItemChanges): boolean {
+export function hasPushedItemListChanges(changes: PushedItemListChanges): boolean {
   return changes.noted.length > 0 || changes.forgotten.length > 0;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pushedItemChanges } from '../../../functions/domain/pushed-items.ts';
+import { pushedItemListChanges } from '../../../functions/domain/pushed-item-list.ts';
 import type { NotificationEvent, NotificationEventType } from '../../../functions/ews/notification.ts';
 
 function event(
@@ -21,9 +21,9 @@ function event(
   };
 }
 
-describe('pushedItemChanges', () => {
+describe('pushedItemListChanges', () => {
   it('notes items that pushes say exist, with their folder', () => {
-    const changes = pushedItemChanges([
+    const changes = pushedItemListChanges([
       event('CreatedEvent', { itemId: 'A' }),
       event('NewMailEvent', { itemId: 'A' }),
       event('CopiedEvent', { itemId: 'B', oldItemId: 'A0', parent: 'archive-id' }),
@@ -37,7 +37,7 @@ describe('pushedItemChanges', () => {
   });
 
   it('forgets deleted items and the old id of a moved item, and notes its new id', () => {
-    const changes = pushedItemChanges([
+    const changes = pushedItemListChanges([
       event('MovedEvent', { itemId: 'M2', oldItemId: 'M1', parent: 'projects-id' }),
       event('DeletedEvent', { itemId: 'D' }),
     ]);
@@ -46,7 +46,7 @@ describe('pushedItemChanges', () => {
   });
 
   it('keeps only the net effect per item, so one batch never names an item twice', () => {
-    const changes = pushedItemChanges([
+    const changes = pushedItemListChanges([
       event('CreatedEvent', { itemId: 'A' }),
       event('ModifiedEvent', { itemId: 'A' }),
       event('DeletedEvent', { itemId: 'A' }),
@@ -58,7 +58,7 @@ describe('pushedItemChanges', () => {
   });
 
   it('ignores folder events, modifications and heartbeats', () => {
-    const changes = pushedItemChanges([
+    const changes = pushedItemListChanges([
       event('CreatedEvent', { folderId: 'F' }),
       event('DeletedEvent', { folderId: 'F' }),
       event('ModifiedEvent', { itemId: 'A' }),
@@ -69,7 +69,9 @@ describe('pushedItemChanges', () => {
   });
 
   it('notes an item whose push named no folder, with folder null', () => {
-    const changes = pushedItemChanges([{ ...event('CreatedEvent', { itemId: 'A' }), parentFolderId: null }]);
+    const changes = pushedItemListChanges([
+      { ...event('CreatedEvent', { itemId: 'A' }), parentFolderId: null },
+    ]);
     expect(changes.noted).toEqual([{ itemId: 'A', folderId: null }]);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The pushed-item list (domain/pushed-items.ts) in the SyncStates table, next to the folder
+ * The pushed-item list (domain/pushed-item-list.ts) in the SyncStates table, next to the folder
  * states it complements: (mailboxKey, "item#<item id>") → folder id and when it was noted.
  * Written by the receiver (one BatchWriteItem per notification that creates, moves, copies or
  * deletes items; none for heartbeats), read and trimmed by the renewer after a catch-up.
@@ -7,22 +7,22 @@
 import { type DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import type { IamActions } from '../core/access.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
-import type { NotedItem, PushedItemChanges } from '../domain/pushed-items.ts';
-import type { PushedItemLog } from '../receiver/receive.ts';
+import type { PushedItemListChanges, PushedItemListEntry } from '../domain/pushed-item-list.ts';
+import type { PushedItemListWriter } from '../receiver/receive.ts';
 import type { PushedItemList } from '../renewer/reconcile.ts';
 import { type WriteRequest, writeAll } from './dynamo-batch.ts';
 
 /** IAM actions on the SyncStates table, per port this list implements (core/access.ts). */
-export const PUSHED_ITEM_LOG_ACTIONS = {
+export const PUSHED_ITEM_LIST_ACTIONS = {
   /** The receiver notes and forgets items in one batch write. */
-  PushedItemLog: ['dynamodb:BatchWriteItem'],
+  PushedItemListWriter: ['dynamodb:BatchWriteItem'],
   /** The renewer reads the list after a catch-up and trims it. */
   PushedItemList: ['dynamodb:Query', 'dynamodb:BatchWriteItem'],
 } as const satisfies Record<string, IamActions>;
 
 const PREFIX = 'item#';
 
-export class DynamoPushedItemLog implements PushedItemLog, PushedItemList {
+export class DynamoPushedItemList implements PushedItemListWriter, PushedItemList {
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
 
@@ -31,7 +31,7 @@ export class DynamoPushedItemLog implements PushedItemLog, PushedItemList {
     this.#table = tableName;
   }
 
-  async record(mailboxKey: MailboxKey, changes: PushedItemChanges, at: number): Promise<void> {
+  async record(mailboxKey: MailboxKey, changes: PushedItemListChanges, at: number): Promise<void> {
     const requests: WriteRequest[] = [
       ...changes.noted.map((item) => ({
         PutRequest: {
@@ -51,7 +51,7 @@ export class DynamoPushedItemLog implements PushedItemLog, PushedItemList {
     await writeAll(this.#doc, this.#table, requests);
   }
 
-  async *list(mailboxKey: MailboxKey): AsyncIterable<NotedItem> {
+  async *list(mailboxKey: MailboxKey): AsyncIterable<PushedItemListEntry> {
     const pages = paginateQuery(
       { client: this.#doc },
       {
@@ -63,7 +63,7 @@ export class DynamoPushedItemLog implements PushedItemLog, PushedItemList {
     );
     for await (const page of pages) {
       for (const item of page.Items ?? []) {
-        const noted = parseNotedItem(item);
+        const noted = parsePushedItemListEntry(item);
         if (noted !== undefined) yield noted;
       }
     }
@@ -79,7 +79,7 @@ export class DynamoPushedItemLog implements PushedItemLog, PushedItemList {
 }
 
 /** An entry, or undefined for one that is not (skipped: at worst an item is not checked). */
-function parseNotedItem(item: Record<string, unknown>): NotedItem | undefined {
+function parsePushedItemListEntry(item: Record<string, unknown>): PushedItemListEntry | undefined {
   const { itemId, folderId, notedAt } = item;
   if (typeof itemId !== 'string' || itemId === '' || typeof notedAt !== 'number') return undefined;
   return { itemId, folderId: typeof folderId === 'string' ? folderId : null, notedAt };
