@@ -17,6 +17,7 @@ import type { MailboxKey } from '../domain/mailbox-key.ts';
 import { isLost, type LifecyclePolicy, retryDelay, type WorkReason, workFor } from '../domain/policy.ts';
 import { NEEDS_ATTENTION_PREFIX, type RenewalJob, type RenewalQueue } from '../domain/renewal-job.ts';
 import type { SubscriptionRecord, SubscriptionState, SyncWork } from '../domain/subscription.ts';
+import { ExchangeRequestError } from '../ews/errors.ts';
 import type { PushSubscriptionRequest, SubscribeResult } from '../ews/subscribe.ts';
 import type { CheckpointOutcome, CheckpointRecords, CheckpointStore } from './checkpoint.ts';
 import type { ItemChecker, PushedItemList } from './reconcile.ts';
@@ -171,7 +172,13 @@ export async function openJob(job: RenewalJob, deps: RenewDeps): Promise<OpenedJ
   }
   const exchange = await deps.exchange(record.connection);
   if (exchange === undefined) {
-    return fail(record, record.generation, record.state, notConfigured(record.connection), deps);
+    return fail(
+      record,
+      record.generation,
+      record.state,
+      new ConnectionNotConfiguredError(record.connection),
+      deps,
+    );
   }
   return { kind: 'open', job: jobFor(work), record, exchange };
 }
@@ -277,11 +284,16 @@ export async function publishLifecycle(
   );
 }
 
-function notConfigured(connection: string): ExchangeFailure {
-  return Object.assign(
-    new Error(
+/** The mailbox names a connection the connections secret does not hold: nothing was sent. */
+export class ConnectionNotConfiguredError extends ExchangeRequestError {
+  override readonly name = 'ConnectionNotConfiguredError';
+  readonly connection: string;
+
+  constructor(connection: string) {
+    super(
       `Exchange connection "${connection}" is not configured; add it to the connections secret (README, "Exchange connections")`,
-    ),
-    { retryable: false },
-  );
+      { retryable: false },
+    );
+    this.connection = connection;
+  }
 }

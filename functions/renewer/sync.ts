@@ -26,7 +26,7 @@ export interface SyncStateStore {
 /** Anything a SyncFolderItems call can fail with, as the EWS client types it. */
 export interface SyncFailure extends Error {
   /** Set on errors Exchange answered with (EwsResponseError). */
-  readonly category?: EwsErrorCategory;
+  readonly category?: EwsErrorCategory | undefined;
   /** Set on ErrorServerBusy: how long Exchange asked to wait. */
   readonly backOffMilliseconds?: number | null;
 }

@@ -11,15 +11,15 @@ import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createEwsClient } from '../../functions/adapters/ews/client.ts';
 import {
-  createEwsClient,
   EwsAuthError,
   type EwsCallError,
   EwsUnavailableError,
   EwsUnreachableError,
   isRetryable,
   retryAfterMs,
-} from '../../functions/adapters/ews-client.ts';
+} from '../../functions/adapters/ews/errors.ts';
 import { createScaledClock } from '../../functions/core/clock.ts';
 import type { Result } from '../../functions/core/result.ts';
 import { type ExchangeConnection, parseConnections } from '../../functions/ews/connection.ts';
