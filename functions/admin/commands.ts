@@ -69,7 +69,7 @@ export interface MailboxView {
     /** A checkpoint took a newer SyncState, waiting to be proven safe. */
     readonly checkpointPending: boolean;
   }[];
-  /** When the next checkpoint of the SyncStates is due (README, "Checkpoints"). */
+  /** When the next checkpoint of the SyncStates is due (docs/how-it-works.md, "Checkpoints"). */
   readonly nextCheckpointAt: string | null;
   /** Whether the mailbox is watched yet: what `add` waits for (manage.ts, setupOf). */
   readonly setup: MailboxSetup;
