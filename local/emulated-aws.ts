@@ -58,6 +58,6 @@ export async function startEmulatedAws(
 export function required(values: Readonly<Record<string, string>>, key: string): string {
   const value = values[key];
   if (value === undefined)
-    throw new Error(`the template sets no ${key}; local/system.ts and the CDK app disagree`);
+    throw new Error(`the template sets no ${key}; the local run (local/) and the CDK app disagree`);
   return value;
 }
