@@ -117,7 +117,7 @@ export async function measureBytes(): Promise<MeasuredBytes> {
           published.push(...events);
         },
       },
-      pushedItems: { record: async () => {} },
+      pushedItemList: { record: async () => {} },
       clock: systemClock,
       callbackKey: async () => key,
       logger: new Logger({ serviceName: 'receiver' }),

@@ -3,7 +3,7 @@
  * publish, note created items, conditional write) for a notification with events, against the
  * bare SDK round trips it cannot avoid (GetItem, then SendMessageBatch alongside the pushed-item
  * BatchWriteItem, then UpdateItem) on the same emulators; a heartbeat against its one UpdateItem;
- * and what noting pushed items adds, against the same handler without the list.
+ * and what the pushed-item list adds, against the same handler without it.
  */
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -11,7 +11,7 @@ import { PurgeQueueCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs'
 import { BatchWriteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { DynamoPushedItemLog } from '../functions/adapters/pushed-item-log.ts';
+import { DynamoPushedItemList } from '../functions/adapters/pushed-item-list.ts';
 import { SqsEventPublisher } from '../functions/adapters/sqs-event-publisher.ts';
 import {
   DynamoSubscriptionStore,
@@ -71,7 +71,7 @@ export async function benchReceiver(
     const syncStateTable = env.SYNC_STATE_TABLE_NAME ?? '';
     const handlerDeps = {
       store: new DynamoSubscriptionStore(doc, tableName),
-      pushedItems: new DynamoPushedItemLog(doc, syncStateTable),
+      pushedItemList: new DynamoPushedItemList(doc, syncStateTable),
       publisher: new SqsEventPublisher(emulators.sqs, queueUrl),
       clock: systemClock,
       callbackKey: async () => key,
@@ -82,7 +82,7 @@ export async function benchReceiver(
     // Only to price the list: a receiver that notes nothing would lose deletions after a loss.
     const handlerWithoutList = createReceiverHandler({
       ...handlerDeps,
-      pushedItems: { record: async () => {} },
+      pushedItemList: { record: async () => {} },
     });
 
     const mailbox = 'bench@contoso.test';

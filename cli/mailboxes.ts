@@ -11,7 +11,7 @@ import {
   parseEventTypes,
   parseFolders,
 } from '../functions/admin/commands.ts';
-import type { MailboxSetup } from '../functions/mailboxes/manage.ts';
+import type { MailboxSetup } from '../functions/admin/manage.ts';
 
 const USAGE = `usage: npm run --silent mailboxes -- <command> [options]
 

@@ -25,6 +25,7 @@ import { err, ok, type Result } from '../functions/core/result.ts';
 import { showValue } from '../functions/core/show.ts';
 import { afterParameter, controlPath, json, problem } from '../simulator/control-api.ts';
 import type { HttpAnswer } from '../simulator/ews-service.ts';
+import type { GraphSimulator } from './api.ts';
 import {
   type ChangeRequest,
   GraphSimulatorInputError,
@@ -33,7 +34,6 @@ import {
   isMailFolderName,
   MAIL_FOLDERS,
 } from './mailbox-store.ts';
-import type { GraphSimulator } from './server.ts';
 
 function parseBody(body: string): Result<Record<string, unknown>, string> {
   let value: unknown;

@@ -16,100 +16,35 @@
  * ```
  */
 import http from 'node:http';
-import type { Clock } from '../functions/core/clock.ts';
 import { Authenticator } from '../simulator/auth.ts';
 import type { HttpAnswer } from '../simulator/ews-service.ts';
 import { createIdMinter, createRandom, type Random } from '../simulator/random.ts';
 import { jsonAnswer, listen, readBody, send } from '../simulator/server.ts';
 import { Timers } from '../simulator/timers.ts';
+import type { GraphSimulator } from './api.ts';
 import { handleGraphControl } from './control-api.ts';
-import {
-  Delivery,
-  type DeliveryRecord,
-  type EndpointView,
-  type LossRecord,
-  type ValidationRecord,
-} from './delivery.ts';
+import { Delivery } from './delivery.ts';
 import { DeltaQueries } from './delta.ts';
 import { GraphApi } from './graph-api.ts';
 import { guid } from './guid.ts';
-import {
-  type ChangeRequest,
-  type GraphChange,
-  GraphMailboxStore,
-  GraphSimulatorInputError,
-} from './mailbox-store.ts';
+import { GraphMailboxStore, GraphSimulatorInputError } from './mailbox-store.ts';
 import {
   GRAPH_SCOPE,
   type GraphChaosSettings,
-  type GraphClient,
-  type GraphRules,
   type GraphSimulatorOptions,
   parseChaosSettings,
   parseRules,
   resolveGraphOptions,
 } from './options.ts';
-import { GraphApiError, Subscriptions, type SubscriptionView } from './subscriptions.ts';
+import { GraphApiError, Subscriptions } from './subscriptions.ts';
 
+export type { GraphSimulator, GraphSimulatorSummary } from './api.ts';
 export { GraphSimulatorInputError } from './mailbox-store.ts';
 export { GraphSimulatorConfigError, type GraphSimulatorOptions } from './options.ts';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 /** How often the per-hour chaos knobs are drawn (a Poisson process sampled once a simulated minute). */
 const CHAOS_TICK_MS = 60_000;
-
-export interface GraphSimulatorSummary {
-  readonly url: string;
-  readonly graphUrl: string;
-  readonly tokenUrl: string;
-  readonly tenant: string;
-  readonly tenantId: string;
-  readonly timeScale: number;
-  readonly now: string;
-  readonly seed: number;
-  readonly mailboxes: readonly string[];
-  readonly changeRate: number;
-  readonly chaos: GraphChaosSettings;
-  readonly rules: GraphRules;
-}
-
-export interface GraphSimulator {
-  /** `http://host:port` */
-  readonly url: string;
-  /** `${url}/v1.0` */
-  readonly graphUrl: string;
-  /** `${url}/{tenant}/oauth2/v2.0/token` */
-  readonly tokenUrl: string;
-  /** `${url}/_graph-sim` */
-  readonly controlUrl: string;
-  readonly scope: string;
-  readonly tenantId: string;
-  readonly clock: Clock;
-  readonly clients: readonly GraphClient[];
-  readonly mailboxAddresses: readonly string[];
-  makeChange(request: ChangeRequest): GraphChange;
-  removeSubscription(subscriptionId: string): SubscriptionView;
-  missNotifications(subscriptionId: string, count?: number): SubscriptionView;
-  requireReauthorization(subscriptionId: string): SubscriptionView;
-  expireDeltaTokens(mailbox: string): { mailbox: string; tokens: number };
-  throttle(mailbox: string, forMs: number): { mailbox: string; until: number };
-  setChaos(update: Partial<GraphChaosSettings>): GraphChaosSettings;
-  setRules(update: Partial<GraphRules>): GraphRules;
-  setChangeRate(changeRate: number): void;
-  chaos(): GraphChaosSettings;
-  rules(): GraphRules;
-  changes(filter?: { mailbox?: string; after?: number }): readonly GraphChange[];
-  subscriptions(filter?: { mailbox?: string }): SubscriptionView[];
-  deliveries(filter?: { subscriptionId?: string; after?: number }): readonly DeliveryRecord[];
-  losses(filter?: { subscriptionId?: string }): readonly LossRecord[];
-  validations(): readonly ValidationRecord[];
-  endpoints(): EndpointView[];
-  /** Notification and validation POSTs waiting for an answer now (0: the stand-in is at rest). */
-  pendingRequests(): number;
-  mailboxes(): Array<Record<string, unknown>>;
-  summary(): GraphSimulatorSummary;
-  stop(): Promise<void>;
-}
 
 export async function startGraphSimulator(options: GraphSimulatorOptions = {}): Promise<GraphSimulator> {
   const config = resolveGraphOptions(options);

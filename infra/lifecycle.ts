@@ -45,7 +45,7 @@ export interface LifecycleProps {
   /**
    * Hours between checkpoints of a healthy mailbox's folder SyncStates. Shorter keeps the
    * pushed-item list smaller and a catch-up shorter, for a few SyncFolderItems calls per mailbox
-   * each time (README, "Checkpoints").
+   * each time (docs/how-it-works.md, "Checkpoints").
    * @default 24
    */
   readonly checkpointIntervalHours?: number;

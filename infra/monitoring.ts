@@ -59,7 +59,7 @@ export interface MonitoringProps {
 
 /**
  * What tells people the bridge needs them: CloudWatch alarms, all sent to one SNS topic (and OK
- * when they clear), and one dashboard. The README's runbook says, for each alarm, what it means
+ * when they clear), and one dashboard. The runbook (docs/runbook.md) says, for each alarm, what it means
  * and what to do; each alarm's description points there.
  */
 export class Monitoring extends Construct {
@@ -125,7 +125,7 @@ export class Monitoring extends Construct {
       } = {},
     ) => {
       const created = new Alarm(this, name, {
-        alarmDescription: `exchange-push-bridge: ${runbook} Runbook: README, "Runbook", ${name}.`,
+        alarmDescription: `exchange-push-bridge: ${runbook} Runbook: docs/runbook.md, ${name}.`,
         metric,
         threshold,
         evaluationPeriods: options.evaluationPeriods ?? 1,
@@ -239,7 +239,7 @@ export class Monitoring extends Construct {
     this.dashboard.addWidgets(
       new TextWidget({
         markdown:
-          '# exchange-push-bridge\nSubscriptions, notifications, renewals and queues. Alarms are explained in the README runbook.',
+          '# exchange-push-bridge\nSubscriptions, notifications, renewals and queues. Alarms are explained in docs/runbook.md.',
         width: 24,
         height: 2,
       }),

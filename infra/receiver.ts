@@ -32,7 +32,7 @@ export const ACCESS_LOG_FIELDS = {
 
 export interface ReceiverProps {
   readonly table: TableV2;
-  /** Where the receiver keeps the pushed-item list (functions/domain/pushed-items.ts). */
+  /** Where the receiver keeps the pushed-item list (functions/domain/pushed-item-list.ts). */
   readonly syncStates: TableV2;
   readonly ingestQueue: Queue;
   readonly logRetention: RetentionDays;

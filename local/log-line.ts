@@ -3,7 +3,7 @@
  * is no reason), and, for the live view, folded to the terminal's width so redrawing in place
  * knows how many rows it drew.
  */
-import type { LocalLogEntry } from './system.ts';
+import type { LocalLogEntry } from './options.ts';
 
 export function logLine(entry: LocalLogEntry, time: string): string {
   const detail = reasonOf(entry.extra);

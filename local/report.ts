@@ -5,7 +5,7 @@
  */
 import type { ChangeRecord } from '../simulator/mailbox-store.ts';
 import type { SubscriptionView } from '../simulator/push-engine.ts';
-import type { DeliveredEvent } from './system.ts';
+import type { DeliveredEvent } from './audit.ts';
 
 export interface RunReport {
   /** Item changes the simulator made while the bridge watched the mailbox. */

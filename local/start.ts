@@ -6,8 +6,9 @@ import { parseArgs } from 'node:util';
 import { createScaledClock } from '../functions/core/clock.ts';
 import type { SubscriptionRecord } from '../functions/domain/subscription.ts';
 import { fold, logLine } from './log-line.ts';
+import type { LocalLogEntry } from './options.ts';
 import type { RunReport } from './report.ts';
-import { type LocalLogEntry, type LocalSystem, startLocalSystem } from './system.ts';
+import { type LocalSystem, startLocalSystem } from './system.ts';
 
 const USAGE = `usage: npm start -- [options]
 

@@ -13,7 +13,7 @@ import {
   type ExchangeConnection,
   InvalidConnectionConfigError,
   parseConnections,
-} from '../exchange/connection.ts';
+} from '../ews/connection.ts';
 
 export interface ConnectionsSource {
   /** Where the connections come from, for messages: `secret "…"`, `file /…`. */

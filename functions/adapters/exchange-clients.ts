@@ -5,20 +5,14 @@
  * configuration is thrown, because nothing can be done without it.
  */
 import type { Clock } from '../core/clock.ts';
-import { ok } from '../core/result.ts';
+import { err, ok } from '../core/result.ts';
 import { EwsProtocolError } from '../ews/errors.ts';
 import { MAX_FIND_FOLDER_ENTRIES } from '../ews/folders.ts';
 import type { FolderRef } from '../ews/request.ts';
-import type { ItemPresence } from '../lifecycle/reconcile.ts';
-import type { ExchangeFailure, RenewalExchange } from '../lifecycle/renew.ts';
+import type { RenewalExchange } from '../renewer/job.ts';
+import type { ItemPresence } from '../renewer/reconcile.ts';
 import { type ConnectionsSource, UnknownConnectionError } from './connections-source.ts';
-import {
-  createEwsClient,
-  type EwsCallError,
-  type EwsClient,
-  type EwsClientDeps,
-  isRetryable,
-} from './ews-client.ts';
+import { createEwsClient, type EwsClient, type EwsClientDeps } from './ews/client.ts';
 
 export interface ExchangeClients {
   client(name: string): Promise<EwsClient | undefined>;
@@ -54,18 +48,13 @@ export function exchangeClients(
 
 /**
  * The EWS client as the lifecycle sees it: Subscribe, SyncFolderItems, FindFolder (every folder,
- * page by page) and GetItem existence checks, with retryability.
+ * page by page) and GetItem existence checks.
  */
 export function asRenewalExchange(client: EwsClient): RenewalExchange {
   return {
-    async subscribe(mailbox, request) {
-      const result = await client.subscribe(mailbox, request);
-      return result.ok ? result : { ok: false, error: withRetryable(result.error) };
-    },
-    async syncFolderItems(mailbox, request) {
-      const result = await client.syncFolderItems(mailbox, request);
-      return result.ok ? result : { ok: false, error: withRetryable(result.error) };
-    },
+    // Every error of the client says whether it is retryable (ExchangeRequestError).
+    subscribe: (mailbox, request) => client.subscribe(mailbox, request),
+    syncFolderItems: (mailbox, request) => client.syncFolderItems(mailbox, request),
     async listFolders(mailbox) {
       const folders: FolderRef[] = [];
       let offset = 0;
@@ -74,7 +63,7 @@ export function asRenewalExchange(client: EwsClient): RenewalExchange {
           maxEntriesReturned: MAX_FIND_FOLDER_ENTRIES,
           offset,
         });
-        if (!page.ok) return { ok: false, error: withRetryable(page.error) };
+        if (!page.ok) return err(page.error);
         for (const folder of page.value.folders)
           if (folder.kind !== 'SearchFolder') folders.push({ folderId: folder.folderId });
         const next = page.value.nextOffset;
@@ -84,7 +73,7 @@ export function asRenewalExchange(client: EwsClient): RenewalExchange {
             'FindFolder',
             `IndexedPagingOffset ${next} does not move past offset ${offset}, so paging would never end`,
           );
-          return { ok: false, error: withRetryable(stuck) };
+          return err(stuck);
         }
         offset = next;
       }
@@ -95,25 +84,21 @@ export function asRenewalExchange(client: EwsClient): RenewalExchange {
         itemIds.map((id) => ({ id })),
         { baseShape: 'IdOnly' },
       );
-      if (!result.ok) return { ok: false, error: withRetryable(result.error) };
+      if (!result.ok) return err(result.error);
       const answers: ItemPresence[] = [];
       for (const answer of result.value) {
         if (answer.ok) {
           answers.push('present');
           continue;
         }
-        const category = 'category' in answer.error ? answer.error.category : undefined;
+        const { category } = answer.error;
         if (category === 'NotFound') answers.push('missing');
         // Worth retrying the whole check later rather than leaving the item undecided.
         else if (category === 'ServerBusy' || category === 'MailboxMoved' || category === 'Transient')
-          return { ok: false, error: withRetryable(answer.error) };
+          return err(answer.error);
         else answers.push({ undetermined: answer.error.message });
       }
       return { ok: true, value: answers };
     },
   };
-}
-
-function withRetryable(error: EwsCallError): ExchangeFailure & { retryable: boolean } {
-  return Object.assign(error, { retryable: isRetryable(error) });
 }

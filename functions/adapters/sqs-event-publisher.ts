@@ -10,8 +10,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { BridgeEvent } from '../../events/bridge-event.ts';
 import type { IamActions } from '../core/access.ts';
+import type { EventPublisher } from '../domain/events.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
-import type { EventPublisher } from '../receiver/receive.ts';
 
 /** IAM actions on the ingest queue (SendMessageBatch is authorized as SendMessage). */
 export const SQS_EVENT_PUBLISHER_ACTIONS = ['sqs:SendMessage'] as const satisfies IamActions;

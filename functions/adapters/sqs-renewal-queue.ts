@@ -6,8 +6,8 @@ import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aw
 import type { IamActions } from '../core/access.ts';
 import type { Clock } from '../core/clock.ts';
 import { parseMailboxKey } from '../domain/mailbox-key.ts';
-import { WORK_REASONS } from '../lifecycle/policy.ts';
-import type { RenewalJob, RenewalQueue } from '../lifecycle/sweep.ts';
+import { WORK_REASONS } from '../domain/policy.ts';
+import type { RenewalJob, RenewalQueue } from '../domain/renewal-job.ts';
 
 /** IAM actions on the renewals queue (SendMessageBatch is authorized as SendMessage). */
 export const SQS_RENEWAL_QUEUE_ACTIONS = ['sqs:SendMessage'] as const satisfies IamActions;

@@ -12,6 +12,7 @@ import {
   paginateScan,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { MailboxRecords } from '../admin/manage.ts';
 import type { IamActions } from '../core/access.ts';
 import { showValue } from '../core/show.ts';
 import { type MailboxKey, parseMailboxKey } from '../domain/mailbox-key.ts';
@@ -23,17 +24,16 @@ import type {
 } from '../domain/subscription.ts';
 import { type FolderRef, isDistinguishedFolderName } from '../ews/request.ts';
 import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from '../ews/subscribe.ts';
-import type { ClaimCheckpoint } from '../lifecycle/checkpoint.ts';
+import type { AdvanceUpdate, SubscriptionStore } from '../receiver/receive.ts';
+import type { ClaimCheckpoint } from '../renewer/checkpoint.ts';
 import type {
   AtGeneration,
   BeginRenewal,
   CompleteRenewal,
   LifecycleStore,
   RenewalFailure,
-} from '../lifecycle/renew.ts';
-import type { RecordScan } from '../lifecycle/sweep.ts';
-import type { MailboxRecords } from '../mailboxes/manage.ts';
-import type { AdvanceUpdate, SubscriptionStore } from '../receiver/receive.ts';
+} from '../renewer/job.ts';
+import type { RecordScan } from '../sweeper/sweep.ts';
 import { conditionally } from './conditional-write.ts';
 
 export const SUBSCRIPTION_SK = 'subscription';

@@ -3,7 +3,7 @@
  * (mailboxKey, "sync#f#<folder id>"), each with the checkpoint's pending SyncState when one is
  * being proven, and (mailboxKey, "checkpoint") saying since when. Large and rarely written, so kept out of the subscription
  * table that every heartbeat writes and every sweep scans. The same partition holds the mailbox's
- * pushed-item list (pushed-item-log.ts): everything about a mailbox's synchronization, removed
+ * pushed-item list (pushed-item-list.ts): everything about a mailbox's synchronization, removed
  * together.
  */
 import {
@@ -15,11 +15,12 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { IamActions } from '../core/access.ts';
+import type { FolderSyncState, PendingSyncState } from '../domain/folder-sync-state.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import type { FolderRef } from '../ews/request.ts';
 import { isDistinguishedFolderName } from '../ews/request.ts';
-import type { CheckpointStore, PendingCheckpoint } from '../lifecycle/checkpoint.ts';
-import type { FolderSyncState, PendingSyncState, SyncStateStore } from '../lifecycle/sync.ts';
+import type { CheckpointStore, PendingCheckpoint } from '../renewer/checkpoint.ts';
+import type { SyncStateStore } from '../renewer/sync.ts';
 import { conditionally } from './conditional-write.ts';
 import { writeAll } from './dynamo-batch.ts';
 
@@ -32,7 +33,7 @@ export const SYNC_STATE_TABLE_ACTIONS = {
 } as const satisfies Record<string, IamActions>;
 
 const PREFIX = 'sync#';
-/** The checkpoint being proven (lifecycle/checkpoint.ts), one per mailbox. */
+/** The checkpoint being proven (renewer/checkpoint.ts), one per mailbox. */
 const CHECKPOINT_SK = 'checkpoint';
 
 function sortKey(folder: FolderRef): string {

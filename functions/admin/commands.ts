@@ -5,10 +5,10 @@
  */
 import { err, ok, type Result } from '../core/result.ts';
 import { showValue } from '../core/show.ts';
+import { type FolderSyncState, folderLabel } from '../domain/folder-sync-state.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import { type FolderRef, isDistinguishedFolderName } from '../ews/request.ts';
 import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from '../ews/subscribe.ts';
-import { type FolderSyncState, folderLabel } from '../lifecycle/sync.ts';
 import {
   addMailbox,
   healthOf,
@@ -20,7 +20,7 @@ import {
   removeMailbox,
   setupOf,
   showMailbox,
-} from '../mailboxes/manage.ts';
+} from './manage.ts';
 
 export type AdminCommand =
   | ({ readonly command: 'add' } & MailboxSpec)
@@ -69,7 +69,7 @@ export interface MailboxView {
     /** A checkpoint took a newer SyncState, waiting to be proven safe. */
     readonly checkpointPending: boolean;
   }[];
-  /** When the next checkpoint of the SyncStates is due (README, "Checkpoints"). */
+  /** When the next checkpoint of the SyncStates is due (docs/how-it-works.md, "Checkpoints"). */
   readonly nextCheckpointAt: string | null;
   /** Whether the mailbox is watched yet: what `add` waits for (manage.ts, setupOf). */
   readonly setup: MailboxSetup;

@@ -4,8 +4,8 @@
  * DynamoDB down) come back as an error response too, so the CLI always has something to show.
  */
 import type { LogSink } from '../core/telemetry.ts';
-import type { ManageDeps } from '../mailboxes/manage.ts';
 import { type AdminResponse, runAdminCommand } from './commands.ts';
+import type { ManageDeps } from './manage.ts';
 
 export type AdminHandler = (command: unknown) => Promise<AdminResponse>;
 

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type {
+  BridgeEvent,
   ExchangeEventType,
   FolderReference,
   LifecycleCloudEvent,
@@ -205,4 +206,10 @@ export function toLifecycleCloudEvent(args: {
       detail: args.detail,
     },
   };
+}
+
+/** Where events go: the ingest queue (every function that publishes writes there). */
+export interface EventPublisher {
+  /** Publishes in order, durably, or throws. Safe to repeat: ids de-duplicate. */
+  publish(mailboxKey: MailboxKey, events: readonly BridgeEvent[]): Promise<void>;
 }

@@ -76,7 +76,7 @@ export interface SubscriptionRecord {
   /**
    * Pushes accepted in order that said Exchange had nothing more queued (MoreEvents false, or a
    * StatusEvent, which Exchange sends only when its queue is empty): each one proves that every
-   * change made before it was built has been delivered. The checkpoint (lifecycle/checkpoint.ts)
+   * change made before it was built has been delivered. The checkpoint (renewer/checkpoint.ts)
    * counts them; only the receiver's advance increments it, in the write it makes anyway.
    */
   readonly drainedPushes?: number;

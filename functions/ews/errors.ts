@@ -116,13 +116,42 @@ const ADVICE: Record<EwsErrorCategory, string> = {
   Other: 'see the Exchange response code documentation for what it means',
 };
 
+/**
+ * Every failure of a request to Exchange (or to its token endpoint), whatever went wrong: whether
+ * trying the same request again later can succeed without anyone changing anything, and, when
+ * Exchange answered with an EWS response code, what that code means (the `category` the
+ * subscription lifecycle switches on). Set once, by each subclass's constructor.
+ */
+export abstract class ExchangeRequestError extends Error {
+  readonly retryable: boolean;
+  /** Set when Exchange answered with an EWS response code (EwsResponseError); otherwise undefined. */
+  readonly category: EwsErrorCategory | undefined;
+
+  constructor(
+    message: string,
+    meaning: { readonly retryable: boolean; readonly category?: EwsErrorCategory },
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.retryable = meaning.retryable;
+    this.category = meaning.category;
+  }
+}
+
+/** Categories of codes that can pass by themselves: throttling, a passing failure, a mailbox move. */
+const RETRYABLE_CATEGORIES: ReadonlySet<EwsErrorCategory> = new Set([
+  'ServerBusy',
+  'Transient',
+  'MailboxMoved',
+]);
+
 /** Exchange answered the operation with a response code other than NoError. */
-export class EwsResponseError extends Error {
+export class EwsResponseError extends ExchangeRequestError {
   override readonly name = 'EwsResponseError';
   readonly operation: EwsOperation;
   /** The code as Exchange sent it; `ResponseCode` when it is one the schema knows. */
   readonly responseCode: ResponseCode | string;
-  readonly category: EwsErrorCategory;
+  declare readonly category: EwsErrorCategory;
   readonly messageText: string | null;
   /** `BackOffMilliseconds` from MessageXml, when Exchange gave one (ErrorServerBusy). */
   readonly backOffMilliseconds: number | null;
@@ -148,10 +177,12 @@ export class EwsResponseError extends Error {
           ? ''
           : ` (${showValue(args.messageText, 120)})`;
     const wait = backOff === null ? '' : `; BackOffMilliseconds=${backOff}`;
-    super(`${args.operation} failed with ${args.responseCode}${text}${wait}: ${ADVICE[category]}`);
+    super(`${args.operation} failed with ${args.responseCode}${text}${wait}: ${ADVICE[category]}`, {
+      retryable: RETRYABLE_CATEGORIES.has(category),
+      category,
+    });
     this.operation = args.operation;
     this.responseCode = args.responseCode;
-    this.category = category;
     this.messageText = args.messageText;
     this.messageXml = args.messageXml;
     this.backOffMilliseconds = backOff;
@@ -182,14 +213,11 @@ function parseBackOff(raw: string | undefined): number | null {
  * "User is not mailbox owner", and sending it again changes nothing; `Server` (or anything else) is
  * a failure on Exchange's side that can pass.
  */
-export class EwsSoapFaultError extends Error {
+export class EwsSoapFaultError extends ExchangeRequestError {
   override readonly name = 'EwsSoapFaultError';
   readonly operation: EwsOperation;
   readonly faultCode: string;
   readonly faultString: string;
-  /** False for a Client/Sender fault: the request itself was refused. */
-  readonly retryable: boolean;
-
   constructor(operation: EwsOperation, faultCode: string, faultString: string) {
     const local = faultCode.slice(faultCode.indexOf(':') + 1);
     const refused = local === 'Client' || local === 'Sender' || local.startsWith('Client.');
@@ -199,11 +227,12 @@ export class EwsSoapFaultError extends Error {
           ? 'Exchange refused the request as sent (a client fault), so retrying it unchanged will not help: check the mailbox, the rights of the account (impersonation, mailbox ownership) and the request the fault names'
           : 'this is an Exchange-side failure without an EWS code, retry with backoff and check the EWS URL if it persists'
       }`,
+      // A Client/Sender fault: the request itself was refused.
+      { retryable: !refused },
     );
     this.operation = operation;
     this.faultCode = faultCode;
     this.faultString = faultString;
-    this.retryable = !refused;
   }
 }
 
@@ -212,7 +241,7 @@ export class EwsSoapFaultError extends Error {
  * asked for, or missing a part the schema requires. Usually a proxy, a login page or a wrong URL.
  * `unusablePart`: the response was read, but one part of it (one item of several) cannot be used.
  */
-export class EwsProtocolError extends Error {
+export class EwsProtocolError extends ExchangeRequestError {
   override readonly name = 'EwsProtocolError';
   readonly operation: EwsOperation;
   readonly detail: string;
@@ -223,6 +252,7 @@ export class EwsProtocolError extends Error {
       scope === 'response'
         ? `${operation} response is not a usable EWS response: ${detail}; check that the URL points at /EWS/Exchange.asmx and nothing in between rewrites responses`
         : `${operation} response was read, but one part of it cannot be used: ${detail}; the rest of the response stands, and this part is reported as missing`,
+      { retryable: false },
     );
     this.operation = operation;
     this.detail = detail;
@@ -237,13 +267,13 @@ export type EwsError = EwsResponseError | EwsSoapFaultError | EwsProtocolError;
  * of range, a URL that is not http(s), no event types…). Thrown: it is a configuration or
  * programming error, caught where the configuration is read.
  */
-export class InvalidEwsRequestError extends Error {
+export class InvalidEwsRequestError extends ExchangeRequestError {
   override readonly name = 'InvalidEwsRequestError';
   readonly field: string;
   readonly value: string;
 
   constructor(field: string, value: string, problem: string) {
-    super(`${field} ${showValue(value)} ${problem}`);
+    super(`${field} ${showValue(value)} ${problem}`, { retryable: false });
     this.field = field;
     this.value = value;
   }

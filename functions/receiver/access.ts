@@ -1,13 +1,13 @@
 /** What the receiver may do in AWS (core/access.ts): by the variable handler.ts reads. */
 import { CALLBACK_KEY_ACTIONS } from '../adapters/callback-key-source.ts';
-import { PUSHED_ITEM_LOG_ACTIONS } from '../adapters/pushed-item-log.ts';
+import { PUSHED_ITEM_LIST_ACTIONS } from '../adapters/pushed-item-list.ts';
 import { SQS_EVENT_PUBLISHER_ACTIONS } from '../adapters/sqs-event-publisher.ts';
 import { SUBSCRIPTION_TABLE_ACTIONS } from '../adapters/subscription-table.ts';
 import type { FunctionAccess } from '../core/access.ts';
 
 export const RECEIVER_ACCESS = {
   TABLE_NAME: SUBSCRIPTION_TABLE_ACTIONS.SubscriptionStore,
-  SYNC_STATE_TABLE_NAME: PUSHED_ITEM_LOG_ACTIONS.PushedItemLog,
+  SYNC_STATE_TABLE_NAME: PUSHED_ITEM_LIST_ACTIONS.PushedItemListWriter,
   INGEST_QUEUE_URL: SQS_EVENT_PUBLISHER_ACTIONS,
   CALLBACK_KEY_SECRET_ARN: CALLBACK_KEY_ACTIONS,
 } as const satisfies FunctionAccess;

@@ -10,7 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { secretsManagerCallbackKey } from '../adapters/callback-key-source.ts';
-import { DynamoPushedItemLog } from '../adapters/pushed-item-log.ts';
+import { DynamoPushedItemList } from '../adapters/pushed-item-list.ts';
 import { SqsEventPublisher } from '../adapters/sqs-event-publisher.ts';
 import { DynamoSubscriptionStore, documentClient } from '../adapters/subscription-table.ts';
 import { systemClock } from '../core/clock.ts';
@@ -26,7 +26,7 @@ const doc = documentClient(new DynamoDBClient({}));
 
 export const handler = createReceiverHandler({
   store: new DynamoSubscriptionStore(doc, tableName),
-  pushedItems: new DynamoPushedItemLog(doc, syncStateTableName),
+  pushedItemList: new DynamoPushedItemList(doc, syncStateTableName),
   publisher: new SqsEventPublisher(new SQSClient({}), ingestQueueUrl),
   callbackKey: secretsManagerCallbackKey(new SecretsManagerClient({}), callbackKeySecretArn),
   clock: systemClock,

@@ -9,16 +9,25 @@
  *   reading the record afterwards;
  * - a notification with events reads the record first (so a retry of what was already taken
  *   publishes nothing), publishes and notes the items it says exist or are gone (the pushed-item
- *   list, domain/pushed-items.ts), then advances the watermark with a condition on the value
+ *   list, domain/pushed-item-list.ts), then advances the watermark with a condition on the value
  *   read, which makes concurrent deliveries of the same notification safe;
  * - Unsubscribe only for a subscription that is not (or no longer) ours, never because we failed.
  */
 
 import type { BridgeEvent } from '../../events/bridge-event.ts';
 import type { Clock } from '../core/clock.ts';
-import { isChangeEvent, toLifecycleCloudEvent, toNotificationCloudEvent } from '../domain/events.ts';
+import {
+  type EventPublisher,
+  isChangeEvent,
+  toLifecycleCloudEvent,
+  toNotificationCloudEvent,
+} from '../domain/events.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
-import { hasPushedItemChanges, type PushedItemChanges, pushedItemChanges } from '../domain/pushed-items.ts';
+import {
+  hasPushedItemListChanges,
+  type PushedItemListChanges,
+  pushedItemListChanges,
+} from '../domain/pushed-item-list.ts';
 import type { RecoveryReason, SubscriptionRecord } from '../domain/subscription.ts';
 import { lastWatermark, type Notification, type SubscriptionStatus } from '../ews/notification.ts';
 
@@ -52,21 +61,16 @@ export interface SubscriptionStore {
   advance(update: AdvanceUpdate): Promise<boolean>;
 }
 
-export interface EventPublisher {
-  /** Publishes in order, durably, or throws. Safe to repeat: ids de-duplicate. */
-  publish(mailboxKey: MailboxKey, events: readonly BridgeEvent[]): Promise<void>;
-}
-
-/** The pushed-item list (domain/pushed-items.ts), as the receiver writes it. */
-export interface PushedItemLog {
+/** The pushed-item list (domain/pushed-item-list.ts), as the receiver writes it. */
+export interface PushedItemListWriter {
   /** Notes and forgets items durably, or throws. Safe to repeat. */
-  record(mailboxKey: MailboxKey, changes: PushedItemChanges, at: number): Promise<void>;
+  record(mailboxKey: MailboxKey, changes: PushedItemListChanges, at: number): Promise<void>;
 }
 
 export interface ReceiveDeps {
   readonly store: SubscriptionStore;
   readonly publisher: EventPublisher;
-  readonly pushedItems: PushedItemLog;
+  readonly pushedItemList: PushedItemListWriter;
   readonly clock: Clock;
 }
 
@@ -155,7 +159,7 @@ async function receiveOne(
   if (subscriptionId === null) return outcome('heartbeat'); // unreachable: the decoder requires it with a Notification
 
   const last = lastWatermark(notification);
-  const itemChanges = pushedItemChanges(changes);
+  const itemChanges = pushedItemListChanges(changes);
   if (changes.length === 0) {
     // The hot path: one conditional write, no read.
     const applied = await deps.store.advance({
@@ -203,8 +207,8 @@ async function receiveOne(
     }
     await Promise.all([
       events.length > 0 ? deps.publisher.publish(target.mailboxKey, events) : undefined,
-      hasPushedItemChanges(itemChanges)
-        ? deps.pushedItems.record(target.mailboxKey, itemChanges, now)
+      hasPushedItemListChanges(itemChanges)
+        ? deps.pushedItemList.record(target.mailboxKey, itemChanges, now)
         : undefined,
     ]);
     const applied = await deps.store.advance({

@@ -4,7 +4,7 @@
  */
 import { CALLBACK_KEY_ACTIONS } from '../adapters/callback-key-source.ts';
 import { CONNECTIONS_SECRET_ACTIONS } from '../adapters/connections-source.ts';
-import { PUSHED_ITEM_LOG_ACTIONS } from '../adapters/pushed-item-log.ts';
+import { PUSHED_ITEM_LIST_ACTIONS } from '../adapters/pushed-item-list.ts';
 import { SQS_EVENT_PUBLISHER_ACTIONS } from '../adapters/sqs-event-publisher.ts';
 import { SQS_RENEWAL_QUEUE_ACTIONS } from '../adapters/sqs-renewal-queue.ts';
 import { SUBSCRIPTION_TABLE_ACTIONS } from '../adapters/subscription-table.ts';
@@ -16,7 +16,7 @@ export const RENEWER_ACCESS = {
   // Folder states and checkpoints, and the pushed-item list a catch-up checks and trims.
   SYNC_STATE_TABLE_NAME: allOf(
     SYNC_STATE_TABLE_ACTIONS.CheckpointStore,
-    PUSHED_ITEM_LOG_ACTIONS.PushedItemList,
+    PUSHED_ITEM_LIST_ACTIONS.PushedItemList,
   ),
   INGEST_QUEUE_URL: SQS_EVENT_PUBLISHER_ACTIONS,
   RENEWALS_QUEUE_URL: SQS_RENEWAL_QUEUE_ACTIONS,

@@ -1,14 +1,26 @@
 /**
- * The renewer as an SQS batch handler: one renewal per job, outcomes as metrics and logs. A job
- * that throws (DynamoDB or SQS failing) is reported as a batch item failure and retried by SQS,
- * then dead-lettered; a job that is not a job is dropped with a log line.
+ * The renewer as an SQS batch handler: each job opened (job.ts), then handed to the entry point
+ * of the job the mailbox needs (Subscribe, SyncFolderItems catch-up, checkpoint); outcomes as
+ * metrics and logs. A job that throws (DynamoDB or SQS failing) is reported as a batch item
+ * failure and retried by SQS, then dead-lettered; a message that is not a job is dropped with a
+ * log line.
  */
 
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { InvalidRenewalJobError, parseRenewalJob } from '../adapters/sqs-renewal-queue.ts';
 import type { LogSink, MetricsRecorder } from '../core/telemetry.ts';
-import { type RenewDeps, type RenewOutcome, renew } from '../lifecycle/renew.ts';
+import type { SubscriptionRecord } from '../domain/subscription.ts';
+import { checkpoint } from './checkpoint.ts';
+import { openJob, type RenewalExchange, type RenewDeps, type RenewerJob, type RenewOutcome } from './job.ts';
+import { resubscribe } from './resubscribe.ts';
+import { synchronize } from './synchronize.ts';
+
+/** The renewer's entry points, one per job (job.ts says which job a queued message gets). */
+const JOBS: Record<
+  RenewerJob,
+  (record: SubscriptionRecord, exchange: RenewalExchange, deps: RenewDeps) => Promise<RenewOutcome>
+> = { resubscribe, synchronize, checkpoint };
 
 export type RenewerHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
 
@@ -33,7 +45,9 @@ export function createRenewerHandler(
       }
       throw error;
     }
-    const outcome = await renew(job, deps);
+    const opened = await openJob(job, deps);
+    const outcome =
+      opened.kind === 'open' ? await JOBS[opened.job](opened.record, opened.exchange, deps) : opened;
     deps.onOutcome?.(outcome);
     const context = { mailboxKey: job.mailboxKey, generation: job.generation, reason: job.reason, outcome };
     switch (outcome.kind) {

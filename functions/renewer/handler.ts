@@ -9,14 +9,14 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { secretsManagerCallbackKey } from '../adapters/callback-key-source.ts';
 import { secretsManagerConnections } from '../adapters/connections-source.ts';
 import { asRenewalExchange, exchangeClients } from '../adapters/exchange-clients.ts';
-import { DynamoPushedItemLog } from '../adapters/pushed-item-log.ts';
+import { DynamoPushedItemList } from '../adapters/pushed-item-list.ts';
 import { SqsEventPublisher } from '../adapters/sqs-event-publisher.ts';
 import { SqsRenewalQueue } from '../adapters/sqs-renewal-queue.ts';
 import { DynamoSubscriptionStore, documentClient } from '../adapters/subscription-table.ts';
 import { DynamoSyncStateStore } from '../adapters/sync-state-table.ts';
 import { systemClock } from '../core/clock.ts';
 import { powertoolsMetrics } from '../core/telemetry.ts';
-import { policyFromEnvironment } from '../lifecycle/config.ts';
+import { policyFromEnvironment } from '../domain/config.ts';
 import { createRenewerHandler } from './batch.ts';
 
 const tableName = getStringFromEnv({ key: 'TABLE_NAME' });
@@ -37,7 +37,7 @@ const clients = exchangeClients(
 export const handler = createRenewerHandler({
   store: new DynamoSubscriptionStore(doc, tableName),
   syncStates: new DynamoSyncStateStore(doc, syncStateTableName),
-  pushedItems: new DynamoPushedItemLog(doc, syncStateTableName),
+  pushedItemList: new DynamoPushedItemList(doc, syncStateTableName),
   exchange: async (connection) => {
     const client = await clients.client(connection);
     return client === undefined ? undefined : asRenewalExchange(client);

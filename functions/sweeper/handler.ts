@@ -9,7 +9,7 @@ import { SqsRenewalQueue } from '../adapters/sqs-renewal-queue.ts';
 import { DynamoSubscriptionStore, documentClient } from '../adapters/subscription-table.ts';
 import { systemClock } from '../core/clock.ts';
 import { powertoolsMetrics } from '../core/telemetry.ts';
-import { policyFromEnvironment } from '../lifecycle/config.ts';
+import { policyFromEnvironment } from '../domain/config.ts';
 import { createSweepHandler } from './run.ts';
 
 const tableName = getStringFromEnv({ key: 'TABLE_NAME' });

@@ -3,7 +3,7 @@
  * log line.
  */
 import type { LogSink, MetricsRecorder } from '../core/telemetry.ts';
-import { type SweepDeps, type SweepSummary, sweep } from '../lifecycle/sweep.ts';
+import { type SweepDeps, type SweepSummary, sweep } from './sweep.ts';
 
 export type SweepHandler = () => Promise<SweepSummary>;
 

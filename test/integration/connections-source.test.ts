@@ -20,7 +20,7 @@ import {
   UnknownConnectionError,
 } from '../../functions/adapters/connections-source.ts';
 import type { Result } from '../../functions/core/result.ts';
-import { InvalidConnectionConfigError } from '../../functions/exchange/connection.ts';
+import { InvalidConnectionConfigError } from '../../functions/ews/connection.ts';
 import { closedPort, type RecordingServer, startRecordingServer } from '../support/recording-server.ts';
 import { steppedClock } from '../support/stepped-clock.ts';
 

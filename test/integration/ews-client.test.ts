@@ -11,17 +11,18 @@ import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createEwsClient } from '../../functions/adapters/ews/client.ts';
 import {
-  createEwsClient,
   EwsAuthError,
   type EwsCallError,
   EwsUnavailableError,
   EwsUnreachableError,
   isRetryable,
   retryAfterMs,
-} from '../../functions/adapters/ews-client.ts';
+} from '../../functions/adapters/ews/errors.ts';
 import { createScaledClock } from '../../functions/core/clock.ts';
 import type { Result } from '../../functions/core/result.ts';
+import { type ExchangeConnection, parseConnections } from '../../functions/ews/connection.ts';
 import {
   EwsProtocolError,
   EwsResponseError,
@@ -31,7 +32,6 @@ import {
 import { encodeFindFolder, type FindFolderResult, type FoundFolder } from '../../functions/ews/folders.ts';
 import { ENRICHMENT_SHAPE, encodeGetItem, encodeSyncFolderItems } from '../../functions/ews/items.ts';
 import { encodeSubscribe, type PushSubscriptionRequest } from '../../functions/ews/subscribe.ts';
-import { type ExchangeConnection, parseConnections } from '../../functions/exchange/connection.ts';
 import { startSimulator } from '../../simulator/server.ts';
 import { closedPort, type RecordingServer, startRecordingServer } from '../support/recording-server.ts';
 import { steppedClock } from '../support/stepped-clock.ts';

@@ -6,9 +6,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { mailboxKeyOf } from '../../functions/domain/mailbox-key.ts';
 import type { SubscriptionRecord } from '../../functions/domain/subscription.ts';
-import type { RenewOutcome } from '../../functions/lifecycle/renew.ts';
+import type { RenewOutcome } from '../../functions/renewer/job.ts';
+import type { LocalSystemOptions } from '../../local/options.ts';
 import { changesWhileWatched, findMissingChanges } from '../../local/report.ts';
-import { type LocalSystem, type LocalSystemOptions, startLocalSystem } from '../../local/system.ts';
+import { type LocalSystem, startLocalSystem } from '../../local/system.ts';
 import { type SteppedClock, steppedClock } from '../support/stepped-clock.ts';
 
 const MINUTE = 60_000;

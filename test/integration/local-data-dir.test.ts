@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { type LocalLogEntry, startLocalSystem } from '../../local/system.ts';
+import type { LocalLogEntry } from '../../local/options.ts';
+import { startLocalSystem } from '../../local/system.ts';
 
 it('starts again on the state an earlier run kept, renewing its mailboxes', {
   timeout: 120_000,

@@ -7,7 +7,8 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readBody } from '../../local/api-gateway-event.ts';
 import { startFrontEnd } from '../../local/front-end.ts';
-import { type LocalLogEntry, type LocalSystem, startLocalSystem } from '../../local/system.ts';
+import type { LocalLogEntry } from '../../local/options.ts';
+import { type LocalSystem, startLocalSystem } from '../../local/system.ts';
 
 let system: LocalSystem | undefined;
 afterEach(async () => {

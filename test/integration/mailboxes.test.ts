@@ -10,10 +10,10 @@ import { SqsEventPublisher } from '../../functions/adapters/sqs-event-publisher.
 import { DynamoSubscriptionStore, documentClient } from '../../functions/adapters/subscription-table.ts';
 import { DynamoSyncStateStore } from '../../functions/adapters/sync-state-table.ts';
 import { runAdminCommand } from '../../functions/admin/commands.ts';
+import type { ManageDeps } from '../../functions/admin/manage.ts';
 import { callbackKeyFrom } from '../../functions/domain/callback.ts';
 import { mailboxKeyOf } from '../../functions/domain/mailbox-key.ts';
-import { DEFAULT_POLICY, workFor } from '../../functions/lifecycle/policy.ts';
-import type { ManageDeps } from '../../functions/mailboxes/manage.ts';
+import { DEFAULT_POLICY, workFor } from '../../functions/domain/policy.ts';
 import { classify } from '../../functions/receiver/receive.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
 import { manualClock } from '../support/manual-clock.ts';

@@ -13,7 +13,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoPushedItemLog } from '../../functions/adapters/pushed-item-log.ts';
+import { DynamoPushedItemList } from '../../functions/adapters/pushed-item-list.ts';
 import { SqsEventPublisher } from '../../functions/adapters/sqs-event-publisher.ts';
 import {
   DynamoSubscriptionStore,
@@ -52,7 +52,7 @@ const clock = manualClock();
 let aws: LocalAws;
 let tableName: string;
 let queueUrl: string;
-let pushedItems: DynamoPushedItemLog;
+let pushedItemList: DynamoPushedItemList;
 let dynamoTap: CallTap;
 let sqsTap: CallTap;
 let handler: ReceiverHandler;
@@ -74,10 +74,10 @@ beforeAll(async () => {
   sqsTap = tap(sqs);
   store = new DynamoSubscriptionStore(documentClient(dynamodb), tableName);
   doc = documentClient(aws.emulators.dynamodb);
-  pushedItems = new DynamoPushedItemLog(doc, env.SYNC_STATE_TABLE_NAME ?? '');
+  pushedItemList = new DynamoPushedItemList(doc, env.SYNC_STATE_TABLE_NAME ?? '');
   handler = createReceiverHandler({
     store,
-    pushedItems: new DynamoPushedItemLog(documentClient(dynamodb), env.SYNC_STATE_TABLE_NAME ?? ''),
+    pushedItemList: new DynamoPushedItemList(documentClient(dynamodb), env.SYNC_STATE_TABLE_NAME ?? ''),
     publisher: new SqsEventPublisher(sqs, queueUrl),
     clock,
     callbackKey: async () => key,
@@ -241,7 +241,7 @@ describe('receiver: decisions', () => {
       { type: 'ModifiedEvent', watermark: 'W16', itemId: 'C' },
     ]);
     const listed = [];
-    for await (const item of pushedItems.list(mailboxKey)) listed.push(item);
+    for await (const item of pushedItemList.list(mailboxKey)) listed.push(item);
     expect(listed.sort((a, b) => a.itemId.localeCompare(b.itemId))).toEqual([
       { itemId: 'B2', folderId: 'inbox-id', notedAt: clock.now() },
       { itemId: 'C', folderId: 'inbox-id', notedAt: clock.now() - 1000 },
@@ -533,7 +533,7 @@ describe('receiver: failures of ours', () => {
     dynamoTap.heal();
     expect(statusOf(await push(mailboxKey, 2, body))).toBe('OK');
     const listed = [];
-    for await (const item of pushedItems.list(mailboxKey)) listed.push(item.itemId);
+    for await (const item of pushedItemList.list(mailboxKey)) listed.push(item.itemId);
     expect(listed).toEqual(['N1']);
     expect(await recordOf(mailboxKey)).toMatchObject({ watermark: 'W11' });
   });

@@ -4,7 +4,7 @@
  * taken from), the checkpoint item, and removal of everything a mailbox has there.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoPushedItemLog } from '../../functions/adapters/pushed-item-log.ts';
+import { DynamoPushedItemList } from '../../functions/adapters/pushed-item-list.ts';
 import { documentClient } from '../../functions/adapters/subscription-table.ts';
 import { DynamoSyncStateStore } from '../../functions/adapters/sync-state-table.ts';
 import { mailboxKeyOf } from '../../functions/domain/mailbox-key.ts';
@@ -13,7 +13,7 @@ import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
 
 let aws: LocalAws;
 let states: DynamoSyncStateStore;
-let items: DynamoPushedItemLog;
+let items: DynamoPushedItemList;
 const inbox: FolderRef = { distinguishedFolderId: 'inbox' };
 const byId: FolderRef = { folderId: 'AAMkAGI2=' };
 
@@ -21,7 +21,7 @@ beforeAll(async () => {
   aws = await startLocalAws();
   const table = aws.environment('renewer').SYNC_STATE_TABLE_NAME ?? '';
   states = new DynamoSyncStateStore(documentClient(aws.emulators.dynamodb), table);
-  items = new DynamoPushedItemLog(documentClient(aws.emulators.dynamodb), table);
+  items = new DynamoPushedItemList(documentClient(aws.emulators.dynamodb), table);
 });
 
 afterAll(async () => {

@@ -23,7 +23,7 @@ function locate(): SchemaTooling {
     if (!existsSync(join(dir, file))) {
       return {
         available: false,
-        reason: `EWS schema file ${join(dir, file)} not found (set EWS_SCHEMA_DIR; see README)`,
+        reason: `EWS schema file ${join(dir, file)} not found (set EWS_SCHEMA_DIR; see docs/development.md)`,
       };
     }
   }

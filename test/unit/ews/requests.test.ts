@@ -104,7 +104,7 @@ const sentMessages: Array<[string, () => string]> = [
       encodeGetItem({ itemShape: ENRICHMENT_SHAPE, itemIds: [{ id: 'A=' }, { id: 'B=', changeKey: 'CK' }] }),
   ],
   [
-    // The catch-up's check of pushed items SyncFolderItems did not name (lifecycle/reconcile.ts).
+    // The catch-up's check of the pushed-item list entries SyncFolderItems did not name (renewer/reconcile.ts).
     'GetItem: IdOnly existence check, a batch of ids',
     () =>
       encodeGetItem({

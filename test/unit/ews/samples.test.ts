@@ -10,7 +10,7 @@
  * after them, and as stored it must at least be refused cleanly rather than misread.
  */
 import { expect, it } from 'vitest';
-import { isRetryable } from '../../../functions/adapters/ews-client.ts';
+import { isRetryable } from '../../../functions/adapters/ews/errors.ts';
 import { EwsProtocolError, EwsResponseError, EwsSoapFaultError } from '../../../functions/ews/errors.ts';
 import { decodeFindFolderResponse } from '../../../functions/ews/folders.ts';
 import { decodeGetItemResponse, decodeSyncFolderItemsResponse } from '../../../functions/ews/items.ts';

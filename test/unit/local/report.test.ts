@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { DeliveredEvent } from '../../../local/audit.ts';
 import { buildReport, changesWhileWatched, findMissingChanges } from '../../../local/report.ts';
-import type { DeliveredEvent } from '../../../local/system.ts';
 import type { ChangeRecord } from '../../../simulator/mailbox-store.ts';
 import type { SubscriptionView } from '../../../simulator/push-engine.ts';
 

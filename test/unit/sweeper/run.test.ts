@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
+import { DEFAULT_POLICY } from '../../../functions/domain/policy.ts';
 import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
-import { DEFAULT_POLICY } from '../../../functions/lifecycle/policy.ts';
 import { createSweepHandler } from '../../../functions/sweeper/run.ts';
 import { manualClock } from '../../support/manual-clock.ts';
 

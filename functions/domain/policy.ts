@@ -1,0 +1,127 @@
+/**
+ * When a subscription needs the lifecycle, and how patiently it is retried. Pure functions of a
+ * record and the time, shared by the sweeper (which finds work) and the renewer (which checks the
+ * work is still needed when it gets to it).
+ */
+import type { SubscriptionRecord } from './subscription.ts';
+
+export interface LifecyclePolicy {
+  /** Added to 2 x StatusFrequency before a silent subscription counts as lost. @default 60 s */
+  readonly staleSlackMs: number;
+  /** A job queued this long ago and not started is queued again. @default 15 min */
+  readonly requeueAfterMs: number;
+  /** Failed renewal attempts after which the subscription is declared lost. @default 5 */
+  readonly lostAfterAttempts: number;
+  /** Time without a subscription after which it is declared lost, whatever the attempts. @default 30 min */
+  readonly lostAfterMs: number;
+  /** First retry delay; doubles per attempt, with jitter. @default 30 s */
+  readonly retryBaseMs: number;
+  /** Longest delay between attempts while not yet lost. @default 10 min */
+  readonly retryMaxMs: number;
+  /** Longest delay between attempts once lost ("keep retrying slowly"). @default 30 min */
+  readonly lostRetryMs: number;
+  /** Oldest watermark worth resuming from (Exchange keeps events 30 days). @default 29 days */
+  readonly watermarkMaxAgeMs: number;
+  /** Changes asked per SyncFolderItems call (Exchange's maximum is 512). @default 512 */
+  readonly syncPageSize: number;
+  /**
+   * A renewal under way (a baseline being taken, a Subscribe waiting for Exchange) is left alone
+   * this long after it last held its claim before the sweeper hands the mailbox to another
+   * renewer. No longer than the renewer function's timeout, so the one before has stopped by then.
+   * @default 5 min
+   */
+  readonly inFlightGraceMs: number;
+  /**
+   * How often a healthy mailbox's folder SyncStates are brought forward (renewer/checkpoint.ts),
+   * which bounds how far back a catch-up reaches and how long the pushed-item list grows.
+   * @default 24 h
+   */
+  readonly checkpointIntervalMs: number;
+}
+
+export const DEFAULT_POLICY: LifecyclePolicy = {
+  staleSlackMs: 60_000,
+  requeueAfterMs: 15 * 60_000,
+  lostAfterAttempts: 5,
+  lostAfterMs: 30 * 60_000,
+  retryBaseMs: 30_000,
+  retryMaxMs: 10 * 60_000,
+  lostRetryMs: 30 * 60_000,
+  watermarkMaxAgeMs: 29 * 24 * 3_600_000,
+  syncPageSize: 512,
+  inFlightGraceMs: 5 * 60_000,
+  checkpointIntervalMs: 24 * 3_600_000,
+};
+
+/** Why a mailbox needs the lifecycle now. */
+export type WorkReason =
+  /** No push, not even a heartbeat, for more than 2 x StatusFrequency (+ slack). */
+  | 'stale'
+  /** The receiver saw a missed notification. */
+  | 'gap'
+  /** Exchange said the subscription is gone (error push). */
+  | 'dead'
+  /** A Subscribe is due: a mailbox just added (its baseline first), or another attempt after a failure. */
+  | 'retry'
+  /** Folder synchronization is owed (a catch-up after a fresh subscription). */
+  | 'sync'
+  /** A healthy mailbox's SyncStates are due to be brought forward. */
+  | 'checkpoint';
+
+export const WORK_REASONS: readonly WorkReason[] = ['stale', 'gap', 'dead', 'retry', 'sync', 'checkpoint'];
+
+/** When a silent subscription is presumed lost (epoch ms), or undefined if it never spoke. */
+export function staleAt(record: SubscriptionRecord, policy: LifecyclePolicy): number | undefined {
+  const since = record.lastContactAt;
+  return since === undefined ? undefined : since + 2 * record.statusFrequency * 60_000 + policy.staleSlackMs;
+}
+
+/** What the lifecycle owes this mailbox now, or null if nothing. */
+export function workFor(record: SubscriptionRecord, now: number, policy: LifecyclePolicy): WorkReason | null {
+  if (record.state === 'removed') return null;
+  if (record.state !== 'active') {
+    return (record.nextAttemptAt ?? record.updatedAt + policy.inFlightGraceMs) <= now ? 'retry' : null;
+  }
+  if (record.recovery !== undefined) return record.recovery;
+  const stale = staleAt(record, policy);
+  if (stale !== undefined && stale < now) return 'stale';
+  if (record.syncWork !== undefined) return (record.nextAttemptAt ?? 0) <= now ? 'sync' : null;
+  if (checkpointDueAt(record, policy) <= now) return 'checkpoint';
+  return null;
+}
+
+/** When the mailbox's next checkpoint is due (a record from before checkpoints: one interval after it was created). */
+export function checkpointDueAt(record: SubscriptionRecord, policy: LifecyclePolicy): number {
+  return record.checkpointDueAt ?? record.createdAt + policy.checkpointIntervalMs;
+}
+
+/** Whether the sweeper should queue the work now (it may already be queued and waiting). */
+export function shouldQueue(record: SubscriptionRecord, now: number, policy: LifecyclePolicy): boolean {
+  return record.renewalQueuedAt === undefined || now - record.renewalQueuedAt >= policy.requeueAfterMs;
+}
+
+/**
+ * Delay before the next attempt after `attempts` consecutive failures: exponential from
+ * `retryBaseMs`, capped, with "full jitter" (a random point in the second half of the window) so
+ * many mailboxes failing together (an Exchange outage) do not retry in lockstep.
+ */
+export function retryDelay(
+  attempts: number,
+  lost: boolean,
+  policy: LifecyclePolicy,
+  random: () => number,
+): number {
+  const cap = lost ? policy.lostRetryMs : policy.retryMaxMs;
+  const window = Math.min(cap, policy.retryBaseMs * 2 ** Math.max(0, attempts - 1));
+  return Math.round(window / 2 + (random() * window) / 2);
+}
+
+/** Whether a run of failures has gone on long enough to call the subscription lost. */
+export function isLost(
+  attempts: number,
+  firstFailureAt: number,
+  now: number,
+  policy: LifecyclePolicy,
+): boolean {
+  return attempts >= policy.lostAfterAttempts || now - firstFailureAt >= policy.lostAfterMs;
+}

@@ -1,0 +1,93 @@
+/**
+ * The mailboxes of a local run, added through the same admin code the CLI uses, and like the CLI
+ * waiting until each is watched: the lifecycle takes its baseline, then subscribes.
+ */
+import type { AdminResponse } from '../functions/admin/commands.ts';
+import { setupOf } from '../functions/admin/manage.ts';
+import type { SubscriptionRecord } from '../functions/domain/subscription.ts';
+import type { LocalSystemOptions } from './options.ts';
+
+/** Adds each mailbox; says into `watched` which ones the run watches (added now or kept from an earlier run). */
+export async function addMailboxes(args: {
+  readonly mailboxes: readonly string[];
+  readonly watched: string[];
+  /** Runs one admin command, exactly as the CLI would. */
+  readonly admin: (command: Record<string, unknown>) => Promise<AdminResponse>;
+  readonly sweep: () => Promise<unknown>;
+  readonly records: () => Promise<SubscriptionRecord[]>;
+  readonly options: LocalSystemOptions;
+}): Promise<void> {
+  const { watched, options } = args;
+  const logTo = options.log;
+  for (const mailbox of args.mailboxes) {
+    const response = await args.admin({
+      command: 'add',
+      mailbox,
+      connection: 'local',
+      // What `add` defaults to: every folder, the custom one included (FindFolder lists them).
+      folders: 'all',
+      statusFrequency: options.statusFrequency ?? 1,
+    });
+    if (response.ok) {
+      watched.push(mailbox);
+    } else if (response.error.name === 'MailboxAlreadyWatchedError') {
+      // Kept in --data-dir from an earlier run: its subscription died with that run's
+      // simulator, and the lifecycle renews it as stale.
+      watched.push(mailbox);
+      logTo?.({
+        level: 'info',
+        service: 'admin',
+        message: `${mailbox} is watched since an earlier run (kept in --data-dir); the lifecycle renews its subscription`,
+        extra: {},
+      });
+    } else {
+      logTo?.({
+        level: 'error',
+        service: 'admin',
+        message: `could not add ${mailbox}`,
+        extra: { error: response.error.message },
+      });
+    }
+  }
+  // The schedule's next sweep would hand them to the renewer within a simulated minute; one
+  // now saves starting that long.
+  await args.sweep();
+  await untilSetUp(watched, args.records, logTo, options.progress);
+}
+
+/**
+ * Waits until every mailbox is watched, or its first attempt failed (the lifecycle retries it on
+ * its own; said once, as a warning). Says how far it has come when that changes.
+ */
+async function untilSetUp(
+  mailboxes: readonly string[],
+  records: () => Promise<SubscriptionRecord[]>,
+  log: LocalSystemOptions['log'],
+  progress: LocalSystemOptions['progress'],
+): Promise<void> {
+  const failed = new Set<string>();
+  let said = '';
+  let saidAt = 0;
+  for (;;) {
+    let watched = 0;
+    let waiting = 0;
+    for (const record of await records()) {
+      if (!mailboxes.includes(record.mailbox)) continue;
+      const setup = setupOf(record);
+      if (setup.kind === 'watched') watched++;
+      else if (setup.kind === 'failed' && !failed.has(record.mailbox)) {
+        failed.add(record.mailbox);
+        log?.({ level: 'warn', service: 'admin', message: setup.message, extra: {} });
+      } else if (setup.kind === 'settingUp' && !failed.has(record.mailbox)) waiting++;
+    }
+    if (waiting === 0) return;
+    const line = `${watched} of ${mailboxes.length} mailboxes watched (each: baseline, then Subscribe)${failed.size > 0 ? `, ${failed.size} being retried` : ''}`;
+    // At most once a second: a thousand mailboxes would otherwise print a thousand lines.
+    if (line !== said && Date.now() - saidAt >= 1000) {
+      progress?.(line);
+      said = line;
+      saidAt = Date.now();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

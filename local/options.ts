@@ -1,0 +1,55 @@
+/** What a local run can be asked for, and what it logs: shared by every step of local/system.ts. */
+import type { Clock } from '../functions/core/clock.ts';
+import type { LogSink } from '../functions/core/telemetry.ts';
+import type { LifecyclePolicy } from '../functions/domain/policy.ts';
+import type { RenewOutcome } from '../functions/renewer/job.ts';
+import type { FaultSettings } from '../simulator/faults.ts';
+
+export interface LocalSystemOptions {
+  /** A clock to share; otherwise a scaled one. */
+  readonly clock?: Clock;
+  /** Simulated seconds per real second. @default 60 */
+  readonly timeScale?: number;
+  /** The receiver's and admin endpoint's port. @default 0 (a free one) */
+  readonly port?: number;
+  /** Mailboxes the simulator has; each is added (watched) at start unless `addMailboxes` is false. @default 5 */
+  readonly mailboxes?: number | readonly string[];
+  /** Changes per simulated minute per mailbox. @default 1 */
+  readonly changeRate?: number;
+  /** All of the simulator's faults on. */
+  readonly chaos?: boolean;
+  readonly faults?: Partial<FaultSettings>;
+  /** @default 1 */
+  readonly seed?: number;
+  /** StatusFrequency (minutes) of the subscriptions the local run creates. @default 1 */
+  readonly statusFrequency?: number;
+  /** Keep DynamoDB and SQS state (and the callback key) in this directory across runs. */
+  readonly dataDir?: string;
+  /** Add (watch) every simulator mailbox at start. @default true */
+  readonly addMailboxes?: boolean;
+  readonly policy?: Partial<LifecyclePolicy>;
+  /** Renewals running at once. @default 3 */
+  readonly renewalConcurrency?: number;
+  /** Where the functions' log lines go. @default nowhere */
+  readonly log?: (entry: LocalLogEntry) => void;
+  /** Told how starting goes, while the mailboxes are being set up (it can take a while for many). */
+  readonly progress?: (line: string) => void;
+  /** Told about every renewal's outcome. */
+  readonly onRenewal?: (outcome: RenewOutcome) => void;
+}
+
+export interface LocalLogEntry {
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly service: string;
+  readonly message: string;
+  readonly extra: Record<string, unknown>;
+}
+
+/** A function's logger, writing to the run's log (if any) under the function's name. */
+export function localLogger(log: LocalSystemOptions['log'], service: string): LogSink {
+  const emit =
+    (level: LocalLogEntry['level']) =>
+    (message: string, ...extra: Record<string, unknown>[]) =>
+      log?.({ level, service, message, extra: Object.assign({}, ...extra) });
+  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+}

@@ -1,0 +1,92 @@
+/**
+ * The event source mappings and the schedule, as Lambda would run them: pollers feeding the
+ * processor (ingest queue), the renewer (renewals queue, a few at once) and the run's audit
+ * consumer, and the sweeper every simulated minute, one sweep at a time.
+ */
+import type { Clock } from '../functions/core/clock.ts';
+import type { Emulators } from './emulators.ts';
+import type { LocalSystemOptions } from './options.ts';
+import type { Shutdown } from './shutdown.ts';
+import { type SqsBatchHandler, SqsPoller } from './sqs-poller.ts';
+
+interface Queue {
+  readonly url: string;
+  readonly arn: string;
+}
+
+export function startPollers(args: {
+  readonly emulators: Emulators;
+  readonly options: LocalSystemOptions;
+  readonly shutdown: Shutdown;
+  readonly processor: { readonly queue: Queue; readonly handler: SqsBatchHandler };
+  readonly renewer: { readonly queue: Queue; readonly handler: SqsBatchHandler };
+  readonly audit: { readonly queue: Queue; readonly handler: SqsBatchHandler };
+}): void {
+  const { emulators, options, shutdown } = args;
+  const poll = (
+    name: string,
+    queue: Queue,
+    handler: SqsBatchHandler,
+    batchSize: number,
+    retryAfterSeconds: number,
+  ) => {
+    const poller = new SqsPoller(emulators.sqs, handler, {
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      batchSize,
+      waitSeconds: 1,
+      retryAfterSeconds,
+      onBatch: ({ error }) => {
+        if (error !== undefined)
+          options.log?.({
+            level: 'error',
+            service: name,
+            message: 'batch failed',
+            extra: { error: String(error) },
+          });
+      },
+    });
+    poller.start();
+    shutdown.add(() => poller.stop());
+  };
+  poll('processor', args.processor.queue, args.processor.handler, 10, 2);
+  for (let i = 0; i < Math.max(1, options.renewalConcurrency ?? 3); i++)
+    poll('renewer', args.renewer.queue, args.renewer.handler, 5, 5);
+  poll('audit', args.audit.queue, args.audit.handler, 10, 1);
+}
+
+/** The sweeper every simulated minute, as the EventBridge schedule runs it. */
+export function scheduleSweeps(
+  sweeper: () => Promise<unknown>,
+  clock: Clock,
+  log: LocalSystemOptions['log'],
+  shutdown: Shutdown,
+): void {
+  let sweeping: Promise<void> | undefined;
+  let cancelSweep: () => void = () => {};
+  const scheduleSweep = () => {
+    cancelSweep = clock.setTimer(60_000, () => {
+      scheduleSweep();
+      if (sweeping) return; // one sweep at a time, as the function's reserved concurrency of 1
+      sweeping = sweeper()
+        .then(
+          () => {},
+          (error: unknown) =>
+            log?.({
+              level: 'error',
+              service: 'sweeper',
+              message: 'sweep failed',
+              extra: { error: String(error) },
+            }),
+        )
+        .finally(() => {
+          sweeping = undefined;
+        });
+    });
+  };
+  scheduleSweep();
+  shutdown.add(async () => {
+    cancelSweep();
+    await sweeping;
+  });
+}
