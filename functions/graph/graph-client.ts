@@ -9,6 +9,7 @@
  * with `retryAfterMs`, for a queue to wait instead of a running Lambda.
  */
 import { type Clock, systemClock } from '../core/clock.ts';
+import { readCapped } from '../core/read-capped.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import { formatCount } from '../core/show.ts';
 import { type DeltaCallError, type DeltaPage, decodeDeltaPage } from './delta.ts';
@@ -309,28 +310,4 @@ class KeyedLimiter {
     const slot = this.#keys.get(key);
     return slot === undefined ? 0 : slot.active + slot.waiting.length;
   }
-}
-
-/** Reads a body, giving up (null) as soon as it passes `maxBytes`. */
-async function readCapped(response: Response, maxBytes: number): Promise<Uint8Array | null> {
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (declared > maxBytes) {
-    response.body?.cancel().catch(() => {});
-    return null;
-  }
-  if (response.body === null) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, total);
 }

@@ -4,6 +4,7 @@
  * returned as a Failure, not yet tied to a call (a shared token request serves many callers).
  */
 import type { Clock } from '../../core/clock.ts';
+import { readCapped } from '../../core/read-capped.ts';
 import { err, ok, type Result } from '../../core/result.ts';
 import { formatCount } from '../../core/show.ts';
 import { safeUrlText } from '../../ews/connection.ts';
@@ -113,25 +114,6 @@ function tooLarge(target: EwsTarget, url: string, maxBytes: number, how: string)
     kind: 'protocol',
     detail: `the answer of ${target === 'EWS' ? 'EWS' : 'the token endpoint'} at ${url} ${how}, more than the ${formatCount(maxBytes)} bytes accepted; ask for fewer items or changes per call`,
   };
-}
-
-/** Reads a body, giving up (null) as soon as it passes `maxBytes`. */
-async function readCapped(response: Response, maxBytes: number): Promise<Uint8Array | null> {
-  if (response.body === null) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, total);
 }
 
 /** `Retry-After`: delay-seconds or an HTTP date, as milliseconds from now. */
