@@ -310,7 +310,9 @@ describe('failures', () => {
       ...Array.from({ length: 6 }, () => ewsError('Subscribe', 'ErrorInternalServerError')),
     );
     const outcomes = [];
+    const attemptedAt: number[] = [];
     for (let i = 0; i < 6; i++) {
+      attemptedAt.push(world.clock.now());
       outcomes.push(...(await sweepAndRenew(world)).outcomes);
       world.clock.advance((record(world).nextAttemptAt ?? 0) - world.clock.now());
     }
@@ -325,7 +327,7 @@ describe('failures', () => {
     expect(record(world)).toMatchObject({ state: 'lost', attempts: 6 });
     expect(world.publisher.types()).toEqual(['subscription.lost']);
     const lostAt = record(world).lostAt;
-    expect(lostAt).toBeDefined();
+    expect(lostAt).toBe(attemptedAt[4]);
     const last = outcomes.at(-1);
     expect(last?.kind === 'failed' && last.nextAttemptAt - (lostAt ?? 0)).toBeLessThanOrEqual(
       30 * MINUTE + 10 * MINUTE,
