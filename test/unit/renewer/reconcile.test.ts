@@ -121,7 +121,7 @@ describe('reconcilePushedItemList', () => {
       return events.published.map((e) => e.id);
     };
     const [first] = await run();
-    expect(first).toBeDefined();
+    expect(first).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(await run()).toEqual([first]);
   });
 

@@ -1,0 +1,383 @@
+/**
+ * What every implementation of the subscription table's ports must do: the conditions the
+ * receiver, the renewer, the sweeper and mailbox management rely on. Run against the fake
+ * (fakes.test.ts) and DynamoSubscriptionStore on the DynamoDB emulator (emulators.test.ts).
+ */
+import { describe, expect, it } from 'vitest';
+import type { MailboxRecords } from '../../functions/admin/manage.ts';
+import { mailboxKeyOf } from '../../functions/domain/mailbox-key.ts';
+import type { SubscriptionRecord } from '../../functions/domain/subscription.ts';
+import type { SubscriptionStore } from '../../functions/receiver/receive.ts';
+import type { LifecycleStore } from '../../functions/renewer/job.ts';
+import type { RecordScan } from '../../functions/sweeper/sweep.ts';
+
+export type SubscriptionTable = SubscriptionStore & MailboxRecords & LifecycleStore & RecordScan;
+
+let counter = 0;
+/** A fresh active record (unique mailbox per call: the real table is shared by the tests). */
+export function activeRecord(overrides: Partial<SubscriptionRecord> = {}): SubscriptionRecord {
+  const mailbox = `contract${++counter}-${Math.random().toString(36).slice(2, 8)}@contoso.test`;
+  return {
+    mailboxKey: mailboxKeyOf(mailbox),
+    mailbox,
+    connection: 'default',
+    folders: [{ distinguishedFolderId: 'inbox' }],
+    eventTypes: ['CreatedEvent', 'DeletedEvent'],
+    statusFrequency: 1,
+    state: 'active',
+    generation: 3,
+    subscriptionId: 'S3',
+    watermark: 'W1',
+    lastContactAt: 1_000,
+    attempts: 0,
+    createdAt: 500,
+    updatedAt: 1_000,
+    ...overrides,
+  };
+}
+
+export function subscriptionTableContract(table: () => SubscriptionTable): void {
+  const given = async (overrides: Partial<SubscriptionRecord> = {}) => {
+    const record = activeRecord(overrides);
+    expect(await table().create(record, undefined)).toBe(true);
+    return record;
+  };
+  const at = (record: SubscriptionRecord) => ({
+    mailboxKey: record.mailboxKey,
+    generation: record.generation,
+  });
+
+  describe('create, get, markRemoved', () => {
+    it('creates a record once; reads it back as written', async () => {
+      const record = await given();
+      expect(await table().get(record.mailboxKey)).toEqual(record);
+      expect(await table().create(record, undefined)).toBe(false);
+      expect(await table().get(mailboxKeyOf('nobody@contoso.test'))).toBeUndefined();
+    });
+
+    it('re-creates over a removed record only at the generation read', async () => {
+      const record = await given({
+        nextAttemptAt: 5,
+        recovery: 'gap',
+        recoveryWatermark: 'W0',
+        syncWork: 'catchUp',
+      });
+      expect(await table().markRemoved(record.mailboxKey, 2_000)).toBe(true);
+      expect(await table().markRemoved(record.mailboxKey, 2_001)).toBe(false);
+      const removed = await table().get(record.mailboxKey);
+      expect(removed).toMatchObject({ state: 'removed', updatedAt: 2_000, generation: 3 });
+      for (const gone of ['nextAttemptAt', 'recovery', 'recoveryWatermark', 'syncWork'] as const)
+        expect(removed?.[gone]).toBeUndefined();
+      const again = { ...record, generation: 4, state: 'subscribing' as const };
+      expect(await table().create(again, { ...record, generation: 2 })).toBe(false);
+      expect(await table().create(again, record)).toBe(true);
+      expect(await table().create(again, record)).toBe(false);
+      expect(await table().markRemoved(mailboxKeyOf('nobody@contoso.test'), 1)).toBe(false);
+    });
+  });
+
+  describe('advance (the receiver)', () => {
+    it('applies at the expected watermark, counts drained pushes, and refuses any other watermark, id or generation', async () => {
+      const record = await given();
+      const base = { ...at(record), subscriptionId: 'S3', contactAt: 2_000 };
+      expect(
+        await table().advance({ ...base, expect: { kind: 'watermark', watermark: 'W0' }, watermark: 'W2' }),
+      ).toBe(false);
+      expect(
+        await table().advance({
+          ...base,
+          subscriptionId: 'S9',
+          expect: { kind: 'watermark', watermark: 'W1' },
+          watermark: 'W2',
+        }),
+      ).toBe(false);
+      expect(
+        await table().advance({
+          ...base,
+          generation: 2,
+          expect: { kind: 'watermark', watermark: 'W1' },
+          watermark: 'W2',
+        }),
+      ).toBe(false);
+      expect(
+        await table().advance({
+          ...base,
+          expect: { kind: 'watermark', watermark: 'W1' },
+          watermark: 'W2',
+          drained: true,
+        }),
+      ).toBe(true);
+      expect(
+        await table().advance({
+          ...base,
+          contactAt: 3_000,
+          expect: { kind: 'subscription' },
+          watermark: null,
+          drained: true,
+        }),
+      ).toBe(true);
+      expect(await table().get(record.mailboxKey)).toEqual({
+        ...record,
+        watermark: 'W2',
+        lastContactAt: 3_000,
+        updatedAt: 3_000,
+        drainedPushes: 2,
+      });
+    });
+
+    it('keeps the first recovery request and its watermark', async () => {
+      const record = await given();
+      const base = { ...at(record), subscriptionId: 'S3', expect: { kind: 'subscription' } as const };
+      await table().advance({
+        ...base,
+        contactAt: 2_000,
+        watermark: 'W5',
+        recovery: { reason: 'gap', watermark: 'W1' },
+      });
+      await table().advance({
+        ...base,
+        contactAt: 3_000,
+        watermark: 'W6',
+        recovery: { reason: 'dead', watermark: 'W5' },
+      });
+      expect(await table().get(record.mailboxKey)).toMatchObject({
+        recovery: 'gap',
+        recoveryWatermark: 'W1',
+        recoveryAt: 2_000,
+        watermark: 'W6',
+      });
+    });
+
+    it('adopts a SubscriptionId only while none is stored', async () => {
+      const { subscriptionId: _none, watermark: _w, ...record } = activeRecord({ state: 'renewing' });
+      expect(await table().create(record, undefined)).toBe(true);
+      const adopt = (id: string) =>
+        table().advance({
+          ...at(record),
+          subscriptionId: id,
+          expect: { kind: 'adoption' },
+          watermark: 'WA',
+          contactAt: 2_000,
+        });
+      expect(await adopt('NEW')).toBe(true);
+      expect(await adopt('OTHER')).toBe(false);
+      expect(await table().get(record.mailboxKey)).toMatchObject({ subscriptionId: 'NEW', watermark: 'WA' });
+    });
+
+    it('never advances a removed record or a missing one', async () => {
+      const record = await given();
+      await table().markRemoved(record.mailboxKey, 2_000);
+      const update = {
+        ...at(record),
+        subscriptionId: 'S3',
+        expect: { kind: 'subscription' } as const,
+        watermark: 'W2',
+        contactAt: 3_000,
+      };
+      expect(await table().advance(update)).toBe(false);
+      expect(await table().advance({ ...update, mailboxKey: mailboxKeyOf('nobody@contoso.test') })).toBe(
+        false,
+      );
+    });
+  });
+
+  describe('the lifecycle', () => {
+    it('begins a renewal once per generation, dropping the SubscriptionId and the retry time', async () => {
+      const record = await given({ nextAttemptAt: 1, renewalQueuedAt: 1 });
+      const begin = {
+        mailboxKey: record.mailboxKey,
+        fromGeneration: 3,
+        toGeneration: 4,
+        state: 'renewing' as const,
+        now: 2_000,
+      };
+      expect(await table().beginRenewal(begin)).toBe(true);
+      expect(await table().beginRenewal(begin)).toBe(false);
+      const renewing = await table().get(record.mailboxKey);
+      expect(renewing).toMatchObject({ generation: 4, state: 'renewing', updatedAt: 2_000, watermark: 'W1' });
+      expect(renewing?.subscriptionId).toBeUndefined();
+      expect(renewing?.nextAttemptAt).toBeUndefined();
+      expect(renewing?.renewalQueuedAt).toBeUndefined();
+      expect(await table().holdClaim({ mailboxKey: record.mailboxKey, generation: 3, now: 3_000 })).toBe(
+        false,
+      );
+      expect(await table().holdClaim({ mailboxKey: record.mailboxKey, generation: 4, now: 3_000 })).toBe(
+        true,
+      );
+    });
+
+    it('completes a renewal with the answer, or keeps the watermark of an adopted subscription', async () => {
+      const fresh = await given({
+        lastError: 'x',
+        attempts: 2,
+        firstFailureAt: 1,
+        recovery: 'gap',
+        recoveryWatermark: 'W0',
+      });
+      await table().beginRenewal({
+        mailboxKey: fresh.mailboxKey,
+        fromGeneration: 3,
+        toGeneration: 4,
+        state: 'renewing',
+        now: 2_000,
+      });
+      const complete = {
+        mailboxKey: fresh.mailboxKey,
+        generation: 4,
+        subscriptionId: 'S4',
+        watermark: 'WS',
+        now: 3_000,
+        syncWork: 'catchUp' as const,
+        syncReason: 'watermarkRejected' as const,
+      };
+      expect(await table().completeRenewal({ ...complete, generation: 3 })).toBe(false);
+      expect(await table().completeRenewal(complete)).toBe(true);
+      const done = await table().get(fresh.mailboxKey);
+      expect(done).toMatchObject({
+        state: 'active',
+        subscriptionId: 'S4',
+        watermark: 'WS',
+        lastContactAt: 3_000,
+        attempts: 0,
+        syncWork: 'catchUp',
+        syncReason: 'watermarkRejected',
+      });
+      for (const gone of ['lastError', 'firstFailureAt', 'recovery', 'recoveryWatermark'] as const)
+        expect(done?.[gone]).toBeUndefined();
+      // Another subscription completing on the same generation is refused.
+      expect(await table().completeRenewal({ ...complete, subscriptionId: 'S5' })).toBe(false);
+
+      const adopted = await given();
+      await table().beginRenewal({
+        mailboxKey: adopted.mailboxKey,
+        fromGeneration: 3,
+        toGeneration: 4,
+        state: 'renewing',
+        now: 2_000,
+      });
+      await table().advance({
+        mailboxKey: adopted.mailboxKey,
+        generation: 4,
+        subscriptionId: 'S4',
+        expect: { kind: 'adoption' },
+        watermark: 'WPUSH',
+        contactAt: 2_500,
+      });
+      expect(
+        await table().completeRenewal({
+          ...complete,
+          mailboxKey: adopted.mailboxKey,
+          syncWork: undefined,
+          syncReason: undefined,
+        }),
+      ).toBe(true);
+      expect(await table().get(adopted.mailboxKey)).toMatchObject({
+        state: 'active',
+        subscriptionId: 'S4',
+        watermark: 'WPUSH',
+        lastContactAt: 2_500,
+      });
+    });
+
+    it('records failures: the first failure time and the lost time are kept from the first time', async () => {
+      const record = await given({ renewalQueuedAt: 5 });
+      const failure = {
+        ...at(record),
+        state: 'renewing' as const,
+        error: 'e'.repeat(1_500),
+        attempts: 1,
+        nextAttemptAt: 9_000,
+        firstFailureAt: 2_000,
+        lost: false,
+        now: 2_000,
+      };
+      expect(await table().recordFailure(failure)).toBe(true);
+      expect(
+        await table().recordFailure({
+          ...failure,
+          attempts: 5,
+          firstFailureAt: 4_000,
+          lost: true,
+          state: 'lost',
+          now: 4_000,
+        }),
+      ).toBe(true);
+      expect(
+        await table().recordFailure({ ...failure, attempts: 6, lost: true, state: 'lost', now: 5_000 }),
+      ).toBe(true);
+      const stored = await table().get(record.mailboxKey);
+      expect(stored).toMatchObject({
+        state: 'lost',
+        attempts: 6,
+        firstFailureAt: 2_000,
+        lostAt: 4_000,
+        updatedAt: 5_000,
+      });
+      expect(stored?.lastError).toHaveLength(1_000);
+      expect(stored?.renewalQueuedAt).toBeUndefined();
+      expect(await table().recordFailure({ ...failure, generation: 2 })).toBe(false);
+    });
+
+    it('finishes or defers an owed synchronization at its generation', async () => {
+      const record = await given({
+        syncWork: 'catchUp',
+        syncReason: 'watermarkExpired',
+        nextAttemptAt: 1,
+        renewalQueuedAt: 1,
+      });
+      expect(
+        await table().deferSync({ ...at(record), error: 'busy', nextAttemptAt: 7_000, now: 2_000 }),
+      ).toBe(true);
+      expect(await table().get(record.mailboxKey)).toMatchObject({
+        lastError: 'busy',
+        nextAttemptAt: 7_000,
+        syncWork: 'catchUp',
+      });
+      expect(await table().finishSync({ ...at(record), generation: 2, checkpointDueAt: 9, now: 3_000 })).toBe(
+        false,
+      );
+      expect(await table().finishSync({ ...at(record), checkpointDueAt: 99_000, now: 3_000 })).toBe(true);
+      const done = await table().get(record.mailboxKey);
+      expect(done).toMatchObject({ checkpointDueAt: 99_000, updatedAt: 3_000 });
+      for (const gone of ['syncWork', 'syncReason', 'nextAttemptAt', 'lastError', 'renewalQueuedAt'] as const)
+        expect(done?.[gone]).toBeUndefined();
+    });
+
+    it('claims a checkpoint once per due time, only while active', async () => {
+      const record = await given({ checkpointDueAt: 5_000 });
+      const claim = { ...at(record), dueAt: 5_000, leaseUntil: 20_000, now: 6_000 };
+      expect(await table().claimCheckpoint({ ...claim, dueAt: 4_000 })).toBe(false);
+      expect(await table().claimCheckpoint(claim)).toBe(true);
+      expect(await table().claimCheckpoint(claim)).toBe(false);
+      expect((await table().get(record.mailboxKey))?.checkpointDueAt).toBe(20_000);
+      expect(await table().scheduleCheckpoint({ ...at(record), dueAt: 30_000, now: 7_000 })).toBe(true);
+      expect(await table().claimCheckpoint({ ...claim, dueAt: 30_000 })).toBe(true);
+
+      const never = await given();
+      expect(await table().claimCheckpoint({ ...at(never), dueAt: undefined, leaseUntil: 1, now: 1 })).toBe(
+        true,
+      );
+      const renewing = await given({ state: 'renewing', checkpointDueAt: 1 });
+      expect(await table().claimCheckpoint({ ...at(renewing), dueAt: 1, leaseUntil: 2, now: 1 })).toBe(false);
+    });
+  });
+
+  describe('the sweep', () => {
+    it('scans every record and marks work queued at its generation', async () => {
+      const a = await given();
+      const b = await given({ state: 'lost' });
+      const seen = new Map<string, SubscriptionRecord>();
+      for await (const record of table().scan()) seen.set(record.mailboxKey, record);
+      expect(seen.get(a.mailboxKey)).toEqual(a);
+      expect(seen.get(b.mailboxKey)).toEqual(b);
+      const listed: string[] = [];
+      for await (const record of table().list()) listed.push(record.mailboxKey);
+      expect(listed).toEqual(expect.arrayContaining([a.mailboxKey, b.mailboxKey]));
+      expect(await table().markQueued(a.mailboxKey, 2, 5_000)).toBe(false);
+      expect(await table().markQueued(a.mailboxKey, 3, 5_000)).toBe(true);
+      expect((await table().get(a.mailboxKey))?.renewalQueuedAt).toBe(5_000);
+      expect(await table().clearQueued(a.mailboxKey, 3)).toBe(true);
+      expect((await table().get(a.mailboxKey))?.renewalQueuedAt).toBeUndefined();
+    });
+  });
+}

@@ -1,0 +1,419 @@
+/**
+ * The renewer's jobs on the fakes with a manual clock (docs/how-it-works.md, "Keeping
+ * subscriptions alive"): the first subscription after its baseline, resuming from the last good
+ * watermark, a fresh subscription and catch-up when the watermark is rejected or too old,
+ * throttling, back-off, lost and recovered, errors only a person can fix, and the checks every
+ * queued job passes first.
+ */
+import { describe, expect, it } from 'vitest';
+import { addMailbox } from '../../../functions/admin/manage.ts';
+import { mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
+import { NEEDS_ATTENTION_PREFIX } from '../../../functions/domain/renewal-job.ts';
+import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
+import type { FolderRef } from '../../../functions/ews/request.ts';
+import { openJob } from '../../../functions/renewer/job.ts';
+import { resubscribe } from '../../../functions/renewer/resubscribe.ts';
+import { ewsError, type FakeWorld, fakeWorld, serverBusy } from '../../support/fakes/index.ts';
+import { renewQueued, sweepAndRenew } from '../../support/fakes/lifecycle.ts';
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+const mailbox = 'ada@contoso.test';
+const mailboxKey = mailboxKeyOf(mailbox);
+const inbox: FolderRef = { distinguishedFolderId: 'inbox' };
+const calendar: FolderRef = { distinguishedFolderId: 'calendar' };
+
+/** A mailbox added and watched: baseline taken, first subscription current (SUB-1, generation 2). */
+async function watched(world: FakeWorld = fakeWorld()) {
+  world.exchange.mailbox(mailbox, [inbox, calendar]).createItem(mailbox, inbox, 'old-1');
+  const added = await addMailbox(
+    {
+      mailbox,
+      connection: 'default',
+      folders: [inbox, calendar],
+      eventTypes: ['CreatedEvent'],
+      statusFrequency: 1,
+    },
+    world.manageDeps,
+  );
+  if (!added.ok) throw added.error;
+  const { outcomes } = await sweepAndRenew(world);
+  expect(outcomes).toMatchObject([{ kind: 'subscribed', how: 'first' }]);
+  world.publisher.drain();
+  world.exchange.calls.length = 0;
+  return world;
+}
+
+const record = (world: FakeWorld): SubscriptionRecord => {
+  const r = world.table.peek(mailboxKey);
+  if (r === undefined) throw new Error('no record');
+  return r;
+};
+
+/** The subscription speaks (heartbeat) through the receiver's write, as it would. */
+async function heartbeat(world: FakeWorld, watermark: string) {
+  const r = record(world);
+  expect(
+    await world.table.advance({
+      mailboxKey,
+      generation: r.generation,
+      subscriptionId: r.subscriptionId ?? '',
+      expect: { kind: 'subscription' },
+      watermark,
+      contactAt: world.clock.now(),
+      drained: true,
+    }),
+  ).toBe(true);
+}
+
+describe('the first subscription', () => {
+  it('takes the baseline of every folder before Subscribe, then subscribes on a new generation: created', async () => {
+    const world = fakeWorld();
+    world.exchange.mailbox(mailbox, [inbox, calendar]).createItem(mailbox, inbox, 'old-1');
+    await addMailbox(
+      {
+        mailbox,
+        connection: 'default',
+        folders: [inbox, calendar],
+        eventTypes: ['CreatedEvent'],
+        statusFrequency: 1,
+      },
+      world.manageDeps,
+    );
+    const { summary, outcomes } = await sweepAndRenew(world);
+    expect(summary.byReason.retry).toBe(1);
+    expect(outcomes).toEqual([
+      {
+        kind: 'subscribed',
+        how: 'first',
+        subscriptionId: 'SUB-1',
+        generation: 2,
+        recovered: false,
+        resyncPublished: 0,
+      },
+    ]);
+    expect(world.exchange.calls).toEqual([
+      `syncFolderItems ${mailbox} d#inbox`,
+      `syncFolderItems ${mailbox} d#calendar`,
+      `subscribe ${mailbox}`,
+    ]);
+    expect(world.exchange.subscribeRequests[0]?.url).toMatch(new RegExp(`/ews/${mailboxKey}/2/`));
+    expect((await world.syncStates.get(mailboxKey, inbox))?.syncState).toBe(
+      world.exchange.syncStateAtEnd(mailbox, inbox),
+    );
+    expect(record(world)).toMatchObject({
+      state: 'active',
+      generation: 2,
+      subscriptionId: 'SUB-1',
+      watermark: 'WM-1-0',
+      attempts: 0,
+      checkpointDueAt: world.clock.now() + DAY, // interval × (0.9 + 0.2 × 0.5)
+    });
+    expect(record(world).syncWork).toBeUndefined();
+    // The baseline publishes nothing: consumers hear of changes from the subscription on.
+    expect(world.publisher.types()).toEqual(['subscription.created']);
+  });
+
+  it('a baseline that fails is retried with back-off; Subscribe is not sent without it', async () => {
+    const world = fakeWorld();
+    world.exchange
+      .mailbox(mailbox, [inbox])
+      .failNext('syncFolderItems', ewsError('SyncFolderItems', 'ErrorInternalServerError'));
+    await addMailbox(
+      { mailbox, connection: 'default', folders: [inbox], eventTypes: ['CreatedEvent'], statusFrequency: 1 },
+      world.manageDeps,
+    );
+    const { outcomes } = await sweepAndRenew(world);
+    expect(outcomes).toMatchObject([{ kind: 'failed', lost: false, needsAttention: false }]);
+    expect(world.exchange.calls.some((c) => c.startsWith('subscribe'))).toBe(false);
+    expect(record(world)).toMatchObject({ state: 'subscribing', attempts: 1, syncWork: 'baseline' });
+  });
+});
+
+describe('renewing a subscription', () => {
+  it('silent past 2 × StatusFrequency + 60 s: resumes from the last good watermark on a new generation: renewed', async () => {
+    const world = await watched();
+    await heartbeat(world, 'W7');
+    world.clock.advance(2 * MINUTE + 60_000 + 1);
+    const { summary, outcomes } = await sweepAndRenew(world);
+    expect(summary).toMatchObject({ stale: 1, enqueued: 1, byReason: { stale: 1 } });
+    expect(outcomes).toMatchObject([
+      { kind: 'subscribed', how: 'resumed', generation: 3, subscriptionId: 'SUB-2' },
+    ]);
+    expect(world.exchange.calls).toEqual([`subscribe ${mailbox} watermark=W7`]);
+    expect(world.publisher.types()).toEqual(['subscription.renewed']);
+    expect(record(world)).toMatchObject({ generation: 3, subscriptionId: 'SUB-2', state: 'active' });
+  });
+
+  it('not yet silent long enough: nothing is queued', async () => {
+    const world = await watched();
+    await heartbeat(world, 'W7');
+    world.clock.advance(2 * MINUTE + 60_000);
+    expect((await sweepAndRenew(world)).summary).toMatchObject({ stale: 0, enqueued: 0 });
+  });
+
+  it('a gap reported by the receiver: resumes from the watermark before the gap, and the recovery request is cleared', async () => {
+    const world = await watched();
+    const r = record(world);
+    await world.table.advance({
+      mailboxKey,
+      generation: r.generation,
+      subscriptionId: 'SUB-1',
+      expect: { kind: 'subscription' },
+      watermark: 'W9',
+      contactAt: world.clock.now(),
+      recovery: { reason: 'gap', watermark: 'W5' },
+    });
+    const { summary, outcomes } = await sweepAndRenew(world);
+    expect(summary.byReason.gap).toBe(1);
+    expect(outcomes).toMatchObject([{ kind: 'subscribed', how: 'resumed' }]);
+    expect(world.exchange.calls).toEqual([`subscribe ${mailbox} watermark=W5`]);
+    expect(record(world).recovery).toBeUndefined();
+  });
+
+  it('an error push (dead): renewed the same way', async () => {
+    const world = await watched();
+    await world.table.advance({
+      mailboxKey,
+      generation: 2,
+      subscriptionId: 'SUB-1',
+      expect: { kind: 'subscription' },
+      watermark: null,
+      contactAt: world.clock.now(),
+      recovery: { reason: 'dead', watermark: 'WM-1-0' },
+    });
+    const { summary, outcomes } = await sweepAndRenew(world);
+    expect(summary.byReason.dead).toBe(1);
+    expect(outcomes).toMatchObject([{ kind: 'subscribed', how: 'resumed' }]);
+  });
+
+  it('the watermark rejected (ErrorInvalidWatermark): subscribes fresh and catches up, then GetItem finds deletions SyncFolderItems cannot see: resynced', async () => {
+    const world = await watched();
+    // Pushed while the old subscription lived: consumers hold both items.
+    world.pushedItems.note(mailboxKey, {
+      itemId: 'pushed-kept',
+      folderId: 'inbox-id',
+      notedAt: world.clock.now(),
+    });
+    world.pushedItems.note(mailboxKey, {
+      itemId: 'pushed-gone',
+      folderId: 'inbox-id',
+      notedAt: world.clock.now(),
+    });
+    world.exchange.createItem(mailbox, inbox, 'pushed-kept').vanish(mailbox, 'pushed-gone');
+    // Changed while no subscription existed.
+    world.exchange.createItem(mailbox, calendar, 'while-gone');
+    world.exchange.rejectWatermarks = 'all';
+    world.clock.advance(10 * MINUTE);
+    const { outcomes } = await sweepAndRenew(world);
+    expect(outcomes).toMatchObject([{ kind: 'subscribed', how: 'fresh', resyncPublished: 3 }]);
+    expect(world.exchange.calls).toEqual([
+      `subscribe ${mailbox} watermark=WM-1-0`,
+      `subscribe ${mailbox}`,
+      expect.stringMatching(/^syncFolderItems .* d#inbox from=/),
+      expect.stringMatching(/^syncFolderItems .* d#calendar from=/),
+      `checkItems ${mailbox} 1`,
+    ]);
+    expect(world.publisher.types()).toEqual([
+      'resync.Create',
+      'resync.Create',
+      'resync.Delete',
+      'subscription.resynced',
+    ]);
+    const deletion = world.publisher.events().find((e) => e.type.endsWith('resync.Delete'));
+    expect(deletion?.subject).toBe('pushed-gone');
+    expect(record(world)).toMatchObject({ state: 'active', generation: 3 });
+    expect(record(world).syncWork).toBeUndefined();
+    expect((await world.syncStates.get(mailboxKey, calendar))?.syncState).toBe(
+      world.exchange.syncStateAtEnd(mailbox, calendar),
+    );
+    // Both settled: the deletion published, the kept item covered by the new SyncState (noted
+    // well before the catch-up began).
+    expect(world.pushedItems.entries(mailboxKey)).toEqual([]);
+  });
+
+  it('the watermark older than 29 days: subscribes fresh (none sent) and catches up', async () => {
+    const world = await watched();
+    world.exchange.createItem(mailbox, inbox, 'new-1');
+    world.clock.advance(29 * DAY + 1);
+    const { outcomes } = await sweepAndRenew(world);
+    expect(outcomes).toMatchObject([{ kind: 'subscribed', how: 'fresh', resyncPublished: 1 }]);
+    expect(world.exchange.calls[0]).toBe(`subscribe ${mailbox}`);
+    const resynced = world.publisher.events().find((e) => e.type.endsWith('subscription.resynced'));
+    expect(JSON.stringify(resynced?.data)).toContain('watermarkExpired');
+  });
+
+  it('a catch-up that fails after the fresh subscription is owed and retried later, not lost', async () => {
+    const world = await watched();
+    world.exchange.rejectWatermarks = 'all';
+    world.exchange.failNext('syncFolderItems', ewsError('SyncFolderItems', 'ErrorInternalServerError'));
+    world.clock.advance(10 * MINUTE);
+    await sweepAndRenew(world);
+    expect(record(world)).toMatchObject({
+      state: 'active',
+      syncWork: 'catchUp',
+      syncReason: 'watermarkRejected',
+    });
+    const [requeued] = world.queue.pending();
+    expect(requeued?.job).toMatchObject({ reason: 'sync', generation: 3 });
+    world.clock.advance(requeued?.delayMs ?? 0);
+    expect(await renewQueued(world)).toMatchObject([{ kind: 'synced', work: 'catchUp' }]);
+    expect(record(world).syncWork).toBeUndefined();
+  });
+});
+
+describe('failures', () => {
+  it('throttling (ErrorServerBusy) waits exactly the BackOffMilliseconds asked and is not counted as a failure', async () => {
+    const world = await watched();
+    world.clock.advance(10 * MINUTE);
+    world.exchange.failNext('subscribe', serverBusy('Subscribe', 45_000));
+    const { outcomes } = await sweepAndRenew(world);
+    expect(outcomes).toEqual([{ kind: 'throttled', delayMs: 45_000 }]);
+    expect(record(world)).toMatchObject({
+      attempts: 0,
+      nextAttemptAt: world.clock.now() + 45_000,
+      state: 'renewing',
+    });
+    expect(world.queue.pending().map((p) => [p.job.reason, p.delayMs])).toEqual([['retry', 45_000]]);
+    world.clock.advance(44_999);
+    expect(await renewQueued(world)).toEqual([]);
+    world.clock.advance(1);
+    expect(await renewQueued(world)).toMatchObject([{ kind: 'subscribed' }]);
+  });
+
+  it('other failures back off exponentially with jitter (30 s, doubling, at most 10 min) and are retried when due', async () => {
+    const world = await watched();
+    world.clock.advance(10 * MINUTE);
+    const delays: number[] = [];
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      world.exchange.failNext('subscribe', ewsError('Subscribe', 'ErrorInternalServerError'));
+      const before = world.clock.now();
+      const { outcomes } = await sweepAndRenew(world);
+      expect(outcomes).toMatchObject([{ kind: 'failed', lost: false }]);
+      const next = record(world).nextAttemptAt ?? 0;
+      delays.push(next - before);
+      // Not retried before it is due.
+      world.clock.advance(next - world.clock.now() - 1);
+      expect((await sweepAndRenew(world)).summary.enqueued).toBe(0);
+      world.clock.advance(1);
+    }
+    // random() = 0.5: three quarters of each window.
+    expect(delays).toEqual([22_500, 45_000, 90_000, 180_000]);
+    expect(record(world).attempts).toBe(4);
+  });
+
+  it('after 5 failed attempts the mailbox is lost (event once), retried every 30 min, and recovered when it works', async () => {
+    const world = await watched();
+    world.clock.advance(10 * MINUTE);
+    world.exchange.failNext(
+      'subscribe',
+      ...Array.from({ length: 6 }, () => ewsError('Subscribe', 'ErrorInternalServerError')),
+    );
+    const outcomes = [];
+    const attemptedAt: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      attemptedAt.push(world.clock.now());
+      outcomes.push(...(await sweepAndRenew(world)).outcomes);
+      world.clock.advance((record(world).nextAttemptAt ?? 0) - world.clock.now());
+    }
+    expect(outcomes.map((o) => (o.kind === 'failed' ? `${o.lost}/${o.becameLost}` : o.kind))).toEqual([
+      'false/false',
+      'false/false',
+      'false/false',
+      'false/false',
+      'true/true',
+      'true/false',
+    ]);
+    expect(record(world)).toMatchObject({ state: 'lost', attempts: 6 });
+    expect(world.publisher.types()).toEqual(['subscription.lost']);
+    const lostAt = record(world).lostAt;
+    expect(lostAt).toBe(attemptedAt[4]);
+    const last = outcomes.at(-1);
+    expect(last?.kind === 'failed' && last.nextAttemptAt - (lostAt ?? 0)).toBeLessThanOrEqual(
+      30 * MINUTE + 10 * MINUTE,
+    );
+    const { outcomes: healed } = await sweepAndRenew(world);
+    expect(healed).toMatchObject([{ kind: 'subscribed', recovered: true }]);
+    expect(world.publisher.types().slice(1)).toContain('subscription.recovered');
+    expect(record(world)).toMatchObject({ state: 'active', attempts: 0 });
+    expect(record(world).lostAt).toBeUndefined();
+  });
+
+  it('30 minutes without a subscription is lost, whatever the attempts', async () => {
+    const world = await watched({ ...fakeWorld({ policy: { lostAfterAttempts: 100 } }) });
+    world.clock.advance(10 * MINUTE);
+    world.exchange.failNext('subscribe', ewsError('Subscribe', 'ErrorInternalServerError'));
+    await sweepAndRenew(world);
+    world.clock.advance(30 * MINUTE);
+    world.exchange.failNext('subscribe', ewsError('Subscribe', 'ErrorInternalServerError'));
+    expect((await sweepAndRenew(world)).outcomes).toMatchObject([
+      { kind: 'failed', lost: true, becameLost: true },
+    ]);
+  });
+
+  it('errors only a person can fix (ErrorExceededSubscriptionCount, access denied) are marked "needs attention"', async () => {
+    const world = await watched();
+    world.clock.advance(10 * MINUTE);
+    world.exchange.failNext('subscribe', ewsError('Subscribe', 'ErrorExceededSubscriptionCount'));
+    const { outcomes } = await sweepAndRenew(world);
+    expect(outcomes).toMatchObject([{ kind: 'failed', needsAttention: true }]);
+    expect(record(world).lastError?.startsWith(NEEDS_ATTENTION_PREFIX)).toBe(true);
+    expect((await sweepAndRenew(world)).summary.needingAttention).toBe(1);
+  });
+});
+
+describe('opening a queued job', () => {
+  it('skips a job for a removed mailbox or an older generation, and clears the mark when nothing is owed', async () => {
+    const world = await watched();
+    expect(await openJob({ mailboxKey, generation: 1, reason: 'stale' }, world.renewDeps)).toEqual({
+      kind: 'skipped',
+      why: 'superseded',
+    });
+    await world.table.markQueued(mailboxKey, 2, world.clock.now());
+    expect(await openJob({ mailboxKey, generation: 2, reason: 'stale' }, world.renewDeps)).toEqual({
+      kind: 'skipped',
+      why: 'healthy',
+    });
+    expect(record(world).renewalQueuedAt).toBeUndefined();
+    await world.table.markRemoved(mailboxKey, world.clock.now());
+    expect(await openJob({ mailboxKey, generation: 2, reason: 'stale' }, world.renewDeps)).toEqual({
+      kind: 'skipped',
+      why: 'removed',
+    });
+    expect(
+      await openJob(
+        { mailboxKey: mailboxKeyOf('x@contoso.test'), generation: 1, reason: 'stale' },
+        world.renewDeps,
+      ),
+    ).toEqual({
+      kind: 'skipped',
+      why: 'removed',
+    });
+  });
+
+  it('a mailbox whose connection is not configured fails as needing attention, and nothing is sent', async () => {
+    const world = await watched();
+    world.connections.clear();
+    world.clock.advance(10 * MINUTE);
+    const { outcomes } = await sweepAndRenew(world);
+    expect(outcomes).toMatchObject([{ kind: 'failed', needsAttention: true }]);
+    expect(world.exchange.calls).toEqual([]);
+  });
+
+  it('a job that lost the race for the record (another renewer began first) does nothing', async () => {
+    const world = await watched();
+    const stale = record(world);
+    await world.table.beginRenewal({
+      mailboxKey,
+      fromGeneration: 2,
+      toGeneration: 3,
+      state: 'renewing',
+      now: world.clock.now(),
+    });
+    expect(await resubscribe(stale, world.exchange, world.renewDeps)).toEqual({
+      kind: 'skipped',
+      why: 'raced',
+    });
+    expect(world.exchange.calls).toEqual([]);
+  });
+});
