@@ -7,7 +7,6 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { parseSubscriptionRecord, SUBSCRIPTION_SK } from '../functions/adapters/subscription-table.ts';
 import { systemClock } from '../functions/core/clock.ts';
 import { describeError } from '../functions/core/edge.ts';
 import { MemoryMetrics } from '../functions/core/telemetry.ts';
@@ -16,6 +15,7 @@ import { mailboxKeyOf } from '../functions/domain/mailbox-key.ts';
 import { createReceiverHandler, type ReceiverDeps, receiveHttp } from '../functions/receiver/http.ts';
 import { callbackPush } from '../test/support/callback-push.ts';
 import { created, sendNotification, status } from '../test/support/pushes.ts';
+import { activeRecord } from './cost.ts';
 import { type Comparison, compare, type Effort } from './harness.ts';
 
 /** The receiver's edge as it was hand-written before middy: the baseline. */
@@ -49,23 +49,7 @@ export async function benchEdge(
   const subscriptionId = `EQB${randomBytes(42).toString('base64url')}`;
   const watermark = () => `AQAAA${randomBytes(36).toString('base64')}`;
   const stored = watermark();
-  const record = parseSubscriptionRecord({
-    pk: mailboxKey,
-    sk: SUBSCRIPTION_SK,
-    mailbox: 'ada.lovelace@contoso.com',
-    connection: 'exchange-online',
-    folders: 'all',
-    eventTypes: ['CreatedEvent', 'ModifiedEvent', 'DeletedEvent', 'MovedEvent'],
-    statusFrequency: 5,
-    state: 'active',
-    generation: 3,
-    subscriptionId,
-    watermark: stored,
-    lastContactAt: Date.now() - 60_000,
-    attempts: 0,
-    createdAt: Date.now() - 86_400_000,
-    updatedAt: Date.now() - 60_000,
-  });
+  const record = activeRecord(mailboxKey, subscriptionId, stored);
   // The stored watermark never moves, so every push is taken as the first after it.
   const deps: ReceiverDeps = {
     store: { get: async () => record, advance: async () => true },
