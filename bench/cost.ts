@@ -13,7 +13,7 @@ import { parseSubscriptionRecord, SUBSCRIPTION_SK } from '../functions/adapters/
 import { systemClock } from '../functions/core/clock.ts';
 import { powertoolsMetrics } from '../functions/core/telemetry.ts';
 import { callbackKeyFrom, callbackPath } from '../functions/domain/callback.ts';
-import { mailboxKeyOf } from '../functions/domain/mailbox-key.ts';
+import { type MailboxKey, mailboxKeyOf } from '../functions/domain/mailbox-key.ts';
 import { createReceiverHandler } from '../functions/receiver/http.ts';
 import type { ACCESS_LOG_FIELDS } from '../infra/receiver.ts';
 import { callbackPush } from '../test/support/callback-push.ts';
@@ -93,23 +93,7 @@ export async function measureBytes(): Promise<MeasuredBytes> {
     const watermark = () => `AQAAA${randomBytes(36).toString('base64')}`;
     const stored = watermark();
     // The record as the store reads it before taking events (heartbeats need no read).
-    const record = parseSubscriptionRecord({
-      pk: mailboxKey,
-      sk: SUBSCRIPTION_SK,
-      mailbox: 'ada.lovelace@contoso.com',
-      connection: 'exchange-online',
-      folders: 'all',
-      eventTypes: ['CreatedEvent', 'ModifiedEvent', 'DeletedEvent', 'MovedEvent'],
-      statusFrequency: 5,
-      state: 'active',
-      generation: 3,
-      subscriptionId,
-      watermark: stored,
-      lastContactAt: Date.now() - 60_000,
-      attempts: 0,
-      createdAt: Date.now() - 86_400_000,
-      updatedAt: Date.now() - 60_000,
-    });
+    const record = activeRecord(mailboxKey, subscriptionId, stored);
     const handler = createReceiverHandler({
       store: { get: async () => record, advance: async () => true },
       publisher: {
@@ -339,4 +323,25 @@ export function formatCost(report: CostReport): string[] {
     for (const line of month.lines) out.push(`  ${line.item}: ${dollars(line.perMonth)}`);
   }
   return out;
+}
+
+/** An active subscription record of generation 3, as the store reads it. */
+export function activeRecord(mailboxKey: MailboxKey, subscriptionId: string, watermark: string) {
+  return parseSubscriptionRecord({
+    pk: mailboxKey,
+    sk: SUBSCRIPTION_SK,
+    mailbox: 'ada.lovelace@contoso.com',
+    connection: 'exchange-online',
+    folders: 'all',
+    eventTypes: ['CreatedEvent', 'ModifiedEvent', 'DeletedEvent', 'MovedEvent'],
+    statusFrequency: 5,
+    state: 'active',
+    generation: 3,
+    subscriptionId,
+    watermark,
+    lastContactAt: Date.now() - 60_000,
+    attempts: 0,
+    createdAt: Date.now() - 86_400_000,
+    updatedAt: Date.now() - 60_000,
+  });
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { formatSizes, measureBundles } from './bundles.ts';
 import { formatCost, measureCost } from './cost.ts';
 import { benchDecode } from './decode.ts';
+import { benchEdge } from './edge.ts';
 import { type Comparison, formatComparison } from './harness.ts';
 import { benchReceiver } from './receiver.ts';
 import { benchSweepCost, formatSweepCost } from './sweep-cost.ts';
@@ -21,6 +22,7 @@ interface BenchOutput {
 const benchmarks: Array<[string, (progress: (line: string) => void) => Promise<BenchOutput>]> = [
   ['decode', async (progress) => ({ comparisons: await benchDecode(progress) })],
   ['receiver', async (progress) => ({ comparisons: await benchReceiver(progress) })],
+  ['edge', async (progress) => ({ comparisons: await benchEdge(progress) })],
   [
     'bundles',
     async (progress) => {

@@ -4,7 +4,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ADMIN_ACCESS } from '../functions/admin/access.ts';
+import { ADMIN_ENVIRONMENT } from '../functions/admin/environment.ts';
 import { BridgeFunction } from './bridge-function.ts';
 
 export interface AdminProps {
@@ -43,7 +43,8 @@ export class Admin extends Construct {
 
     this.function = new BridgeFunction(this, 'Admin', {
       folder: 'admin',
-      access: ADMIN_ACCESS,
+      environment: ADMIN_ENVIRONMENT,
+      settings: { CALLBACK_BASE_URL: props.callbackBaseUrl },
       resources: {
         TABLE_NAME: props.table,
         // Folder SyncStates: listed by `show`, deleted by `remove`.
@@ -60,7 +61,6 @@ export class Admin extends Construct {
       memorySize: 512,
     });
     const fn = this.function.fn;
-    fn.addEnvironment('CALLBACK_BASE_URL', props.callbackBaseUrl);
 
     new CfnOutput(this, 'AdminFunctionName', {
       value: fn.functionName,

@@ -9,7 +9,7 @@ import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { FunctionAccess } from '../functions/core/access.ts';
+import type { FunctionAccess, FunctionEnvironment } from '../functions/core/access.ts';
 
 const FUNCTIONS_DIR = join(import.meta.dirname, '..', 'functions');
 
@@ -32,7 +32,15 @@ export const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'] as cons
 /** A resource a function's code names by an environment variable. */
 export type AccessedResource = TableV2 | Queue | Topic | Secret;
 
-export interface BridgeFunctionProps<A extends FunctionAccess> {
+export type BridgeFunctionProps<A extends FunctionAccess, S extends string> = BridgeFunctionBaseProps<A, S> &
+  ([S] extends [never]
+    ? { readonly settings?: undefined }
+    : {
+        /** The value of each setting the function's `environment.ts` names. */
+        readonly settings: { readonly [K in S]: string };
+      });
+
+interface BridgeFunctionBaseProps<A extends FunctionAccess, S extends string> {
   /** Folder under `functions/` holding `handler.ts`. */
   readonly folder: string;
   readonly description: string;
@@ -49,8 +57,8 @@ export interface BridgeFunctionProps<A extends FunctionAccess> {
    * @default - none
    */
   readonly reservedConcurrentExecutions?: number;
-  /** What the function's code does in AWS, by environment variable (its `access.ts`). */
-  readonly access: A;
+  /** What the function reads, and does in AWS, by environment variable (its `environment.ts`). */
+  readonly environment: FunctionEnvironment<A, S>;
   /** The resource behind each of those variables: its name, URL or ARN goes in the variable. */
   readonly resources: { readonly [K in keyof A]: AccessedResource };
 }
@@ -61,11 +69,14 @@ export interface BridgeFunctionProps<A extends FunctionAccess> {
  * runtime happens to ship), JSON logs in a log group with a retention, and a role that may write
  * only to that log group until the construct that needs more grants it.
  */
-export class BridgeFunction<A extends FunctionAccess = FunctionAccess> extends Construct {
+export class BridgeFunction<
+  A extends FunctionAccess = FunctionAccess,
+  S extends string = never,
+> extends Construct {
   readonly fn: NodejsFunction;
   readonly logGroup: LogGroup;
 
-  constructor(scope: Construct, id: string, props: BridgeFunctionProps<A>) {
+  constructor(scope: Construct, id: string, props: BridgeFunctionProps<A, S>) {
     super(scope, id);
     this.logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention,
@@ -110,10 +121,16 @@ export class BridgeFunction<A extends FunctionAccess = FunctionAccess> extends C
         sourceMap: true,
       },
     });
-    for (const [variable, actions] of Object.entries(props.access)) {
+    // The one place a variable is set: a resource's together with its grant, a setting as given.
+    for (const [variable, actions] of Object.entries(props.environment.access)) {
       const resource = props.resources[variable];
       if (resource === undefined) throw new MissingResourceError(props.folder, variable);
       this.fn.addEnvironment(variable, grantAccess(this.fn, resource, actions));
+    }
+    for (const variable of props.environment.settings) {
+      const value = props.settings?.[variable];
+      if (value === undefined) throw new MissingResourceError(props.folder, variable);
+      this.fn.addEnvironment(variable, value);
     }
   }
 }
@@ -122,7 +139,7 @@ class MissingResourceError extends Error {
   override readonly name = 'MissingResourceError';
   constructor(folder: string, variable: string) {
     super(
-      `functions/${folder}/access.ts names ${variable}, but no resource was given for it; pass it in the BridgeFunction's resources`,
+      `functions/${folder}/environment.ts names ${variable}, but no value was given for it; pass it in the BridgeFunction's resources or settings`,
     );
   }
 }

@@ -6,7 +6,7 @@ import { FifoThroughputScope, Topic } from 'aws-cdk-lib/aws-sns';
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { type Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { PROCESSOR_ACCESS } from '../functions/processor/access.ts';
+import { PROCESSOR_ENVIRONMENT } from '../functions/processor/environment.ts';
 import { BridgeFunction } from './bridge-function.ts';
 import { fifoQueue, PER_MAILBOX_THROUGHPUT } from './event-queues.ts';
 
@@ -72,7 +72,7 @@ export class EventFanout extends Construct {
 
     this.processor = new BridgeFunction(this, 'Processor', {
       folder: 'processor',
-      access: PROCESSOR_ACCESS,
+      environment: PROCESSOR_ENVIRONMENT,
       resources: { EVENTS_TOPIC_ARN: this.topic },
       description: 'exchange-push-bridge processor: forwards ingested events to the events topic',
       serviceName: 'processor',

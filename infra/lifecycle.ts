@@ -9,8 +9,8 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { RENEWER_ACCESS } from '../functions/renewer/access.ts';
-import { SWEEPER_ACCESS } from '../functions/sweeper/access.ts';
+import { RENEWER_ENVIRONMENT } from '../functions/renewer/environment.ts';
+import { SWEEPER_ENVIRONMENT } from '../functions/sweeper/environment.ts';
 import { BridgeFunction } from './bridge-function.ts';
 
 export interface LifecycleProps {
@@ -117,7 +117,7 @@ export class Lifecycle extends Construct {
       ...(props.sweeperReservedConcurrency === undefined
         ? {}
         : { reservedConcurrentExecutions: props.sweeperReservedConcurrency }),
-      access: SWEEPER_ACCESS,
+      environment: SWEEPER_ENVIRONMENT,
       resources: { TABLE_NAME: props.table, RENEWALS_QUEUE_URL: this.renewals },
     });
     const sweeper = this.sweeper.fn;
@@ -157,7 +157,8 @@ export class Lifecycle extends Construct {
       logRetention: props.logRetention,
       timeout: renewerTimeout,
       memorySize: 512,
-      access: RENEWER_ACCESS,
+      environment: RENEWER_ENVIRONMENT,
+      settings: { CALLBACK_BASE_URL: props.callbackBaseUrl },
       resources: {
         TABLE_NAME: props.table,
         SYNC_STATE_TABLE_NAME: props.syncStates,
@@ -168,7 +169,6 @@ export class Lifecycle extends Construct {
       },
     });
     const renewer = this.renewer.fn;
-    renewer.addEnvironment('CALLBACK_BASE_URL', props.callbackBaseUrl);
     renewer.addEventSource(
       new SqsEventSource(this.renewals, {
         batchSize: 5,

@@ -7,11 +7,9 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { RECEIVER_ACCESS } from '../functions/receiver/access.ts';
+import { CALLBACK_ROUTE } from '../functions/domain/callback.ts';
+import { RECEIVER_ENVIRONMENT } from '../functions/receiver/environment.ts';
 import { BridgeFunction } from './bridge-function.ts';
-
-/** Must match functions/domain/callback.ts (CALLBACK_ROUTE). */
-export const CALLBACK_ROUTE_PATH = '/ews/{mailboxKey}/{generation}/{token}';
 
 /**
  * What the callback API logs per request. Never the request path: it holds the callback token;
@@ -77,7 +75,7 @@ export class Receiver extends Construct {
 
     this.function = new BridgeFunction(this, 'Receiver', {
       folder: 'receiver',
-      access: RECEIVER_ACCESS,
+      environment: RECEIVER_ENVIRONMENT,
       resources: {
         TABLE_NAME: props.table,
         SYNC_STATE_TABLE_NAME: props.syncStates,
@@ -106,7 +104,7 @@ export class Receiver extends Construct {
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format },
     });
     const [route] = this.api.addRoutes({
-      path: CALLBACK_ROUTE_PATH,
+      path: CALLBACK_ROUTE,
       methods: [HttpMethod.POST],
       integration: new HttpLambdaIntegration('ReceiverIntegration', fn),
     });

@@ -1,5 +1,6 @@
 /**
- * The bridge's functions, wired as their handler.ts files wire them in Lambda: the same handler
+ * The bridge's functions: the receiver by its own wiring.ts (the one its handler.ts uses), the others
+ * wired as their handler.ts files wire them in Lambda: the same handler
  * factories and adapters, on the emulated AWS, the simulated Exchange and the run's clock. One
  * function per Lambda, so each reads like its handler.ts.
  */
@@ -19,7 +20,7 @@ import { MemoryMetrics } from '../functions/core/telemetry.ts';
 import { type CallbackKey, callbackKeyFrom } from '../functions/domain/callback.ts';
 import { DEFAULT_POLICY, type LifecyclePolicy } from '../functions/domain/policy.ts';
 import { createProcessorHandler } from '../functions/processor/batch.ts';
-import { createReceiverHandler } from '../functions/receiver/http.ts';
+import { wireReceiver } from '../functions/receiver/wiring.ts';
 import { createRenewerHandler } from '../functions/renewer/batch.ts';
 import { createSweepHandler } from '../functions/sweeper/run.ts';
 import { type EmulatedAws, required } from './emulated-aws.ts';
@@ -75,7 +76,7 @@ export function wireFunctions(args: {
     /** The subscription table, for the run's own reading. */
     store: wiring.store,
     metrics,
-    receiver: wireReceiver(wiring, metrics.receiver),
+    receiver: receiver(wiring, metrics.receiver),
     processor: wireProcessor(wiring),
     renewer: wireRenewer(wiring, metrics.renewer),
     sweeper: wireSweeper(wiring, metrics.sweeper),
@@ -83,13 +84,12 @@ export function wireFunctions(args: {
   };
 }
 
-function wireReceiver(w: Wiring, metrics: MemoryMetrics) {
-  return createReceiverHandler({
-    store: w.store,
-    pushedItemList: w.pushedItemList,
-    publisher: w.publisher,
-    clock: w.clock,
+function receiver(w: Wiring, metrics: MemoryMetrics) {
+  return wireReceiver(w.aws.env.receiver, {
+    dynamodb: w.aws.emulators.dynamodb,
+    sqs: w.aws.emulators.sqs,
     callbackKey: w.callbackKey,
+    clock: w.clock,
     logger: localLogger(w.options.log, 'receiver'),
     metrics,
   });

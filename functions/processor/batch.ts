@@ -6,10 +6,11 @@
 
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { type EdgeHandler, edge } from '../core/edge.ts';
 import type { LogSink } from '../core/telemetry.ts';
 import { type EventTopic, forward } from './forward.ts';
 
-export type ProcessorHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
+export type ProcessorHandler = EdgeHandler<SQSEvent, SQSBatchResponse>;
 
 export function createProcessorHandler(deps: { topic: EventTopic; logger: LogSink }): ProcessorHandler {
   const recordHandler = async (record: SQSRecord) => {
@@ -23,12 +24,11 @@ export function createProcessorHandler(deps: { topic: EventTopic; logger: LogSin
       throw error;
     }
   };
-  return async (event) => {
-    // A new processor per invocation: it holds the state of one batch.
-    const processor = new SqsFifoPartialProcessorAsync();
-    return processPartialResponse(event, recordHandler, processor, {
+  // A new processor per invocation: it holds the state of one batch.
+  const useCase = (event: SQSEvent) =>
+    processPartialResponse(event, recordHandler, new SqsFifoPartialProcessorAsync(), {
       skipGroupOnError: true,
       throwOnFullBatchFailure: false,
     });
-  };
+  return edge(useCase, { logger: deps.logger });
 }

@@ -4,6 +4,7 @@
  * (handler.ts wires AWS), in the local run and in the tests.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { type EdgeHandler, edge, type FailureAnswer } from '../core/edge.ts';
 import type { LogSink, MetricsRecorder } from '../core/telemetry.ts';
 import { type CallbackKey, verifyCallback } from '../domain/callback.ts';
 import {
@@ -22,7 +23,7 @@ export interface ReceiverDeps extends ReceiveDeps {
   readonly limits?: NotificationLimits;
 }
 
-export type ReceiverHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+export type ReceiverHandler = EdgeHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
 
 /** CloudWatch metric names per decision (EMF, namespace set by the Metrics instance). */
 const DECISION_METRIC: Record<Decision, string> = {
@@ -38,28 +39,28 @@ const DECISION_METRIC: Record<Decision, string> = {
   stray: 'UnsubscribesAnswered',
 };
 
+/** Our failure (DynamoDB, SQS, a bug): 500 so Exchange retries. Never Unsubscribe for it. */
+const RETRY_LATER: FailureAnswer<APIGatewayProxyStructuredResultV2> = {
+  message: 'notification not taken; answering 500 so Exchange retries',
+  answer: () => ({
+    statusCode: 500,
+    headers: { 'content-type': 'text/plain' },
+    body: 'internal error; please retry',
+  }),
+};
+
+/** The receiver as its hosts call it: the use case in the edge chain (core/edge.ts). */
 export function createReceiverHandler(deps: ReceiverDeps): ReceiverHandler {
+  return edge(receiveHttp(deps), { logger: deps.logger, metrics: deps.metrics, failure: RETRY_LATER });
+}
+
+/** The use case, host-neutral: an HTTP request in, Exchange's answer out; our failures throw. */
+export function receiveHttp(
+  deps: ReceiverDeps,
+): (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2> {
   const { logger, metrics } = deps;
   const limits = deps.limits ?? DEFAULT_NOTIFICATION_LIMITS;
-
-  return async (event) => {
-    try {
-      return await handle(event);
-    } catch (error) {
-      // Our failure (DynamoDB, SQS, a bug): 500 so Exchange retries. Never Unsubscribe for it.
-      logger.error('notification not taken; answering 500 so Exchange retries', {
-        error: describeError(error),
-      });
-      metrics.count('Errors');
-      return {
-        statusCode: 500,
-        headers: { 'content-type': 'text/plain' },
-        body: 'internal error; please retry',
-      };
-    } finally {
-      metrics.flush();
-    }
-  };
+  return handle;
 
   async function handle(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
     const target = verifyCallback(await deps.callbackKey(), event.pathParameters ?? {});
@@ -113,11 +114,4 @@ export function createReceiverHandler(deps: ReceiverDeps): ReceiverHandler {
   function reject(reason: string): void {
     metrics.count('Rejections', 1, { name: 'Reason', value: reason });
   }
-}
-
-/** Errors as log data: name and message, never a request body or a token. */
-export function describeError(error: unknown): { name: string; message: string } {
-  return error instanceof Error
-    ? { name: error.name, message: error.message }
-    : { name: 'Unknown', message: String(error) };
 }

@@ -9,6 +9,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { InvalidRenewalJobError, parseRenewalJob } from '../adapters/sqs-renewal-queue.ts';
+import { type EdgeHandler, edge } from '../core/edge.ts';
 import type { LogSink, MetricsRecorder } from '../core/telemetry.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import { checkpoint } from './checkpoint.ts';
@@ -22,7 +23,7 @@ const JOBS: Record<
   (record: SubscriptionRecord, exchange: RenewalExchange, deps: RenewDeps) => Promise<RenewOutcome>
 > = { resubscribe, synchronize, checkpoint };
 
-export type RenewerHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
+export type RenewerHandler = EdgeHandler<SQSEvent, SQSBatchResponse>;
 
 export function createRenewerHandler(
   deps: RenewDeps & {
@@ -89,14 +90,10 @@ export function createRenewerHandler(
     }
   };
 
-  return async (event) => {
-    try {
-      // A new processor per invocation: it holds the state of one batch.
-      return await processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), {
-        throwOnFullBatchFailure: false,
-      });
-    } finally {
-      metrics.flush();
-    }
-  };
+  // A new processor per invocation: it holds the state of one batch.
+  const useCase = (event: SQSEvent) =>
+    processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), {
+      throwOnFullBatchFailure: false,
+    });
+  return edge(useCase, { logger, metrics });
 }

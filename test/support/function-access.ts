@@ -1,15 +1,15 @@
-/** Each function's access.ts by the name its description and bundle carry: receiver, processor, … */
-import { ADMIN_ACCESS } from '../../functions/admin/access.ts';
+/** Each function's environment.ts access by the name its description and bundle carry: receiver, processor, … */
+import { ADMIN_ENVIRONMENT } from '../../functions/admin/environment.ts';
 import type { FunctionAccess } from '../../functions/core/access.ts';
-import { PROCESSOR_ACCESS } from '../../functions/processor/access.ts';
-import { RECEIVER_ACCESS } from '../../functions/receiver/access.ts';
-import { RENEWER_ACCESS } from '../../functions/renewer/access.ts';
-import { SWEEPER_ACCESS } from '../../functions/sweeper/access.ts';
+import { PROCESSOR_ENVIRONMENT } from '../../functions/processor/environment.ts';
+import { RECEIVER_ENVIRONMENT } from '../../functions/receiver/environment.ts';
+import { RENEWER_ENVIRONMENT } from '../../functions/renewer/environment.ts';
+import { SWEEPER_ENVIRONMENT } from '../../functions/sweeper/environment.ts';
 
 export const ACCESS_BY_FUNCTION: Readonly<Record<string, FunctionAccess>> = {
-  receiver: RECEIVER_ACCESS,
-  processor: PROCESSOR_ACCESS,
-  sweeper: SWEEPER_ACCESS,
-  renewer: RENEWER_ACCESS,
-  admin: ADMIN_ACCESS,
+  receiver: RECEIVER_ENVIRONMENT.access,
+  processor: PROCESSOR_ENVIRONMENT.access,
+  sweeper: SWEEPER_ENVIRONMENT.access,
+  renewer: RENEWER_ENVIRONMENT.access,
+  admin: ADMIN_ENVIRONMENT.access,
 };

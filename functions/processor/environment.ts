@@ -1,0 +1,12 @@
+/**
+ * The processor's environment (core/access.ts): every variable it reads, each resource variable with
+ * the actions its code takes there. handler.ts and the local run read it; infra sets each variable
+ * with its grant.
+ * Reading the ingest queue is the event source mapping's, granted where it is created.
+ */
+import { SNS_EVENT_TOPIC_ACTIONS } from '../adapters/sns-event-topic.ts';
+import { defineEnvironment } from '../core/access.ts';
+
+export const PROCESSOR_ENVIRONMENT = defineEnvironment({
+  EVENTS_TOPIC_ARN: SNS_EVENT_TOPIC_ACTIONS,
+});
