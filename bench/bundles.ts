@@ -126,7 +126,7 @@ export async function measureBundles(
     const sizes: BundleSize[] = [];
     for (const bundle of bundles) {
       const access = ACCESS_BY_FUNCTION[bundle.name];
-      if (access === undefined) throw new Error(`no access.ts known for the ${bundle.name} bundle`);
+      if (access === undefined) throw new Error(`no environment.ts known for the ${bundle.name} bundle`);
       const bare = await bareBundle(bundle.name, access, dir);
       const bareBytes = statSync(bare).size;
       sizes.push({ function: bundle.name, bytes: bundle.bytes, bareBytes, ratio: bundle.bytes / bareBytes });

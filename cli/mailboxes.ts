@@ -2,6 +2,7 @@
 // deployed stack (through its admin function, with your AWS credentials) or of the local run
 // (through its admin endpoint). The operator never needs Exchange credentials: they stay in the
 // stack's secret.
+
 import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -12,15 +13,19 @@ import {
   parseFolders,
 } from '../functions/admin/commands.ts';
 import type { MailboxSetup } from '../functions/admin/manage.ts';
+import { isEnrichMode, isFieldUri } from '../functions/domain/enrichment.ts';
 
 const USAGE = `usage: npm run --silent mailboxes -- <command> [options]
 
 commands:
-  add <mailbox> --connection <name> [--folders <list>] [--events <list>] [--status-frequency <minutes>]
+  add <mailbox> --connection <name> [--folders <list>] [--events <list>] [--status-frequency <minutes>] [--enrich <mode>] [--enrich-fields <list>]
       --folders           comma-separated well-known folder names (calendar, inbox, ...) and/or
                           id:<EWS folder id>, or "all"                       (default: all)
       --events            comma-separated EWS event types                    (default: all seven)
       --status-frequency  minutes between heartbeats, 1-1440                 (default: 5)
+      --enrich            none, default or full: how much of each changed item events carry
+                                                                 (default: the deployment's)
+      --enrich-fields     comma-separated extra FieldURIs (calendar:MyResponseType, ...)
       --no-wait           return once registered, not once watched (see "show")
                           add waits until the mailbox is watched: the lifecycle takes the baseline
                           of its folders, then subscribes; changes made from then on reach consumers
@@ -136,6 +141,8 @@ function parse(argv: string[]): {
       folders: { type: 'string' },
       events: { type: 'string' },
       'status-frequency': { type: 'string' },
+      enrich: { type: 'string' },
+      'enrich-fields': { type: 'string' },
       all: { type: 'boolean', default: false },
       stack: { type: 'string' },
       function: { type: 'string' },
@@ -191,6 +198,21 @@ function parse(argv: string[]): {
           );
         }
         command.statusFrequency = minutes;
+      }
+      if (values.enrich !== undefined) {
+        if (!isEnrichMode(values.enrich))
+          throw new UsageError(`--enrich ${JSON.stringify(values.enrich)} must be none, default or full`);
+        command.enrich = values.enrich;
+      }
+      if (values['enrich-fields'] !== undefined) {
+        const fields = values['enrich-fields']
+          .split(',')
+          .map((f) => f.trim())
+          .filter((f) => f !== '');
+        const bad = fields.find((f) => !isFieldUri(f));
+        if (bad !== undefined)
+          throw new UsageError(`--enrich-fields: ${JSON.stringify(bad)} is not a FieldURI (item:Name)`);
+        command.enrichFields = fields;
       }
       return { command, target, json: values.json, wait: !values['no-wait'] };
     }

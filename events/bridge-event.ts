@@ -48,7 +48,107 @@ export interface NotificationEventData {
   readonly oldParentFolderId: EwsIdRef | null;
   /** Unread items in the folder (folder ModifiedEvents only). */
   readonly unreadCount: number | null;
+  /**
+   * The item as Exchange returned it when the event was enriched (opt-in per mailbox; see README
+   * "Enrichment"). Absent when enrichment is off, for deleted items and folder events, and when
+   * the item could not be read (then `enrichment` says why).
+   */
+  readonly item?: ExchangeItem;
+  /** Present whenever enrichment was attempted for this event: what came of it. */
+  readonly enrichment?: EnrichmentOutcome;
 }
+
+/**
+ * What came of reading the item:
+ * - `item`: `data.item` holds it (read once per processor batch: several events about the same
+ *   item carry the same, latest state);
+ * - `notFound`: Exchange no longer has it (deleted or moved since; `code` ErrorItemNotFound, …);
+ * - `failed`: it could not be read (access refused, throttled past the wait budget, Exchange
+ *   unreachable, unknown connection); `code` and `detail` say why. The event is published anyway;
+ * - `tooLarge`: the event with the item would exceed the topic's message limit (256 KiB), so it
+ *   is published without it.
+ */
+export interface EnrichmentOutcome {
+  readonly outcome: 'item' | 'notFound' | 'failed' | 'tooLarge';
+  /** Exchange's response code or the bridge's error name; null for `item`. */
+  readonly code: string | null;
+  /** For people. */
+  readonly detail: string | null;
+}
+
+export interface ExchangeMailbox {
+  readonly name: string | null;
+  readonly emailAddress: string | null;
+}
+
+export interface ExchangeAttendee {
+  readonly mailbox: ExchangeMailbox;
+  /** Unknown, Organizer, Tentative, Accept, Decline, NoResponseReceived. */
+  readonly responseType: string | null;
+  readonly lastResponseTime: string | null;
+}
+
+export interface ExchangeItemBody {
+  readonly bodyType: string;
+  readonly text: string;
+  /** The text was cut at the deployment's body cap. */
+  readonly truncated: boolean;
+}
+
+/** Properties of every item, named as EWS names them (lower camel case). Missing values are null. */
+export interface ExchangeItemCommon {
+  /** The EWS element: `Message`, `CalendarItem`, `MeetingRequest`, `Contact`, … */
+  readonly itemType: string;
+  readonly itemId: EwsIdRef;
+  readonly itemClass: string | null;
+  readonly subject: string | null;
+  readonly sensitivity: string | null;
+  readonly importance: string | null;
+  readonly categories: readonly string[];
+  readonly hasAttachments: boolean | null;
+  readonly size: number | null;
+  readonly dateTimeReceived: string | null;
+  readonly dateTimeSent: string | null;
+  readonly lastModifiedTime: string | null;
+  readonly conversationId: string | null;
+  /** Only with `--enrich full`. */
+  readonly body?: ExchangeItemBody;
+  /** Extra properties the mailbox asked for, by EWS element name (see README "Enrichment"). */
+  readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+export interface ExchangeCalendarItem extends ExchangeItemCommon {
+  readonly kind: 'calendar';
+  readonly uid: string | null;
+  readonly start: string | null;
+  readonly end: string | null;
+  readonly isAllDayEvent: boolean | null;
+  readonly location: string | null;
+  readonly isCancelled: boolean | null;
+  /** Single, Occurrence, Exception, RecurringMaster. */
+  readonly calendarItemType: string | null;
+  readonly organizer: ExchangeMailbox | null;
+  readonly requiredAttendees: readonly ExchangeAttendee[];
+  readonly optionalAttendees: readonly ExchangeAttendee[];
+  /** A master's t:Recurrence as JSON (pattern and range elements by name), else null. */
+  readonly recurrence: object | null;
+}
+
+/** Messages and their kinds (meeting requests, responses, cancellations). */
+export interface ExchangeMessage extends ExchangeItemCommon {
+  readonly kind: 'message';
+  readonly from: ExchangeMailbox | null;
+  readonly toRecipients: readonly ExchangeMailbox[];
+  readonly ccRecipients: readonly ExchangeMailbox[];
+  readonly internetMessageId: string | null;
+  readonly isRead: boolean | null;
+}
+
+export interface ExchangeOtherItem extends ExchangeItemCommon {
+  readonly kind: 'other';
+}
+
+export type ExchangeItem = ExchangeCalendarItem | ExchangeMessage | ExchangeOtherItem;
 
 interface CloudEventEnvelope<Type extends string, Data> {
   readonly specversion: '1.0';

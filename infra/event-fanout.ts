@@ -2,6 +2,7 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import { Alias } from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { FifoThroughputScope, Topic } from 'aws-cdk-lib/aws-sns';
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { type Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -21,6 +22,8 @@ export interface EventFanoutProps {
    * @default 5
    */
   readonly processorConcurrency?: number;
+  /** The Exchange connections secret: enrichment (GetItem) reads it, and nothing else. */
+  readonly connections: Secret;
 }
 
 /**
@@ -73,8 +76,9 @@ export class EventFanout extends Construct {
     this.processor = new BridgeFunction(this, 'Processor', {
       folder: 'processor',
       environment: PROCESSOR_ENVIRONMENT,
-      resources: { EVENTS_TOPIC_ARN: this.topic },
-      description: 'exchange-push-bridge processor: forwards ingested events to the events topic',
+      resources: { EVENTS_TOPIC_ARN: this.topic, CONNECTIONS_SECRET_ARN: props.connections },
+      description:
+        'exchange-push-bridge processor: enriches ingested events (GetItem) and forwards them to the events topic',
       serviceName: 'processor',
       logRetention: props.logRetention,
       timeout: Duration.seconds(30),

@@ -92,13 +92,6 @@ export class ExchangePushBridge extends Construct {
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
     this.state = new SubscriptionTable(this, 'State');
     this.queues = new EventQueues(this, 'Queues');
-    this.fanout = new EventFanout(this, 'Fanout', {
-      ingest: this.queues.ingest,
-      logRetention,
-      ...(props.processorConcurrency === undefined
-        ? {}
-        : { processorConcurrency: props.processorConcurrency }),
-    });
     this.receiver = new Receiver(this, 'Receiver', {
       table: this.state.table,
       syncStates: this.state.syncStates,
@@ -114,6 +107,14 @@ export class ExchangePushBridge extends Construct {
       callbackKey: this.receiver.callbackKey,
       callbackBaseUrl: this.receiver.callbackBaseUrl,
       logRetention,
+    });
+    this.fanout = new EventFanout(this, 'Fanout', {
+      ingest: this.queues.ingest,
+      logRetention,
+      connections: this.admin.connections,
+      ...(props.processorConcurrency === undefined
+        ? {}
+        : { processorConcurrency: props.processorConcurrency }),
     });
     const tuning: Partial<LifecycleProps> = {
       ...(props.renewalConcurrency === undefined ? {} : { renewalConcurrency: props.renewalConcurrency }),

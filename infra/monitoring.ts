@@ -165,6 +165,12 @@ export class Monitoring extends Construct {
       props.renewalFailureThreshold ?? 3,
     );
     alarm(
+      'EnrichmentFailures',
+      'events are being published without their items (access refused, unknown connection, Exchange throttling past the wait budget or unreachable); consumers still get every event.',
+      bridgeMetric('processor', 'EnrichmentFailed', 'Sum', Duration.minutes(15)),
+      10,
+    );
+    alarm(
       'ReceiverErrors',
       'the receiver answered Exchange with HTTP 500 (our failure: DynamoDB, SQS, a bug); Exchange retries, but not forever.',
       bridgeMetric('receiver', 'Errors', 'Sum'),

@@ -24,6 +24,7 @@ import { wireReceiver } from '../functions/receiver/wiring.ts';
 import { createRenewerHandler } from '../functions/renewer/batch.ts';
 import { createSweepHandler } from '../functions/sweeper/run.ts';
 import { type EmulatedAws, required } from './emulated-aws.ts';
+import { localEnrichment } from './enrichment.ts';
 import { type LocalSystemOptions, localLogger } from './options.ts';
 
 /** What every function shares: where things are, the clock, the callback key, the policy. */
@@ -77,7 +78,7 @@ export function wireFunctions(args: {
     store: wiring.store,
     metrics,
     receiver: receiver(wiring, metrics.receiver),
-    processor: wireProcessor(wiring),
+    processor: wireProcessor(wiring, metrics.processor),
     renewer: wireRenewer(wiring, metrics.renewer),
     sweeper: wireSweeper(wiring, metrics.sweeper),
     admin: wireAdmin(wiring),
@@ -95,10 +96,13 @@ function receiver(w: Wiring, metrics: MemoryMetrics) {
   });
 }
 
-function wireProcessor(w: Wiring) {
+function wireProcessor(w: Wiring, metrics: MemoryMetrics) {
   return createProcessorHandler({
     topic: new SnsEventTopic(w.aws.emulators.sns, required(w.aws.env.processor, 'EVENTS_TOPIC_ARN')),
     logger: localLogger(w.options.log, 'processor'),
+    metrics,
+    // The local run enriches by default (`npm start -- --enrich none` turns it off).
+    ...localEnrichment(w.clients, w.clock, w.options.enrich ?? 'default'),
   });
 }
 

@@ -30,6 +30,8 @@ export interface LocalSystemOptions {
   readonly policy?: Partial<LifecyclePolicy>;
   /** Renewals running at once. @default 3 */
   readonly renewalConcurrency?: number;
+  /** Enrichment (GetItem between the ingest queue and the topic): the mode for every mailbox, or off. @default 'default' */
+  readonly enrich?: 'none' | 'default' | 'full';
   /** Where the functions' log lines go. @default nowhere */
   readonly log?: (entry: LocalLogEntry) => void;
   /** Told how starting goes, while the mailboxes are being set up (it can take a while for many). */

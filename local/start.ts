@@ -18,6 +18,7 @@ const USAGE = `usage: npm start -- [options]
   --change-rate <n>      changes per simulated minute per mailbox                 (default 1)
   --status-frequency <m> StatusFrequency of the subscriptions, minutes            (default 1)
   --chaos                turn on every fault of the EWS simulator
+  --enrich <mode>        GetItem enrichment: none, default or full               (default: default)
   --port <p>             port of the receiver and the admin endpoint              (default: a free one)
   --seed <n>             the simulator's random seed                              (default 1)
   --data-dir <dir>       keep DynamoDB and SQS state there across runs            (default: in memory)
@@ -34,6 +35,7 @@ interface Flags {
   changeRate: number;
   statusFrequency: number;
   chaos: boolean;
+  enrich: 'none' | 'default' | 'full';
   port: number;
   seed: number;
   dataDir: string | undefined;
@@ -52,6 +54,7 @@ function parseFlags(argv: string[]): Flags {
       'change-rate': { type: 'string' },
       'status-frequency': { type: 'string' },
       chaos: { type: 'boolean', default: false },
+      enrich: { type: 'string', default: 'default' },
       port: { type: 'string' },
       seed: { type: 'string' },
       'data-dir': { type: 'string' },
@@ -104,6 +107,14 @@ function parseFlags(argv: string[]): Flags {
       'a whole number of minutes from 1 to 1440',
     ),
     chaos: values.chaos,
+    enrich:
+      values.enrich === 'none' || values.enrich === 'default' || values.enrich === 'full'
+        ? values.enrich
+        : (() => {
+            throw new UsageError(
+              `--enrich ${JSON.stringify(values.enrich)} is not valid: expected none, default or full`,
+            );
+          })(),
     port: number(
       'port',
       values.port,
@@ -159,6 +170,7 @@ try {
     changeRate: flags.changeRate,
     statusFrequency: flags.statusFrequency,
     chaos: flags.chaos,
+    enrich: flags.enrich,
     port: flags.port,
     seed: flags.seed,
     ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),

@@ -43,11 +43,15 @@ export class SqsEventPublisher implements EventPublisher {
     this.#queueUrl = queueUrl;
   }
 
-  async publish(mailboxKey: MailboxKey, events: readonly BridgeEvent[]): Promise<void> {
+  async publish(
+    mailboxKey: MailboxKey,
+    events: readonly BridgeEvent[],
+    attributes: Readonly<Record<string, string>> = {},
+  ): Promise<void> {
     // Batches go one after another: within a message group, SQS keeps the order of arrival.
     for (let start = 0; start < events.length; start += BATCH_SIZE) {
       await this.#sendInOrder(
-        events.slice(start, start + BATCH_SIZE).map((event, i) => toEntry(mailboxKey, event, i)),
+        events.slice(start, start + BATCH_SIZE).map((event, i) => toEntry(mailboxKey, event, i, attributes)),
       );
     }
   }
@@ -73,7 +77,15 @@ export class SqsEventPublisher implements EventPublisher {
   }
 }
 
-function toEntry(mailboxKey: MailboxKey, event: BridgeEvent, index: number): SendMessageBatchRequestEntry {
+function toEntry(
+  mailboxKey: MailboxKey,
+  event: BridgeEvent,
+  index: number,
+  attributes: Readonly<Record<string, string>>,
+): SendMessageBatchRequestEntry {
+  const extra = Object.fromEntries(
+    Object.entries(attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: value }]),
+  );
   return {
     Id: `e${index}`,
     MessageBody: JSON.stringify(event),
@@ -81,6 +93,7 @@ function toEntry(mailboxKey: MailboxKey, event: BridgeEvent, index: number): Sen
     MessageDeduplicationId: event.id,
     // Attributes let consumers (and SNS subscription filter policies) select without parsing bodies.
     MessageAttributes: {
+      ...extra,
       type: { DataType: 'String', StringValue: event.type },
       mailboxKey: { DataType: 'String', StringValue: mailboxKey },
     },

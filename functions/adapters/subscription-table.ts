@@ -15,6 +15,7 @@ import {
 import type { MailboxRecords } from '../admin/manage.ts';
 import type { IamActions } from '../core/access.ts';
 import { showValue } from '../core/show.ts';
+import { ENRICH_MODES, isFieldUri } from '../domain/enrichment.ts';
 import { type MailboxKey, parseMailboxKey } from '../domain/mailbox-key.ts';
 import type {
   RecoveryReason,
@@ -430,6 +431,13 @@ export function parseSubscriptionRecord(item: Record<string, unknown>): Subscrip
     connection: text('connection'),
     folders: parseFolders(item.folders) ?? fail('folders'),
     eventTypes,
+    ...defined(
+      'enrich',
+      item.enrich === undefined ? undefined : (oneOf(ENRICH_MODES, item.enrich) ?? fail('enrich')),
+    ),
+    ...(item.enrichFields === undefined
+      ? {}
+      : { enrichFields: parseEnrichFields(item.enrichFields) ?? fail('enrichFields') }),
     statusFrequency: integer('statusFrequency'),
     state,
     generation: integer('generation'),
@@ -467,6 +475,17 @@ function defined<K extends string, V>(key: K, value: V | undefined): Partial<Rec
   const out: Partial<Record<K, V>> = {};
   if (value !== undefined) out[key] = value;
   return out;
+}
+
+/** A list of FieldURIs, or undefined when it is not one. */
+function parseEnrichFields(value: unknown): string[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const fields: string[] = [];
+  for (const field of value) {
+    if (typeof field !== 'string' || !isFieldUri(field)) return undefined;
+    fields.push(field);
+  }
+  return fields;
 }
 
 function parseFolders(value: unknown): 'all' | FolderRef[] | undefined {

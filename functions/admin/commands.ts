@@ -3,8 +3,10 @@
  * between the `mailboxes` CLI and whatever runs the management code (the admin Lambda in AWS, the
  * local run's admin endpoint). Input is untrusted JSON, parsed field by field.
  */
+
 import { err, ok, type Result } from '../core/result.ts';
 import { showValue } from '../core/show.ts';
+import { isEnrichMode, isFieldUri, MAX_EXTRA_FIELDS } from '../domain/enrichment.ts';
 import { type FolderSyncState, folderLabel } from '../domain/folder-sync-state.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import { type FolderRef, isDistinguishedFolderName } from '../ews/request.ts';
@@ -216,6 +218,20 @@ export function parseAdminCommand(input: unknown): Result<AdminCommand, InvalidM
           `statusFrequency ${showValue(String(statusFrequency))} must be a whole number of minutes from 1 to 1440`,
         );
       }
+      const enrich = field('enrich');
+      if (enrich !== undefined && !isEnrichMode(enrich))
+        return invalid('enrich', `enrich ${showValue(String(enrich))} must be none, default or full`);
+      const enrichFields = field('enrichFields') ?? [];
+      if (
+        !Array.isArray(enrichFields) ||
+        enrichFields.length > MAX_EXTRA_FIELDS ||
+        !enrichFields.every((f) => typeof f === 'string' && isFieldUri(f))
+      ) {
+        return invalid(
+          'enrichFields',
+          `enrichFields must be at most ${MAX_EXTRA_FIELDS} FieldURIs such as calendar:MyResponseType`,
+        );
+      }
       return ok({
         command,
         mailbox: m,
@@ -223,6 +239,8 @@ export function parseAdminCommand(input: unknown): Result<AdminCommand, InvalidM
         folders: folders.value,
         eventTypes: eventTypes.value,
         statusFrequency,
+        ...(enrich === undefined ? {} : { enrich }),
+        ...(enrichFields.length === 0 ? {} : { enrichFields: enrichFields as string[] }),
       });
     }
     default:

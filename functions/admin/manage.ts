@@ -9,10 +9,12 @@
  * change Exchange then lost with the subscription, and no catch-up would ever report it. The CLI
  * waits until the mailbox is watched (`setupOf`), so "add returned" still means "watched".
  */
+
 import type { Clock } from '../core/clock.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import { showValue } from '../core/show.ts';
 import { type CallbackKey, callbackUrl } from '../domain/callback.ts';
+import type { EnrichMode } from '../domain/enrichment.ts';
 import { type EventPublisher, toLifecycleCloudEvent } from '../domain/events.ts';
 import type { FolderSyncState } from '../domain/folder-sync-state.ts';
 import {
@@ -40,6 +42,10 @@ export interface MailboxSpec {
   readonly eventTypes: readonly SubscribableEventType[];
   /** Minutes between heartbeats, 1–1440. */
   readonly statusFrequency: number;
+  /** How much of each changed item its events carry (README "Enrichment"); absent: the deployment's default. */
+  readonly enrich?: EnrichMode;
+  /** Extra FieldURIs read for this mailbox's events. */
+  readonly enrichFields?: readonly string[];
 }
 
 export interface MailboxRecords {
@@ -163,6 +169,10 @@ export async function addMailbox(
     connection: spec.connection,
     folders: spec.folders,
     eventTypes: spec.eventTypes,
+    ...(spec.enrich === undefined ? {} : { enrich: spec.enrich }),
+    ...(spec.enrichFields === undefined || spec.enrichFields.length === 0
+      ? {}
+      : { enrichFields: spec.enrichFields }),
     statusFrequency: spec.statusFrequency,
     state: 'subscribing',
     generation,

@@ -210,6 +210,13 @@ export function toLifecycleCloudEvent(args: {
 
 /** Where events go: the ingest queue (every function that publishes writes there). */
 export interface EventPublisher {
-  /** Publishes in order, durably, or throws. Safe to repeat: ids de-duplicate. */
-  publish(mailboxKey: MailboxKey, events: readonly BridgeEvent[]): Promise<void>;
+  /**
+   * Publishes in order, durably, or throws. Safe to repeat: ids de-duplicate. `attributes` go on
+   * every message as string message attributes (the enrichment hints, domain/enrichment.ts).
+   */
+  publish(
+    mailboxKey: MailboxKey,
+    events: readonly BridgeEvent[],
+    attributes?: Readonly<Record<string, string>>,
+  ): Promise<void>;
 }

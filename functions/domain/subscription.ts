@@ -6,6 +6,7 @@
  */
 import type { FolderRef } from '../ews/request.ts';
 import type { SubscribableEventType } from '../ews/subscribe.ts';
+import type { EnrichMode } from './enrichment.ts';
 import type { MailboxKey } from './mailbox-key.ts';
 
 /**
@@ -42,6 +43,10 @@ export interface SubscriptionRecord {
   /** `'all'` or the folders subscribed to. */
   readonly folders: 'all' | readonly FolderRef[];
   readonly eventTypes: readonly SubscribableEventType[];
+  /** How much of each changed item events carry (domain/enrichment.ts); absent: the deployment's default. */
+  readonly enrich?: EnrichMode;
+  /** Extra FieldURIs to read for this mailbox's events. */
+  readonly enrichFields?: readonly string[];
   /** Minutes between StatusEvent heartbeats when nothing happens. */
   readonly statusFrequency: number;
   readonly state: SubscriptionState;

@@ -4,9 +4,12 @@
  * with its grant.
  * Reading the ingest queue is the event source mapping's, granted where it is created.
  */
+import { CONNECTIONS_SECRET_ACTIONS } from '../adapters/connections-source.ts';
 import { SNS_EVENT_TOPIC_ACTIONS } from '../adapters/sns-event-topic.ts';
 import { defineEnvironment } from '../core/access.ts';
 
 export const PROCESSOR_ENVIRONMENT = defineEnvironment({
   EVENTS_TOPIC_ARN: SNS_EVENT_TOPIC_ACTIONS,
+  // Enrichment: the mailbox's Exchange connection (GetItem), and nothing more.
+  CONNECTIONS_SECRET_ARN: CONNECTIONS_SECRET_ACTIONS,
 });

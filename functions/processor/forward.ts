@@ -18,7 +18,17 @@ export interface RoutedEvent {
 export interface EventTopic {
   /** Publishes durably, or throws. */
   publish(event: RoutedEvent): Promise<void>;
+  /**
+   * Publishes up to 10 events in one call, in order (processor/publish-batch.ts); answers, per
+   * event, whether it was taken. Throws when the call itself failed (nothing is known taken).
+   */
+  publishBatch?(events: readonly RoutedEvent[]): Promise<readonly PublishEntryResult[]>;
 }
+
+/** One entry of a batch publish: taken, or refused with the topic's code. */
+export type PublishEntryResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly code: string; readonly message: string };
 
 /** A message on the ingest queue that is not a bridge event: a bug, never retried into success. */
 export class UnroutableEventError extends Error {

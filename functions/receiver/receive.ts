@@ -16,6 +16,7 @@
 
 import type { BridgeEvent } from '../../events/bridge-event.ts';
 import type { Clock } from '../core/clock.ts';
+import { hintAttributes } from '../domain/enrichment.ts';
 import {
   type EventPublisher,
   isChangeEvent,
@@ -206,7 +207,11 @@ async function receiveOne(
       );
     }
     await Promise.all([
-      events.length > 0 ? deps.publisher.publish(target.mailboxKey, events) : undefined,
+      // The mailbox's connection and enrichment setting ride along (domain/enrichment.ts): the
+      // processor needs no read of the record to enrich these events.
+      events.length > 0
+        ? deps.publisher.publish(target.mailboxKey, events, hintAttributes(current))
+        : undefined,
       hasPushedItemListChanges(itemChanges)
         ? deps.pushedItemList.record(target.mailboxKey, itemChanges, now)
         : undefined,

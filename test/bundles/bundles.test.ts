@@ -3,7 +3,7 @@
  * fresh Node process with the environment the template gives the function, its AWS endpoints
  * pointed at the emulators (dynalite, fauxqs; a stand-in for Secrets Manager, which has none), and
  * invoked with a realistic event. Every AWS call a bundle makes passes a recorder and must be one
- * its function's access.ts declares, on the resource that variable names: the code's calls, the
+ * its function's environment.ts declares, on the resource that variable names: the code's calls, the
  * declared lists and the template's grants (test/infra/policies.test.ts) are one and the same.
  */
 import { execFile } from 'node:child_process';
@@ -142,7 +142,7 @@ function expectDeclared(name: string, calls: readonly RecordedCall[]): void {
         ([variable, actions]) => env[variable] === call.resource && actions.some((a) => a === call.action),
       ),
   );
-  expect(undeclared, `${name} made calls its access.ts does not declare`).toEqual([]);
+  expect(undeclared, `${name} made calls its environment.ts does not declare`).toEqual([]);
 }
 
 const table = () => environment(bundle('receiver')).TABLE_NAME ?? '';
@@ -260,7 +260,9 @@ describe('the bundles cdk deploy uploads, each in a fresh Node process', () => {
     expect(messages).toHaveLength(2);
     const { result, calls } = await invoke('processor', sqsEvent(queueArnOf(ingestUrl), messages));
     expect(result).toEqual({ batchItemFailures: [] });
-    expect(calls.map((c) => c.action)).toEqual(['sns:Publish', 'sns:Publish']);
+    // Both events in one PublishBatch (authorized as sns:Publish); the receiver's hints make the
+    // processor read the connections secret to enrich them.
+    expect(calls.map((c) => c.action).sort()).toEqual(['secretsmanager:GetSecretValue', 'sns:Publish']);
     expectDeclared('processor', calls);
     const eventsUrl =
       resources.queues.get(resources.resourceId('AWS::SQS::Queue', 'FanoutEvents'))?.url ?? '';

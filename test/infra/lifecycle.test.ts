@@ -121,6 +121,7 @@ describe('alarms', () => {
         'IngestDeadLetters',
         'ProcessorFunctionErrors',
         'ProcessorFunctionThrottles',
+        'EnrichmentFailures',
         'ReceiverErrors',
         'ReceiverFunctionErrors',
         'ReceiverFunctionThrottles',

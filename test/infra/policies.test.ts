@@ -59,7 +59,7 @@ function environmentOf(fnId: string): Record<string, unknown> {
   return isRecord(fn.Environment) && isRecord(fn.Environment.Variables) ? fn.Environment.Variables : {};
 }
 
-/** `${action} ${arn}` for every request the function's code makes (its access.ts) and Lambda makes for it. */
+/** `${action} ${arn}` for every request the function's code makes (its environment.ts) and Lambda makes for it. */
 function requiredGrants(fnId: string, access: FunctionAccess): Set<string> {
   const required = new Set<string>();
   const environment = environmentOf(fnId);

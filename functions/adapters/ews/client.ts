@@ -25,6 +25,13 @@ import {
   type FindFolderResult,
 } from '../../ews/folders.ts';
 import {
+  type DecodeOptions,
+  type DetailRequest,
+  decodeGetItemDetailsResponse,
+  encodeGetItemDetails,
+  type GetItemDetailsResult,
+} from '../../ews/item-details.ts';
+import {
   decodeGetItemResponse,
   decodeSyncFolderItemsResponse,
   ENRICHMENT_SHAPE,
@@ -76,6 +83,12 @@ export interface EwsClient {
     itemIds: readonly ItemIdRef[],
     shape?: ItemShape,
   ): Promise<Result<GetItemResult, EwsCallError>>;
+  /** Reads items of `mailbox` for enrichment (`data.item`); one result per id, in order. */
+  getItemDetails(
+    mailbox: string,
+    request: DetailRequest,
+    options: DecodeOptions,
+  ): Promise<Result<GetItemDetailsResult, EwsCallError>>;
   /** One page of changes in a folder of `mailbox` since a SyncState. */
   syncFolderItems(
     mailbox: string,
@@ -268,6 +281,13 @@ export function createEwsClient(connection: ExchangeConnection, deps: EwsClientD
         mailbox,
         (context) => encodeGetItem({ itemShape: shape, itemIds }, context),
         decodeGetItemResponse,
+      ),
+    getItemDetails: (mailbox, request, options) =>
+      call(
+        'GetItem',
+        mailbox,
+        (context) => encodeGetItemDetails(request, context),
+        (body) => decodeGetItemDetailsResponse(body, options),
       ),
     syncFolderItems: (mailbox, request) =>
       call(
