@@ -1,7 +1,7 @@
 /**
  * A loopback proxy in front of an emulator that writes down every AWS call passing through it, as
  * the IAM action AWS would authorize and the resource it names, so a test can compare what a
- * function's code really calls with what its access.ts declares. And a Secrets Manager stand-in
+ * function's code really calls with what its environment.ts declares. And a Secrets Manager stand-in
  * (no emulator exists for it) answering GetSecretValue from a map, recording the same way.
  */
 import { createServer, type IncomingMessage, request, type Server } from 'node:http';
