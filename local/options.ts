@@ -19,6 +19,11 @@ export interface LocalSystemOptions {
   /** All of the simulator's faults on. */
   readonly chaos?: boolean;
   readonly faults?: Partial<FaultSettings>;
+  /**
+   * Probability that an AWS call of the functions fails (throttling, 500, a timeout after the
+   * call took effect; local/aws-faults.ts). @default `CHAOS_AWS_FAULT_RATE` with `chaos`, else 0
+   */
+  readonly awsFaultRate?: number;
   /** @default 1 */
   readonly seed?: number;
   /** StatusFrequency (minutes) of the subscriptions the local run creates. @default 1 */
@@ -53,3 +58,6 @@ export function localLogger(log: LocalSystemOptions['log'], service: string): Lo
       log?.({ level, service, message, extra: Object.assign({}, ...extra) });
   return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
 }
+
+/** The AWS fault rate `chaos` brings: about one call in fifty fails, one in 2,500 after the SDK's retry. */
+export const CHAOS_AWS_FAULT_RATE = 0.02;
