@@ -7,6 +7,7 @@ import type { ChangeRecord } from '../simulator/mailbox-store.ts';
 import type { SubscriptionView } from '../simulator/push-engine.ts';
 import type { DeliveredEvent } from './audit.ts';
 import type { AwsFaultCounts } from './aws-faults.ts';
+import type { KeepUpSummary } from './keep-up.ts';
 
 /**
  * Where the run stands when it is judged: what is still in flight, and which mailboxes the
@@ -74,6 +75,8 @@ export interface RunReport {
   readonly healSeconds: { readonly p50: number; readonly p95: number };
   /** AWS faults injected into the functions' calls (local/aws-faults.ts), by service and kind. */
   readonly awsFaults: AwsFaultCounts;
+  /** Whether the run kept up with its load (local/keep-up.ts); absent when not watched. */
+  readonly keepUp?: KeepUpSummary;
   /** The first few missing changes, to look into. */
   readonly missingExamples: readonly ChangeRecord[];
 }
@@ -93,6 +96,7 @@ export function buildReport(input: {
   /** Unknown (never observed): nothing counts as settled, and every unreflected change is awaited. */
   state?: RunState | undefined;
   awsFaults?: AwsFaultCounts | undefined;
+  keepUp?: KeepUpSummary | undefined;
 }): RunReport {
   const watched = changesWhileWatched(input.changes, input.subscriptions);
   const unreflected = findMissingChanges(watched, input.delivered);
@@ -155,6 +159,7 @@ export function buildReport(input: {
       p95: Math.round(percentile(heals, 0.95) / 1000),
     },
     awsFaults: input.awsFaults ?? { injected: {}, calls: 0 },
+    ...(input.keepUp === undefined ? {} : { keepUp: input.keepUp }),
     missingExamples: missing.slice(0, 5),
   };
 }

@@ -241,7 +241,7 @@ async function draw(): Promise<void> {
     process.stdout.write(`${rendered > 0 ? `\x1b[${rendered}A` : ''}\x1b[0J${rows.join('\n')}\n`);
     rendered = rows.length;
   } else {
-    process.stdout.write(`${lines.slice(1, 5).join(' | ')}\n`);
+    process.stdout.write(`${lines.slice(1, 6).join(' | ')}\n`);
   }
 }
 
@@ -283,11 +283,19 @@ function view(records: readonly SubscriptionRecord[], depths: Record<string, num
     `events: ${r.get('EventsAccepted')} accepted (${rate.toFixed(1)}/s), ${running.delivered.length} delivered · notifications ${r.get('Notifications')} · heartbeats ${r.get('Heartbeats')} · duplicates ${r.get('Duplicates')} · gaps ${r.get('Gaps')} · unsubscribes ${r.get('UnsubscribesAnswered')}`,
     `renewals: ${n.get('RenewalsSucceeded')} done, ${n.get('RenewalsFailed')} failed, ${n.get('RenewalsThrottled')} throttled · mailboxes the bridge declared lost (renewals failing 30 min or 5 times) ${n.get('SubscriptionsLost')}, recovered since ${n.get('SubscriptionsRecovered')} · resync events ${n.get('ResyncEvents')}`,
     `simulator: ${running.simulator.changes().length} changes · subscriptions Exchange lost (dropped, expired, moved; each healed by a renewal) ${lost}${flags.chaos ? ' · chaos on' : ''}`,
+    keepUpLine(),
     `queues: ingest ${depths.QueuesIngest ?? 0} · events ${depths.FanoutEvents ?? 0} (for your consumer) · renewals ${depths.LifecycleRenewals ?? 0} · dead letters ${dlq}`,
     '',
     ...table,
     ...(live && recent.length > 0 ? ['', ...recent] : []),
   ];
+}
+
+function keepUpLine(): string {
+  const reading = running.keepUp();
+  if (reading === undefined) return 'load: measuring…';
+  const line = `load: push answers p95 ${Math.round(reading.pushP95Ms)} ms of a ${Math.round(reading.pushTimeoutMs)} ms push timeout · ingest backlog ${reading.ingestBacklog}`;
+  return reading.warning === undefined ? `${line} · keeping up` : `${line}\n!! ${reading.warning}`;
 }
 
 function shorten(text: string, max: number): string {
@@ -368,6 +376,13 @@ function summary(report: RunReport): string {
     `  mailboxes unhealed              ${report.unhealed}`,
     `  heal time                       p50 ${report.healSeconds.p50} · p95 ${report.healSeconds.p95} · max ${report.maxHealSeconds} simulated seconds`,
   ];
+  if (report.keepUp !== undefined) {
+    const k = report.keepUp;
+    lines.push(
+      `  kept up                         ${k.warnings === 0 ? 'yes' : `no: behind in ${k.warnings} readings (about one a second)`} · worst push answer p95 ${k.worstPushP95Ms} of ${k.pushTimeoutMs} ms · push timeouts ${k.pushTimeouts} · largest ingest backlog ${k.maxIngestBacklog}`,
+    );
+    if (k.firstWarning !== undefined) lines.push(`    first: ${k.firstWarning}`);
+  }
   const injected = Object.entries(report.awsFaults.injected);
   if (injected.length > 0)
     lines.push(

@@ -25,6 +25,7 @@ import { type EmulatedAws, required, startEmulatedAws } from './emulated-aws.ts'
 import type { Emulators } from './emulators.ts';
 import { startFrontEnd } from './front-end.ts';
 import { type LocalFunctions, wireFunctions } from './functions.ts';
+import { KeepUpMonitor, type KeepUpReading } from './keep-up.ts';
 import { addMailboxes } from './mailbox-setup.ts';
 import { CHAOS_AWS_FAULT_RATE, type LocalSystemOptions } from './options.ts';
 import { scheduleSweeps, startPollers } from './pollers.ts';
@@ -63,6 +64,8 @@ export interface LocalSystem {
   records(): Promise<SubscriptionRecord[]>;
   /** Messages waiting in each queue, by queue name. */
   queueDepths(): Promise<Record<string, number>>;
+  /** The last reading of whether the run keeps up (local/keep-up.ts), taken every real second. */
+  keepUp(): KeepUpReading | undefined;
   /** Reads where the run stands (queues in flight, mailboxes at work); `report()` judges by the last reading. */
   observe(): Promise<RunState>;
   /**
@@ -158,8 +161,12 @@ async function start(options: LocalSystemOptions, clock: Clock, shutdown: Shutdo
   });
   scheduleSweeps(functions.sweeper, clock, options.log, shutdown);
 
+  // 6. Whether it keeps up: push answer times and the ingest backlog, every real second.
+  const keepUp = watchKeepUp(simulator, aws, clock, options, shutdown);
+
   const watchedMailboxes: string[] = [];
   const system = localSystem({
+    keepUp,
     clock,
     receiverUrl,
     simulator,
@@ -174,7 +181,7 @@ async function start(options: LocalSystemOptions, clock: Clock, shutdown: Shutdo
     stop: () => shutdown.stop(),
   });
 
-  // 6. The mailboxes, added through the same admin code the CLI uses, and like the CLI waiting
+  // 7. The mailboxes, added through the same admin code the CLI uses, and like the CLI waiting
   // until each is watched: the lifecycle takes its baseline, then subscribes.
   if (options.addMailboxes ?? true) {
     await addMailboxes({
@@ -191,6 +198,7 @@ async function start(options: LocalSystemOptions, clock: Clock, shutdown: Shutdo
 
 /** The running system as its users see it: its parts, and what can be asked of it. */
 function localSystem(parts: {
+  readonly keepUp: { readonly monitor: KeepUpMonitor; last(): KeepUpReading | undefined };
   readonly clock: Clock;
   readonly receiverUrl: string;
   readonly simulator: Simulator;
@@ -227,6 +235,7 @@ function localSystem(parts: {
     metrics,
     delivered,
     deliveries,
+    keepUp: () => parts.keepUp.last(),
     admin: (command) => admin(command),
     sweep: () => sweeper(),
     async records() {
@@ -327,6 +336,7 @@ function localSystem(parts: {
         mailboxes: watchedMailboxes,
         state: lastState,
         awsFaults: parts.aws.awsFaults.counts(),
+        keepUp: parts.keepUp.monitor.summary(),
       }),
     stop,
   };
@@ -336,4 +346,46 @@ function localSystem(parts: {
 /** A queue's logical id without the stack's prefix and hash: `QueuesIngest`, `FanoutEventsDeadLetters`. */
 function queueName(id: string): string {
   return id.replace(/^Bridge/, '').replace(/[0-9A-F]{8}$/, '');
+}
+
+/** Reads whether the run keeps up every real second; the warnings go to the log as they start. */
+function watchKeepUp(
+  simulator: Simulator,
+  aws: EmulatedAws,
+  clock: Clock,
+  options: LocalSystemOptions,
+  shutdown: Shutdown,
+): { readonly monitor: KeepUpMonitor; last(): KeepUpReading | undefined } {
+  const monitor = new KeepUpMonitor(clock.timeScale);
+  let seen = 0;
+  let last: KeepUpReading | undefined;
+  let reading = false;
+  const timer = setInterval(() => {
+    if (reading) return;
+    reading = true;
+    void (async () => {
+      const attempts = simulator.deliveries({ after: seen });
+      seen += attempts.length;
+      const { Attributes } = await aws.emulators.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: aws.queues.ingest.url,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      const backlog =
+        Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+        Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+      const wasBehind = last?.warning !== undefined;
+      last = monitor.read(Date.now(), attempts, backlog);
+      if (last.warning !== undefined && !wasBehind)
+        options.log?.({ level: 'warn', service: 'local run', message: last.warning, extra: {} });
+    })()
+      .catch(() => {})
+      .finally(() => {
+        reading = false;
+      });
+  }, 1000);
+  timer.unref();
+  shutdown.add(() => clearInterval(timer));
+  return { monitor, last: () => last };
 }
