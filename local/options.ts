@@ -33,6 +33,8 @@ export interface LocalSystemOptions {
   /** Add (watch) every simulator mailbox at start. @default true */
   readonly addMailboxes?: boolean;
   readonly policy?: Partial<LifecyclePolicy>;
+  /** The local pollers wait briefly for fuller batches (local/pollers.ts). @default true */
+  readonly pollerBatchWindows?: boolean;
   /** Renewals running at once. @default 3 */
   readonly renewalConcurrency?: number;
   /** Where the functions' log lines go. @default nowhere */
