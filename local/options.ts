@@ -33,7 +33,11 @@ export interface LocalSystemOptions {
   /** Add (watch) every simulator mailbox at start. @default true */
   readonly addMailboxes?: boolean;
   readonly policy?: Partial<LifecyclePolicy>;
-  /** The local pollers wait briefly for fuller batches (local/pollers.ts). @default true */
+  /**
+   * The local pollers wait briefly for fuller batches (local/pollers.ts). Off by default: on FIFO
+   * queues with few message groups receives come back short even with a backlog, and the window
+   * then slowed the drain 4x (issue 16). @default false
+   */
   readonly pollerBatchWindows?: boolean;
   /** Renewals running at once. @default 3 */
   readonly renewalConcurrency?: number;

@@ -51,9 +51,11 @@ export function startPollers(args: {
     poller.start();
     shutdown.add(() => poller.stop());
   };
-  // Batching windows (real ms; see SqsPoller): short for the processor, whose delay events see;
-  // longer for the run's own audit consumer and the renewer, which nothing waits on to the second.
-  const window = options.pollerBatchWindows ?? true;
+  // Batching windows (real ms; see SqsPoller), when asked for: short for the processor, whose
+  // delay events see; longer for the audit consumer and the renewer. Off by default: with few
+  // message groups FIFO receives come back short even with a backlog, and the window slowed a
+  // 3-mailbox drain from 5 s to 118 s (issue 16).
+  const window = options.pollerBatchWindows ?? false;
   poll('processor', args.processor.queue, args.processor.handler, 10, 2, 100);
   for (let i = 0; i < Math.max(1, options.renewalConcurrency ?? 3); i++)
     poll('renewer', args.renewer.queue, args.renewer.handler, 5, 5, 200);

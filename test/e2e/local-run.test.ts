@@ -15,7 +15,7 @@ const root = join(import.meta.dirname, '..', '..');
 
 describe('the local run', () => {
   it('loses no change and heals every lost subscription through simulated hours of chaos', {
-    timeout: 180_000,
+    timeout: 300_000,
   }, async () => {
     const checkpoints = { promoted: 0 };
     const system = await startLocalSystem({
@@ -49,7 +49,9 @@ describe('the local run', () => {
       system.simulator.moveMailbox(second ?? '');
       await new Promise((resolve) => setTimeout(resolve, 12_000));
       const simulatedHours = (system.clock.now() - started) / 3_600_000;
-      const settled = await system.settle(60_000);
+      // The drain as `npm start` does it: bounded by the staleness threshold + heal time, going on
+      // while the queues still shrink (a busy machine processes the backlog slower), capped.
+      const settled = await system.settle({ capMs: 150_000 });
       const report = system.report();
       expect(simulatedHours).toBeGreaterThan(2.5);
       expect(settled.settled, JSON.stringify(report)).toBe(true);
