@@ -1,5 +1,5 @@
 // `node bench/load.ts [--mailboxes n] [--time-scale x] [--status-frequency m] [--change-rate n]
-//   [--seconds s] [--warmup s] [--chaos] [--cpu-prof file] [--no-settle]`
+//   [--seconds s] [--warmup s] [--chaos] [--cpu-prof file] [--no-settle] [--batch-window]`
 // Issue 16: the local run under load, measured in-process over a steady-state window (after the
 // mailboxes are set up): CPU per push and per event, event-loop delay, the simulator's push
 // latency against its push timeout, the simulator's timer lag, the ingest queue's depth, memory.
@@ -38,6 +38,7 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'string' },
     'no-settle': { type: 'boolean', default: false },
     flood: { type: 'string' },
+    'batch-window': { type: 'boolean', default: false },
   },
 });
 const mailboxes = Number(values.mailboxes);
@@ -60,6 +61,7 @@ const system = await startLocalSystem({
   statusFrequency,
   changeRate,
   chaos: values.chaos,
+  pollerBatchWindows: values['batch-window'],
   log: (entry) => {
     if (entry.level === 'warn' || entry.level === 'error') logs[entry.level]++;
   },

@@ -17,6 +17,8 @@ export interface Emulators {
   readonly dynamodb: DynamoDBClient;
   readonly sqs: SQSClient;
   readonly sns: SNSClient;
+  /** Another set of clients to the same emulators (destroyed by `stop`), e.g. for the functions. */
+  createClients(): { readonly dynamodb: DynamoDBClient; readonly sqs: SQSClient; readonly sns: SNSClient };
   stop(): Promise<void>;
 }
 
@@ -48,9 +50,17 @@ export async function startEmulators(options: { dataDir?: string } = {}): Promis
   // every request to it instead of resolving those names (which would leave the machine).
   const sqsEndpoint = `http://127.0.0.1:${fauxqs.port}`;
   const common = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 2 };
-  const dynamodb = new DynamoDBClient({ ...common, endpoint: dynamodbEndpoint });
-  const sqs = new SQSClient({ ...common, endpoint: sqsEndpoint });
-  const sns = new SNSClient({ ...common, endpoint: sqsEndpoint });
+  const all: Array<{ destroy(): void }> = [];
+  const createClients = () => {
+    const clients = {
+      dynamodb: new DynamoDBClient({ ...common, endpoint: dynamodbEndpoint }),
+      sqs: new SQSClient({ ...common, endpoint: sqsEndpoint }),
+      sns: new SNSClient({ ...common, endpoint: sqsEndpoint }),
+    };
+    all.push(clients.dynamodb, clients.sqs, clients.sns);
+    return clients;
+  };
+  const { dynamodb, sqs, sns } = createClients();
   return {
     dynamodbEndpoint,
     sqsEndpoint,
@@ -58,10 +68,9 @@ export async function startEmulators(options: { dataDir?: string } = {}): Promis
     dynamodb,
     sqs,
     sns,
+    createClients,
     async stop() {
-      dynamodb.destroy();
-      sqs.destroy();
-      sns.destroy();
+      for (const client of all.splice(0)) client.destroy();
       await fauxqs.stop();
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));
     },

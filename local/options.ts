@@ -19,6 +19,11 @@ export interface LocalSystemOptions {
   /** All of the simulator's faults on. */
   readonly chaos?: boolean;
   readonly faults?: Partial<FaultSettings>;
+  /**
+   * Probability that an AWS call of the functions fails (throttling, 500, a timeout after the
+   * call took effect; local/aws-faults.ts). @default `CHAOS_AWS_FAULT_RATE` with `chaos`, else 0
+   */
+  readonly awsFaultRate?: number;
   /** @default 1 */
   readonly seed?: number;
   /** StatusFrequency (minutes) of the subscriptions the local run creates. @default 1 */
@@ -28,6 +33,12 @@ export interface LocalSystemOptions {
   /** Add (watch) every simulator mailbox at start. @default true */
   readonly addMailboxes?: boolean;
   readonly policy?: Partial<LifecyclePolicy>;
+  /**
+   * The local pollers wait briefly for fuller batches (local/pollers.ts). Off by default: on FIFO
+   * queues with few message groups receives come back short even with a backlog, and the window
+   * then slowed the drain 4x (issue 16). @default false
+   */
+  readonly pollerBatchWindows?: boolean;
   /** Renewals running at once. @default 3 */
   readonly renewalConcurrency?: number;
   /** Enrichment (GetItem between the ingest queue and the topic): the mode for every mailbox, or off. @default 'default' */
@@ -55,3 +66,6 @@ export function localLogger(log: LocalSystemOptions['log'], service: string): Lo
       log?.({ level, service, message, extra: Object.assign({}, ...extra) });
   return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
 }
+
+/** The AWS fault rate `chaos` brings: about one call in fifty fails, one in 2,500 after the SDK's retry. */
+export const CHAOS_AWS_FAULT_RATE = 0.02;

@@ -6,15 +6,51 @@
 import type { ChangeRecord } from '../simulator/mailbox-store.ts';
 import type { SubscriptionView } from '../simulator/push-engine.ts';
 import type { DeliveredEvent } from './audit.ts';
+import type { AwsFaultCounts } from './aws-faults.ts';
+import type { KeepUpSummary } from './keep-up.ts';
+
+/**
+ * Where the run stands when it is judged: what is still in flight, and which mailboxes the
+ * lifecycle is still working on. What it says decides whether an unreflected change can still
+ * arrive (awaiting) or never will (missing).
+ */
+export interface RunState {
+  /**
+   * Messages in each live queue (visible or being processed): `ingest` (accepted, not yet
+   * published), `renewals` (lifecycle jobs), `audit` (published, not yet read by the run's consumer).
+   */
+  readonly inFlight: Readonly<Record<string, number>>;
+  /** Messages in each dead-letter queue: they arrive nowhere unless redriven. */
+  readonly deadLetters: Readonly<Record<string, number>>;
+  /** Mailboxes whose subscription record is not at rest (not active, or recovery or sync owed). */
+  readonly busyMailboxes: ReadonlySet<string>;
+}
 
 export interface RunReport {
+  /**
+   * The run came to rest: nothing in flight in any live queue, every watched mailbox at rest with
+   * exactly one subscription Exchange pushes through and has pushed since its last change. Only
+   * then is every unreflected change known to be missing for good.
+   */
+  readonly settled: boolean;
+  /** Messages still in each live queue when judged (see RunState.inFlight). */
+  readonly inFlight: Readonly<Record<string, number>>;
+  /** Messages in each dead-letter queue. */
+  readonly deadLetters: Readonly<Record<string, number>>;
+  /**
+   * Item changes no delivered event reflects yet, which can still arrive: events are in flight,
+   * the mailbox's lifecycle is at work (a heal or catch-up owed, which resyncs it), or Exchange has
+   * not pushed since the change. Not a loss; a backlog. 0 when settled.
+   */
+  readonly awaitingChanges: number;
   /** Item changes the simulator made while the bridge watched the mailbox. */
   readonly generatedChanges: number;
   /** Events consumers received (item notifications, resync changes, lifecycle events). */
   readonly deliveredEvents: number;
   /**
-   * Item changes no delivered event reflects: for the last change of every item, no event for
-   * that item (or its old id, for a move) at or after the change.
+   * Item changes no delivered event reflects (for the last change of every item, no event for
+   * that item, or its old id for a move, at or after the change) and that can no longer arrive
+   * (see awaitingChanges for those that still can).
    */
   readonly missingChanges: number;
   /**
@@ -35,6 +71,12 @@ export interface RunReport {
   readonly unhealed: number;
   /** Longest time from a loss to the mailbox's next subscription (simulated seconds). */
   readonly maxHealSeconds: number;
+  /** Time from a loss to the mailbox's next subscription, over the healed losses (simulated seconds). */
+  readonly healSeconds: { readonly p50: number; readonly p95: number };
+  /** AWS faults injected into the functions' calls (local/aws-faults.ts), by service and kind. */
+  readonly awsFaults: AwsFaultCounts;
+  /** Whether the run kept up with its load (local/keep-up.ts); absent when not watched. */
+  readonly keepUp?: KeepUpSummary;
   /** The first few missing changes, to look into. */
   readonly missingExamples: readonly ChangeRecord[];
 }
@@ -51,9 +93,19 @@ export function buildReport(input: {
   deliveries: ReadonlyMap<string, number>;
   subscriptions: readonly SubscriptionView[];
   mailboxes: readonly string[];
+  /** Unknown (never observed): nothing counts as settled, and every unreflected change is awaited. */
+  state?: RunState | undefined;
+  awsFaults?: AwsFaultCounts | undefined;
+  keepUp?: KeepUpSummary | undefined;
 }): RunReport {
   const watched = changesWhileWatched(input.changes, input.subscriptions);
-  const missing = findMissingChanges(watched, input.delivered);
+  const unreflected = findMissingChanges(watched, input.delivered);
+  const { awaiting, missing, settled } = classifyUnreflected(
+    unreflected,
+    input.subscriptions,
+    input.mailboxes,
+    input.state,
+  );
   const unobservable = missing.filter((change) =>
     isUnobservable(change, input.changes, input.subscriptions, input.delivered),
   );
@@ -66,6 +118,7 @@ export function buildReport(input: {
   let lost = 0;
   let recovered = 0;
   let maxHealMs = 0;
+  const heals: number[] = [];
   for (const subs of byMailbox.values()) {
     for (const sub of subs) {
       if (!LOSS_STATES.has(sub.state) || sub.endedAt === null) continue;
@@ -78,7 +131,9 @@ export function buildReport(input: {
         .sort((a, b) => a.createdAt - b.createdAt)[0];
       if (next !== undefined) {
         recovered++;
-        maxHealMs = Math.max(maxHealMs, next.createdAt - sub.endedAt);
+        const healMs = Math.max(0, next.createdAt - sub.endedAt);
+        heals.push(healMs);
+        maxHealMs = Math.max(maxHealMs, healMs);
       }
     }
   }
@@ -86,6 +141,10 @@ export function buildReport(input: {
     (mailbox) => !(byMailbox.get(mailbox) ?? []).some((s) => s.state === 'active'),
   ).length;
   return {
+    settled,
+    inFlight: input.state?.inFlight ?? {},
+    deadLetters: input.state?.deadLetters ?? {},
+    awaitingChanges: awaiting.length,
     generatedChanges: watched.length,
     deliveredEvents: input.delivered.length,
     missingChanges: missing.length,
@@ -95,8 +154,53 @@ export function buildReport(input: {
     subscriptionsRecovered: recovered,
     unhealed,
     maxHealSeconds: Math.round(maxHealMs / 1000),
+    healSeconds: {
+      p50: Math.round(percentile(heals, 0.5) / 1000),
+      p95: Math.round(percentile(heals, 0.95) / 1000),
+    },
+    awsFaults: input.awsFaults ?? { injected: {}, calls: 0 },
+    ...(input.keepUp === undefined ? {} : { keepUp: input.keepUp }),
     missingExamples: missing.slice(0, 5),
   };
+}
+
+/**
+ * Splits the changes no delivered event reflects yet into those that can still arrive and those
+ * that cannot, and says whether the run is at rest. A change can still arrive when
+ * - events are in flight in a live queue (which change they carry is not known: all wait), or
+ * - its mailbox's lifecycle is at work (a heal or catch-up resyncs the mailbox), or
+ * - Exchange has no single active subscription for the mailbox (a loss the bridge has not noticed
+ *   yet: it will within the staleness threshold, and heal it), or
+ * - that subscription has not pushed successfully since the change (a push is due or retrying).
+ */
+export function classifyUnreflected(
+  unreflected: readonly ChangeRecord[],
+  subscriptions: readonly SubscriptionView[],
+  mailboxes: readonly string[],
+  state: RunState | undefined,
+): { awaiting: ChangeRecord[]; missing: ChangeRecord[]; settled: boolean } {
+  if (state === undefined) return { awaiting: [...unreflected], missing: [], settled: false };
+  const queued = Object.values(state.inFlight).reduce((sum, n) => sum + n, 0);
+  const active = new Map<string, SubscriptionView[]>();
+  for (const sub of subscriptions)
+    if (sub.state === 'active') active.set(sub.mailbox, [...(active.get(sub.mailbox) ?? []), sub]);
+  /** The time up to which Exchange has pushed the mailbox's changes, or undefined if a heal is owed. */
+  const pushedUpTo = (mailbox: string): number | undefined => {
+    if (state.busyMailboxes.has(mailbox)) return undefined;
+    const subs = active.get(mailbox) ?? [];
+    const [only] = subs;
+    if (subs.length !== 1 || only === undefined || only.failedAttempts > 0) return undefined;
+    return only.lastDeliveredAt ?? Number.NEGATIVE_INFINITY;
+  };
+  const awaiting: ChangeRecord[] = [];
+  const missing: ChangeRecord[] = [];
+  for (const change of unreflected) {
+    const upTo = pushedUpTo(change.mailbox);
+    if (queued > 0 || upTo === undefined || upTo < change.at) awaiting.push(change);
+    else missing.push(change);
+  }
+  const atRest = mailboxes.every((mailbox) => pushedUpTo(mailbox) !== undefined);
+  return { awaiting, missing, settled: queued === 0 && atRest && awaiting.length === 0 };
 }
 
 /**
@@ -194,4 +298,11 @@ function isUnobservable(
       e.type === 'exchange-push-bridge.subscription.resynced' &&
       e.data.subscriptionId === next.subscriptionId,
   );
+}
+
+/** The q-quantile (nearest rank) of the values, 0 for none. */
+function percentile(values: readonly number[], q: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0;
 }

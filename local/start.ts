@@ -17,8 +17,10 @@ const USAGE = `usage: npm start -- [options]
   --time-scale <x>       simulated seconds per real second                        (default 60)
   --change-rate <n>      changes per simulated minute per mailbox                 (default 1)
   --status-frequency <m> StatusFrequency of the subscriptions, minutes            (default 1)
-  --chaos                turn on every fault of the EWS simulator
+  --chaos                turn on every fault of the EWS simulator, and AWS faults at 0.02
   --enrich <mode>        GetItem enrichment: none, default or full               (default: default)
+  --aws-faults <rate>    probability that a function's AWS call fails (throttling,
+                         500, timeout after it took effect)          (default 0; 0.02 with --chaos)
   --port <p>             port of the receiver and the admin endpoint              (default: a free one)
   --seed <n>             the simulator's random seed                              (default 1)
   --data-dir <dir>       keep DynamoDB and SQS state there across runs            (default: in memory)
@@ -36,6 +38,7 @@ interface Flags {
   statusFrequency: number;
   chaos: boolean;
   enrich: 'none' | 'default' | 'full';
+  awsFaults: number | undefined;
   port: number;
   seed: number;
   dataDir: string | undefined;
@@ -55,6 +58,7 @@ function parseFlags(argv: string[]): Flags {
       'status-frequency': { type: 'string' },
       chaos: { type: 'boolean', default: false },
       enrich: { type: 'string', default: 'default' },
+      'aws-faults': { type: 'string' },
       port: { type: 'string' },
       seed: { type: 'string' },
       'data-dir': { type: 'string' },
@@ -115,6 +119,10 @@ function parseFlags(argv: string[]): Flags {
               `--enrich ${JSON.stringify(values.enrich)} is not valid: expected none, default or full`,
             );
           })(),
+    awsFaults:
+      values['aws-faults'] === undefined
+        ? undefined
+        : number('aws-faults', values['aws-faults'], 0, (n) => n >= 0 && n <= 1, 'a probability from 0 to 1'),
     port: number(
       'port',
       values.port,
@@ -171,6 +179,7 @@ try {
     statusFrequency: flags.statusFrequency,
     chaos: flags.chaos,
     enrich: flags.enrich,
+    ...(flags.awsFaults === undefined ? {} : { awsFaultRate: flags.awsFaults }),
     port: flags.port,
     seed: flags.seed,
     ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
@@ -244,7 +253,7 @@ async function draw(): Promise<void> {
     process.stdout.write(`${rendered > 0 ? `\x1b[${rendered}A` : ''}\x1b[0J${rows.join('\n')}\n`);
     rendered = rows.length;
   } else {
-    process.stdout.write(`${lines.slice(1, 5).join(' | ')}\n`);
+    process.stdout.write(`${lines.slice(1, 6).join(' | ')}\n`);
   }
 }
 
@@ -286,11 +295,19 @@ function view(records: readonly SubscriptionRecord[], depths: Record<string, num
     `events: ${r.get('EventsAccepted')} accepted (${rate.toFixed(1)}/s), ${running.delivered.length} delivered · notifications ${r.get('Notifications')} · heartbeats ${r.get('Heartbeats')} · duplicates ${r.get('Duplicates')} · gaps ${r.get('Gaps')} · unsubscribes ${r.get('UnsubscribesAnswered')}`,
     `renewals: ${n.get('RenewalsSucceeded')} done, ${n.get('RenewalsFailed')} failed, ${n.get('RenewalsThrottled')} throttled · mailboxes the bridge declared lost (renewals failing 30 min or 5 times) ${n.get('SubscriptionsLost')}, recovered since ${n.get('SubscriptionsRecovered')} · resync events ${n.get('ResyncEvents')}`,
     `simulator: ${running.simulator.changes().length} changes · subscriptions Exchange lost (dropped, expired, moved; each healed by a renewal) ${lost}${flags.chaos ? ' · chaos on' : ''}`,
+    keepUpLine(),
     `queues: ingest ${depths.QueuesIngest ?? 0} · events ${depths.FanoutEvents ?? 0} (for your consumer) · renewals ${depths.LifecycleRenewals ?? 0} · dead letters ${dlq}`,
     '',
     ...table,
     ...(live && recent.length > 0 ? ['', ...recent] : []),
   ];
+}
+
+function keepUpLine(): string {
+  const reading = running.keepUp();
+  if (reading === undefined) return 'load: measuring…';
+  const line = `load: push answers p95 ${Math.round(reading.pushP95Ms)} ms of a ${Math.round(reading.pushTimeoutMs)} ms push timeout · ingest backlog ${reading.ingestBacklog}`;
+  return reading.warning === undefined ? `${line} · keeping up` : `${line}\n!! ${reading.warning}`;
 }
 
 function shorten(text: string, max: number): string {
@@ -306,36 +323,83 @@ async function finish(reason: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   clearInterval(viewTimer);
+  const boundMs = running.drainBoundMs();
   process.stdout.write(
-    `\n${reason}: stopping the simulator's changes and faults and letting the run settle…\n`,
+    `\n${reason}: stopping the simulator's changes and faults and draining until the run comes to rest ` +
+      `(at most ${seconds(boundMs)}: ${flags.statusFrequency * 2} simulated minutes of staleness threshold + ` +
+      `a sweep + time to heal, at x${running.clock.timeScale}; longer while the queues still shrink, never past ${seconds(DRAIN_CAP_MS)})…\n`,
   );
-  const settled = await running.settle(30_000);
+  let lastProgress = 0;
+  const settled = await running.settle({
+    capMs: DRAIN_CAP_MS,
+    onProgress: ({ waitedMs, boundMs: bound, state, awaitingChanges }) => {
+      if (waitedMs - lastProgress < (live ? 1000 : 5000) && waitedMs > 0) return;
+      lastProgress = waitedMs;
+      const line = `  draining ${seconds(waitedMs)} of at most ${seconds(bound)}: in flight ${inFlightText(state.inFlight)} · mailboxes at work ${state.busyMailboxes.size} · changes awaited ${awaitingChanges}`;
+      process.stdout.write(live ? `\r\x1b[2K${line}` : `${line}\n`);
+    },
+  });
+  if (live) process.stdout.write('\n');
+  process.stdout.write(
+    settled.settled
+      ? `  came to rest in ${seconds(settled.waitedMs)}\n`
+      : `  did not come to rest within ${seconds(settled.waitedMs)}\n`,
+  );
   const report: RunReport = running.report();
   // Written before stopping: the run's result does not depend on stopping well.
   if (flags.reportFile) writeFileSync(flags.reportFile, `${JSON.stringify(report, null, 2)}\n`);
   // A view being drawn still reads the emulators; they stop only after it.
   await viewing?.catch(() => {});
   await running.stop();
-  process.stdout.write(summary(report, settled.settled));
+  process.stdout.write(summary(report));
   process.exitCode =
-    report.missingChanges - report.unobservableChanges === 0 && report.unhealed === 0 ? 0 : 1;
+    report.settled && report.missingChanges - report.unobservableChanges === 0 && report.unhealed === 0
+      ? 0
+      : 1;
 }
 
-function summary(report: RunReport, settled: boolean): string {
+/** The drain never takes longer than this, however far behind the run is. */
+const DRAIN_CAP_MS = 10 * 60_000;
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 1000)} s`;
+}
+
+function inFlightText(counts: Readonly<Record<string, number>>): string {
+  return Object.entries(counts)
+    .map(([queue, n]) => `${queue} ${n}`)
+    .join(' · ');
+}
+
+function summary(report: RunReport): string {
+  const deadLetters = Object.values(report.deadLetters).reduce((sum, n) => sum + n, 0);
   const lines = [
     '',
     'run report',
+    `  settled                         ${report.settled ? 'yes' : 'no: in-flight work below is awaited, not missing'}`,
+    `  in flight                       ${inFlightText(report.inFlight) || 'unknown'}${deadLetters > 0 ? ` · dead letters ${inFlightText(report.deadLetters)}` : ''}`,
     `  changes made by the simulator   ${report.generatedChanges}`,
     `  events delivered to consumers   ${report.deliveredEvents}`,
-    `  missing changes                 ${report.missingChanges}${report.unobservableChanges > 0 ? ` (${report.unobservableChanges} of them unobservable: created and deleted while no subscription existed, then resynced)` : ''}`,
+    `  changes still awaited           ${report.awaitingChanges}${report.awaitingChanges > 0 ? ' (can still arrive: not counted as missing)' : ''}`,
+    `  missing changes (cannot arrive) ${report.missingChanges}${report.unobservableChanges > 0 ? ` (${report.unobservableChanges} of them unobservable: created and deleted while no subscription existed, then resynced)` : ''}`,
     `  duplicate events                ${report.duplicateEvents}`,
     `  subscriptions lost by Exchange  ${report.subscriptionsLost}`,
     `  … of them healed                ${report.subscriptionsRecovered}`,
     `  mailboxes unhealed              ${report.unhealed}`,
-    `  longest heal                    ${report.maxHealSeconds} simulated seconds`,
+    `  heal time                       p50 ${report.healSeconds.p50} · p95 ${report.healSeconds.p95} · max ${report.maxHealSeconds} simulated seconds`,
   ];
-  if (!settled)
-    lines.push('  (the run had not come to rest within 30 s; in-flight work may show as missing)');
+  if (report.keepUp !== undefined) {
+    const k = report.keepUp;
+    lines.push(
+      `  kept up                         ${k.warnings === 0 ? 'yes' : `no: behind in ${k.warnings} readings (about one a second)`} · worst push answer p95 ${k.worstPushP95Ms} of ${k.pushTimeoutMs} ms · push timeouts ${k.pushTimeouts} · largest ingest backlog ${k.maxIngestBacklog}`,
+    );
+    if (k.firstWarning !== undefined) lines.push(`    first: ${k.firstWarning}`);
+  }
+  const injected = Object.entries(report.awsFaults.injected);
+  if (injected.length > 0)
+    lines.push(
+      `  AWS faults injected             ${injected.map(([what, n]) => `${what} ${n}`).join(' · ')} (of ${report.awsFaults.calls} calls)`,
+    );
   for (const change of report.missingExamples) {
     lines.push(
       `  missing: ${change.kind} of ${change.itemId.slice(0, 24)}… in ${change.mailbox} at ${new Date(change.at).toISOString()}`,

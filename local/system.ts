@@ -11,9 +11,11 @@
 
 import { mkdirSync } from 'node:fs';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { DynamoSubscriptionStore, documentClient } from '../functions/adapters/subscription-table.ts';
 import type { AdminResponse } from '../functions/admin/commands.ts';
 import { type Clock, createScaledClock } from '../functions/core/clock.ts';
 import type { MemoryMetrics } from '../functions/core/telemetry.ts';
+import { DEFAULT_POLICY } from '../functions/domain/policy.ts';
 import type { SubscriptionRecord } from '../functions/domain/subscription.ts';
 import type { SweepSummary } from '../functions/sweeper/sweep.ts';
 import { NO_FAULTS } from '../simulator/faults.ts';
@@ -23,11 +25,12 @@ import { type EmulatedAws, required, startEmulatedAws } from './emulated-aws.ts'
 import type { Emulators } from './emulators.ts';
 import { startFrontEnd } from './front-end.ts';
 import { type LocalFunctions, wireFunctions } from './functions.ts';
+import { KeepUpMonitor, type KeepUpReading } from './keep-up.ts';
 import { addMailboxes } from './mailbox-setup.ts';
-import type { LocalSystemOptions } from './options.ts';
+import { CHAOS_AWS_FAULT_RATE, type LocalSystemOptions } from './options.ts';
 import { scheduleSweeps, startPollers } from './pollers.ts';
 import type { LocalResources } from './provision.ts';
-import { buildReport, type RunReport } from './report.ts';
+import { buildReport, type RunReport, type RunState } from './report.ts';
 import { routeFrontEnd } from './routes.ts';
 import { Shutdown } from './shutdown.ts';
 import { startSimulatedExchange } from './simulated-exchange.ts';
@@ -61,15 +64,39 @@ export interface LocalSystem {
   records(): Promise<SubscriptionRecord[]>;
   /** Messages waiting in each queue, by queue name. */
   queueDepths(): Promise<Record<string, number>>;
+  /** The last reading of whether the run keeps up (local/keep-up.ts), taken every real second. */
+  keepUp(): KeepUpReading | undefined;
+  /** Reads where the run stands (queues in flight, mailboxes at work); `report()` judges by the last reading. */
+  observe(): Promise<RunState>;
+  /**
+   * The drain's bound, real ms: long enough in simulated time for a loss made just before the stop
+   * to be noticed (the staleness threshold, 2 x StatusFrequency + slack), swept and healed
+   * (retries up to the policy's longest delay), at least 30 s and at most `capMs` of real time.
+   */
+  drainBoundMs(capMs?: number): number;
   /**
    * Lets the run come to rest before it is judged: stops the simulator's automatic changes and
-   * faults, then waits until every mailbox has one working subscription, nothing is queued, and
-   * every change has reached consumers (or `timeoutMs` of real time passes). Says which.
+   * faults, then drains until the report says `settled` (nothing in flight, every mailbox at rest)
+   * or the bound passes (a number: exactly that many real ms; otherwise `drainBoundMs`, extended
+   * while the queues still shrink, never past its cap). Tells `onProgress` about every reading.
    */
-  settle(timeoutMs?: number): Promise<{ settled: boolean; waitedMs: number }>;
-  /** The run judged against the simulator's ground truth (see local/report.ts). */
+  settle(bound?: number | SettleOptions): Promise<{ settled: boolean; waitedMs: number; boundMs: number }>;
+  /** The run judged against the simulator's ground truth and the last reading (see local/report.ts). */
   report(): RunReport;
   stop(): Promise<void>;
+}
+
+export interface SettleOptions {
+  /** The most real time the drain may take, however the queues shrink. @default 10 min */
+  readonly capMs?: number;
+  readonly onProgress?: (progress: SettleProgress) => void;
+}
+
+export interface SettleProgress {
+  readonly waitedMs: number;
+  readonly boundMs: number;
+  readonly state: RunState;
+  readonly awaitingChanges: number;
 }
 
 export async function startLocalSystem(options: LocalSystemOptions = {}): Promise<LocalSystem> {
@@ -93,7 +120,15 @@ async function start(options: LocalSystemOptions, clock: Clock, shutdown: Shutdo
   const receiverUrl = front.url;
 
   // 2. AWS, emulated, with what the CDK app defines, and the run's own consumer of the topic.
-  const aws = await startEmulatedAws({ dataDir: options.dataDir, apiEndpoint: receiverUrl }, shutdown);
+  const aws = await startEmulatedAws(
+    {
+      dataDir: options.dataDir,
+      apiEndpoint: receiverUrl,
+      awsFaultRate: options.awsFaultRate ?? (options.chaos ? CHAOS_AWS_FAULT_RATE : 0),
+      seed: options.seed,
+    },
+    shutdown,
+  );
   const audit = await createAuditQueue(aws.emulators, required(aws.env.processor, 'EVENTS_TOPIC_ARN'));
 
   // Stopped again here (it stops once), so in the reverse order of stopping it comes after the
@@ -104,7 +139,14 @@ async function start(options: LocalSystemOptions, clock: Clock, shutdown: Shutdo
   const { simulator, clients } = await startSimulatedExchange(options, clock, shutdown);
 
   // 4. The functions, wired as their handler.ts files wire them in Lambda, behind the front end.
-  const functions = wireFunctions({ aws, clients, receiverUrl, clock, options });
+  // Their AWS clients are the faulty ones (when AWS faults are on); the pollers' are not.
+  const functions = wireFunctions({
+    aws: { ...aws, emulators: aws.functionEmulators },
+    clients,
+    receiverUrl,
+    clock,
+    options,
+  });
   routeFrontEnd(front, functions);
 
   // 5. Event source mappings and the schedule, as Lambda would run them.
@@ -119,8 +161,12 @@ async function start(options: LocalSystemOptions, clock: Clock, shutdown: Shutdo
   });
   scheduleSweeps(functions.sweeper, clock, options.log, shutdown);
 
+  // 6. Whether it keeps up: push answer times and the ingest backlog, every real second.
+  const keepUp = watchKeepUp(simulator, aws, clock, options, shutdown);
+
   const watchedMailboxes: string[] = [];
   const system = localSystem({
+    keepUp,
     clock,
     receiverUrl,
     simulator,
@@ -128,10 +174,14 @@ async function start(options: LocalSystemOptions, clock: Clock, shutdown: Shutdo
     functions,
     deliveries,
     watchedMailboxes,
+    auditQueueUrl: audit.url,
+    statusFrequency: options.statusFrequency ?? 1,
+    staleSlackMs: options.policy?.staleSlackMs ?? DEFAULT_POLICY.staleSlackMs,
+    healAllowanceMs: options.policy?.retryMaxMs ?? DEFAULT_POLICY.retryMaxMs,
     stop: () => shutdown.stop(),
   });
 
-  // 6. The mailboxes, added through the same admin code the CLI uses, and like the CLI waiting
+  // 7. The mailboxes, added through the same admin code the CLI uses, and like the CLI waiting
   // until each is watched: the lifecycle takes its baseline, then subscribes.
   if (options.addMailboxes ?? true) {
     await addMailboxes({
@@ -148,6 +198,7 @@ async function start(options: LocalSystemOptions, clock: Clock, shutdown: Shutdo
 
 /** The running system as its users see it: its parts, and what can be asked of it. */
 function localSystem(parts: {
+  readonly keepUp: { readonly monitor: KeepUpMonitor; last(): KeepUpReading | undefined };
   readonly clock: Clock;
   readonly receiverUrl: string;
   readonly simulator: Simulator;
@@ -155,14 +206,24 @@ function localSystem(parts: {
   readonly functions: LocalFunctions;
   readonly deliveries: Deliveries;
   readonly watchedMailboxes: readonly string[];
+  readonly auditQueueUrl: string;
+  readonly statusFrequency: number;
+  readonly staleSlackMs: number;
+  readonly healAllowanceMs: number;
   readonly stop: () => Promise<void>;
 }): LocalSystem {
   const { clock, receiverUrl, simulator, functions, watchedMailboxes, stop } = parts;
   const { emulators, resources } = parts.aws;
-  const { admin, sweeper, store, metrics } = functions;
+  const { admin, sweeper, metrics } = functions;
+  // The run reads the table through its own client: AWS faults are for the functions.
+  const store = new DynamoSubscriptionStore(
+    documentClient(emulators.dynamodb),
+    required(parts.aws.env.receiver, 'TABLE_NAME'),
+  );
   const ingest = parts.aws.queues.ingest;
   const events = parts.aws.queues.events;
   const { delivered, counts: deliveries } = parts.deliveries;
+  let lastState: RunState | undefined;
   const system: LocalSystem = {
     clock,
     receiverUrl,
@@ -174,6 +235,7 @@ function localSystem(parts: {
     metrics,
     delivered,
     deliveries,
+    keepUp: () => parts.keepUp.last(),
     admin: (command) => admin(command),
     sweep: () => sweeper(),
     async records() {
@@ -190,48 +252,80 @@ function localSystem(parts: {
             AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
           }),
         );
-        depths[id.replace(/^Bridge/, '').replace(/[0-9A-F]{8}$/, '')] = Number(
-          Attributes?.ApproximateNumberOfMessages ?? 0,
-        );
+        depths[queueName(id)] = Number(Attributes?.ApproximateNumberOfMessages ?? 0);
       }
       return depths;
     },
-    async settle(timeoutMs = 60_000) {
+    async observe() {
+      const count = async (url: string) => {
+        const { Attributes } = await emulators.sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: url,
+            AttributeNames: [
+              'ApproximateNumberOfMessages',
+              'ApproximateNumberOfMessagesNotVisible',
+              'ApproximateNumberOfMessagesDelayed',
+            ],
+          }),
+        );
+        return (
+          Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+          Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) +
+          Number(Attributes?.ApproximateNumberOfMessagesDelayed ?? 0)
+        );
+      };
+      const deadLetters: Record<string, number> = {};
+      for (const [id, queue] of resources.queues)
+        if (/DeadLetters/.test(id)) deadLetters[queueName(id)] = await count(queue.url);
+      const inFlight = {
+        ingest: await count(ingest.url),
+        renewals: await count(parts.aws.queues.renewals.url),
+        audit: await count(parts.auditQueueUrl),
+      };
+      const busyMailboxes = new Set(
+        (await system.records())
+          .filter(
+            (r) =>
+              r.state !== 'removed' &&
+              (r.state !== 'active' || r.recovery !== undefined || r.syncWork !== undefined),
+          )
+          .map((r) => r.mailbox),
+      );
+      lastState = { inFlight, deadLetters, busyMailboxes };
+      return lastState;
+    },
+    drainBoundMs(capMs = 10 * 60_000) {
+      const simulatedMs =
+        2 * parts.statusFrequency * 60_000 + parts.staleSlackMs + 60_000 + parts.healAllowanceMs;
+      return Math.min(capMs, Math.max(30_000, simulatedMs / clock.timeScale));
+    },
+    async settle(bound: number | SettleOptions = {}) {
       const started = Date.now();
       simulator.setChangeRate(0);
       simulator.setFaults(NO_FAULTS);
-      const restful = async () => {
-        const records = await system.records();
-        const watched = records.filter((r) => r.state !== 'removed');
-        const healthy = watched.every(
-          (r) =>
-            r.state === 'active' &&
-            r.recovery === undefined &&
-            r.syncWork === undefined &&
-            simulator.subscriptions({ mailbox: r.mailbox }).filter((sub) => sub.state === 'active').length ===
-              1,
-        );
-        if (!healthy) return false;
-        const { Attributes } = await emulators.sqs.send(
-          new GetQueueAttributesCommand({
-            QueueUrl: ingest.url,
-            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-          }),
-        );
-        if (
-          Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
-            Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) >
-          0
-        )
-          return false;
+      parts.aws.awsFaults.setRate(0);
+      const fixed = typeof bound === 'number';
+      const capMs = fixed ? bound : (bound.capMs ?? 10 * 60_000);
+      let boundMs = fixed ? bound : system.drainBoundMs(capMs);
+      const onProgress = fixed ? undefined : bound.onProgress;
+      // In flight over the last 10 s: while it falls, the drain is making progress and may go on.
+      const trail: Array<{ at: number; queued: number }> = [];
+      for (;;) {
+        const state = await system.observe();
         const report = system.report();
-        return report.missingChanges === report.unobservableChanges;
-      };
-      while (Date.now() - started < timeoutMs) {
-        if (await restful()) return { settled: true, waitedMs: Date.now() - started };
+        const waitedMs = Date.now() - started;
+        onProgress?.({ waitedMs, boundMs, state, awaitingChanges: report.awaitingChanges });
+        if (report.settled) return { settled: true, waitedMs, boundMs };
+        const queued = Object.values(state.inFlight).reduce((sum, n) => sum + n, 0);
+        trail.push({ at: Date.now(), queued });
+        while (trail.length > 1 && (trail[0]?.at ?? 0) < Date.now() - 10_000) trail.shift();
+        if (waitedMs >= boundMs) {
+          const shrinking = !fixed && queued > 0 && queued < (trail[0]?.queued ?? 0);
+          if (!shrinking || waitedMs >= capMs) return { settled: false, waitedMs, boundMs };
+          boundMs = Math.min(capMs, waitedMs + 10_000);
+        }
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
-      return { settled: false, waitedMs: Date.now() - started };
     },
     report: () =>
       buildReport({
@@ -240,8 +334,58 @@ function localSystem(parts: {
         deliveries,
         subscriptions: simulator.subscriptions(),
         mailboxes: watchedMailboxes,
+        state: lastState,
+        awsFaults: parts.aws.awsFaults.counts(),
+        keepUp: parts.keepUp.monitor.summary(),
       }),
     stop,
   };
   return system;
+}
+
+/** A queue's logical id without the stack's prefix and hash: `QueuesIngest`, `FanoutEventsDeadLetters`. */
+function queueName(id: string): string {
+  return id.replace(/^Bridge/, '').replace(/[0-9A-F]{8}$/, '');
+}
+
+/** Reads whether the run keeps up every real second; the warnings go to the log as they start. */
+function watchKeepUp(
+  simulator: Simulator,
+  aws: EmulatedAws,
+  clock: Clock,
+  options: LocalSystemOptions,
+  shutdown: Shutdown,
+): { readonly monitor: KeepUpMonitor; last(): KeepUpReading | undefined } {
+  const monitor = new KeepUpMonitor(clock.timeScale);
+  let seen = 0;
+  let last: KeepUpReading | undefined;
+  let reading = false;
+  const timer = setInterval(() => {
+    if (reading) return;
+    reading = true;
+    void (async () => {
+      const attempts = simulator.deliveries({ after: seen });
+      seen += attempts.length;
+      const { Attributes } = await aws.emulators.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: aws.queues.ingest.url,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      const backlog =
+        Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+        Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+      const wasBehind = last?.warning !== undefined;
+      last = monitor.read(Date.now(), attempts, backlog);
+      if (last.warning !== undefined && !wasBehind)
+        options.log?.({ level: 'warn', service: 'local run', message: last.warning, extra: {} });
+    })()
+      .catch(() => {})
+      .finally(() => {
+        reading = false;
+      });
+  }, 1000);
+  timer.unref();
+  shutdown.add(() => clearInterval(timer));
+  return { monitor, last: () => last };
 }

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { DeliveredEvent } from '../../../local/audit.ts';
-import { buildReport, changesWhileWatched, findMissingChanges } from '../../../local/report.ts';
+import {
+  buildReport,
+  changesWhileWatched,
+  findMissingChanges,
+  type RunState,
+} from '../../../local/report.ts';
 import type { ChangeRecord } from '../../../simulator/mailbox-store.ts';
 import type { SubscriptionView } from '../../../simulator/push-engine.ts';
 
@@ -134,7 +139,12 @@ describe('the local run report', () => {
   it('tells unobservable changes (created and deleted while no subscription existed, then resynced) from missing ones', () => {
     const lostAt = T + 60 * S;
     const renewedAt = T + 240 * S;
-    const subscriptions = [sub('S1', T, lostAt), sub('S2', renewedAt, null)];
+    // Judged at rest: nothing in flight, S2 has pushed since.
+    const subscriptions = [
+      sub('S1', T, lostAt),
+      { ...sub('S2', renewedAt, null), lastDeliveredAt: renewedAt },
+    ];
+    const state: RunState = { inFlight: {}, deadLetters: {}, busyMailboxes: new Set() };
     const changes = [
       change('create', T + 100 * S, 'X'),
       change('delete', T + 120 * S, 'X'),
@@ -154,6 +164,7 @@ describe('the local run report', () => {
       deliveries: new Map(),
       subscriptions,
       mailboxes: ['ada@contoso.test'],
+      state,
     });
     expect(withResync).toMatchObject({ missingChanges: 1, unobservableChanges: 1 });
     // Had the next subscription resumed (no resync), Exchange would have replayed X: truly missing.
@@ -163,7 +174,111 @@ describe('the local run report', () => {
       deliveries: new Map(),
       subscriptions,
       mailboxes: ['ada@contoso.test'],
+      state,
     });
     expect(resumed).toMatchObject({ missingChanges: 1, unobservableChanges: 0 });
+  });
+});
+
+describe('the report tells backlog from loss', () => {
+  const ADA = 'ada@contoso.test';
+  const atRest: RunState = {
+    inFlight: { ingest: 0, renewals: 0, audit: 0 },
+    deadLetters: { QueuesIngestDeadLetters: 0 },
+    busyMailboxes: new Set(),
+  };
+  const delivered = (lastDeliveredAt: number | null, failedAttempts = 0): SubscriptionView => ({
+    ...sub('S1', T - 60 * S, null),
+    lastDeliveredAt,
+    failedAttempts,
+  });
+  const judge = (state: RunState | undefined, subscriptions: SubscriptionView[]) =>
+    buildReport({
+      changes: [change('create', T + 10 * S, 'A'), change('create', T + 20 * S, 'B')],
+      delivered: [notified('A', T + 10 * S)],
+      deliveries: new Map(),
+      subscriptions,
+      mailboxes: [ADA],
+      state,
+    });
+
+  it('counts as missing what was pushed, with nothing in flight and the mailbox at rest: settled', () => {
+    expect(judge(atRest, [delivered(T + 30 * S)])).toMatchObject({
+      settled: true,
+      awaitingChanges: 0,
+      missingChanges: 1,
+      inFlight: { ingest: 0, renewals: 0, audit: 0 },
+    });
+  });
+
+  it('awaits every unreflected change while events are in flight in any live queue', () => {
+    for (const queue of ['ingest', 'renewals', 'audit']) {
+      const report = judge({ ...atRest, inFlight: { ...atRest.inFlight, [queue]: 3 } }, [
+        delivered(T + 30 * S),
+      ]);
+      expect(report, queue).toMatchObject({
+        settled: false,
+        awaitingChanges: 1,
+        missingChanges: 0,
+        inFlight: { [queue]: 3 },
+      });
+    }
+  });
+
+  it('does not let dead letters hold the run up: what they hold cannot arrive', () => {
+    const report = judge({ ...atRest, deadLetters: { QueuesIngestDeadLetters: 2 } }, [delivered(T + 30 * S)]);
+    expect(report).toMatchObject({
+      settled: true,
+      missingChanges: 1,
+      deadLetters: { QueuesIngestDeadLetters: 2 },
+    });
+  });
+
+  it('awaits changes Exchange has not pushed since (a push due or retrying)', () => {
+    expect(judge(atRest, [delivered(T + 15 * S)])).toMatchObject({
+      settled: false,
+      awaitingChanges: 1,
+      missingChanges: 0,
+    });
+    expect(judge(atRest, [delivered(null)])).toMatchObject({ settled: false, awaitingChanges: 1 });
+    expect(judge(atRest, [delivered(T + 30 * S, 2)])).toMatchObject({ settled: false, awaitingChanges: 1 });
+  });
+
+  it('awaits changes of a mailbox whose heal is owed: lost by Exchange (not yet noticed) or at work in the lifecycle', () => {
+    const lost = { ...delivered(T + 30 * S), state: 'lost' as const, endedAt: T + 40 * S };
+    expect(judge(atRest, [lost])).toMatchObject({ settled: false, awaitingChanges: 1, missingChanges: 0 });
+    expect(judge({ ...atRest, busyMailboxes: new Set([ADA]) }, [delivered(T + 30 * S)])).toMatchObject({
+      settled: false,
+      awaitingChanges: 1,
+      missingChanges: 0,
+    });
+    // Two active subscriptions: the bridge has not yet let go of the old one.
+    expect(
+      judge(atRest, [delivered(T + 30 * S), { ...delivered(T + 30 * S), subscriptionId: 'S2' }]),
+    ).toMatchObject({ settled: false, awaitingChanges: 1 });
+  });
+
+  it('is never settled when the run was not observed, and counts nothing missing then', () => {
+    expect(judge(undefined, [delivered(T + 30 * S)])).toMatchObject({
+      settled: false,
+      awaitingChanges: 1,
+      missingChanges: 0,
+      inFlight: {},
+    });
+  });
+
+  it('reports heal time percentiles over the healed losses', () => {
+    const subs = [0, 1, 2, 3].flatMap((i) => [
+      { ...sub(`L${i}`, T, T + 10 * S), mailbox: `m${i}@contoso.test` },
+      { ...sub(`N${i}`, T + 10 * S + (i + 1) * 60 * S, null), mailbox: `m${i}@contoso.test` },
+    ]);
+    const report = buildReport({
+      changes: [],
+      delivered: [],
+      deliveries: new Map(),
+      subscriptions: subs,
+      mailboxes: [],
+    });
+    expect(report).toMatchObject({ maxHealSeconds: 240, healSeconds: { p50: 120, p95: 240 } });
   });
 });
