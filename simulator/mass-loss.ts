@@ -1,11 +1,10 @@
 /**
- * A mass loss: hundreds of subscriptions die at once. Exchange Online rebalances its databases by
- * moving many mailboxes together (and a failed-over database server loses every subscription it
- * held, ews-protocol.md §5): each moved mailbox loses its subscriptions without a word and its old
- * watermarks are refused, all in the same moment. The per-mailbox `mailboxMovePerHour` fault never
- * makes that burst; this does, from the `massLossPerHour` fault or on request (the control API's
- * `POST /_sim/mass-losses`, `sim.massLoss()`), so a client can show how long it takes to heal
- * them all when they go together.
+ * A mass loss: hundreds of subscriptions die at once. Modelled as many mailboxes moved in the same
+ * moment (Exchange moves mailboxes between databases in batches, and a move loses a mailbox's
+ * subscriptions without a word and makes its old watermarks refused, ews-protocol.md §3 and §5).
+ * The per-mailbox `mailboxMovePerHour` fault scatters single moves and never makes that burst;
+ * this does, from the `massLossPerHour` fault or on request (`POST /_sim/mass-losses`,
+ * `sim.massLoss()`), so a client can show how long a burst takes to heal.
  */
 import type { Clock } from '../functions/core/clock.ts';
 import { err, ok, type Result } from '../functions/core/result.ts';

@@ -40,14 +40,17 @@ describe('the local run', () => {
     try {
       const started = system.clock.now();
       await new Promise((resolve) => setTimeout(resolve, 8_000));
-      // Besides whatever chaos does: one silent loss and one mailbox move, for certain.
+      // Besides whatever chaos does: one silent loss, one mailbox move and a mass loss, for certain.
       const [first, second] = system.simulator.mailboxAddresses;
       const victim = system.simulator
         .subscriptions({ mailbox: first ?? '' })
         .find((s) => s.state === 'active');
       if (victim) system.simulator.dropSubscription(victim.subscriptionId);
       system.simulator.moveMailbox(second ?? '');
-      await new Promise((resolve) => setTimeout(resolve, 12_000));
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      // And a mass loss: every mailbox moved at once, all their subscriptions dead together.
+      const massLoss = system.simulator.massLoss({ fraction: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 8_000));
       const simulatedHours = (system.clock.now() - started) / 3_600_000;
       // The drain as `npm start` does it: bounded by the staleness threshold + heal time, going on
       // while the queues still shrink (a busy machine processes the backlog slower), capped.
@@ -78,6 +81,12 @@ describe('the local run', () => {
       expect(report.subscriptionsLost).toBeGreaterThanOrEqual(2);
       expect(report.subscriptionsRecovered).toBe(report.subscriptionsLost);
       expect(report.unhealed).toBe(0);
+      // The mass loss hit every mailbox that had a subscription then, and every one of them healed.
+      const heal = report.massLosses.find((loss) => loss.at === massLoss.at);
+      expect(heal, JSON.stringify(report.massLosses)).toMatchObject({ mailboxes: 3 });
+      expect(heal?.affected).toBeGreaterThanOrEqual(1);
+      for (const loss of report.massLosses) expect(loss.healed).toBe(loss.affected);
+      expect(report.massLossHealSeconds.max).toBeLessThan(15 * 60);
       // Heals within 2 x StatusFrequency + one sweep, plus the move's own minute and the retries it needs.
       expect(report.maxHealSeconds).toBeLessThan(15 * 60);
       expect(system.delivered.some((e) => e.type === 'exchange-push-bridge.subscription.resynced')).toBe(
