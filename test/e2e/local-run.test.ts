@@ -92,7 +92,10 @@ describe('the local run', () => {
       expect(heal, JSON.stringify(report.massLosses)).toMatchObject({ mailboxes: 3 });
       expect(heal?.affected).toBeGreaterThanOrEqual(1);
       for (const loss of report.massLosses) expect(loss.healed).toBe(loss.affected);
-      expect(report.massLossHealSeconds.max).toBeLessThan(15 * 60);
+      // All at once they queue for the same renewers, and the moves refuse Subscribe for a minute
+      // while chaos throttles the catch-ups: a looser bound than a single loss's, still far below
+      // anything that would mean a heal was missed until the sweep gave up.
+      expect(report.massLossHealSeconds.max).toBeLessThan(30 * 60);
       // Heals within 2 x StatusFrequency + one sweep, plus the move's own minute and the retries it needs.
       expect(report.maxHealSeconds).toBeLessThan(15 * 60);
       expect(system.delivered.some((e) => e.type === 'exchange-push-bridge.subscription.resynced')).toBe(
