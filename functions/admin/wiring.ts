@@ -5,10 +5,9 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { mailboxWatchAdapters } from '../adapters/mailbox-watch.ts';
 import type { SecretSources } from '../adapters/secret-sources.ts';
 import { SqsEventPublisher } from '../adapters/sqs-event-publisher.ts';
-import { DynamoSubscriptionStore, documentClient } from '../adapters/subscription-table.ts';
-import { DynamoSyncStateStore } from '../adapters/sync-state-table.ts';
 import type { EnvironmentRecord, FunctionHost } from '../core/host.ts';
 import { ADMIN_ENVIRONMENT } from './environment.ts';
 import { type AdminHandler, createAdminHandler } from './invoke.ts';
@@ -22,15 +21,14 @@ export interface AdminHost extends Omit<FunctionHost, 'metrics'> {
 
 export function wireAdmin(env: EnvironmentRecord, host: AdminHost): AdminHandler {
   const read = ADMIN_ENVIRONMENT.read(env);
-  const doc = documentClient(host.dynamodb);
-  const clients = host.secrets.exchangeClients(read('CONNECTIONS_SECRET_ARN'));
+  const { records, syncStates, clients, callbackBaseUrl, callbackKey } = mailboxWatchAdapters(read, host);
   return createAdminHandler({
-    records: new DynamoSubscriptionStore(doc, read('TABLE_NAME')),
-    syncStates: new DynamoSyncStateStore(doc, read('SYNC_STATE_TABLE_NAME')),
+    records,
+    syncStates,
     publisher: new SqsEventPublisher(host.sqs, read('INGEST_QUEUE_URL')),
     connectionNames: () => clients.names(),
-    callbackBaseUrl: read('CALLBACK_BASE_URL'),
-    callbackKey: host.secrets.callbackKey(read('CALLBACK_KEY_SECRET_ARN')),
+    callbackBaseUrl,
+    callbackKey,
     clock: host.clock,
     logger: host.logger,
   });

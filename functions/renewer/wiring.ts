@@ -6,12 +6,11 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { asRenewalExchange } from '../adapters/exchange-clients.ts';
+import { mailboxWatchAdapters } from '../adapters/mailbox-watch.ts';
 import { DynamoPushedItemList } from '../adapters/pushed-item-list.ts';
 import type { SecretSources } from '../adapters/secret-sources.ts';
 import { SqsEventPublisher } from '../adapters/sqs-event-publisher.ts';
 import { SqsRenewalQueue } from '../adapters/sqs-renewal-queue.ts';
-import { DynamoSubscriptionStore, documentClient } from '../adapters/subscription-table.ts';
-import { DynamoSyncStateStore } from '../adapters/sync-state-table.ts';
 import type { EnvironmentRecord, FunctionHost } from '../core/host.ts';
 import { policyFromEnvironment } from '../domain/config.ts';
 import type { LifecyclePolicy } from '../domain/policy.ts';
@@ -34,11 +33,13 @@ export interface RenewerHost extends FunctionHost {
 
 export function wireRenewer(env: EnvironmentRecord, host: RenewerHost): RenewerHandler {
   const read = RENEWER_ENVIRONMENT.read(env);
-  const doc = documentClient(host.dynamodb);
-  const clients = host.secrets.exchangeClients(read('CONNECTIONS_SECRET_ARN'));
+  const { doc, records, syncStates, clients, callbackBaseUrl, callbackKey } = mailboxWatchAdapters(
+    read,
+    host,
+  );
   return createRenewerHandler({
-    store: new DynamoSubscriptionStore(doc, read('TABLE_NAME')),
-    syncStates: new DynamoSyncStateStore(doc, read('SYNC_STATE_TABLE_NAME')),
+    store: records,
+    syncStates,
     // The pushed-item list lives in the sync-state table (a catch-up checks and trims it).
     pushedItemList: new DynamoPushedItemList(doc, read('SYNC_STATE_TABLE_NAME')),
     exchange: async (connection) => {
@@ -47,8 +48,8 @@ export function wireRenewer(env: EnvironmentRecord, host: RenewerHost): RenewerH
     },
     queue: new SqsRenewalQueue(host.sqs, read('RENEWALS_QUEUE_URL'), host.clock),
     publisher: new SqsEventPublisher(host.sqs, read('INGEST_QUEUE_URL')),
-    callbackBaseUrl: read('CALLBACK_BASE_URL'),
-    callbackKey: host.secrets.callbackKey(read('CALLBACK_KEY_SECRET_ARN')),
+    callbackBaseUrl,
+    callbackKey,
     clock: host.clock,
     policy: { ...policyFromEnvironment(read.optional), ...host.policy },
     random: Math.random,
