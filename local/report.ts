@@ -357,13 +357,18 @@ function isUnobservable(
   if (covered(origin.at) || covered(change.at)) return false;
   // No subscription between the item's creation and its deletion either.
   if (subs.some((s) => s.createdAt > origin.at && s.createdAt < change.at)) return false;
-  // And the next subscription did not resume: the mailbox was resynced from SyncFolderItems.
+  // And the next subscription did not resume (a fresh Subscribe: Exchange had nothing to replay),
+  // and the mailbox was resynced from SyncFolderItems, by it or by a later one: a heal's catch-up
+  // can finish under a later subscription (the fresh one lost or gapped before its catch-up
+  // ran, the catch-up owed carries over to the renewal that replaced it).
   const next = subs.filter((s) => s.createdAt > change.at).sort((a, b) => a.createdAt - b.createdAt)[0];
-  if (next === undefined) return false;
+  if (next === undefined || next.resumedFrom !== null) return false;
+  const since = new Set(subs.filter((s) => s.createdAt >= next.createdAt).map((s) => s.subscriptionId));
   return delivered.some(
     (e) =>
       e.type === 'exchange-push-bridge.subscription.resynced' &&
-      e.data.subscriptionId === next.subscriptionId,
+      typeof e.data.subscriptionId === 'string' &&
+      since.has(e.data.subscriptionId),
   );
 }
 

@@ -180,6 +180,53 @@ describe('the local run report', () => {
   });
 });
 
+describe('unobservable changes when the heal took more than one subscription', () => {
+  // The chaos e2e (seed 42): a mass loss moved the mailbox; an item was created and deleted
+  // before the fresh subscription that healed it; that one gapped before its catch-up ran, and
+  // the catch-up owed ran under the subscription that resumed from it.
+  const lostAt = T + 60 * S;
+  const freshAt = T + 240 * S;
+  const resumedAt = T + 300 * S;
+  const state: RunState = { inFlight: {}, deadLetters: {}, busyMailboxes: new Set() };
+  const changes = () => [change('create', T + 100 * S, 'X'), change('delete', T + 120 * S, 'X')];
+  const resynced = (subscriptionId: string): DeliveredEvent => ({
+    id: `r-${subscriptionId}`,
+    type: 'exchange-push-bridge.subscription.resynced',
+    mailboxKey: 'k',
+    time: new Date(resumedAt).toISOString(),
+    data: { subscriptionId },
+    receivedAt: resumedAt,
+  });
+  const judge = (next: SubscriptionView, resyncedBy: string) =>
+    buildReport({
+      changes: changes(),
+      delivered: [resynced(resyncedBy)],
+      deliveries: new Map(),
+      subscriptions: [
+        sub('S1', T, lostAt),
+        next,
+        { ...sub('S3', resumedAt, null), resumedFrom: 'W2', lastDeliveredAt: resumedAt },
+      ],
+      mailboxes: ['ada@contoso.test'],
+      state,
+    });
+
+  it('a fresh subscription after the delete, resynced under the one that replaced it: unobservable', () => {
+    const fresh = { ...sub('S2', freshAt, resumedAt - S, 'unsubscribed'), lastWatermark: 'W2' };
+    expect(judge(fresh, 'S3')).toMatchObject({ missingChanges: 1, unobservableChanges: 1 });
+  });
+
+  it('the next subscription resumed from a watermark: Exchange replays the item, so it is missing', () => {
+    const resumed = { ...sub('S2', freshAt, resumedAt - S, 'unsubscribed'), resumedFrom: 'W1' };
+    expect(judge(resumed, 'S2')).toMatchObject({ missingChanges: 1, unobservableChanges: 0 });
+  });
+
+  it('a resync of an earlier subscription proves nothing about this gap', () => {
+    const fresh = sub('S2', freshAt, resumedAt - S, 'unsubscribed');
+    expect(judge(fresh, 'S1')).toMatchObject({ missingChanges: 1, unobservableChanges: 0 });
+  });
+});
+
 describe('the report tells backlog from loss', () => {
   const ADA = 'ada@contoso.test';
   const atRest: RunState = {
