@@ -55,11 +55,13 @@ export interface RunReport {
    */
   readonly missingChanges: number;
   /**
-   * Of the missing changes, those no mechanism could deliver: the item was created and deleted
-   * again while the mailbox had no subscription at all, and the subscription that followed could
-   * not resume (its watermark was rejected after a mailbox move, or expired), so Exchange had no
-   * event left to replay and SyncFolderItems, which reports how items are now, had nothing to
-   * report. Consumers never saw the item and do not hold it: their state is right.
+   * Of the missing changes, those no mechanism could deliver: an item created and deleted again
+   * whose events Exchange never pushed to anyone (no subscription had them acknowledged: none
+   * existed, or those that did were lost or replaced before they pushed that far), after which a
+   * fresh subscription had to follow (a watermark rejected after a mailbox move, or expired), so
+   * Exchange had no event left to replay, and SyncFolderItems, which reports how items are now,
+   * had nothing to report. No delivered event names the item: consumers never saw it and do not
+   * hold it, so their state is right.
    */
   readonly unobservableChanges: number;
   /** Events delivered more than once (same id). */
@@ -351,25 +353,52 @@ function isUnobservable(
   if (change.kind !== 'delete') return false;
   const origin = originOf(change, changes);
   if (origin === undefined) return false;
-  const subs = subscriptions.filter((s) => s.mailbox === change.mailbox);
-  // Was some subscription of the mailbox alive at time t?
-  const covered = (t: number) => subs.some((s) => s.createdAt <= t && (s.endedAt === null || s.endedAt > t));
-  if (covered(origin.at) || covered(change.at)) return false;
-  // No subscription between the item's creation and its deletion either.
-  if (subs.some((s) => s.createdAt > origin.at && s.createdAt < change.at)) return false;
-  // And the next subscription did not resume (a fresh Subscribe: Exchange had nothing to replay),
-  // and the mailbox was resynced from SyncFolderItems, by it or by a later one: a heal's catch-up
-  // can finish under a later subscription (the fresh one lost or gapped before its catch-up
-  // ran, the catch-up owed carries over to the renewal that replaced it).
-  const next = subs.filter((s) => s.createdAt > change.at).sort((a, b) => a.createdAt - b.createdAt)[0];
-  if (next === undefined || next.resumedFrom !== null) return false;
-  const since = new Set(subs.filter((s) => s.createdAt >= next.createdAt).map((s) => s.subscriptionId));
+  // Consumers never heard of the item: no delivered event names it, by any id it had. (Had they,
+  // the pushed-item list would owe them a Delete.)
+  const ids = chainIds(change, changes);
+  const names = (e: DeliveredEvent) =>
+    [idOf(e.data.itemId), idOf(e.data.oldItemId)].some((id) => id !== undefined && ids.has(id));
+  if (delivered.some(names)) return false;
+  const subs = subscriptions
+    .filter((s) => s.mailbox === change.mailbox)
+    .sort((a, b) => a.createdAt - b.createdAt);
+  // A fresh subscription (no resume: Exchange had nothing to replay to it) came after the delete,
+  // and the mailbox was resynced from SyncFolderItems, under it or a later one (a heal's catch-up
+  // can finish under a later subscription: the fresh one lost or gapped before its catch-up ran,
+  // the catch-up owed carries over to the renewal that replaced it). SyncFolderItems reports how
+  // items are now, so an item created and deleted since the stored SyncState is not among them.
+  const fresh = subs.find((s) => s.createdAt > change.at && s.resumedFrom === null);
+  if (fresh === undefined) return false;
+  // And no subscription before it had the item's events acknowledged (its last watermark that of
+  // an event from the item's creation on): Exchange pushed them to nobody, so the bridge cannot
+  // have dropped them. Subscriptions that resumed from before the item and were lost or replaced
+  // before pushing that far are the usual way here, under load, before a move.
+  const sinceOrigin = new Set(
+    changes
+      .filter((c) => c.mailbox === change.mailbox && c.seq >= origin.seq)
+      .flatMap((c) => c.events.map((e) => e.watermark)),
+  );
+  if (subs.some((s) => s.createdAt < fresh.createdAt && sinceOrigin.has(s.lastWatermark))) return false;
+  const since = new Set(subs.filter((s) => s.createdAt >= fresh.createdAt).map((s) => s.subscriptionId));
   return delivered.some(
     (e) =>
       e.type === 'exchange-push-bridge.subscription.resynced' &&
       typeof e.data.subscriptionId === 'string' &&
       since.has(e.data.subscriptionId),
   );
+}
+
+/** Every id an item had, from its creation (or copy) to `change` (a move gives it a new one). */
+function chainIds(change: ChangeRecord, changes: readonly ChangeRecord[]): Set<string> {
+  const ids = new Set<string>([change.itemId]);
+  const earlier = changes.filter((c) => c.mailbox === change.mailbox && c.seq < change.seq).reverse();
+  let current: ChangeRecord | undefined = change;
+  while (current !== undefined && current.kind !== 'create' && current.kind !== 'copy') {
+    const id: string = current.oldItemId ?? current.itemId;
+    ids.add(id);
+    current = earlier.find((c) => c.seq < (current?.seq ?? 0) && c.itemId === id);
+  }
+  return ids;
 }
 
 /** The q-quantile (nearest rank) of the values, 0 for none. */

@@ -227,6 +227,66 @@ describe('unobservable changes when the heal took more than one subscription', (
   });
 });
 
+describe('unobservable changes whose events Exchange pushed to nobody', () => {
+  // The chaos e2e under load (seed 4): the subscription the item was created under was replaced
+  // (answered Unsubscribe) before pushing it, the one resumed after it was lost before pushing that
+  // far, then a mass loss moved the mailbox: a fresh subscription and a catch-up followed.
+  const state: RunState = { inFlight: {}, deadLetters: {}, busyMailboxes: new Set() };
+  const withEvents = (record: ChangeRecord, watermark: string): ChangeRecord => ({
+    ...record,
+    events: [
+      {
+        type: record.kind === 'delete' ? 'DeletedEvent' : 'CreatedEvent',
+        watermark,
+        itemId: record.itemId,
+        folderId: null,
+        parentFolderId: 'F',
+        oldParentFolderId: null,
+      },
+    ],
+  });
+  const changes = () => [
+    withEvents(change('create', T + 100 * S, 'X'), 'W-create'),
+    withEvents(change('delete', T + 200 * S, 'X'), 'W-delete'),
+  ];
+  const resynced: DeliveredEvent = {
+    id: 'r',
+    type: 'exchange-push-bridge.subscription.resynced',
+    mailboxKey: 'k',
+    time: new Date(T + 500 * S).toISOString(),
+    data: { subscriptionId: 'S3' },
+    receivedAt: T + 500 * S,
+  };
+  const judge = (acknowledged: string, delivered: DeliveredEvent[] = []) =>
+    buildReport({
+      changes: changes(),
+      delivered: [resynced, ...delivered],
+      deliveries: new Map(),
+      subscriptions: [
+        { ...sub('S1', T, T + 150 * S, 'unsubscribed'), lastWatermark: acknowledged },
+        { ...sub('S2', T + 250 * S, T + 300 * S), resumedFrom: 'W-before', lastWatermark: 'W-before' },
+        { ...sub('S3', T + 400 * S, null), lastDeliveredAt: T + 500 * S },
+      ],
+      mailboxes: ['ada@contoso.test'],
+      state,
+    });
+
+  it('created under a subscription that never pushed it, deleted before a resumed one pushed it: unobservable', () => {
+    expect(judge('W-before')).toMatchObject({ missingChanges: 1, unobservableChanges: 1 });
+  });
+
+  it('a subscription had the item acknowledged: the bridge took its events, so the missing delete is a loss', () => {
+    expect(judge('W-create')).toMatchObject({ missingChanges: 1, unobservableChanges: 0 });
+  });
+
+  it('consumers were told of the item: the missing delete is a loss', () => {
+    expect(judge('W-before', [notified('X', T + 100 * S)])).toMatchObject({
+      missingChanges: 1,
+      unobservableChanges: 0,
+    });
+  });
+});
+
 describe('the report tells backlog from loss', () => {
   const ADA = 'ada@contoso.test';
   const atRest: RunState = {
