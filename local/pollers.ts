@@ -56,7 +56,10 @@ export function startPollers(args: {
   // message groups FIFO receives come back short even with a backlog, and the window slowed a
   // 3-mailbox drain from 5 s to 118 s (issue 16).
   const window = options.pollerBatchWindows ?? false;
-  poll('processor', args.processor.queue, args.processor.handler, 10, 2, 100);
+  // Several pollers, as Lambda runs several processors (the event source's maximum concurrency):
+  // the FIFO queue hands each message group to one of them at a time, so order per mailbox holds.
+  for (let i = 0; i < Math.max(1, options.processorConcurrency ?? 1); i++)
+    poll('processor', args.processor.queue, args.processor.handler, 10, 2, 100);
   for (let i = 0; i < Math.max(1, options.renewalConcurrency ?? 3); i++)
     poll('renewer', args.renewer.queue, args.renewer.handler, 5, 5, 200);
   poll('audit', args.audit.queue, args.audit.handler, 10, 1, 200);
