@@ -1,4 +1,5 @@
-// `npm run load-test -- [--items n] [--mailboxes n] [--window n] [--time-scale x] [--json file]`
+// `npm run load-test -- [--items n] [--mailboxes n] [--window n] [--refill half|each]
+//   [--processor-concurrency n] [--time-scale x] [--json file]`
 // The seed's load test on this machine (issue 13; local/load-test.ts): calendar items created
 // across the mailboxes with enrichment on, every one delivered with its item. Prints items/s,
 // latency from the item's creation to the consumer (p50/p99), peak RSS and wall time, and the
@@ -14,6 +15,7 @@ const { values } = parseArgs({
     mailboxes: { type: 'string', default: '80' },
     window: { type: 'string' },
     'processor-concurrency': { type: 'string', default: '1' },
+    refill: { type: 'string', default: 'half' },
     'time-scale': { type: 'string', default: '1' },
     json: { type: 'string' },
   },
@@ -30,11 +32,17 @@ const whole = (name: string, value: string | undefined): number | undefined => {
   return n;
 };
 const items = whole('items', values.items) ?? 2000;
+const refill = values.refill;
+if (refill !== 'half' && refill !== 'each') {
+  process.stderr.write(\`--refill \${JSON.stringify(refill)} is not valid: expected half or each\n\`);
+  process.exit(2);
+}
 const window = whole('window', values.window);
 const result = await runLoadTest({
   items,
   mailboxes: whole('mailboxes', values.mailboxes) ?? 80,
   ...(window === undefined ? {} : { window }),
+  refill,
   timeScale: Number(values['time-scale']),
   processorConcurrency: whole('processor-concurrency', values['processor-concurrency']) ?? 1,
   progress: (line) =>

@@ -23,6 +23,11 @@ export interface LoadTestOptions {
   readonly mailboxes?: number;
   /** Most items in flight at once. @default 25 per mailbox */
   readonly window?: number;
+  /**
+   * When to create more: `half` once half the window is delivered (fill it again at once), `each`
+   * as soon as any item is delivered (a trickle: most pushes then carry one item). @default 'half'
+   */
+  readonly refill?: 'half' | 'each';
   /** Share of the items created as recurring series (the rest: single meetings). @default 0.2 */
   readonly recurringShare?: number;
   /** Processor batches at once (LocalSystemOptions.processorConcurrency). @default 1 */
@@ -103,9 +108,9 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
     let lastSaid = 0;
     while (tracker.delivered < options.items) {
       tracker.read();
-      // Refilled in halves, not item by item: a user's burst of changes, which Exchange pushes
-      // several at a time (one push per item would measure the per-push cost, not the pipeline).
-      const refill = created - tracker.delivered <= window / 2;
+      // Refilled in halves by default: a user's burst of changes, which Exchange pushes several at
+      // a time. Item by item (`each`), most pushes carry one item: that measures the cost per push.
+      const refill = (options.refill ?? 'half') === 'each' || created - tracker.delivered <= window / 2;
       while (refill && created < options.items && created - tracker.delivered < window) {
         const mailbox = addresses[created % addresses.length] ?? '';
         const change = system.simulator.makeChange({
