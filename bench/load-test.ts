@@ -34,7 +34,7 @@ const whole = (name: string, value: string | undefined): number | undefined => {
 const items = whole('items', values.items) ?? 2000;
 const refill = values.refill;
 if (refill !== 'half' && refill !== 'each') {
-  process.stderr.write(\`--refill \${JSON.stringify(refill)} is not valid: expected half or each\n\`);
+  process.stderr.write(`--refill ${JSON.stringify(refill)} is not valid: expected half or each\n`);
   process.exit(2);
 }
 const window = whole('window', values.window);
