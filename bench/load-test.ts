@@ -59,7 +59,7 @@ const lines = [
   `report: settled ${report.settled}, missing changes ${report.missingChanges}, duplicate events ${report.duplicateEvents}, unhealed ${report.unhealed}`,
   `throughput ${result.itemsPerSecond} items/s over ${result.loadSeconds} s (${result.events} events delivered)`,
   `latency creation → consumer with item: p50 ${result.latencyMs.p50} ms, p90 ${result.latencyMs.p90} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms`,
-  `peak RSS ${result.peakRssMB} MB`,
+  `peak RSS ${result.peakRssMB} MB (V8 heap used at most ${result.peakHeapUsedMB} MB)`,
   `wall ${result.wallSeconds} s (setup ${result.setupSeconds} s) = ${(result.wallSeconds / seedSeconds).toFixed(3)} x the seed's "a little over 2 hours" (7200 s; reference only, 2010 servers)`,
 ];
 for (const line of lines) process.stdout.write(`${line}\n`);

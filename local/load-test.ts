@@ -68,6 +68,8 @@ export interface LoadTestResult {
   };
   /** Largest resident set size of this process seen (sampled every second), MB. */
   readonly peakRssMB: number;
+  /** Largest V8 heap in use seen, MB (the rest of the RSS is buffers, code and what V8 keeps). */
+  readonly peakHeapUsedMB: number;
   readonly settled: boolean;
   /** The run judged against the simulator's ground truth (missingChanges, duplicateEvents…). */
   readonly report: RunReport;
@@ -85,8 +87,11 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
   const timeScale = options.timeScale ?? 1;
   const started = performance.now();
   let peakRss = process.memoryUsage().rss;
+  let peakHeap = process.memoryUsage().heapUsed;
   const rssTimer = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    const memory = process.memoryUsage();
+    peakRss = Math.max(peakRss, memory.rss);
+    peakHeap = Math.max(peakHeap, memory.heapUsed);
   }, 1000);
   rssTimer.unref();
   const system = await startLocalSystem({
@@ -162,6 +167,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRes
         max: round(latencies.at(-1) ?? 0),
       },
       peakRssMB: Math.round(peakRss / 2 ** 20),
+      peakHeapUsedMB: Math.round(peakHeap / 2 ** 20),
       settled: settled.settled,
       report,
     };
