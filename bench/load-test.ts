@@ -5,6 +5,9 @@
 // latency from the item's creation to the consumer (p50/p99), peak RSS and wall time, and the
 // seed's own figure for reference (100,000 items across 80 mailboxes in "a little over 2 hours"
 // on its 2010 servers: not a same-machine comparison). Exits 1 unless every item arrived.
+// The whole run is one process holding the simulator's items, the emulators' tables and queues and
+// every delivered event: 100,000 items need more than V8's default 4 GB heap, hence the npm
+// script's --max-old-space-size.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runLoadTest } from '../local/load-test.ts';
