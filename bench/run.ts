@@ -9,6 +9,7 @@ import { formatSizes, measureBundles } from './bundles.ts';
 import { formatCost, measureCost } from './cost.ts';
 import { benchDecode } from './decode.ts';
 import { benchEdge } from './edge.ts';
+import { benchEnrichment, formatEnrichment } from './enrichment.ts';
 import { type Comparison, formatComparison } from './harness.ts';
 import { benchReceiver } from './receiver.ts';
 import { benchSweepCost, formatSweepCost } from './sweep-cost.ts';
@@ -23,6 +24,16 @@ const benchmarks: Array<[string, (progress: (line: string) => void) => Promise<B
   ['decode', async (progress) => ({ comparisons: await benchDecode(progress) })],
   ['receiver', async (progress) => ({ comparisons: await benchReceiver(progress) })],
   ['edge', async (progress) => ({ comparisons: await benchEdge(progress) })],
+  [
+    'enrichment',
+    async (progress) => {
+      const report = await benchEnrichment(progress);
+      return {
+        comparisons: report.comparisons,
+        measurement: { lines: formatEnrichment(report), data: report },
+      };
+    },
+  ],
   [
     'bundles',
     async (progress) => {

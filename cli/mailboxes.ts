@@ -339,6 +339,10 @@ function describe(view: MailboxView): string {
     ],
     ['event types', view.eventTypes.join(', ')],
     ['status frequency', `${view.statusFrequency} min`],
+    [
+      'enrichment',
+      `${view.enrich ?? "the deployment's default (ENRICH_DEFAULT)"}${view.enrichFields.length > 0 ? `, plus ${view.enrichFields.join(', ')}` : ''}`,
+    ],
     ['generation', String(view.generation)],
     ['subscription id', view.subscriptionId ?? '(none yet)'],
     ['watermark', view.watermark ?? '(none yet)'],

@@ -6,7 +6,7 @@
 
 import { err, ok, type Result } from '../core/result.ts';
 import { showValue } from '../core/show.ts';
-import { isEnrichMode, isFieldUri, MAX_EXTRA_FIELDS } from '../domain/enrichment.ts';
+import { type EnrichMode, isEnrichMode, isFieldUri, MAX_EXTRA_FIELDS } from '../domain/enrichment.ts';
 import { type FolderSyncState, folderLabel } from '../domain/folder-sync-state.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import { type FolderRef, isDistinguishedFolderName } from '../ews/request.ts';
@@ -58,6 +58,10 @@ export interface MailboxView {
   readonly folders: 'all' | readonly FolderRef[];
   readonly eventTypes: readonly SubscribableEventType[];
   readonly statusFrequency: number;
+  /** The mailbox's own enrichment setting; null: the deployment's default (ENRICH_DEFAULT). */
+  readonly enrich: EnrichMode | null;
+  /** Extra FieldURIs its events carry. */
+  readonly enrichFields: readonly string[];
   readonly createdAt: string;
   /** Folder synchronization still owed: `baseline` after adding, `catchUp` after a loss. */
   readonly syncWork: string | null;
@@ -114,6 +118,8 @@ export function viewOf(
     folders: record.folders,
     eventTypes: record.eventTypes,
     statusFrequency: record.statusFrequency,
+    enrich: record.enrich ?? null,
+    enrichFields: record.enrichFields ?? [],
     createdAt: new Date(record.createdAt).toISOString(),
     syncWork: record.syncWork ?? null,
     nextCheckpointAt: iso(record.checkpointDueAt),

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { measureCost } from '../../bench/cost.ts';
 import { benchDecode } from '../../bench/decode.ts';
+import { benchEnrichment } from '../../bench/enrichment.ts';
 import { benchReceiver } from '../../bench/receiver.ts';
 import { measureSweepCost } from '../../bench/sweep-cost.ts';
 
@@ -29,6 +30,27 @@ describe('the timing benchmarks, one round of two iterations', () => {
     ]);
     for (const r of results) expect(r.baselineMicros).toBeGreaterThan(0);
   }, 60_000);
+
+  it('enrichment: items reach the Events queue with data.item, and every floor hop is timed', async () => {
+    const result = await benchEnrichment(() => {}, 'smoke');
+    expect(result.samples).toBe(3);
+    expect(result.comparisons.map((c) => c.name)).toEqual([
+      'enriched event, change → push → ack → GetItem → consumer, p50',
+      'enriched event, change → push → ack → GetItem → consumer, p99',
+    ]);
+    expect(Object.keys(result.floor)).toEqual([
+      'HTTP POST to the front end',
+      'DynamoDB GetItem',
+      'DynamoDB PutItem',
+      'SQS SendMessage',
+      'SQS ReceiveMessage',
+      'SQS DeleteMessage',
+      'GetItem (simulator)',
+      'SNS Publish → queue receive + delete',
+    ]);
+    for (const hop of Object.values(result.floor)) expect(hop.p50).toBeGreaterThan(0);
+    expect(result.endToEnd.p50).toBeGreaterThan(0);
+  }, 120_000);
 });
 
 describe('the sweep-cost measurement, at a small scale', () => {
