@@ -10,18 +10,26 @@ import { type Clock, systemClock } from '../core/clock.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import { showValue } from '../core/show.ts';
 import {
+  type ConnectionSet,
   type ExchangeConnection,
   InvalidConnectionConfigError,
-  parseConnections,
+  parseConnectionSet,
 } from '../ews/connection.ts';
+import type { GraphConnection } from '../graph/connection.ts';
 
 export interface ConnectionsSource {
   /** Where the connections come from, for messages: `secret "…"`, `file /…`. */
   readonly origin: string;
-  /** Every configured connection, by name. */
+  /** Every configured EWS connection, by name. */
   all(): Promise<Result<ReadonlyMap<string, ExchangeConnection>, ConnectionsError>>;
-  /** One connection by name. */
+  /** One EWS connection by name (a Graph connection's name is answered UnknownConnectionError). */
   get(name: string): Promise<Result<ExchangeConnection, ConnectionsError | UnknownConnectionError>>;
+  /** One Graph connection by name (an EWS connection's name is answered UnknownConnectionError). */
+  graph(name: string): Promise<Result<GraphConnection, ConnectionsError | UnknownConnectionError>>;
+  /** One connection of either kind: what `mailboxes add` picks the mailbox's source by. */
+  any(
+    name: string,
+  ): Promise<Result<ExchangeConnection | GraphConnection, ConnectionsError | UnknownConnectionError>>;
   /** Forgets the cached copy, so the next call reads again (e.g. after rotating credentials). */
   refresh(): void;
 }
@@ -58,11 +66,18 @@ export class UnknownConnectionError extends Error {
   readonly known: readonly string[];
   readonly origin: string;
 
-  constructor(connection: string, known: readonly string[], origin: string) {
+  constructor(
+    connection: string,
+    known: readonly string[],
+    origin: string,
+    kind: 'ews' | 'graph' | null = null,
+  ) {
     const names =
       known.length === 0 ? 'none are configured' : `known: ${known.map((n) => showValue(n)).join(', ')}`;
+    const what =
+      kind === null ? 'Exchange connection' : kind === 'ews' ? 'EWS connection' : 'Graph connection';
     super(
-      `Exchange connection ${showValue(connection)} is not in ${origin} (${names}); add it there or use one of the configured names`,
+      `${what} ${showValue(connection)} is not in ${origin} (${names}); add it there or use one of the configured names`,
     );
     this.connection = connection;
     this.known = known;
@@ -150,11 +165,13 @@ export function objectConnections(
   json: unknown,
   origin = 'the in-memory connection config',
 ): ConnectionsSource {
-  const parsed = parseConnections(json, { origin });
+  const parsed = parseConnectionSet(json, { origin });
   return {
     origin,
-    all: async () => parsed,
-    get: async (name) => pick(parsed, name, origin),
+    all: async () => (parsed.ok ? ok(parsed.value.ews) : parsed),
+    get: async (name) => pick(parsed, 'ews', name, origin),
+    graph: async (name) => pick(parsed, 'graph', name, origin),
+    any: async (name) => pickAny(parsed, name, origin),
     refresh: () => {},
   };
 }
@@ -162,7 +179,7 @@ export function objectConnections(
 // ---- internals --------------------------------------------------------------------------------
 
 type Loaded = { readonly text: string } | { readonly noText: string };
-type Connections = Result<ReadonlyMap<string, ExchangeConnection>, ConnectionsError>;
+type Connections = Result<ConnectionSet, ConnectionsError>;
 
 function cachedSource(
   origin: string,
@@ -196,8 +213,13 @@ function cachedSource(
 
   return {
     origin,
-    all,
-    get: async (name) => pick(await all(), name, origin),
+    all: async () => {
+      const set = await all();
+      return set.ok ? ok(set.value.ews) : set;
+    },
+    get: async (name) => pick(await all(), 'ews', name, origin),
+    graph: async (name) => pick(await all(), 'graph', name, origin),
+    any: async (name) => pickAny(await all(), name, origin),
     refresh() {
       generation++;
       cached = null;
@@ -206,15 +228,44 @@ function cachedSource(
   };
 }
 
+function pick<K extends 'ews' | 'graph'>(
+  connections: Connections,
+  kind: K,
+  name: string,
+  origin: string,
+): Result<
+  ConnectionSet[K] extends ReadonlyMap<string, infer C> ? C : never,
+  ConnectionsError | UnknownConnectionError
+>;
 function pick(
+  connections: Connections,
+  kind: 'ews' | 'graph',
+  name: string,
+  origin: string,
+): Result<ExchangeConnection | GraphConnection, ConnectionsError | UnknownConnectionError> {
+  if (!connections.ok) return connections;
+  const map: ReadonlyMap<string, ExchangeConnection | GraphConnection> = connections.value[kind];
+  const connection = map.get(name);
+  return connection === undefined
+    ? err(new UnknownConnectionError(name, [...map.keys()], origin, kind))
+    : ok(connection);
+}
+
+function pickAny(
   connections: Connections,
   name: string,
   origin: string,
-): Result<ExchangeConnection, ConnectionsError | UnknownConnectionError> {
+): Result<ExchangeConnection | GraphConnection, ConnectionsError | UnknownConnectionError> {
   if (!connections.ok) return connections;
-  const connection = connections.value.get(name);
+  const connection = connections.value.ews.get(name) ?? connections.value.graph.get(name);
   return connection === undefined
-    ? err(new UnknownConnectionError(name, [...connections.value.keys()], origin))
+    ? err(
+        new UnknownConnectionError(
+          name,
+          [...connections.value.ews.keys(), ...connections.value.graph.keys()],
+          origin,
+        ),
+      )
     : ok(connection);
 }
 
@@ -222,10 +273,7 @@ function pick(
  * JSON.parse's own message quotes the text around the error, which here is full of secrets: only
  * the position is kept.
  */
-function parseText(
-  text: string,
-  origin: string,
-): Result<ReadonlyMap<string, ExchangeConnection>, InvalidConnectionConfigError> {
+function parseText(text: string, origin: string): Result<ConnectionSet, InvalidConnectionConfigError> {
   let json: unknown;
   try {
     json = JSON.parse(text.replace(/^\uFEFF/, ''));
@@ -255,7 +303,7 @@ function parseText(
       ),
     );
   }
-  return parseConnections(json, { origin });
+  return parseConnectionSet(json, { origin });
 }
 
 function noText(what: string, origin: string): Connections {
