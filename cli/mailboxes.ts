@@ -322,8 +322,9 @@ function describe(view: MailboxView): string {
     ['mailbox', view.mailbox],
     [
       'state',
-      `${view.state}${view.stale ? ' (STALE: no push for more than 2 x StatusFrequency)' : ''}${view.recovery ? ` (recovery requested: ${view.recovery})` : ''}`,
+      `${view.state}${view.stale ? (view.source === 'graph' ? ' (STALE: no unexpired Graph subscription)' : ' (STALE: no push for more than 2 x StatusFrequency)') : ''}${view.recovery ? ` (recovery requested: ${view.recovery})` : ''}`,
     ],
+    ['source', view.source === 'graph' ? 'Microsoft Graph' : 'EWS'],
     [
       'last contact',
       view.lastContactAt === null ? 'never' : `${view.lastContactAt} (${view.secondsSinceContact} s ago)`,
@@ -338,12 +339,27 @@ function describe(view: MailboxView): string {
             .join(', '),
     ],
     ['event types', view.eventTypes.join(', ')],
-    ['status frequency', `${view.statusFrequency} min`],
-    ['generation', String(view.generation)],
-    ['subscription id', view.subscriptionId ?? '(none yet)'],
-    ['watermark', view.watermark ?? '(none yet)'],
-    ['renewal attempts', String(view.attempts)],
   ];
+  if (view.source === 'graph') {
+    lines.push(
+      ['generation', String(view.generation)],
+      ['expires', view.expiresAt ?? '(no subscription yet)'],
+    );
+    for (const sub of view.graphSubscriptions ?? []) {
+      lines.push([
+        `  ${sub.resource}`,
+        `${sub.subscriptionId ?? '(none yet)'} (generation ${sub.generation}, expires ${sub.expiresAt ?? '?'}, renewed ${sub.lastRenewedAt ?? 'never'})`,
+      ]);
+    }
+  } else {
+    lines.push(
+      ['status frequency', `${view.statusFrequency} min`],
+      ['generation', String(view.generation)],
+      ['subscription id', view.subscriptionId ?? '(none yet)'],
+      ['watermark', view.watermark ?? '(none yet)'],
+    );
+  }
+  lines.push(['renewal attempts', String(view.attempts)]);
   if (view.syncWork)
     lines.push(['folder sync', view.syncWork === 'baseline' ? 'baseline being taken' : 'catch-up pending']);
   for (const folder of view.folderSync ?? []) {
@@ -368,9 +384,11 @@ function table(views: readonly MailboxView[]): string {
     v.state + (v.stale ? ' STALE' : '') + (v.recovery ? ` (${v.recovery})` : ''),
     v.secondsSinceContact === null ? 'never' : `${v.secondsSinceContact} s ago`,
     String(v.generation),
+    v.source === 'graph' ? 'graph' : 'ews',
     v.connection,
+    v.expiresAt ?? '-',
   ]);
-  const header = ['MAILBOX', 'STATE', 'LAST CONTACT', 'GEN', 'CONNECTION'];
+  const header = ['MAILBOX', 'STATE', 'LAST CONTACT', 'GEN', 'SOURCE', 'CONNECTION', 'EXPIRES'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const format = (r: string[]) =>
     r

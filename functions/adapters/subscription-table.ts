@@ -16,6 +16,11 @@ import type { MailboxRecords } from '../admin/manage.ts';
 import type { IamActions } from '../core/access.ts';
 import { showValue } from '../core/show.ts';
 import { ENRICH_MODES, isFieldUri } from '../domain/enrichment.ts';
+import {
+  GRAPH_RESOURCES,
+  type GraphMailboxState,
+  type GraphResourceSubscription,
+} from '../domain/graph-mailbox.ts';
 import { type MailboxKey, parseMailboxKey } from '../domain/mailbox-key.ts';
 import type {
   RecoveryReason,
@@ -425,10 +430,16 @@ export function parseSubscriptionRecord(item: Record<string, unknown>): Subscrip
   else
     for (const type of eventTypesRaw)
       eventTypes.push(oneOf(SUBSCRIBABLE_EVENT_TYPES, type) ?? fail('eventTypes'));
+  const source =
+    item.source === undefined ? undefined : (oneOf(['ews', 'graph'] as const, item.source) ?? fail('source'));
+  const graph = item.graph === undefined ? undefined : (parseGraphState(item.graph) ?? fail('graph'));
+  if (source === 'graph' && graph === undefined) fail('graph');
   return {
     mailboxKey,
     mailbox: text('mailbox'),
     connection: text('connection'),
+    ...defined('source', source),
+    ...defined('graph', graph),
     folders: parseFolders(item.folders) ?? fail('folders'),
     eventTypes,
     ...defined(
@@ -475,6 +486,52 @@ function defined<K extends string, V>(key: K, value: V | undefined): Partial<Rec
   const out: Partial<Record<K, V>> = {};
   if (value !== undefined) out[key] = value;
   return out;
+}
+
+/** The `graph` map of a Graph mailbox, or undefined when it is not one. */
+function parseGraphState(value: unknown): GraphMailboxState | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const userId: unknown = Reflect.get(value, 'userId');
+  if (typeof userId !== 'string' || userId === '') return undefined;
+  const state: { userId: string } & {
+    -readonly [K in (typeof GRAPH_RESOURCES)[number]]?: GraphResourceSubscription;
+  } = {
+    userId,
+  };
+  for (const kind of GRAPH_RESOURCES) {
+    const raw: unknown = Reflect.get(value, kind);
+    if (raw === undefined) continue;
+    const resource = parseGraphResource(raw);
+    if (resource === undefined) return undefined;
+    state[kind] = resource;
+  }
+  return state;
+}
+
+function parseGraphResource(value: unknown): GraphResourceSubscription | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const field = (name: string): unknown => Reflect.get(value, name);
+  const integer = (name: string): number | undefined | null => {
+    const v = field(name);
+    if (v === undefined) return undefined;
+    return typeof v === 'number' && Number.isSafeInteger(v) ? v : null;
+  };
+  const generation = integer('generation');
+  const expiresAt = integer('expiresAt');
+  const lastRenewedAt = integer('lastRenewedAt');
+  const lastReauthorizedAt = integer('lastReauthorizedAt');
+  const subscriptionId = field('subscriptionId');
+  if (generation === undefined || generation === null || generation < 1) return undefined;
+  if (expiresAt === null || lastRenewedAt === null || lastReauthorizedAt === null) return undefined;
+  if (subscriptionId !== undefined && (typeof subscriptionId !== 'string' || subscriptionId === ''))
+    return undefined;
+  return {
+    generation,
+    ...defined('subscriptionId', subscriptionId),
+    ...defined('expiresAt', expiresAt),
+    ...defined('lastRenewedAt', lastRenewedAt),
+    ...defined('lastReauthorizedAt', lastReauthorizedAt),
+  };
 }
 
 /** A list of FieldURIs, or undefined when it is not one. */

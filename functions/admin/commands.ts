@@ -8,6 +8,7 @@ import { err, ok, type Result } from '../core/result.ts';
 import { showValue } from '../core/show.ts';
 import { isEnrichMode, isFieldUri, MAX_EXTRA_FIELDS } from '../domain/enrichment.ts';
 import { type FolderSyncState, folderLabel } from '../domain/folder-sync-state.ts';
+import { GRAPH_RESOURCES } from '../domain/graph-mailbox.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import { type FolderRef, isDistinguishedFolderName } from '../ews/request.ts';
 import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from '../ews/subscribe.ts';
@@ -44,7 +45,19 @@ export interface MailboxView {
   readonly mailbox: string;
   readonly mailboxKey: string;
   readonly connection: string;
+  /** EWS or Graph, after the connection's kind. */
+  readonly source: 'ews' | 'graph';
   readonly state: SubscriptionRecord['state'];
+  /** Graph: when the earliest of its subscriptions expires unless renewed; null for EWS or before the first. */
+  readonly expiresAt: string | null;
+  /** Graph: the subscription per resource (messages, events); absent for EWS. */
+  readonly graphSubscriptions?: readonly {
+    readonly resource: string;
+    readonly subscriptionId: string | null;
+    readonly generation: number;
+    readonly expiresAt: string | null;
+    readonly lastRenewedAt: string | null;
+  }[];
   readonly stale: boolean;
   readonly secondsSinceContact: number | null;
   readonly lastContactAt: string | null;
@@ -100,7 +113,27 @@ export function viewOf(
     mailbox: record.mailbox,
     mailboxKey: record.mailboxKey,
     connection: record.connection,
+    source: record.source ?? 'ews',
     state: record.state,
+    expiresAt: iso(health.expiresAt ?? undefined),
+    ...(record.graph === undefined
+      ? {}
+      : {
+          graphSubscriptions: GRAPH_RESOURCES.flatMap((resource) => {
+            const sub = record.graph?.[resource];
+            return sub === undefined
+              ? []
+              : [
+                  {
+                    resource,
+                    subscriptionId: sub.subscriptionId ?? null,
+                    generation: sub.generation,
+                    expiresAt: iso(sub.expiresAt),
+                    lastRenewedAt: iso(sub.lastRenewedAt),
+                  },
+                ];
+          }),
+        }),
     stale: health.stale,
     secondsSinceContact: health.secondsSinceContact,
     lastContactAt: iso(record.lastContactAt),
