@@ -69,3 +69,22 @@ export function resourceOfSubscription(
 ): GraphResourceKind | undefined {
   return GRAPH_RESOURCES.find((kind) => state[kind]?.subscriptionId === subscriptionId);
 }
+
+/** The receiver's routes for Graph: change notifications and lifecycle notifications (same handler). */
+export const GRAPH_NOTIFICATION_ROUTE = '/graph/notify';
+export const GRAPH_LIFECYCLE_ROUTE = '/graph/lifecycle';
+
+/**
+ * The URLs every Graph subscription of the deployment is created with. They carry no secret:
+ * Graph batches notifications per URL across mailboxes, and the clientState authenticates.
+ */
+export function graphWebhookUrls(callbackBaseUrl: string): {
+  readonly notificationUrl: string;
+  readonly lifecycleNotificationUrl: string;
+} {
+  const base = callbackBaseUrl.replace(/\/+$/, '');
+  return {
+    notificationUrl: `${base}${GRAPH_NOTIFICATION_ROUTE}`,
+    lifecycleNotificationUrl: `${base}${GRAPH_LIFECYCLE_ROUTE}`,
+  };
+}

@@ -66,9 +66,22 @@ export type WorkReason =
   /** Folder synchronization is owed (a catch-up after a fresh subscription). */
   | 'sync'
   /** A healthy mailbox's SyncStates are due to be brought forward. */
-  | 'checkpoint';
+  | 'checkpoint'
+  /** Graph: a subscription is due for renewal (PATCH of its expiry), or one is missing. */
+  | 'renew'
+  /** Graph: a lifecycle notification (or a superseded subscription) the receiver passed on. */
+  | 'lifecycle';
 
-export const WORK_REASONS: readonly WorkReason[] = ['stale', 'gap', 'dead', 'retry', 'sync', 'checkpoint'];
+export const WORK_REASONS: readonly WorkReason[] = [
+  'stale',
+  'gap',
+  'dead',
+  'retry',
+  'sync',
+  'checkpoint',
+  'renew',
+  'lifecycle',
+];
 
 /** When a silent subscription is presumed lost (epoch ms), or undefined if it never spoke. */
 export function staleAt(record: SubscriptionRecord, policy: LifecyclePolicy): number | undefined {
