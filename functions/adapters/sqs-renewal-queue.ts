@@ -5,10 +5,9 @@
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { IamActions } from '../core/access.ts';
 import type { Clock } from '../core/clock.ts';
-import { GRAPH_RESOURCES } from '../domain/graph-mailbox.ts';
 import { parseMailboxKey } from '../domain/mailbox-key.ts';
 import { WORK_REASONS } from '../domain/policy.ts';
-import type { GraphJobDetail, RenewalJob, RenewalQueue } from '../domain/renewal-job.ts';
+import type { RenewalJob, RenewalQueue } from '../domain/renewal-job.ts';
 
 /** IAM actions on the renewals queue (SendMessageBatch is authorized as SendMessage). */
 export const SQS_RENEWAL_QUEUE_ACTIONS = ['sqs:SendMessage'] as const satisfies IamActions;
@@ -89,22 +88,5 @@ export function parseRenewalJob(body: string): RenewalJob {
   ) {
     throw new InvalidRenewalJobError(body);
   }
-  const graph = parseGraphDetail(Reflect.get(value, 'graph'));
-  if (graph === null) throw new InvalidRenewalJobError(body);
-  return { mailboxKey, generation, reason, ...(graph === undefined ? {} : { graph }) };
-}
-
-const GRAPH_JOB_EVENTS = ['reauthorizationRequired', 'subscriptionRemoved', 'missed', 'superseded'] as const;
-
-/** undefined: absent; null: present but not a detail. */
-function parseGraphDetail(value: unknown): GraphJobDetail | undefined | null {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'object' || value === null) return null;
-  const subscriptionId: unknown = Reflect.get(value, 'subscriptionId');
-  const event = GRAPH_JOB_EVENTS.find((e) => e === Reflect.get(value, 'event'));
-  const rawResource: unknown = Reflect.get(value, 'resource');
-  const resource = GRAPH_RESOURCES.find((r) => r === rawResource);
-  if (typeof subscriptionId !== 'string' || subscriptionId === '' || event === undefined) return null;
-  if (rawResource !== undefined && resource === undefined) return null;
-  return { subscriptionId, event, ...(resource === undefined ? {} : { resource }) };
+  return { mailboxKey, generation, reason };
 }

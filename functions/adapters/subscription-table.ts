@@ -18,8 +18,11 @@ import { showValue } from '../core/show.ts';
 import { ENRICH_MODES, isFieldUri } from '../domain/enrichment.ts';
 import {
   GRAPH_RESOURCES,
+  GRAPH_WORK,
   type GraphMailboxState,
+  type GraphResourceKind,
   type GraphResourceSubscription,
+  type GraphWork,
 } from '../domain/graph-mailbox.ts';
 import { type MailboxKey, parseMailboxKey } from '../domain/mailbox-key.ts';
 import type {
@@ -30,6 +33,7 @@ import type {
 } from '../domain/subscription.ts';
 import { type FolderRef, isDistinguishedFolderName } from '../ews/request.ts';
 import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from '../ews/subscribe.ts';
+import type { GraphWorkRequest, GraphWorkStore } from '../receiver/graph-receive.ts';
 import type { AdvanceUpdate, SubscriptionStore } from '../receiver/receive.ts';
 import type { ClaimCheckpoint } from '../renewer/checkpoint.ts';
 import type {
@@ -44,9 +48,15 @@ import { conditionally } from './conditional-write.ts';
 
 export const SUBSCRIPTION_SK = 'subscription';
 
+/** The string-set attributes holding a Graph mailbox's lifecycle work, per resource. */
+const GRAPH_WORK_ATTRIBUTE: Readonly<Record<GraphResourceKind, string>> = {
+  messages: 'graphMessagesWork',
+  events: 'graphEventsWork',
+};
+
 /** IAM actions on the subscription table, per port this store implements (core/access.ts). */
 export const SUBSCRIPTION_TABLE_ACTIONS = {
-  /** The receiver: a consistent read and the conditional advance. */
+  /** The receiver: a consistent read and the conditional advance (and Graph's work requests). */
   SubscriptionStore: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   /** Mailbox management: create (Put), subscribe/fail/remove (Update), list (Scan). */
   MailboxRecords: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Scan'],
@@ -78,6 +88,7 @@ class Expression {
   readonly #set: string[] = [];
   readonly #add: string[] = [];
   readonly #remove: string[] = [];
+  readonly #delete: string[] = [];
   readonly #conditions: string[] = [];
   readonly names: Record<string, string> = {};
   readonly values: Record<string, unknown> = {};
@@ -106,6 +117,16 @@ class Expression {
       const name = this.#name(attribute);
       this.#set.push(`${name} = if_not_exists(${name}, ${this.#value(value)})`);
     }
+    return this;
+  }
+  /** ADD the strings to a string-set attribute (created when absent): idempotent, commutative. */
+  addToSet(attribute: string, values: readonly string[]): this {
+    if (values.length > 0) this.#add.push(`${this.#name(attribute)} ${this.#value(new Set(values))}`);
+    return this;
+  }
+  /** DELETE the strings from a string-set attribute (it disappears when emptied). */
+  deleteFromSet(attribute: string, values: readonly string[]): this {
+    if (values.length > 0) this.#delete.push(`${this.#name(attribute)} ${this.#value(new Set(values))}`);
     return this;
   }
   /** ADD `amount` to a number attribute (created at `amount` when absent). */
@@ -138,6 +159,7 @@ class Expression {
       this.#set.length > 0 ? `SET ${this.#set.join(', ')}` : '',
       this.#remove.length > 0 ? `REMOVE ${this.#remove.join(', ')}` : '',
       this.#add.length > 0 ? `ADD ${this.#add.join(', ')}` : '',
+      this.#delete.length > 0 ? `DELETE ${this.#delete.join(', ')}` : '',
     ]
       .filter((part) => part !== '')
       .join(' ');
@@ -154,7 +176,7 @@ const FAILURE_ATTRIBUTES = ['lastError', 'nextAttemptAt', 'firstFailureAt', 'los
 const RECOVERY_ATTRIBUTES = ['recovery', 'recoveryWatermark', 'recoveryAt'] as const;
 
 export class DynamoSubscriptionStore
-  implements SubscriptionStore, MailboxRecords, LifecycleStore, RecordScan
+  implements SubscriptionStore, GraphWorkStore, MailboxRecords, LifecycleStore, RecordScan
 {
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
@@ -208,6 +230,17 @@ export class DynamoSubscriptionStore
       });
     }
     return this.#update(update.mailboxKey, e);
+  }
+
+  async requestGraphWork(mailboxKey: MailboxKey, request: GraphWorkRequest): Promise<void> {
+    const e = new Expression().whenPresent('pk').when('state', '<>', 'removed');
+    for (const resource of GRAPH_RESOURCES) {
+      const work = request.work.filter((w) => w.resource === resource).map((w) => w.work);
+      e.addToSet(GRAPH_WORK_ATTRIBUTE[resource], [...new Set(work)]);
+    }
+    e.addToSet('graphObsolete', [...new Set(request.obsolete)]);
+    // A record gone or removed owes nothing: the failed condition is the answer, not an error.
+    await this.#update(mailboxKey, e);
   }
 
   // ---- managing mailboxes ----------------------------------------------------------------------
@@ -434,12 +467,23 @@ export function parseSubscriptionRecord(item: Record<string, unknown>): Subscrip
     item.source === undefined ? undefined : (oneOf(['ews', 'graph'] as const, item.source) ?? fail('source'));
   const graph = item.graph === undefined ? undefined : (parseGraphState(item.graph) ?? fail('graph'));
   if (source === 'graph' && graph === undefined) fail('graph');
+  const graphWork: Partial<Record<GraphResourceKind, GraphWork[]>> = {};
+  for (const resource of GRAPH_RESOURCES) {
+    const attribute = GRAPH_WORK_ATTRIBUTE[resource];
+    if (item[attribute] === undefined) continue;
+    const values = stringSet(item[attribute]) ?? fail(attribute);
+    graphWork[resource] = values.map((v) => oneOf(GRAPH_WORK, v) ?? fail(attribute));
+  }
+  const graphObsolete =
+    item.graphObsolete === undefined ? undefined : (stringSet(item.graphObsolete) ?? fail('graphObsolete'));
   return {
     mailboxKey,
     mailbox: text('mailbox'),
     connection: text('connection'),
     ...defined('source', source),
     ...defined('graph', graph),
+    ...(Object.keys(graphWork).length === 0 ? {} : { graphWork }),
+    ...defined('graphObsolete', graphObsolete),
     folders: parseFolders(item.folders) ?? fail('folders'),
     eventTypes,
     ...defined(
@@ -486,6 +530,18 @@ function defined<K extends string, V>(key: K, value: V | undefined): Partial<Rec
   const out: Partial<Record<K, V>> = {};
   if (value !== undefined) out[key] = value;
   return out;
+}
+
+/** A string set as the document client reads it (a Set), or a list (the fakes, JSON); sorted. */
+function stringSet(value: unknown): string[] | undefined {
+  const values = value instanceof Set ? [...value] : Array.isArray(value) ? value : undefined;
+  if (values === undefined || values.length === 0) return undefined;
+  const strings: string[] = [];
+  for (const v of values) {
+    if (typeof v !== 'string' || v === '') return undefined;
+    strings.push(v);
+  }
+  return strings.sort();
 }
 
 /** The `graph` map of a Graph mailbox, or undefined when it is not one. */

@@ -9,6 +9,7 @@
  * either resource), which its clientState carries (graph/client-state.ts): the receiver tells the
  * current subscription from a superseded one by it, as the EWS callback URL's generation does.
  */
+import type { LifecycleEvent } from '../graph/notification.ts';
 import { MAX_EXPIRATION_MINUTES, renewalDueAt } from '../graph/subscription.ts';
 
 /** Where a mailbox's changes come from; absent on records written before Graph (EWS). */
@@ -42,6 +43,27 @@ export interface GraphMailboxState {
 
 /** The bridge events a Graph mailbox's notifications map to (graph/events.ts): its record's `eventTypes`. */
 export const GRAPH_EVENT_TYPES = ['CreatedEvent', 'ModifiedEvent', 'DeletedEvent'] as const;
+
+/**
+ * Work a lifecycle notification asks of the renewer, per resource (kept in the record as a set,
+ * so the receiver's writes are idempotent and commute; the renewer removes what it did):
+ * - `reauthorize`: PATCH the expiry (`reauthorizationRequired`), not twice within 10 minutes;
+ * - `catchUp`: delta catch-up of the resource (`missed`, or an item that could not be read);
+ * - `recreate`: create a new subscription, then catch up (`subscriptionRemoved`).
+ */
+export const GRAPH_WORK = ['reauthorize', 'catchUp', 'recreate'] as const;
+export type GraphWork = (typeof GRAPH_WORK)[number];
+
+export function graphWorkOf(event: LifecycleEvent): GraphWork {
+  switch (event) {
+    case 'reauthorizationRequired':
+      return 'reauthorize';
+    case 'missed':
+      return 'catchUp';
+    case 'subscriptionRemoved':
+      return 'recreate';
+  }
+}
 
 /** Graph: do not PATCH and reauthorize (or PATCH again for reauthorization) within this long. */
 export const REAUTHORIZATION_QUIET_MS = 10 * 60_000;

@@ -69,7 +69,7 @@ export type WorkReason =
   | 'checkpoint'
   /** Graph: a subscription is due for renewal (PATCH of its expiry), or one is missing. */
   | 'renew'
-  /** Graph: a lifecycle notification (or a superseded subscription) the receiver passed on. */
+  /** Graph: lifecycle work the receiver noted (a lifecycle notification, a superseded subscription). */
   | 'lifecycle';
 
 export const WORK_REASONS: readonly WorkReason[] = [

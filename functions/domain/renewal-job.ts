@@ -3,22 +3,8 @@
  * the lifecycle, and the mark the renewer leaves on errors only a person can fix (the sweeper
  * counts them, mailbox management shows them).
  */
-import type { LifecycleEvent } from '../graph/notification.ts';
-import type { GraphResourceKind } from './graph-mailbox.ts';
 import type { MailboxKey } from './mailbox-key.ts';
 import type { WorkReason } from './policy.ts';
-
-/**
- * What Graph told the receiver about one subscription (reason `lifecycle`): a lifecycle event,
- * or `superseded` (a verified notification of an older generation: that subscription is to be
- * deleted, since Graph has no Unsubscribe answer).
- */
-export interface GraphJobDetail {
-  readonly subscriptionId: string;
-  /** Which of the mailbox's subscriptions it is; absent for a superseded one. */
-  readonly resource?: GraphResourceKind;
-  readonly event: LifecycleEvent | 'superseded';
-}
 
 /** One unit of work for the renewer: this mailbox, as of this generation, for this reason. */
 export interface RenewalJob {
@@ -26,8 +12,6 @@ export interface RenewalJob {
   /** The generation the job was queued for; a renewer finding another one skips the job. */
   readonly generation: number;
   readonly reason: WorkReason;
-  /** Graph mailboxes, reason `lifecycle`: what Graph said. */
-  readonly graph?: GraphJobDetail;
 }
 
 export interface RenewalQueue {

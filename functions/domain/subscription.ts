@@ -7,7 +7,7 @@
 import type { FolderRef } from '../ews/request.ts';
 import type { SubscribableEventType } from '../ews/subscribe.ts';
 import type { EnrichMode } from './enrichment.ts';
-import type { GraphMailboxState, MailboxSource } from './graph-mailbox.ts';
+import type { GraphMailboxState, GraphResourceKind, GraphWork, MailboxSource } from './graph-mailbox.ts';
 import type { MailboxKey } from './mailbox-key.ts';
 
 /**
@@ -49,6 +49,10 @@ export interface SubscriptionRecord {
   readonly source?: MailboxSource;
   /** The Graph subscriptions of a Graph mailbox. */
   readonly graph?: GraphMailboxState;
+  /** Graph: work lifecycle notifications asked for, per resource (the receiver adds, the renewer removes). */
+  readonly graphWork?: Partial<Record<GraphResourceKind, readonly GraphWork[]>>;
+  /** Graph: subscriptions of older generations that still notify, to be deleted. */
+  readonly graphObsolete?: readonly string[];
   /** `'all'` or the folders subscribed to. */
   readonly folders: 'all' | readonly FolderRef[];
   readonly eventTypes: readonly SubscribableEventType[];

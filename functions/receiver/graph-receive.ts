@@ -4,12 +4,15 @@
  * - a change notification of the mailbox's current subscription (or of the subscription being
  *   created at the current generation, whose id is not stored yet) becomes a bridge event,
  *   published with a stable id (Graph's redeliveries de-duplicate);
- * - a lifecycle notification of a current subscription becomes renewer work (reason `lifecycle`);
- * - a verified notification of an older generation is a subscription the bridge replaced: the
- *   renewer is asked to DELETE it (Graph has no Unsubscribe answer);
+ * - a lifecycle notification of a current subscription becomes renewer work, noted in the record
+ *   (`graphWork`, a set per resource: idempotent, so Graph's redeliveries and concurrent batches
+ *   commute), which the sweeper queues within a minute and again until the renewer has done it,
+ *   as it does the EWS receiver's recovery requests;
+ * - a verified notification of an older generation is a subscription the bridge replaced: noted
+ *   (`graphObsolete`) for the renewer to DELETE (Graph has no Unsubscribe answer);
  * - anything else (unknown or removed mailbox, a subscription the record does not know) is
  *   dropped and counted.
- * Everything is durable (events in the ingest queue, jobs in the renewals queue) before the
+ * Everything is durable (events in the ingest queue, work in the record) before the
  * caller answers 202; any failure of ours throws, so Graph gets a 5xx and retries.
  */
 import type { BridgeEvent } from '../../events/bridge-event.ts';
@@ -18,18 +21,37 @@ import { forEachLimited } from '../core/concurrency.ts';
 import { hintAttributes } from '../domain/enrichment.ts';
 import type { EventPublisher } from '../domain/events.ts';
 import { toGraphNotificationCloudEvent } from '../domain/graph-events.ts';
-import { GRAPH_RESOURCES, type GraphResourceKind } from '../domain/graph-mailbox.ts';
+import {
+  GRAPH_RESOURCES,
+  type GraphResourceKind,
+  type GraphWork,
+  graphWorkOf,
+} from '../domain/graph-mailbox.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
-import type { RenewalJob, RenewalQueue } from '../domain/renewal-job.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import type { GraphNotification, LifecycleEvent } from '../graph/notification.ts';
 import type { SubscriptionStore } from './receive.ts';
 
+/** What lifecycle notifications ask of the renewer, for one mailbox. */
+export interface GraphWorkRequest {
+  readonly work: readonly { readonly resource: GraphResourceKind; readonly work: GraphWork }[];
+  /** Subscriptions of older generations to delete. */
+  readonly obsolete: readonly string[];
+}
+
+export interface GraphWorkStore {
+  /**
+   * Adds the work to the record's sets (idempotent), unless the record is gone or removed (then
+   * nothing is owed). Durable when it returns; throws on failure.
+   */
+  requestGraphWork(mailboxKey: MailboxKey, request: GraphWorkRequest): Promise<void>;
+}
+
 export interface GraphReceiveDeps {
   readonly store: Pick<SubscriptionStore, 'get'>;
   readonly publisher: EventPublisher;
-  /** Where lifecycle work goes: the renewals queue. */
-  readonly renewals: Pick<RenewalQueue, 'enqueue'>;
+  /** Where lifecycle work is noted: the subscription record. */
+  readonly graphWork: GraphWorkStore;
   readonly clock: Clock;
 }
 
@@ -76,13 +98,14 @@ export async function receiveGraph(
     byMailbox.set(item.mailboxKey, list);
   }
   const outcomes: GraphOutcome[] = [];
-  const jobs: RenewalJob[] = [];
   const now = deps.clock.now();
   await forEachLimited([...byMailbox.values()], MAILBOX_CONCURRENCY, async (mailboxItems) => {
     const first = mailboxItems[0];
     if (first === undefined) return;
     const record = await deps.store.get(first.mailboxKey);
     const events: BridgeEvent[] = [];
+    const work: Array<{ resource: GraphResourceKind; work: GraphWork }> = [];
+    const obsolete: string[] = [];
     const decided: Array<{ item: VerifiedNotification; decision: GraphDecision; published: number }> = [];
     for (const item of mailboxItems) {
       const placed = place(item, record);
@@ -99,25 +122,15 @@ export async function receiveGraph(
             }),
           );
           published = 1;
+        } else if (placed.resource !== undefined) {
+          work.push({ resource: placed.resource, work: graphWorkOf(notification.lifecycleEvent) });
         } else {
-          jobs.push({
-            mailboxKey: item.mailboxKey,
-            generation: record.generation,
-            reason: 'lifecycle',
-            graph: {
-              subscriptionId: notification.subscriptionId,
-              event: notification.lifecycleEvent,
-              ...(placed.resource === undefined ? {} : { resource: placed.resource }),
-            },
-          });
+          // A lifecycle notification of a subscription being created: its create has not answered
+          // yet; every resource of the mailbox is caught up, which covers whatever it was about.
+          for (const resource of GRAPH_RESOURCES) work.push({ resource, work: 'catchUp' });
         }
       } else if (record !== undefined && placed.decision === 'superseded') {
-        jobs.push({
-          mailboxKey: item.mailboxKey,
-          generation: record.generation,
-          reason: 'lifecycle',
-          graph: { subscriptionId: notification.subscriptionId, event: 'superseded' },
-        });
+        obsolete.push(notification.subscriptionId);
       }
       const decision =
         notification.kind === 'lifecycle' && (placed.decision === 'accepted' || placed.decision === 'adopted')
@@ -128,6 +141,8 @@ export async function receiveGraph(
     // One publish per mailbox keeps its events in the order Graph sent them.
     if (record !== undefined && events.length > 0)
       await deps.publisher.publish(first.mailboxKey, events, hintAttributes(record));
+    if (work.length > 0 || obsolete.length > 0)
+      await deps.graphWork.requestGraphWork(first.mailboxKey, { work, obsolete });
     for (const { item, decision, published } of decided) {
       outcomes.push({
         mailboxKey: item.mailboxKey,
@@ -138,7 +153,6 @@ export async function receiveGraph(
       });
     }
   });
-  if (jobs.length > 0) await deps.renewals.enqueue(jobs);
   return outcomes;
 }
 

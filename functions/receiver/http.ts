@@ -8,7 +8,6 @@ import { type EdgeHandler, edge, type FailureAnswer } from '../core/edge.ts';
 import type { LogSink, MetricsRecorder } from '../core/telemetry.ts';
 import { type CallbackKey, verifyCallback } from '../domain/callback.ts';
 import { GRAPH_LIFECYCLE_ROUTE, GRAPH_NOTIFICATION_ROUTE } from '../domain/graph-mailbox.ts';
-import type { RenewalQueue } from '../domain/renewal-job.ts';
 import {
   DEFAULT_NOTIFICATION_LIMITS,
   decodeSendNotification,
@@ -16,6 +15,7 @@ import {
   type NotificationLimits,
 } from '../ews/notification.ts';
 import { receiveGraphHttp } from './graph-http.ts';
+import type { GraphWorkStore } from './graph-receive.ts';
 import { type Decision, type ReceiveDeps, receive } from './receive.ts';
 
 export interface ReceiverDeps extends ReceiveDeps {
@@ -25,10 +25,10 @@ export interface ReceiverDeps extends ReceiveDeps {
   readonly metrics: MetricsRecorder;
   readonly limits?: NotificationLimits;
   /**
-   * Where Graph lifecycle work goes (the renewals queue). With it, the Graph routes
+   * Where Graph lifecycle work is noted (the subscription record). With it, the Graph routes
    * (`/graph/notify`, `/graph/lifecycle`) are served; without it they answer 404.
    */
-  readonly renewals?: Pick<RenewalQueue, 'enqueue'>;
+  readonly graphWork?: GraphWorkStore;
 }
 
 export type ReceiverHandler = EdgeHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
@@ -68,9 +68,9 @@ export function receiveHttp(
 ): (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2> {
   const { logger, metrics } = deps;
   const limits = deps.limits ?? DEFAULT_NOTIFICATION_LIMITS;
-  const renewals = deps.renewals;
+  const graphWork = deps.graphWork;
   const graph =
-    renewals === undefined
+    graphWork === undefined
       ? undefined
       : receiveGraphHttp({
           store: deps.store,
@@ -79,7 +79,7 @@ export function receiveHttp(
           callbackKey: deps.callbackKey,
           logger,
           metrics,
-          renewals,
+          graphWork,
         });
   return handle;
 

@@ -7,8 +7,10 @@
  * test/contract/subscription-table.contract.ts, which runs against both.
  */
 import type { MailboxRecords } from '../../../functions/admin/manage.ts';
+import type { GraphResourceKind, GraphWork } from '../../../functions/domain/graph-mailbox.ts';
 import type { MailboxKey } from '../../../functions/domain/mailbox-key.ts';
 import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
+import type { GraphWorkRequest } from '../../../functions/receiver/graph-receive.ts';
 import type { AdvanceUpdate, SubscriptionStore } from '../../../functions/receiver/receive.ts';
 import type { ClaimCheckpoint } from '../../../functions/renewer/checkpoint.ts';
 import type {
@@ -43,7 +45,14 @@ function remove(item: Item, ...attributes: readonly (keyof SubscriptionRecord)[]
   for (const attribute of attributes) delete item[attribute];
 }
 
-export type SubscriptionTableOperation = 'get' | 'advance' | 'create' | 'markRemoved' | 'scan' | 'update';
+export type SubscriptionTableOperation =
+  | 'get'
+  | 'advance'
+  | 'create'
+  | 'markRemoved'
+  | 'scan'
+  | 'update'
+  | 'requestGraphWork';
 
 export class FakeSubscriptionTable implements SubscriptionStore, MailboxRecords, LifecycleStore, RecordScan {
   readonly #items = new Map<MailboxKey, Item>();
@@ -106,6 +115,25 @@ export class FakeSubscriptionTable implements SubscriptionStore, MailboxRecords,
         }
       };
     });
+  }
+
+  async requestGraphWork(mailboxKey: MailboxKey, request: GraphWorkRequest): Promise<void> {
+    this.failures.check('requestGraphWork');
+    const item = this.#items.get(mailboxKey);
+    const applies = item !== undefined && item.state !== 'removed';
+    this.writes.push(`requestGraphWork ${applies}`);
+    if (!applies) return;
+    // Set union, as DynamoDB's ADD on a string set.
+    const work: Partial<Record<GraphResourceKind, GraphWork[]>> = {};
+    for (const [resource, list] of Object.entries(item.graphWork ?? {}))
+      if (resource === 'messages' || resource === 'events') work[resource] = [...list];
+    for (const { resource, work: w } of request.work) {
+      const list = (work[resource] ??= []);
+      if (!list.includes(w)) list.push(w);
+    }
+    if (Object.keys(work).length > 0) item.graphWork = work;
+    const obsolete = new Set([...(item.graphObsolete ?? []), ...request.obsolete]);
+    if (obsolete.size > 0) item.graphObsolete = [...obsolete];
   }
 
   // ---- managing mailboxes ------------------------------------------------------------------------

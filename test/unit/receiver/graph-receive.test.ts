@@ -1,8 +1,8 @@
 /**
  * The receiver's Graph routes, through the HTTP handler Lambda runs, on the in-memory ports:
  * validation without any read, forgeries refused without any read, verified changes published as
- * the bridge's events with stable ids, lifecycle notifications turned into renewer work, 202 only
- * after both are durable, 500 when they are not.
+ * the bridge's events with stable ids, lifecycle notifications noted as renewer work in the
+ * record, 202 only after both are durable, 500 when they are not.
  */
 import { describe, expect, it } from 'vitest';
 import { mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
@@ -52,7 +52,7 @@ function given(overrides: Partial<SubscriptionRecord> = {}, options: { graphWire
   const handler = createReceiverHandler({
     ...world.receiveDeps,
     store,
-    ...(options.graphWired === false ? {} : { renewals: world.queue }),
+    ...(options.graphWired === false ? {} : { graphWork: world.table }),
     callbackKey: async () => CALLBACK_KEY,
     logger: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
     metrics: {
@@ -140,7 +140,7 @@ describe('receiver: Graph routes', () => {
     expect(metrics.get('Rejections')).toBe(1);
   });
 
-  it('turns lifecycle notifications into renewer work for that subscription', async () => {
+  it('notes lifecycle notifications as renewer work for that subscription, idempotently', async () => {
     const { post, world } = given();
     expect(
       await post(
@@ -160,31 +160,28 @@ describe('receiver: Graph routes', () => {
       ),
     ).toMatchObject({ status: 202 });
     expect(world.publisher.events()).toEqual([]);
-    expect(world.queue.pending().map((p) => p.job)).toEqual([
-      {
-        mailboxKey,
-        generation: 3,
-        reason: 'lifecycle',
-        graph: { subscriptionId: 'SM2', event: 'subscriptionRemoved', resource: 'messages' },
-      },
-      {
-        mailboxKey,
-        generation: 3,
-        reason: 'lifecycle',
-        graph: { subscriptionId: 'SE3', event: 'reauthorizationRequired', resource: 'events' },
-      },
+    expect(world.table.peek(mailboxKey)?.graphWork).toEqual({
+      messages: ['recreate'],
+      events: ['reauthorize'],
+    });
+    // Redelivered, and a missed next to it: a set, so nothing doubles.
+    await post([
+      lifecycleItem({ subscriptionId: 'SM2', clientState: state(2), lifecycleEvent: 'subscriptionRemoved' }),
+      lifecycleItem({ subscriptionId: 'SM2', clientState: state(2), lifecycleEvent: 'missed' }),
     ]);
+    expect(world.table.peek(mailboxKey)?.graphWork).toEqual({
+      messages: ['recreate', 'catchUp'],
+      events: ['reauthorize'],
+    });
   });
 
-  it('an older generation is a replaced subscription: nothing published, its deletion queued', async () => {
+  it('an older generation is a replaced subscription: nothing published, its deletion noted', async () => {
     const { post, world } = given();
     expect(await post([changeItem({ subscriptionId: 'SM1', clientState: state(1) })])).toMatchObject({
       status: 202,
     });
     expect(world.publisher.events()).toEqual([]);
-    expect(world.queue.pending().map((p) => p.job.graph)).toEqual([
-      { subscriptionId: 'SM1', event: 'superseded' },
-    ]);
+    expect(world.table.peek(mailboxKey)?.graphObsolete).toEqual(['SM1']);
   });
 
   it('a change of the subscription being created (id not stored yet) is taken', async () => {
@@ -209,7 +206,7 @@ describe('receiver: Graph routes', () => {
         status: 202,
       });
       expect(world.publisher.events()).toEqual([]);
-      expect(world.queue.pending()).toEqual([]);
+      expect(world.table.peek(mailboxKey)?.graphWork).toBeUndefined();
     }
     const { post, world } = given();
     expect(await post([changeItem({ subscriptionId: 'OTHER', clientState: state(3) })])).toMatchObject({
@@ -227,7 +224,7 @@ describe('receiver: Graph routes', () => {
       status: 500,
     });
     const queued = given();
-    queued.world.queue.failures.failOn('enqueue', 1);
+    queued.world.table.failures.failOn('requestGraphWork', 1);
     expect(
       await queued.post([
         lifecycleItem({ subscriptionId: 'SM2', clientState: state(2), lifecycleEvent: 'missed' }),
@@ -240,12 +237,10 @@ describe('receiver: Graph routes', () => {
     expect(
       await post([{ subscriptionId: 'SM2', clientState: state(2), changeType: 'renamed', resource: 'x' }]),
     ).toMatchObject({ status: 202 });
-    expect(world.queue.pending().map((p) => p.job.graph)).toEqual([
-      { subscriptionId: 'SM2', event: 'missed', resource: 'messages' },
-    ]);
+    expect(world.table.peek(mailboxKey)?.graphWork).toEqual({ messages: ['catchUp'] });
   });
 
-  it('without Graph wired (no renewals queue) the Graph routes answer 404', async () => {
+  it('without Graph wired (no work store) the Graph routes answer 404', async () => {
     const { post } = given({}, { graphWired: false });
     expect(await post([changeItem({ subscriptionId: 'SM2', clientState: state(2) })])).toMatchObject({
       status: 404,
