@@ -36,6 +36,7 @@ import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from '../ews/sub
 import type { GraphWorkRequest, GraphWorkStore } from '../receiver/graph-receive.ts';
 import type { AdvanceUpdate, SubscriptionStore } from '../receiver/receive.ts';
 import type { ClaimCheckpoint } from '../renewer/checkpoint.ts';
+import type { GraphLifecycleStore } from '../renewer/graph-lifecycle.ts';
 import type {
   AtGeneration,
   BeginRenewal,
@@ -60,7 +61,7 @@ export const SUBSCRIPTION_TABLE_ACTIONS = {
   SubscriptionStore: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   /** Mailbox management: create (Put), subscribe/fail/remove (Update), list (Scan). */
   MailboxRecords: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Scan'],
-  /** The renewer: every lifecycle step is a conditional update of a read record. */
+  /** The renewer: every lifecycle step is a conditional update of a read record (Graph's too). */
   LifecycleStore: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   /** The sweeper: the parallel Scan and marking work queued. */
   RecordScan: ['dynamodb:Scan', 'dynamodb:UpdateItem'],
@@ -108,6 +109,11 @@ class Expression {
     for (const [attribute, value] of Object.entries(attributes)) {
       if (value !== undefined) this.#set.push(`${this.#name(attribute)} = ${this.#value(value)}`);
     }
+    return this;
+  }
+  /** SET one nested attribute (`graph.messages`): the maps above it must exist. */
+  setPath(path: readonly string[], value: unknown): this {
+    this.#set.push(`${path.map((part) => this.#name(part)).join('.')} = ${this.#value(value)}`);
     return this;
   }
   /** SET each attribute only if it has no value yet (the first one wins). */
@@ -176,7 +182,13 @@ const FAILURE_ATTRIBUTES = ['lastError', 'nextAttemptAt', 'firstFailureAt', 'los
 const RECOVERY_ATTRIBUTES = ['recovery', 'recoveryWatermark', 'recoveryAt'] as const;
 
 export class DynamoSubscriptionStore
-  implements SubscriptionStore, GraphWorkStore, MailboxRecords, LifecycleStore, RecordScan
+  implements
+    SubscriptionStore,
+    GraphWorkStore,
+    GraphLifecycleStore,
+    MailboxRecords,
+    LifecycleStore,
+    RecordScan
 {
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
@@ -241,6 +253,29 @@ export class DynamoSubscriptionStore
     e.addToSet('graphObsolete', [...new Set(request.obsolete)]);
     // A record gone or removed owes nothing: the failed condition is the answer, not an error.
     await this.#update(mailboxKey, e);
+  }
+
+  // ---- the Graph lifecycle (renewer/graph-lifecycle.ts) -------------------------------------------
+
+  putGraphSubscription(args: Parameters<GraphLifecycleStore['putGraphSubscription']>[0]): Promise<boolean> {
+    const e = new Expression()
+      .setPath(['graph', args.resource], args.subscription)
+      .set({ updatedAt: args.now, generation: args.toGeneration })
+      .remove('renewalQueuedAt')
+      .when('source', '=', 'graph')
+      .atGeneration(args.generation);
+    return this.#update(args.mailboxKey, e);
+  }
+
+  settleGraph(args: Parameters<GraphLifecycleStore['settleGraph']>[0]): Promise<boolean> {
+    const e = new Expression()
+      .set({ state: 'active', attempts: 0, updatedAt: args.now })
+      .remove(...FAILURE_ATTRIBUTES, 'renewalQueuedAt', 'syncWork', 'syncReason')
+      .atGeneration(args.generation);
+    for (const resource of GRAPH_RESOURCES)
+      e.deleteFromSet(GRAPH_WORK_ATTRIBUTE[resource], [...new Set(args.doneWork[resource] ?? [])]);
+    e.deleteFromSet('graphObsolete', [...new Set(args.doneObsolete)]);
+    return this.#update(args.mailboxKey, e);
   }
 
   // ---- managing mailboxes ----------------------------------------------------------------------

@@ -21,7 +21,7 @@ export { ewsError, FakeExchange, serverBusy } from './exchange.ts';
 export { InjectedFailureError } from './failures.ts';
 export { FakeEventPublisher, FakeEventTopic, FakeRenewalQueue } from './queues.ts';
 export { FakeSubscriptionTable } from './subscription-table.ts';
-export { FakePushedItemList, FakeSyncStateStore } from './sync-state-table.ts';
+export { FakeGraphDeltaStore, FakePushedItemList, FakeSyncStateStore } from './sync-state-table.ts';
 
 /** The callback signing key (the fake of the key secret): fixed bytes, 32 of them. */
 export const CALLBACK_KEY = callbackKeyFrom(new Uint8Array(32).fill(7));

@@ -13,6 +13,7 @@ import type { SubscriptionRecord } from '../../../functions/domain/subscription.
 import type { GraphWorkRequest } from '../../../functions/receiver/graph-receive.ts';
 import type { AdvanceUpdate, SubscriptionStore } from '../../../functions/receiver/receive.ts';
 import type { ClaimCheckpoint } from '../../../functions/renewer/checkpoint.ts';
+import type { GraphLifecycleStore } from '../../../functions/renewer/graph-lifecycle.ts';
 import type {
   AtGeneration,
   BeginRenewal,
@@ -134,6 +135,44 @@ export class FakeSubscriptionTable implements SubscriptionStore, MailboxRecords,
     if (Object.keys(work).length > 0) item.graphWork = work;
     const obsolete = new Set([...(item.graphObsolete ?? []), ...request.obsolete]);
     if (obsolete.size > 0) item.graphObsolete = [...obsolete];
+  }
+
+  // ---- the Graph lifecycle -----------------------------------------------------------------------
+
+  async putGraphSubscription(
+    args: Parameters<GraphLifecycleStore['putGraphSubscription']>[0],
+  ): Promise<boolean> {
+    return this.#update('putGraphSubscription', args.mailboxKey, args.generation, (item) => {
+      if (item.source !== 'graph' || item.graph === undefined) return false;
+      return () => {
+        item.graph = {
+          ...(item.graph ?? { userId: '' }),
+          [args.resource]: structuredClone(args.subscription),
+        };
+        item.updatedAt = args.now;
+        if (args.toGeneration !== undefined) item.generation = args.toGeneration;
+        delete item.renewalQueuedAt;
+      };
+    });
+  }
+
+  async settleGraph(args: Parameters<GraphLifecycleStore['settleGraph']>[0]): Promise<boolean> {
+    return this.#update('settleGraph', args.mailboxKey, args.generation, (item) => () => {
+      set(item, { state: 'active', attempts: 0, updatedAt: args.now });
+      remove(item, ...FAILURE_ATTRIBUTES, 'renewalQueuedAt', 'syncWork', 'syncReason');
+      // DynamoDB's DELETE from a string set; an emptied set disappears.
+      const work: Partial<Record<GraphResourceKind, GraphWork[]>> = {};
+      for (const [resource, list] of Object.entries(item.graphWork ?? {})) {
+        if (resource !== 'messages' && resource !== 'events') continue;
+        const left = list.filter((w) => !(args.doneWork[resource] ?? []).includes(w));
+        if (left.length > 0) work[resource] = left;
+      }
+      if (Object.keys(work).length > 0) item.graphWork = work;
+      else delete item.graphWork;
+      const obsolete = (item.graphObsolete ?? []).filter((id) => !args.doneObsolete.includes(id));
+      if (obsolete.length > 0) item.graphObsolete = obsolete;
+      else delete item.graphObsolete;
+    });
   }
 
   // ---- managing mailboxes ------------------------------------------------------------------------
