@@ -5,12 +5,14 @@
 import { afterAll, beforeAll, describe } from 'vitest';
 import type { BridgeEvent } from '../../events/bridge-event.ts';
 import { DynamoPushedItemList } from '../../functions/adapters/pushed-item-list.ts';
+import { SnsEventTopic } from '../../functions/adapters/sns-event-topic.ts';
 import { SqsEventPublisher } from '../../functions/adapters/sqs-event-publisher.ts';
 import { parseRenewalJob, SqsRenewalQueue } from '../../functions/adapters/sqs-renewal-queue.ts';
 import { DynamoSubscriptionStore, documentClient } from '../../functions/adapters/subscription-table.ts';
 import { DynamoSyncStateStore } from '../../functions/adapters/sync-state-table.ts';
 import { systemClock } from '../../functions/core/clock.ts';
 import { drain, type LocalAws, startLocalAws } from '../support/local-aws.ts';
+import { eventTopicContract } from './event-topic.contract.ts';
 import { ingestQueueContract, renewalsQueueContract } from './queues.contract.ts';
 import { type SubscriptionTable, subscriptionTableContract } from './subscription-table.contract.ts';
 import { type SyncStateTable, syncStateTableContract } from './sync-state-table.contract.ts';
@@ -71,5 +73,22 @@ describe('adapters on the emulators', () => {
       received: async () =>
         (await drain(aws.emulators.sqs, renewalsUrl)).map((m) => parseRenewalJob(m.Body ?? '')),
     }));
+  });
+
+  describe('events topic (SnsEventTopic → the Events queue)', () => {
+    eventTopicContract(() => {
+      const eventsUrl = aws.resources.queues.get(
+        aws.resources.resourceId('AWS::SQS::Queue', 'FanoutEvents'),
+      )?.url;
+      if (eventsUrl === undefined) throw new Error('the Events queue was not provisioned');
+      return {
+        topic: new SnsEventTopic(aws.emulators.sns, env('processor', 'EVENTS_TOPIC_ARN')),
+        received: async () =>
+          (await drain(aws.emulators.sqs, eventsUrl)).map((m) => ({
+            groupId: m.Attributes?.MessageGroupId ?? '',
+            body: m.Body ?? '',
+          })),
+      };
+    });
   });
 });

@@ -9,7 +9,7 @@ import type { Clock } from '../../../functions/core/clock.ts';
 import type { EventPublisher } from '../../../functions/domain/events.ts';
 import type { MailboxKey } from '../../../functions/domain/mailbox-key.ts';
 import type { RenewalJob, RenewalQueue } from '../../../functions/domain/renewal-job.ts';
-import type { EventTopic, RoutedEvent } from '../../../functions/processor/forward.ts';
+import type { EventTopic, PublishEntryResult, RoutedEvent } from '../../../functions/processor/forward.ts';
 import { Failures } from './failures.ts';
 
 /** SQS FIFO's de-duplication interval. */
@@ -124,11 +124,29 @@ export class FakeEventTopic implements EventTopic {
 
   async publish(event: RoutedEvent): Promise<void> {
     this.failures.check('publish');
-    if (this.#dedup.accept(event.mailboxKey, event.id))
-      this.#messages.push({ groupId: event.mailboxKey, deduplicationId: event.id, body: { ...event } });
+    this.#take(event);
+  }
+
+  /** One call for all: an injected failure fails the call (nothing taken), as a refused request does. */
+  async publishBatch(events: readonly RoutedEvent[]): Promise<readonly PublishEntryResult[]> {
+    this.failures.check('publish');
+    return events.map((event) => {
+      this.#take(event);
+      return { ok: true };
+    });
   }
 
   messages(): readonly FifoMessage<RoutedEvent>[] {
     return this.#messages;
+  }
+
+  /** What a subscriber's queue receives now, taken out. */
+  drain(): FifoMessage<RoutedEvent>[] {
+    return this.#messages.splice(0);
+  }
+
+  #take(event: RoutedEvent): void {
+    if (this.#dedup.accept(event.mailboxKey, event.id))
+      this.#messages.push({ groupId: event.mailboxKey, deduplicationId: event.id, body: { ...event } });
   }
 }

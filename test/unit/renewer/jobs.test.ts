@@ -11,7 +11,7 @@ import { mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
 import { NEEDS_ATTENTION_PREFIX } from '../../../functions/domain/renewal-job.ts';
 import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
 import type { FolderRef } from '../../../functions/ews/request.ts';
-import { openJob } from '../../../functions/renewer/job.ts';
+import { openJob, type RenewalExchange } from '../../../functions/renewer/job.ts';
 import { resubscribe } from '../../../functions/renewer/resubscribe.ts';
 import { ewsError, type FakeWorld, fakeWorld, serverBusy } from '../../support/fakes/index.ts';
 import { renewQueued, sweepAndRenew } from '../../support/fakes/lifecycle.ts';
@@ -415,5 +415,167 @@ describe('opening a queued job', () => {
       why: 'raced',
     });
     expect(world.exchange.calls).toEqual([]);
+  });
+});
+
+/** The fake Exchange, with `after` run once right after the first call of `operation` answers. */
+function interleaved(
+  world: FakeWorld,
+  operation: 'subscribe' | 'syncFolderItems' | 'listFolders',
+  after: () => Promise<unknown>,
+): RenewalExchange {
+  let done = false;
+  const once = async <T>(answer: T): Promise<T> => {
+    if (!done) {
+      done = true;
+      await after();
+    }
+    return answer;
+  };
+  const exchange = world.exchange;
+  return {
+    subscribe: async (mb, request) => {
+      const answer = await exchange.subscribe(mb, request);
+      return operation === 'subscribe' ? once(answer) : answer;
+    },
+    syncFolderItems: async (mb, request) => {
+      const answer = await exchange.syncFolderItems(mb, request);
+      return operation === 'syncFolderItems' ? once(answer) : answer;
+    },
+    listFolders: async (mb) => {
+      const answer = await exchange.listFolders(mb);
+      return operation === 'listFolders' ? once(answer) : answer;
+    },
+    checkItems: (mb, ids) => exchange.checkItems(mb, ids),
+  };
+}
+
+/** Another renewer takes the mailbox to the next generation (a duplicate job, or one that outlived its worker). */
+const anotherRenewerBegins = (world: FakeWorld, fromGeneration: number) => () =>
+  world.table.beginRenewal({
+    mailboxKey,
+    fromGeneration,
+    toGeneration: fromGeneration + 1,
+    state: 'renewing',
+    now: world.clock.now(),
+  });
+
+describe('races with another renewer', () => {
+  it('claimed away between Subscribe and recording it: the new subscription is not recorded and nothing is published (its pushes get Unsubscribe)', async () => {
+    const world = await watched();
+    await heartbeat(world, 'W7');
+    world.clock.advance(10 * MINUTE);
+    const current = record(world);
+    // Ours claims generation 3 and subscribes; the other claims 4 before ours records SUB-2.
+    const exchange = interleaved(world, 'subscribe', anotherRenewerBegins(world, 3));
+    expect(await resubscribe(current, exchange, world.renewDeps)).toEqual({ kind: 'skipped', why: 'raced' });
+    expect(world.exchange.calls).toEqual([`subscribe ${mailbox} watermark=W7`]);
+    expect(record(world)).toMatchObject({ generation: 4, state: 'renewing' });
+    expect(record(world).subscriptionId).not.toBe('SUB-2');
+    expect(world.publisher.types()).toEqual([]);
+  });
+
+  it('a first baseline overtaken by another renewer stops storing, sends no Subscribe, and leaves the mailbox to the other', async () => {
+    const world = fakeWorld();
+    world.exchange.mailbox(mailbox, [inbox, calendar]).createItem(mailbox, inbox, 'old-1');
+    const added = await addMailbox(
+      {
+        mailbox,
+        connection: 'default',
+        folders: [inbox, calendar],
+        eventTypes: ['CreatedEvent'],
+        statusFrequency: 1,
+      },
+      world.manageDeps,
+    );
+    if (!added.ok) throw added.error;
+    const subscribing = record(world);
+    const exchange = interleaved(
+      world,
+      'syncFolderItems',
+      anotherRenewerBegins(world, subscribing.generation + 1),
+    );
+    expect(await resubscribe(subscribing, exchange, world.renewDeps)).toEqual({
+      kind: 'skipped',
+      why: 'raced',
+    });
+    expect(world.exchange.calls.some((call) => call.startsWith('subscribe'))).toBe(false);
+    // The page read after the claim was lost is not stored: the other renewer's baseline is the one.
+    expect(await world.syncStates.get(mailboxKey, inbox)).toBeUndefined();
+    expect(record(world)).toMatchObject({ generation: subscribing.generation + 2, state: 'renewing' });
+    expect(world.publisher.types()).toEqual([]);
+  });
+});
+
+describe('a mailbox watched with --folders all', () => {
+  const projects: FolderRef = { folderId: 'projects-id' };
+  const archive: FolderRef = { folderId: 'archive-id' };
+
+  async function watchedAll() {
+    const world = fakeWorld();
+    world.exchange.mailbox(mailbox, [inbox, calendar]).createItem(mailbox, inbox, 'old-1');
+    const added = await addMailbox(
+      { mailbox, connection: 'default', folders: 'all', eventTypes: ['CreatedEvent'], statusFrequency: 1 },
+      world.manageDeps,
+    );
+    if (!added.ok) throw added.error;
+    const { outcomes } = await sweepAndRenew(world);
+    expect(outcomes).toMatchObject([{ kind: 'subscribed', how: 'first' }]);
+    return world;
+  }
+
+  it('the baseline covers every folder Exchange lists, and Subscribe asks for all of them', async () => {
+    const world = await watchedAll();
+    expect(world.exchange.calls).toEqual([
+      `listFolders ${mailbox}`,
+      `syncFolderItems ${mailbox} d#inbox`,
+      `syncFolderItems ${mailbox} d#calendar`,
+      `subscribe ${mailbox}`,
+    ]);
+    for (const folder of [inbox, calendar])
+      expect((await world.syncStates.get(mailboxKey, folder))?.syncState).toBe(
+        world.exchange.syncStateAtEnd(mailbox, folder),
+      );
+  });
+
+  it('a catch-up covers a folder created since the baseline (all its items published) and skips one deleted after it was listed', async () => {
+    const world = await watchedAll();
+    world.publisher.drain();
+    world.exchange.calls.length = 0;
+    world.exchange.mailbox(mailbox, [projects, archive]).createItem(mailbox, projects, 'in-new-folder');
+    world.exchange.createItem(mailbox, inbox, 'while-gone');
+    world.exchange.rejectWatermarks = 'all';
+    // The archive is listed, then deleted before its turn to be synchronized.
+    const exchange = interleaved(world, 'listFolders', async () =>
+      world.exchange.removeFolder(mailbox, archive),
+    );
+    world.clock.advance(10 * MINUTE);
+    const outcomes = await sweepAndRenew({
+      ...world,
+      renewDeps: { ...world.renewDeps, exchange: async () => exchange },
+    });
+    expect(outcomes.outcomes).toMatchObject([{ kind: 'subscribed', how: 'fresh', resyncPublished: 2 }]);
+    expect(world.exchange.calls).toEqual([
+      `subscribe ${mailbox} watermark=WM-1-0`,
+      `subscribe ${mailbox}`,
+      `listFolders ${mailbox}`,
+      expect.stringMatching(/^syncFolderItems .* d#inbox from=/),
+      expect.stringMatching(/^syncFolderItems .* d#calendar from=/),
+      `syncFolderItems ${mailbox} f#projects-id`,
+      `syncFolderItems ${mailbox} f#archive-id`,
+    ]);
+    expect(
+      world.publisher.events().map((e) => `${e.type.split('.').slice(-2).join('.')} ${e.subject}`),
+    ).toEqual([
+      'resync.Create while-gone',
+      'resync.Create in-new-folder',
+      expect.stringMatching(/^subscription.resynced /),
+    ]);
+    expect(world.progress).toContain(`${mailbox}: folder archive-id… no longer exists; skipped`);
+    expect((await world.syncStates.get(mailboxKey, projects))?.syncState).toBe(
+      world.exchange.syncStateAtEnd(mailbox, projects),
+    );
+    expect(record(world)).toMatchObject({ state: 'active', generation: 3 });
+    expect(record(world).syncWork).toBeUndefined();
   });
 });
