@@ -86,6 +86,8 @@ export const WORK_REASONS: readonly WorkReason[] = [
 
 /** When a silent subscription is presumed lost (epoch ms), or undefined if it never spoke. */
 export function staleAt(record: SubscriptionRecord, policy: LifecyclePolicy): number | undefined {
+  // Graph has no heartbeat: silence says nothing about a Graph subscription.
+  if (record.source === 'graph') return undefined;
   const since = record.lastContactAt;
   return since === undefined ? undefined : since + 2 * record.statusFrequency * 60_000 + policy.staleSlackMs;
 }

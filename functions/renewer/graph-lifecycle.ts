@@ -51,7 +51,7 @@ import {
   type MailFolder,
 } from '../graph/folders.ts';
 import type { GraphCallError, GraphClient } from '../graph/graph-client.ts';
-import { expiryFrom, isAdoptable, renewalDueAt, type SubscriptionResource } from '../graph/subscription.ts';
+import { isAdoptable, renewalDueAt, type SubscriptionResource } from '../graph/subscription.ts';
 import type { RenewalFailure } from './job.ts';
 
 /** What the Graph lifecycle calls: the Graph client of the mailbox's connection. */
@@ -220,7 +220,6 @@ class GraphJob {
   readonly #created: GraphResourceKind[] = [];
   readonly #renewed: GraphResourceKind[] = [];
   readonly #caughtUp: GraphResourceKind[] = [];
-  readonly #replaced: string[] = [];
   #published = 0;
 
   constructor(record: SubscriptionRecord, client: GraphLifecycleClient, deps: GraphRenewDeps) {
@@ -364,7 +363,10 @@ class GraphJob {
     }
     this.#setRecord(resource, stored, generation);
     this.#created.push(resource);
-    this.#replaced.push(...(previousId === undefined ? [] : [previousId]));
+    // The one replaced is gone at Graph as a rule (removed, expired); if not, it would notify
+    // alongside the new one: delete it (already gone is fine).
+    if (previousId !== undefined && previousId !== subscription.id)
+      unwrap(await this.#client.deleteSubscription(previousId));
   }
 
   /** PATCHes the expiry; false when Graph no longer has it (then it was created anew: catch up). */

@@ -17,7 +17,10 @@ import { workFor } from '../../../functions/domain/policy.ts';
 import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
 import type { GraphClient } from '../../../functions/graph/graph-client.ts';
 import { renewalDueAt } from '../../../functions/graph/subscription.ts';
+import { runOpened } from '../../../functions/renewer/batch.ts';
 import { type GraphRenewDeps, runGraphJob } from '../../../functions/renewer/graph-lifecycle.ts';
+import { openJob } from '../../../functions/renewer/job.ts';
+import { sweep } from '../../../functions/sweeper/sweep.ts';
 import { type GraphSimulator, startGraphSimulator } from '../../../graph-simulator/server.ts';
 import { startWebhook, type Webhook } from '../../graph-simulator/support.ts';
 import { CALLBACK_KEY, FakeGraphDeltaStore, fakeWorld } from '../../support/fakes/index.ts';
@@ -255,6 +258,40 @@ describe('the Graph lifecycle against the stand-in', () => {
     const [pending] = world.queue.pending();
     expect(pending?.delayMs).toBeGreaterThan(0);
     expect(record().attempts).toBe(0);
+  });
+
+  it('the sweep finds the Graph mailbox and the renewer dispatches it to the Graph lifecycle; then nothing is owed', async () => {
+    const { world, deps } = await setUp();
+    const renewDeps = {
+      ...world.renewDeps,
+      clock,
+      callbackBaseUrl: webhook.url,
+      graph: { store: world.table, deltas: deps.deltas, client: deps.graph },
+    };
+    const sweepDeps = { ...world.sweepDeps, clock };
+    const once = async () => {
+      await sweep(sweepDeps);
+      const outcomes = [];
+      for (const job of world.queue.receive())
+        outcomes.push(await runOpened(await openJob(job, renewDeps), renewDeps));
+      return outcomes;
+    };
+    expect((await once()).map((o) => o.kind)).toEqual(['graphSettled']);
+    expect(world.table.peek(mailboxKey)?.state).toBe('active');
+    expect(await once()).toEqual([]);
+    // Without Graph wired, the job fails as a missing connection does: a person must act.
+    world.table.put({
+      ...(world.table.peek(mailboxKey) as SubscriptionRecord),
+      graphWork: { events: ['catchUp'] },
+    });
+    await sweep(sweepDeps);
+    const [job] = world.queue.receive();
+    if (job === undefined) throw new Error('no job');
+    const { graph: _wired, ...unwired } = renewDeps;
+    expect(await runOpened(await openJob(job, unwired), unwired)).toMatchObject({
+      kind: 'failed',
+      needsAttention: true,
+    });
   });
 
   it('an unknown Graph connection needs a person: recorded, retried slowly', async () => {

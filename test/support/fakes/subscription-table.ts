@@ -129,8 +129,9 @@ export class FakeSubscriptionTable implements SubscriptionStore, MailboxRecords,
     for (const [resource, list] of Object.entries(item.graphWork ?? {}))
       if (resource === 'messages' || resource === 'events') work[resource] = [...list];
     for (const { resource, work: w } of request.work) {
-      const list = (work[resource] ??= []);
+      const list = work[resource] ?? [];
       if (!list.includes(w)) list.push(w);
+      work[resource] = list;
     }
     if (Object.keys(work).length > 0) item.graphWork = work;
     const obsolete = new Set([...(item.graphObsolete ?? []), ...request.obsolete]);
