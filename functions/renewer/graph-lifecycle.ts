@@ -52,7 +52,6 @@ import {
 } from '../graph/folders.ts';
 import type { GraphCallError, GraphClient } from '../graph/graph-client.ts';
 import { isAdoptable, renewalDueAt, type SubscriptionResource } from '../graph/subscription.ts';
-import type { RenewalFailure } from './job.ts';
 
 /** What the Graph lifecycle calls: the Graph client of the mailbox's connection. */
 export type GraphLifecycleClient = Pick<
@@ -77,6 +76,19 @@ export interface GraphDeltaStore {
   put(mailboxKey: MailboxKey, state: GraphDeltaState): Promise<void>;
 }
 
+/** A failed attempt, as the record keeps it (the same write job.ts's `RenewalFailure` makes). */
+export interface GraphFailure {
+  readonly mailboxKey: MailboxKey;
+  readonly generation: number;
+  readonly state: SubscriptionState;
+  readonly error: string;
+  readonly attempts: number;
+  readonly nextAttemptAt: number;
+  readonly firstFailureAt: number | undefined;
+  readonly lost: boolean;
+  readonly now: number;
+}
+
 export interface GraphLifecycleStore {
   get(mailboxKey: MailboxKey): Promise<SubscriptionRecord | undefined>;
   /**
@@ -99,7 +111,7 @@ export interface GraphLifecycleStore {
     readonly doneWork: Partial<Record<GraphResourceKind, readonly GraphWork[]>>;
     readonly doneObsolete: readonly string[];
   }): Promise<boolean>;
-  recordFailure(args: RenewalFailure): Promise<boolean>;
+  recordFailure(args: GraphFailure): Promise<boolean>;
 }
 
 export interface GraphRenewDeps {
