@@ -24,6 +24,8 @@ export interface ConnectionsSource {
   all(): Promise<Result<ReadonlyMap<string, ExchangeConnection>, ConnectionsError>>;
   /** One EWS connection by name (a Graph connection's name is answered UnknownConnectionError). */
   get(name: string): Promise<Result<ExchangeConnection, ConnectionsError | UnknownConnectionError>>;
+  /** Every configured Graph connection, by name. */
+  allGraph(): Promise<Result<ReadonlyMap<string, GraphConnection>, ConnectionsError>>;
   /** One Graph connection by name (an EWS connection's name is answered UnknownConnectionError). */
   graph(name: string): Promise<Result<GraphConnection, ConnectionsError | UnknownConnectionError>>;
   /** One connection of either kind: what `mailboxes add` picks the mailbox's source by. */
@@ -169,6 +171,7 @@ export function objectConnections(
   return {
     origin,
     all: async () => (parsed.ok ? ok(parsed.value.ews) : parsed),
+    allGraph: async () => (parsed.ok ? ok(parsed.value.graph) : parsed),
     get: async (name) => pick(parsed, 'ews', name, origin),
     graph: async (name) => pick(parsed, 'graph', name, origin),
     any: async (name) => pickAny(parsed, name, origin),
@@ -216,6 +219,10 @@ function cachedSource(
     all: async () => {
       const set = await all();
       return set.ok ? ok(set.value.ews) : set;
+    },
+    allGraph: async () => {
+      const set = await all();
+      return set.ok ? ok(set.value.graph) : set;
     },
     get: async (name) => pick(await all(), 'ews', name, origin),
     graph: async (name) => pick(await all(), 'graph', name, origin),

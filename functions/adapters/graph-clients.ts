@@ -15,6 +15,8 @@ import { type ConnectionsSource, UnknownConnectionError } from './connections-so
 
 export interface GraphClients {
   client(name: string): Promise<GraphClient | undefined>;
+  /** The Graph connections' names (mailbox management picks a mailbox's source by them). */
+  names(): Promise<readonly string[]>;
 }
 
 export interface GraphClientDeps {
@@ -39,6 +41,11 @@ export function graphClients(source: ConnectionsSource, deps: GraphClientDeps = 
       const client = graphClientFor(found.value, deps);
       cache.set(name, { fingerprint, client });
       return client;
+    },
+    async names() {
+      const all = await source.allGraph();
+      if (!all.ok) throw all.error;
+      return [...all.value.keys()].sort();
     },
   };
 }

@@ -55,6 +55,7 @@ describe('graphClients', () => {
     expect(await clients.client('contoso-graph')).toBe(client);
     expect(await clients.client('onprem')).toBeUndefined();
     expect(await clients.client('nope')).toBeUndefined();
+    expect(await clients.names()).toEqual(['contoso-graph']);
     const page = buildMessagesDelta({
       userId: 'ada@contoso.test',
       folderId: 'inbox',
