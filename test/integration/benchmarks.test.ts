@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { measureCost } from '../../bench/cost.ts';
 import { benchDecode } from '../../bench/decode.ts';
+import { benchGraphReceiver } from '../../bench/graph-receiver.ts';
 import { benchReceiver } from '../../bench/receiver.ts';
 import { measureSweepCost } from '../../bench/sweep-cost.ts';
 
@@ -26,6 +27,19 @@ describe('the timing benchmarks, one round of two iterations', () => {
       'receiver handler, notification with 5 events',
       'receiver handler noting 5 created items in the pushed-item list',
       'receiver handler, heartbeat (StatusEvent)',
+    ]);
+    for (const r of results) expect(r.baselineMicros).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('graph-receiver: validation and batches of 1 and 50, each against its floor', async () => {
+    const results = await benchGraphReceiver(() => {}, 'smoke');
+    expect(results.map((r) => [r.name, r.baseline])).toEqual([
+      [
+        'receiver handler, Graph validation request',
+        'bare validationTokenOf + validationAnswer (no edge, no routing)',
+      ],
+      ['receiver handler, Graph batch of 1 change notification', 'bare GetItem + 1 SendMessageBatch'],
+      ['receiver handler, Graph batch of 50 change notifications', 'bare GetItem + 5 SendMessageBatch'],
     ]);
     for (const r of results) expect(r.baselineMicros).toBeGreaterThan(0);
   }, 60_000);
