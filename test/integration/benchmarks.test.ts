@@ -98,4 +98,15 @@ describe('the cost of a mailbox-month (docs/cost.md)', () => {
     for (const month of months)
       for (const line of month.lines) expect(line.perMonth).toBeGreaterThanOrEqual(0);
   });
+
+  it('prices a Graph mailbox from the Graph route it measures: no heartbeat, so an idle one costs less', async () => {
+    const { months, graphMonths, graphBytes } = await measureCost();
+    expect(graphBytes.notificationMetricsLine).toBeGreaterThan(100);
+    expect(graphBytes.event).toBeGreaterThan(500);
+    expect(graphMonths.map((m) => m.eventsPerDay)).toEqual([0, 50]);
+    const idleEws = months.find((m) => m.statusFrequency === 5 && m.eventsPerDay === 0)?.total ?? 0;
+    const [idle, busy] = graphMonths;
+    expect(idle?.total).toBeLessThan(idleEws);
+    expect(busy?.total).toBeGreaterThan(idle?.total ?? Number.POSITIVE_INFINITY);
+  });
 });
