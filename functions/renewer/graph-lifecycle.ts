@@ -245,7 +245,8 @@ class GraphJob {
     const deps = this.#deps;
     const record = this.record;
     const work = record.graphWork ?? {};
-    if (record.syncWork === 'baseline') await this.#baseline();
+    const baseline = record.syncWork === 'baseline';
+    if (baseline) await this.#baseline();
 
     const toCatchUp = new Set<GraphResourceKind>();
     const doneWork: Partial<Record<GraphResourceKind, GraphWork[]>> = {};
@@ -269,6 +270,9 @@ class GraphJob {
     }
 
     if (toCatchUp.size > 0) await this.#catchUp([...toCatchUp]);
+    // A new mailbox: what changed between its baseline and its subscriptions reaches consumers
+    // too (as resync events; no gap is announced, none happened).
+    else if (baseline && this.#created.length > 0) await this.#catchUp(this.#created, { announce: false });
 
     let deleted = 0;
     const obsolete = record.graphObsolete ?? [];
@@ -507,16 +511,21 @@ class GraphJob {
    * event between `gap-detected` and `resynced`. A folder without a link (new since the
    * baseline) or whose link Graph forgot (410) is read in full: its items as resync Creates.
    */
-  async #catchUp(resources: readonly GraphResourceKind[]): Promise<void> {
+  async #catchUp(
+    resources: readonly GraphResourceKind[],
+    options: { readonly announce: boolean } = { announce: true },
+  ): Promise<void> {
     const deps = this.#deps;
     const mailboxKey = this.record.mailboxKey;
     const discriminator = `${resources.join('+')}@${deps.clock.now()}`;
-    await this.#lifecycle(
-      'gap-detected',
-      null,
-      `Graph: changes of ${resources.join(' and ')} may have been missed (a lifecycle notification, a removed or expired subscription); catching up with delta`,
-      discriminator,
-    );
+    if (options.announce) {
+      await this.#lifecycle(
+        'gap-detected',
+        null,
+        `Graph: changes of ${resources.join(' and ')} may have been missed (a lifecycle notification, a removed or expired subscription); catching up with delta`,
+        discriminator,
+      );
+    }
     const scopes: Array<{ scope: string; folderId: string | null }> = [];
     if (resources.includes('messages'))
       for (const folder of await this.#folders())
@@ -557,6 +566,7 @@ class GraphJob {
         updatedAt: deps.clock.now(),
       });
     }
+    if (!options.announce) return;
     this.#caughtUp.push(...resources);
     await this.#lifecycle('resynced', null, null, discriminator);
   }

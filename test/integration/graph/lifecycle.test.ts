@@ -138,6 +138,32 @@ describe('the Graph lifecycle against the stand-in', () => {
     expect(workFor(r, clock.now(), world.policy)).toBeNull();
   });
 
+  it('add: a change made between the baseline and the subscriptions still reaches consumers', async () => {
+    const { run, world, deps } = await setUp();
+    // The stand-in's change lands while the first create is being made (after the baseline).
+    const client = await deps.graph('contoso-graph');
+    if (client === undefined) throw new Error('no client');
+    let changed: ReturnType<GraphSimulator['makeChange']> | undefined;
+    const racing = {
+      ...client,
+      createSubscription: (input: Parameters<GraphClient['createSubscription']>[0]) => {
+        changed ??= graph.makeChange({ mailbox, itemType: 'message', kind: 'created', folder: 'inbox' });
+        return client.createSubscription(input);
+      },
+    };
+    expect(
+      await runGraphJob(world.table.peek(mailboxKey) as SubscriptionRecord, {
+        ...deps,
+        graph: async () => racing,
+      }),
+    ).toMatchObject({
+      kind: 'graphSettled',
+      caughtUp: [],
+    });
+    expect(world.publisher.events(mailboxKey).map((e) => e.subject)).toContain(changed?.immutableId);
+    expect(types(world)).not.toContain('subscription.gap-detected');
+  });
+
   it('renews (PATCH) each subscription once its renewal is due, and not before', async () => {
     const { run, record, world, calls } = await setUp();
     await run();
