@@ -1,4 +1,4 @@
-// `npm run --silent mailboxes -- <add|remove|show|list> ...`: manage watched mailboxes of a
+// `npm run --silent mailboxes -- <add|remove|migrate|show|list> ...`: manage watched mailboxes of a
 // deployed stack (through its admin function, with your AWS credentials) or of the local run
 // (through its admin endpoint). The operator never needs Exchange credentials: they stay in the
 // stack's secret.
@@ -30,6 +30,9 @@ commands:
                           add waits until the mailbox is watched: the lifecycle takes the baseline
                           of its folders, then subscribes; changes made from then on reach consumers
   remove <mailbox>        stop watching (Exchange's subscription ends at its next push)
+  migrate <mailbox> --connection <Graph connection>
+                          move an EWS mailbox to Microsoft Graph without losing a change
+                          (docs/graph-source.md, "Migrating a mailbox from EWS to Graph")
   show <mailbox>          one mailbox, with its health
   list [--all]            watched mailboxes (--all: removed ones too)
 
@@ -215,6 +218,18 @@ function parse(argv: string[]): {
         command.enrichFields = fields;
       }
       return { command, target, json: values.json, wait: !values['no-wait'] };
+    }
+    case 'migrate': {
+      if (values.connection === undefined)
+        throw new UsageError(
+          '"migrate" needs --connection <Graph connection> (see README, "Microsoft Graph connections")',
+        );
+      return {
+        command: { command: 'migrate', mailbox: needMailbox(), connection: values.connection },
+        target,
+        json: values.json,
+        wait: false,
+      };
     }
     case 'remove':
     case 'show':

@@ -17,6 +17,7 @@ import type { IamActions } from '../core/access.ts';
 import { showValue } from '../core/show.ts';
 import { ENRICH_MODES, isFieldUri } from '../domain/enrichment.ts';
 import {
+  GRAPH_EVENT_TYPES,
   GRAPH_RESOURCES,
   GRAPH_WORK,
   type GraphMailboxState,
@@ -311,6 +312,34 @@ export class DynamoSubscriptionStore
       .whenPresent('pk')
       .when('state', '<>', 'removed');
     return this.#update(mailboxKey, e);
+  }
+
+  migrateToGraph(args: Parameters<MailboxRecords['migrateToGraph']>[0]): Promise<boolean> {
+    const e = new Expression()
+      .set({
+        source: 'graph',
+        connection: args.connection,
+        graph: args.graph,
+        eventTypes: [...GRAPH_EVENT_TYPES],
+        syncWork: 'baseline',
+        nextAttemptAt: args.now,
+        updatedAt: args.now,
+      })
+      .remove('syncReason', 'checkpointDueAt', 'renewalQueuedAt')
+      .atGeneration(args.generation);
+    // Not Graph already: `source` absent (records from before Graph) or `ews`.
+    const built = e.build();
+    return conditionally(
+      this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: args.mailboxKey, sk: SUBSCRIPTION_SK },
+          ...built,
+          ConditionExpression: `${built.ConditionExpression} AND (attribute_not_exists(#source) OR #source <> :graphSource)`,
+          ExpressionAttributeValues: { ...built.ExpressionAttributeValues, ':graphSource': 'graph' },
+        }),
+      ),
+    );
   }
 
   async *list(): AsyncIterable<SubscriptionRecord> {

@@ -20,6 +20,7 @@ import {
   type MailboxSetup,
   type MailboxSpec,
   type ManageDeps,
+  migrateMailbox,
   removeMailbox,
   setupOf,
   showMailbox,
@@ -28,6 +29,7 @@ import {
 export type AdminCommand =
   | ({ readonly command: 'add' } & MailboxSpec)
   | { readonly command: 'remove'; readonly mailbox: string }
+  | { readonly command: 'migrate'; readonly mailbox: string; readonly connection: string }
   | { readonly command: 'show'; readonly mailbox: string }
   | { readonly command: 'list'; readonly includeRemoved: boolean };
 
@@ -185,6 +187,12 @@ export async function runAdminCommand(input: unknown, deps: ManageDeps): Promise
         ? { ok: true, result: viewOf(removed.value, now()), progress }
         : failed(removed.error);
     }
+    case 'migrate': {
+      const migrated = await migrateMailbox(command.mailbox, command.connection, withProgress);
+      return migrated.ok
+        ? { ok: true, result: viewOf(migrated.value, now()), progress }
+        : failed(migrated.error);
+    }
     case 'show': {
       const shown = await showMailbox(command.mailbox, withProgress);
       if (!shown.ok) return failed(shown.error);
@@ -221,6 +229,14 @@ export function parseAdminCommand(input: unknown): Result<AdminCommand, InvalidM
       return m === undefined
         ? invalid('mailbox', `"${command}" needs a mailbox address`)
         : ok({ command, mailbox: m });
+    }
+    case 'migrate': {
+      const m = needMailbox();
+      const connection = field('connection');
+      if (m === undefined) return invalid('mailbox', '"migrate" needs a mailbox address');
+      if (typeof connection !== 'string' || connection === '')
+        return invalid('connection', '"migrate" needs the name of a Graph connection');
+      return ok({ command, mailbox: m, connection });
     }
     case 'list': {
       const includeRemoved = field('includeRemoved');

@@ -17,7 +17,7 @@ import { type CallbackKey, callbackUrl } from '../domain/callback.ts';
 import type { EnrichMode } from '../domain/enrichment.ts';
 import { type EventPublisher, toLifecycleCloudEvent } from '../domain/events.ts';
 import type { FolderSyncState } from '../domain/folder-sync-state.ts';
-import { GRAPH_EVENT_TYPES, graphExpiresAt } from '../domain/graph-mailbox.ts';
+import { GRAPH_EVENT_TYPES, type GraphMailboxState, graphExpiresAt } from '../domain/graph-mailbox.ts';
 import {
   isPlausibleMailbox,
   type MailboxKey,
@@ -54,6 +54,18 @@ export interface MailboxRecords {
   /** Creates the record unless one exists that is not removed; `expectedPrevious` guards the generation. */
   create(record: SubscriptionRecord, expectedPrevious: SubscriptionRecord | undefined): Promise<boolean>;
   markRemoved(mailboxKey: MailboxKey, now: number): Promise<boolean>;
+  /**
+   * Makes an EWS mailbox a Graph one, at the generation read (not removed, not Graph already):
+   * its EWS fields stay, so its EWS subscription keeps being taken until the first Graph
+   * subscription moves the generation on.
+   */
+  migrateToGraph(args: {
+    readonly mailboxKey: MailboxKey;
+    readonly generation: number;
+    readonly connection: string;
+    readonly graph: GraphMailboxState;
+    readonly now: number;
+  }): Promise<boolean>;
   list(): AsyncIterable<SubscriptionRecord>;
 }
 
@@ -294,6 +306,63 @@ export async function removeMailbox(
     }),
   ]);
   return ok({ ...existing, state: 'removed', updatedAt: now });
+}
+
+/**
+ * Moves a watched EWS mailbox to Microsoft Graph (Exchange Online before EWS is switched off)
+ * without losing a change: the record becomes a Graph mailbox owing its baseline, while its EWS
+ * subscription keeps being taken; the lifecycle takes the Graph baseline, creates the Graph
+ * subscriptions (the first one moves the generation on, after which the EWS subscription's pushes
+ * are answered Unsubscribe as superseded) and catches up once from the baseline. Every change is
+ * therefore pushed by EWS (up to the generation's move) or found by Graph (from the baseline on);
+ * those in between arrive twice, with the two sources' different ids (docs/graph-source.md).
+ */
+export async function migrateMailbox(
+  mailbox: string,
+  connection: string,
+  deps: Pick<ManageDeps, 'records' | 'clock' | 'graphConnectionNames'>,
+): Promise<
+  Result<SubscriptionRecord, MailboxNotWatchedError | InvalidMailboxSpecError | ConcurrentChangeError>
+> {
+  const mailboxKey = mailboxKeyOf(mailbox);
+  const existing = await deps.records.get(mailboxKey);
+  if (existing === undefined || existing.state === 'removed') return err(new MailboxNotWatchedError(mailbox));
+  if (existing.source === 'graph')
+    return err(
+      new InvalidMailboxSpecError('mailbox', `${existing.mailbox} is watched through Graph already`),
+    );
+  const graphNames = (await deps.graphConnectionNames?.()) ?? [];
+  if (!graphNames.includes(connection)) {
+    return err(
+      new InvalidMailboxSpecError(
+        'connection',
+        `no Graph connection named ${showValue(connection)}; Graph connections: ${graphNames.length === 0 ? '(none — see README, "Microsoft Graph connections")' : graphNames.join(', ')}`,
+      ),
+    );
+  }
+  const now = deps.clock.now();
+  const graph: GraphMailboxState = { userId: existing.mailbox };
+  if (
+    !(await deps.records.migrateToGraph({
+      mailboxKey,
+      generation: existing.generation,
+      connection,
+      graph,
+      now,
+    }))
+  ) {
+    return err(new ConcurrentChangeError(existing.mailbox));
+  }
+  return ok({
+    ...existing,
+    source: 'graph',
+    connection,
+    graph,
+    eventTypes: GRAPH_EVENT_TYPES,
+    syncWork: 'baseline',
+    nextAttemptAt: now,
+    updatedAt: now,
+  });
 }
 
 export async function showMailbox(

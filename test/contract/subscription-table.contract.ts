@@ -483,5 +483,29 @@ export function subscriptionTableContract(table: () => SubscriptionTable): void 
       expect(settled?.graphWork).toEqual({ events: ['reauthorize'] });
       expect(settled?.graphObsolete).toBeUndefined();
     });
+
+    it('migrates an EWS record to Graph at the generation read, once, keeping its EWS subscription', async () => {
+      const record = await given();
+      const args = {
+        mailboxKey: record.mailboxKey,
+        connection: 'contoso-graph',
+        graph: { userId: record.mailbox },
+        now: 7_000,
+      };
+      expect(await table().migrateToGraph({ ...args, generation: 2 })).toBe(false);
+      expect(await table().migrateToGraph({ ...args, generation: 3 })).toBe(true);
+      expect(await table().migrateToGraph({ ...args, generation: 3 })).toBe(false);
+      expect(await table().get(record.mailboxKey)).toMatchObject({
+        source: 'graph',
+        connection: 'contoso-graph',
+        graph: { userId: record.mailbox },
+        eventTypes: ['CreatedEvent', 'ModifiedEvent', 'DeletedEvent'],
+        syncWork: 'baseline',
+        nextAttemptAt: 7_000,
+        subscriptionId: 'S3',
+        watermark: 'W1',
+        generation: 3,
+      });
+    });
   });
 }

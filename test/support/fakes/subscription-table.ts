@@ -7,7 +7,11 @@
  * test/contract/subscription-table.contract.ts, which runs against both.
  */
 import type { MailboxRecords } from '../../../functions/admin/manage.ts';
-import type { GraphResourceKind, GraphWork } from '../../../functions/domain/graph-mailbox.ts';
+import {
+  GRAPH_EVENT_TYPES,
+  type GraphResourceKind,
+  type GraphWork,
+} from '../../../functions/domain/graph-mailbox.ts';
 import type { MailboxKey } from '../../../functions/domain/mailbox-key.ts';
 import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
 import type { GraphWorkRequest } from '../../../functions/receiver/graph-receive.ts';
@@ -136,6 +140,24 @@ export class FakeSubscriptionTable implements SubscriptionStore, MailboxRecords,
     if (Object.keys(work).length > 0) item.graphWork = work;
     const obsolete = new Set([...(item.graphObsolete ?? []), ...request.obsolete]);
     if (obsolete.size > 0) item.graphObsolete = [...obsolete];
+  }
+
+  async migrateToGraph(args: Parameters<MailboxRecords['migrateToGraph']>[0]): Promise<boolean> {
+    return this.#update('migrateToGraph', args.mailboxKey, args.generation, (item) => {
+      if (item.source === 'graph') return false;
+      return () => {
+        set(item, {
+          source: 'graph',
+          connection: args.connection,
+          graph: structuredClone(args.graph),
+          eventTypes: [...GRAPH_EVENT_TYPES],
+          syncWork: 'baseline',
+          nextAttemptAt: args.now,
+          updatedAt: args.now,
+        });
+        remove(item, 'syncReason', 'checkpointDueAt', 'renewalQueuedAt');
+      };
+    });
   }
 
   // ---- the Graph lifecycle -----------------------------------------------------------------------
