@@ -254,8 +254,10 @@ class GraphJob {
       const owed = work[resource] ?? [];
       const sub = this.record.graph?.[resource];
       if (sub?.subscriptionId === undefined || owed.includes('recreate')) {
-        // Missing (first time, or a create that never answered) or removed by Graph.
-        const replacing = sub?.subscriptionId !== undefined || owed.includes('recreate');
+        // Missing (first time, or an earlier create that failed or never answered) or removed by
+        // Graph. Outside the first baseline, the resource was watched before: whatever changed
+        // while it had no subscription is caught up.
+        const replacing = owed.includes('recreate') || (sub !== undefined && !baseline);
         await this.#create(resource, sub?.subscriptionId);
         if (replacing) toCatchUp.add(resource);
       } else if (

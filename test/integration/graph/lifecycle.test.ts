@@ -257,6 +257,24 @@ describe('the Graph lifecycle against the stand-in', () => {
     expect(active.map((s) => s.id)).toContain(record().graph?.messages?.subscriptionId);
   });
 
+  it('a create that failed earlier: the next attempt creates it and catches up what changed meanwhile', async () => {
+    const { run, record, world } = await setUp();
+    await run();
+    const r = record();
+    const old = r.graph?.events?.subscriptionId ?? '';
+    graph.removeSubscription(old);
+    // An earlier recreate stored its new generation, and then its create failed.
+    world.table.put({
+      ...r,
+      generation: r.generation + 1,
+      graph: { ...(r.graph ?? { userId: mailbox }), events: { generation: r.generation + 1 } },
+    });
+    graph.makeChange({ mailbox, itemType: 'event', kind: 'created' });
+    expect(workFor(record(), clock.now(), world.policy)).toBe('renew');
+    expect(await run()).toMatchObject({ kind: 'graphSettled', created: ['events'], caughtUp: ['events'] });
+    expect(types(world)).toContain('resync.Update');
+  });
+
   it('deletes superseded subscriptions that still notify', async () => {
     const { run, record, world, deps } = await setUp();
     await run();
