@@ -8,7 +8,7 @@ import {
   CorruptSubscriptionRecordError,
   parseSubscriptionRecord,
 } from '../../../functions/adapters/subscription-table.ts';
-import { viewOf } from '../../../functions/admin/commands.ts';
+import { parseAdminCommand, runAdminCommand, viewOf } from '../../../functions/admin/commands.ts';
 import { addMailbox, InvalidMailboxSpecError, type MailboxSpec } from '../../../functions/admin/manage.ts';
 import { graphRenewalDueAt } from '../../../functions/domain/graph-mailbox.ts';
 import { mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
@@ -132,5 +132,20 @@ describe('a Graph mailbox', () => {
     ]);
     expect(viewOf(record, now + 3_600_000).stale).toBe(true);
     expect(viewOf({ ...added.value }, now)).toMatchObject({ source: 'graph', expiresAt: null });
+  });
+
+  it('the admin command migrate: parsed field by field, run as migrateMailbox, answered with the view', async () => {
+    expect(parseAdminCommand({ command: 'migrate', mailbox: 'ada@contoso.com' })).toMatchObject({
+      ok: false,
+      error: { field: 'connection' },
+    });
+    const world = fakeWorld({ connections: ['onprem'], graphConnections: ['contoso-graph'] });
+    await addMailbox({ ...spec, connection: 'onprem' }, world.manageDeps);
+    const response = await runAdminCommand(
+      { command: 'migrate', mailbox: 'ada@contoso.com', connection: 'contoso-graph' },
+      world.manageDeps,
+    );
+    expect(response).toMatchObject({ ok: true, result: { source: 'graph', connection: 'contoso-graph' } });
+    expect(world.table.peek(mailboxKeyOf('ada@contoso.com'))?.source).toBe('graph');
   });
 });
