@@ -139,7 +139,7 @@ describe('the Graph lifecycle against the stand-in', () => {
   });
 
   it('add: a change made between the baseline and the subscriptions still reaches consumers', async () => {
-    const { run, world, deps } = await setUp();
+    const { world, deps } = await setUp();
     // The stand-in's change lands while the first create is being made (after the baseline).
     const client = await deps.graph('contoso-graph');
     if (client === undefined) throw new Error('no client');
