@@ -18,8 +18,19 @@ export interface Emulators {
   readonly sqs: SQSClient;
   readonly sns: SNSClient;
   /** Another set of clients to the same emulators (destroyed by `stop`), e.g. for the functions. */
-  createClients(): { readonly dynamodb: DynamoDBClient; readonly sqs: SQSClient; readonly sns: SNSClient };
+  createClients(): EmulatorClients;
+  /**
+   * Every set of clients made so far, the first one's included: what measures every AWS call of
+   * the run (bench/load.ts) hooks each of them, not only the run's own.
+   */
+  clientSets(): readonly EmulatorClients[];
   stop(): Promise<void>;
+}
+
+export interface EmulatorClients {
+  readonly dynamodb: DynamoDBClient;
+  readonly sqs: SQSClient;
+  readonly sns: SNSClient;
 }
 
 /** Dummy credentials: the emulators do not check them, and real ones must never be used here. */
@@ -50,14 +61,14 @@ export async function startEmulators(options: { dataDir?: string } = {}): Promis
   // every request to it instead of resolving those names (which would leave the machine).
   const sqsEndpoint = `http://127.0.0.1:${fauxqs.port}`;
   const common = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 2 };
-  const all: Array<{ destroy(): void }> = [];
-  const createClients = () => {
+  const sets: EmulatorClients[] = [];
+  const createClients = (): EmulatorClients => {
     const clients = {
       dynamodb: new DynamoDBClient({ ...common, endpoint: dynamodbEndpoint }),
       sqs: new SQSClient({ ...common, endpoint: sqsEndpoint }),
       sns: new SNSClient({ ...common, endpoint: sqsEndpoint }),
     };
-    all.push(clients.dynamodb, clients.sqs, clients.sns);
+    sets.push(clients);
     return clients;
   };
   const { dynamodb, sqs, sns } = createClients();
@@ -69,8 +80,10 @@ export async function startEmulators(options: { dataDir?: string } = {}): Promis
     sqs,
     sns,
     createClients,
+    clientSets: () => [...sets],
     async stop() {
-      for (const client of all.splice(0)) client.destroy();
+      for (const set of sets.splice(0))
+        for (const client of [set.dynamodb, set.sqs, set.sns]) client.destroy();
       await fauxqs.stop();
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));
     },

@@ -20,14 +20,18 @@ export async function addMailboxes(args: {
   const { watched, options } = args;
   const logTo = options.log;
   for (const mailbox of args.mailboxes) {
-    const response = await args.admin({
-      command: 'add',
-      mailbox,
-      connection: 'local',
-      // What `add` defaults to: every folder, the custom one included (FindFolder lists them).
-      folders: 'all',
-      statusFrequency: options.statusFrequency ?? 1,
-    });
+    const response = await addRetryingTransient(
+      () =>
+        args.admin({
+          command: 'add',
+          mailbox,
+          connection: 'local',
+          // What `add` defaults to: every folder, the custom one included (FindFolder lists them).
+          folders: 'all',
+          statusFrequency: options.statusFrequency ?? 1,
+        }),
+      (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    );
     if (response.ok) {
       watched.push(mailbox);
     } else if (response.error.name === 'MailboxAlreadyWatchedError') {
@@ -53,6 +57,37 @@ export async function addMailboxes(args: {
   // now saves starting that long.
   await args.sweep();
   await untilSetUp(watched, args.records, logTo, options.progress);
+}
+
+/**
+ * AWS errors that say "try again" (what the SDK's own retry treats as transient): an add that
+ * still failed with one after the SDK's retries, as AWS faults (`--aws-faults`, `--chaos`) make
+ * one in a few hundred do, is tried again, as a person at the CLI would. A retry of an add that
+ * took effect before its answer was lost finds the mailbox there: MailboxAlreadyWatchedError,
+ * which counts as watched.
+ */
+const TRANSIENT_AWS_ERRORS: ReadonlySet<string> = new Set([
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TimeoutError',
+]);
+const ADD_ATTEMPTS = 5;
+
+/** Runs `add` until it succeeds or fails for a reason other than a transient AWS error (at most 5 times). */
+export async function addRetryingTransient(
+  add: () => Promise<AdminResponse>,
+  pause: (ms: number) => Promise<unknown>,
+): Promise<AdminResponse> {
+  let response = await add();
+  for (let attempt = 1; attempt < ADD_ATTEMPTS; attempt++) {
+    if (response.ok || !TRANSIENT_AWS_ERRORS.has(response.error.name)) return response;
+    await pause(100 * 2 ** attempt);
+    response = await add();
+  }
+  return response;
 }
 
 /**

@@ -34,9 +34,8 @@ export interface LocalSystemOptions {
   readonly addMailboxes?: boolean;
   readonly policy?: Partial<LifecyclePolicy>;
   /**
-   * The local pollers wait briefly for fuller batches (local/pollers.ts). Off by default: on FIFO
-   * queues with few message groups receives come back short even with a backlog, and the window
-   * then slowed the drain 4x (issue 16). @default false
+   * The local pollers wait briefly for fuller batches once a queue is empty (local/sqs-poller.ts):
+   * fewer receive + delete pairs carrying one message each. @default true
    */
   readonly pollerBatchWindows?: boolean;
   /** Renewals running at once. @default 3 */

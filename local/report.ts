@@ -4,6 +4,7 @@
  * local run's own consumer (a second subscriber of the events topic) received.
  */
 import type { ChangeRecord } from '../simulator/mailbox-store.ts';
+import type { MassLoss } from '../simulator/mass-loss.ts';
 import type { SubscriptionView } from '../simulator/push-engine.ts';
 import type { DeliveredEvent } from './audit.ts';
 import type { AwsFaultCounts } from './aws-faults.ts';
@@ -73,12 +74,37 @@ export interface RunReport {
   readonly maxHealSeconds: number;
   /** Time from a loss to the mailbox's next subscription, over the healed losses (simulated seconds). */
   readonly healSeconds: { readonly p50: number; readonly p95: number };
+  /** Each mass loss (hundreds of subscriptions dying at once, simulator/mass-loss.ts) and how it healed. */
+  readonly massLosses: readonly MassLossHeal[];
+  /**
+   * Over every mailbox that lost its subscriptions in a mass loss: time from the loss to the
+   * mailbox's next subscription (simulated seconds). Kept apart from healSeconds, where the
+   * scattered losses would hide how long a burst takes to heal.
+   */
+  readonly massLossHealSeconds: { readonly p50: number; readonly p95: number; readonly max: number };
   /** AWS faults injected into the functions' calls (local/aws-faults.ts), by service and kind. */
   readonly awsFaults: AwsFaultCounts;
   /** Whether the run kept up with its load (local/keep-up.ts); absent when not watched. */
   readonly keepUp?: KeepUpSummary;
   /** The first few missing changes, to look into. */
   readonly missingExamples: readonly ChangeRecord[];
+}
+
+/** How one mass loss healed. */
+export interface MassLossHeal {
+  /** When it struck (simulated epoch ms). */
+  readonly at: number;
+  /** Mailboxes it moved. */
+  readonly mailboxes: number;
+  /** Mailboxes whose subscriptions it killed (a mailbox already without one is moved, not counted). */
+  readonly affected: number;
+  /** Of those, how many have had a new subscription since. */
+  readonly healed: number;
+  /**
+   * Time from the loss to each affected mailbox's next subscription (simulated seconds); `max` is
+   * the time until every affected mailbox had healed (when `healed` = `affected`).
+   */
+  readonly healSeconds: { readonly p50: number; readonly p95: number; readonly max: number };
 }
 
 /** A loss: Exchange stopped pushing for reasons of its own (not an Unsubscribe we answered). */
@@ -97,6 +123,7 @@ export function buildReport(input: {
   state?: RunState | undefined;
   awsFaults?: AwsFaultCounts | undefined;
   keepUp?: KeepUpSummary | undefined;
+  massLosses?: readonly MassLoss[] | undefined;
 }): RunReport {
   const watched = changesWhileWatched(input.changes, input.subscriptions);
   const unreflected = findMissingChanges(watched, input.delivered);
@@ -140,6 +167,8 @@ export function buildReport(input: {
   const unhealed = input.mailboxes.filter(
     (mailbox) => !(byMailbox.get(mailbox) ?? []).some((s) => s.state === 'active'),
   ).length;
+  const massLosses = (input.massLosses ?? []).map((loss) => massLossHeal(loss, input.subscriptions));
+  const massHeals = massLosses.flatMap((loss) => loss.healMs);
   return {
     settled,
     inFlight: input.state?.inFlight ?? {},
@@ -158,9 +187,47 @@ export function buildReport(input: {
       p50: Math.round(percentile(heals, 0.5) / 1000),
       p95: Math.round(percentile(heals, 0.95) / 1000),
     },
+    massLosses: massLosses.map(({ healMs: _, ...loss }) => loss),
+    massLossHealSeconds: {
+      p50: Math.round(percentile(massHeals, 0.5) / 1000),
+      p95: Math.round(percentile(massHeals, 0.95) / 1000),
+      max: Math.round(Math.max(0, ...massHeals) / 1000),
+    },
     awsFaults: input.awsFaults ?? { injected: {}, calls: 0 },
     ...(input.keepUp === undefined ? {} : { keepUp: input.keepUp }),
     missingExamples: missing.slice(0, 5),
+  };
+}
+
+/**
+ * A mass loss's heal: for each mailbox whose subscriptions it killed, the time from the loss to the
+ * mailbox's first subscription created after it (the moved mailbox refuses Subscribe while it
+ * moves, so any later one is the bridge's recovery).
+ */
+function massLossHeal(
+  loss: MassLoss,
+  subscriptions: readonly SubscriptionView[],
+): MassLossHeal & { healMs: number[] } {
+  const killed = new Set(loss.subscriptionIds);
+  const affected = new Set(subscriptions.filter((s) => killed.has(s.subscriptionId)).map((s) => s.mailbox));
+  const healMs: number[] = [];
+  for (const mailbox of affected) {
+    const next = subscriptions
+      .filter((s) => s.mailbox === mailbox && s.createdAt >= loss.at && !killed.has(s.subscriptionId))
+      .reduce<number | undefined>((first, s) => Math.min(first ?? s.createdAt, s.createdAt), undefined);
+    if (next !== undefined) healMs.push(next - loss.at);
+  }
+  return {
+    at: loss.at,
+    mailboxes: loss.mailboxes.length,
+    affected: affected.size,
+    healed: healMs.length,
+    healSeconds: {
+      p50: Math.round(percentile(healMs, 0.5) / 1000),
+      p95: Math.round(percentile(healMs, 0.95) / 1000),
+      max: Math.round(Math.max(0, ...healMs) / 1000),
+    },
+    healMs,
   };
 }
 

@@ -294,13 +294,21 @@ function view(records: readonly SubscriptionRecord[], depths: Record<string, num
     `── exchange-push-bridge, local run ── simulated ${new Date(now).toISOString().replace('T', ' ').slice(0, 19)} (x${running.clock.timeScale}) ── Ctrl-C to stop`,
     `events: ${r.get('EventsAccepted')} accepted (${rate.toFixed(1)}/s), ${running.delivered.length} delivered · notifications ${r.get('Notifications')} · heartbeats ${r.get('Heartbeats')} · duplicates ${r.get('Duplicates')} · gaps ${r.get('Gaps')} · unsubscribes ${r.get('UnsubscribesAnswered')}`,
     `renewals: ${n.get('RenewalsSucceeded')} done, ${n.get('RenewalsFailed')} failed, ${n.get('RenewalsThrottled')} throttled · mailboxes the bridge declared lost (renewals failing 30 min or 5 times) ${n.get('SubscriptionsLost')}, recovered since ${n.get('SubscriptionsRecovered')} · resync events ${n.get('ResyncEvents')}`,
-    `simulator: ${running.simulator.changes().length} changes · subscriptions Exchange lost (dropped, expired, moved; each healed by a renewal) ${lost}${flags.chaos ? ' · chaos on' : ''}`,
+    `simulator: ${running.simulator.changes().length} changes · subscriptions Exchange lost (dropped, expired, moved; each healed by a renewal) ${lost}${massLossText()}${flags.chaos ? ' · chaos on' : ''}`,
     keepUpLine(),
     `queues: ingest ${depths.QueuesIngest ?? 0} · events ${depths.FanoutEvents ?? 0} (for your consumer) · renewals ${depths.LifecycleRenewals ?? 0} · dead letters ${dlq}`,
     '',
     ...table,
     ...(live && recent.length > 0 ? ['', ...recent] : []),
   ];
+}
+
+function massLossText(): string {
+  const losses = running.simulator.massLosses();
+  const last = losses.at(-1);
+  return last === undefined
+    ? ''
+    : ` · mass losses ${losses.length} (the last at ${new Date(last.at).toISOString().slice(11, 19)}: ${last.mailboxes.length} mailboxes moved at once)`;
 }
 
 function keepUpLine(): string {
@@ -388,6 +396,16 @@ function summary(report: RunReport): string {
     `  mailboxes unhealed              ${report.unhealed}`,
     `  heal time                       p50 ${report.healSeconds.p50} · p95 ${report.healSeconds.p95} · max ${report.maxHealSeconds} simulated seconds`,
   ];
+  if (report.massLosses.length > 0) {
+    const m = report.massLossHealSeconds;
+    lines.push(
+      `  mass losses                     ${report.massLosses.length}: heal time p50 ${m.p50} · p95 ${m.p95} · max ${m.max} simulated seconds, over every mailbox they hit`,
+    );
+    for (const loss of report.massLosses)
+      lines.push(
+        `    at ${new Date(loss.at).toISOString().slice(11, 19)}: ${loss.mailboxes} mailboxes moved, ${loss.affected} lost their subscriptions, ${loss.healed} healed · p50 ${loss.healSeconds.p50} · p95 ${loss.healSeconds.p95} · ${loss.healed === loss.affected ? `all healed in ${loss.healSeconds.max} s` : `${loss.affected - loss.healed} not healed (the longest heal so far ${loss.healSeconds.max} s)`}`,
+      );
+  }
   if (report.keepUp !== undefined) {
     const k = report.keepUp;
     lines.push(

@@ -337,6 +337,7 @@ function localSystem(parts: {
         state: lastState,
         awsFaults: parts.aws.awsFaults.counts(),
         keepUp: parts.keepUp.monitor.summary(),
+        massLosses: simulator.massLosses(),
       }),
     stop,
   };

@@ -1,7 +1,7 @@
 /**
  * What happens in the simulated world on its own: users changing their mailboxes (`changeRate`),
  * and the faults that strike at random moments (silent subscription losses, error pushes,
- * mailbox moves). Both are Poisson processes on the simulator's clock, drawn from seeded streams.
+ * mailbox moves, mass losses). Both are Poisson processes on the simulator's clock, drawn from seeded streams.
  *
  * Each automatic change is a random one (`makeChange({ mailbox })`): every kind, copies the
  * rarest, in every item folder, the custom folder (projects) included; the weights and targets
@@ -29,6 +29,13 @@ export interface ActivityOptions {
   readonly changeRate: number;
   /** Moves a mailbox as `moveMailbox` does (the engine drops its subscriptions). */
   readonly moveMailbox: (mailbox: string) => void;
+  /** Makes a mass loss of the `massLossFraction` fault's share of the mailboxes (mass-loss.ts). */
+  readonly massLoss: (fraction: number) => void;
+  /**
+   * The stream the `massLossPerHour` draws come from: its own, one draw per tick, so when mass
+   * losses strike depends only on the seed, not on how requests and timers interleaved.
+   */
+  readonly massLossRandom: Random;
 }
 
 export class Activity {
@@ -105,6 +112,9 @@ export class Activity {
       if (!store.isMoving(mailbox) && faultRandom.chance(perTick(faults.mailboxMovePerHour))) {
         this.#o.moveMailbox(mailbox);
       }
+    }
+    if (this.#o.massLossRandom.next() < perTick(faults.massLossPerHour) && faults.massLossFraction > 0) {
+      this.#o.massLoss(faults.massLossFraction);
     }
     timers.at(at + FAULT_TICK_MS, () => this.#faultTick(at + FAULT_TICK_MS));
   }

@@ -8,6 +8,7 @@ import type { AuthMode, Credentials } from './auth.ts';
 import type { ChangeRequest } from './change-planner.ts';
 import type { FaultSettings } from './faults.ts';
 import type { ChangeRecord, MailboxDescription } from './mailbox-store.ts';
+import type { MassLoss } from './mass-loss.ts';
 import type { DeliveryRecord, SubscriptionView } from './push-engine.ts';
 
 export interface MailboxMove {
@@ -59,6 +60,13 @@ export interface Simulator {
   makeChange(request: ChangeRequest): ChangeRecord;
   dropSubscription(subscriptionId: string): SubscriptionView;
   moveMailbox(mailbox: string): MailboxMove;
+  /**
+   * Moves many mailboxes at once (a mass loss, mass-loss.ts): `{count}` mailboxes, a `{fraction}`
+   * of them, or, given neither, the `massLossFraction` fault's share.
+   */
+  massLoss(request?: { readonly count?: number; readonly fraction?: number }): MassLoss;
+  /** Every mass loss so far (the fault's and requested ones), in order. */
+  massLosses(): readonly MassLoss[];
   setFaults(faults: Partial<FaultSettings>): FaultSettings;
   /** Changes the rate of automatic changes (per simulated minute per mailbox) from now on; 0 stops them. */
   setChangeRate(changeRate: number): void;

@@ -12,6 +12,8 @@
  *                                             "calendarActivity"?, "item"?}
  *   GET  /_sim/subscriptions[?mailbox=]       every subscription and its state
  *   POST /_sim/subscriptions/{id}/drop        lose a subscription silently (URL-encode the id)
+ *   GET  /_sim/mass-losses                    every mass loss so far
+ *   POST /_sim/mass-losses                    move many mailboxes at once: {"count": N}, {"fraction": F} or {}
  *   GET  /_sim/deliveries[?subscriptionId=&after=seq]  every push attempt and its outcome
  *   GET  /_sim/faults                         the fault settings
  *   PUT  /_sim/faults                         change some of them: {"serverBusyRate": 0.5}
@@ -40,6 +42,7 @@ import {
   RESPONSE_TYPES,
   SENSITIVITIES,
 } from './items.ts';
+import { parseMassLossRequest } from './mass-loss.ts';
 import { MAX_OCCURRENCES, RECURRENCE_PATTERNS, type Recurrence } from './recurrence.ts';
 
 const JSON_TYPE = { 'Content-Type': 'application/json; charset=utf-8' };
@@ -377,6 +380,16 @@ export function handleControl(sim: Simulator, method: string, url: URL, body: st
           return method === 'POST' ? json(200, sim.dropSubscription(id)) : allow('POST');
         }
         break;
+      case 'mass-losses': {
+        if (id !== undefined) break;
+        if (method === 'GET') return json(200, { massLosses: sim.massLosses() });
+        if (method !== 'POST') return allow('GET, POST');
+        const parsed = parseJson(body);
+        if (!parsed.ok) return problem(400, parsed.error);
+        const request = parseMassLossRequest(parsed.value, sim.faults().massLossFraction);
+        if (!request.ok) return problem(400, request.error);
+        return json(201, sim.massLoss(request.value));
+      }
       case 'deliveries': {
         if (id !== undefined) break;
         if (method !== 'GET') return allow('GET');

@@ -58,6 +58,14 @@ export interface FaultSettings {
   readonly mailboxMovePerHour: number;
   /** How long a move lasts: requests for the mailbox get ErrorMailboxMoveInProgress meanwhile (simulated ms). */
   readonly mailboxMoveDurationMs: number;
+  /**
+   * Mass losses per simulated hour, for the whole simulator (not per mailbox): each moves a
+   * `massLossFraction` of the mailboxes at the same moment, as Exchange Online does when it
+   * rebalances databases, so hundreds of subscriptions die at once (mass-loss.ts).
+   */
+  readonly massLossPerHour: number;
+  /** The share of the mailboxes a mass loss moves (of all of them; at least one). */
+  readonly massLossFraction: number;
 }
 
 export const NO_FAULTS: FaultSettings = {
@@ -72,6 +80,8 @@ export const NO_FAULTS: FaultSettings = {
   errorPushPerHour: 0,
   mailboxMovePerHour: 0,
   mailboxMoveDurationMs: 60_000,
+  massLossPerHour: 0,
+  massLossFraction: 0.3,
 };
 
 /**
@@ -91,6 +101,9 @@ export const CHAOS_FAULTS: FaultSettings = {
   errorPushPerHour: 0.05,
   mailboxMovePerHour: 0.02,
   mailboxMoveDurationMs: 60_000,
+  // About two a simulated day, each moving 30% of the mailboxes (300 of 1,000) at once.
+  massLossPerHour: 0.1,
+  massLossFraction: 0.3,
 };
 
 const RATE_KEYS = [
@@ -100,6 +113,7 @@ const RATE_KEYS = [
   'unavailableRate',
   'skipNotificationRate',
   'duplicatePushRate',
+  'massLossFraction',
 ] as const;
 const NON_NEGATIVE_KEYS = [
   'serverBusyBackOffMs',
@@ -107,6 +121,7 @@ const NON_NEGATIVE_KEYS = [
   'errorPushPerHour',
   'mailboxMovePerHour',
   'mailboxMoveDurationMs',
+  'massLossPerHour',
 ] as const;
 export const FAULT_KEYS: readonly (keyof FaultSettings)[] = [...RATE_KEYS, ...NON_NEGATIVE_KEYS];
 

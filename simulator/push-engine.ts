@@ -284,8 +284,11 @@ export class PushEngine {
     return view(sub);
   }
 
-  loseMailbox(mailbox: string, reason: string): void {
-    for (const sub of [...(this.#active.get(mailbox) ?? [])]) this.#end(sub, 'lost', reason);
+  /** Ends every active subscription of the mailbox silently; returns their ids. */
+  loseMailbox(mailbox: string, reason: string): string[] {
+    const ended = [...(this.#active.get(mailbox) ?? [])];
+    for (const sub of ended) this.#end(sub, 'lost', reason);
+    return ended.map((sub) => sub.id);
   }
 
   /** Sends the ErrorReadEventsFailed error push as soon as nothing else is in flight, then deletes the subscription. */

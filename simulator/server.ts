@@ -25,6 +25,8 @@
  *                                               // → ChangeRecord (the ground truth entry)
  * sim.dropSubscription(subscriptionId)          // → SubscriptionView (lost silently)
  * sim.moveMailbox(mailbox)                      // → MailboxMove (subscriptions lost, watermarks invalid)
+ * sim.massLoss({ count } | { fraction } | {})   // → MassLoss: that many mailboxes moved at once
+ * sim.massLosses()                              // → every MassLoss so far, in order
  * sim.setFaults({ serverBusyRate: 1 })          // → FaultSettings now in force
  * sim.faults(); sim.changes({ mailbox?, after? }); sim.subscriptions({ mailbox? });
  * sim.deliveries({ subscriptionId?, after? }); sim.summary();
@@ -48,6 +50,7 @@ import type { FaultSettings } from './faults.ts';
 import { parseFaultSettings } from './faults.ts';
 import { SimulatorInputError } from './input-error.ts';
 import { MailboxStore } from './mailbox-store.ts';
+import { MassLosses, parseMassLossRequest } from './mass-loss.ts';
 import { resolveOptions, type SimulatorOptions } from './options.ts';
 import { PushEngine } from './push-engine.ts';
 import { createIdMinter, createRandom } from './random.ts';
@@ -61,6 +64,7 @@ export {
   type SimulatorSummary,
 } from './api.ts';
 export { SimulatorInputError } from './input-error.ts';
+export type { MassLoss } from './mass-loss.ts';
 export type { SimulatorOptions } from './options.ts';
 export { SimulatorConfigError } from './options.ts';
 
@@ -103,12 +107,23 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     maxSubscriptionsPerMailbox: config.maxSubscriptionsPerMailbox,
   });
 
-  const moveMailbox = (mailbox: string): MailboxMove => {
+  const moveMailboxLosing = (
+    mailbox: string,
+    reason: string,
+  ): { moved: MailboxMove; subscriptionIds: string[] } => {
     const moved = store.moveMailbox(mailbox, faults.mailboxMoveDurationMs);
     // Subscriptions live on the mailbox's server: a move loses them without a word (§5).
-    engine.loseMailbox(moved.mailbox, 'the mailbox moved to another database');
-    return moved;
+    return { moved, subscriptionIds: engine.loseMailbox(moved.mailbox, reason) };
   };
+  const moveMailbox = (mailbox: string): MailboxMove =>
+    moveMailboxLosing(mailbox, 'the mailbox moved to another database').moved;
+  const massLosses = new MassLosses({
+    clock,
+    random: createRandom(config.seed, 'mass-loss'),
+    addresses: () => store.addresses(),
+    isMoving: (mailbox) => store.isMoving(mailbox),
+    move: (mailbox, reason) => moveMailboxLosing(mailbox, reason).subscriptionIds,
+  });
 
   const server = http.createServer();
   const { url, hostPort } = await listen(server, config.port, config.host, 'the simulator server');
@@ -150,6 +165,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return dropped;
     },
     moveMailbox,
+    massLoss(request = {}) {
+      const parsed = parseMassLossRequest(request, faults.massLossFraction);
+      if (!parsed.ok) throw new SimulatorInputError(parsed.error);
+      return massLosses.trigger(parsed.value, 'the control API');
+    },
+    massLosses: () => massLosses.list(),
     setFaults(update) {
       const parsed = parseFaultSettings(update);
       if (!parsed.ok) throw new SimulatorInputError(parsed.error);
@@ -289,6 +310,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     moveMailbox: (mailbox) => {
       moveMailbox(mailbox);
     },
+    massLoss: (fraction) => {
+      massLosses.trigger({ fraction }, 'the massLossPerHour fault');
+    },
+    massLossRandom: createRandom(config.seed, 'mass-loss-times'),
   });
   activity.start();
 

@@ -225,7 +225,7 @@ describe('settings', () => {
     expect(sim.faults()).toEqual({ ...CHAOS_FAULTS, serverBusyRate: 0.5 });
     for (const [key, value] of Object.entries(CHAOS_FAULTS)) {
       expect(value, key).toBeGreaterThan(0);
-      if (key !== 'serverBusyBackOffMs' && key !== 'mailboxMoveDurationMs') {
+      if (key !== 'serverBusyBackOffMs' && key !== 'mailboxMoveDurationMs' && key !== 'massLossFraction') {
         expect(Reflect.get(NO_FAULTS, key), key).toBe(0);
       }
     }

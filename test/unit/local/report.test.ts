@@ -281,4 +281,61 @@ describe('the report tells backlog from loss', () => {
     });
     expect(report).toMatchObject({ maxHealSeconds: 240, healSeconds: { p50: 120, p95: 240 } });
   });
+
+  it('reports each mass loss apart: the mailboxes it hit, how many healed, and the time until all had', () => {
+    const lossAt = T + 10 * S;
+    // Twenty mailboxes lose their subscriptions together; mailbox i heals (i + 1) minutes later,
+    // but m19 has not healed yet. m20 was moved without a subscription to lose; m21 had a scattered
+    // loss of its own, which stays out of the mass loss's figures.
+    const hit = Array.from({ length: 20 }, (_, i) => i);
+    const subs = [
+      ...hit.flatMap((i) => [
+        { ...sub(`L${i}`, T, lossAt), mailbox: `m${i}@contoso.test` },
+        ...(i === 19
+          ? []
+          : [{ ...sub(`N${i}`, lossAt + (i + 1) * 60 * S, null), mailbox: `m${i}@contoso.test` }]),
+      ]),
+      { ...sub('O', T, T + 5 * S), mailbox: 'm21@contoso.test' },
+      { ...sub('P', T + 5 * S + 3600 * S, null), mailbox: 'm21@contoso.test' },
+    ];
+    const report = buildReport({
+      changes: [],
+      delivered: [],
+      deliveries: new Map(),
+      subscriptions: subs,
+      mailboxes: [],
+      massLosses: [
+        {
+          seq: 1,
+          at: lossAt,
+          reason: 'the control API',
+          mailboxes: [...hit.map((i) => `m${i}@contoso.test`), 'm20@contoso.test'],
+          subscriptionIds: hit.map((i) => `L${i}`),
+        },
+      ],
+    });
+    expect(report.massLosses).toEqual([
+      {
+        at: lossAt,
+        mailboxes: 21,
+        affected: 20,
+        healed: 19,
+        healSeconds: { p50: 600, p95: 1140, max: 1140 },
+      },
+    ]);
+    expect(report.massLossHealSeconds).toEqual({ p50: 600, p95: 1140, max: 1140 });
+    // The scattered loss's hour-long heal shows in the overall figures only.
+    expect(report.maxHealSeconds).toBe(3600);
+  });
+
+  it('has no mass loss figures when none struck', () => {
+    const report = buildReport({
+      changes: [],
+      delivered: [],
+      deliveries: new Map(),
+      subscriptions: [],
+      mailboxes: [],
+    });
+    expect(report).toMatchObject({ massLosses: [], massLossHealSeconds: { p50: 0, p95: 0, max: 0 } });
+  });
 });
