@@ -32,7 +32,11 @@ export const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'] as cons
 /** A resource a function's code names by an environment variable. */
 export type AccessedResource = TableV2 | Queue | Topic | Secret;
 
-export type BridgeFunctionProps<A extends FunctionAccess, S extends string> = BridgeFunctionBaseProps<A, S> &
+export type BridgeFunctionProps<
+  A extends FunctionAccess,
+  S extends string,
+  O extends string = never,
+> = BridgeFunctionBaseProps<A, S, O> &
   ([S] extends [never]
     ? { readonly settings?: undefined }
     : {
@@ -40,7 +44,7 @@ export type BridgeFunctionProps<A extends FunctionAccess, S extends string> = Br
         readonly settings: { readonly [K in S]: string };
       });
 
-interface BridgeFunctionBaseProps<A extends FunctionAccess, S extends string> {
+interface BridgeFunctionBaseProps<A extends FunctionAccess, S extends string, O extends string> {
   /** Folder under `functions/` holding `handler.ts`. */
   readonly folder: string;
   readonly description: string;
@@ -58,9 +62,14 @@ interface BridgeFunctionBaseProps<A extends FunctionAccess, S extends string> {
    */
   readonly reservedConcurrentExecutions?: number;
   /** What the function reads, and does in AWS, by environment variable (its `environment.ts`). */
-  readonly environment: FunctionEnvironment<A, S>;
+  readonly environment: FunctionEnvironment<A, S, O>;
   /** The resource behind each of those variables: its name, URL or ARN goes in the variable. */
   readonly resources: { readonly [K in keyof A]: AccessedResource };
+  /**
+   * Values for the optional variables the `environment.ts` names (the lifecycle policy's numbers);
+   * one left out is not set, and the code's default applies.
+   */
+  readonly optional?: { readonly [K in O]?: string | undefined };
 }
 
 /**
@@ -72,11 +81,12 @@ interface BridgeFunctionBaseProps<A extends FunctionAccess, S extends string> {
 export class BridgeFunction<
   A extends FunctionAccess = FunctionAccess,
   S extends string = never,
+  O extends string = never,
 > extends Construct {
   readonly fn: NodejsFunction;
   readonly logGroup: LogGroup;
 
-  constructor(scope: Construct, id: string, props: BridgeFunctionProps<A, S>) {
+  constructor(scope: Construct, id: string, props: BridgeFunctionProps<A, S, O>) {
     super(scope, id);
     this.logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention,
@@ -131,6 +141,10 @@ export class BridgeFunction<
       const value = props.settings?.[variable];
       if (value === undefined) throw new MissingResourceError(props.folder, variable);
       this.fn.addEnvironment(variable, value);
+    }
+    for (const variable of props.environment.optional) {
+      const value = props.optional?.[variable];
+      if (value !== undefined) this.fn.addEnvironment(variable, value);
     }
   }
 }

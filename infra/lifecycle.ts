@@ -9,6 +9,7 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { PolicyVariable } from '../functions/domain/config.ts';
 import { RENEWER_ENVIRONMENT } from '../functions/renewer/environment.ts';
 import { SWEEPER_ENVIRONMENT } from '../functions/sweeper/environment.ts';
 import { BridgeFunction } from './bridge-function.ts';
@@ -100,11 +101,12 @@ export class Lifecycle extends Construct {
       throw new RangeError(
         `checkpointIntervalHours=${hours} must be a whole number of hours, at least 1 (default 24)`,
       );
-    const policyEnvironment: Record<string, number | undefined> = {
-      LOST_AFTER_ATTEMPTS: props.lostAfterAttempts,
-      LOST_AFTER_MINUTES: props.lostAfterMinutes,
-      STALE_SLACK_SECONDS: props.staleSlackSeconds,
-      CHECKPOINT_INTERVAL_MINUTES: hours === undefined ? undefined : hours * 60,
+    // The lifecycle policy both functions read (functions/domain/config.ts); unset, its default.
+    const policy: { readonly [K in PolicyVariable]?: string | undefined } = {
+      LOST_AFTER_ATTEMPTS: numberOrUndefined(props.lostAfterAttempts),
+      LOST_AFTER_MINUTES: numberOrUndefined(props.lostAfterMinutes),
+      STALE_SLACK_SECONDS: numberOrUndefined(props.staleSlackSeconds),
+      CHECKPOINT_INTERVAL_MINUTES: numberOrUndefined(hours === undefined ? undefined : hours * 60),
     };
 
     this.sweeper = new BridgeFunction(this, 'Sweeper', {
@@ -119,6 +121,7 @@ export class Lifecycle extends Construct {
         : { reservedConcurrentExecutions: props.sweeperReservedConcurrency }),
       environment: SWEEPER_ENVIRONMENT,
       resources: { TABLE_NAME: props.table, RENEWALS_QUEUE_URL: this.renewals },
+      optional: policy,
     });
     const sweeper = this.sweeper.fn;
     const schedulerRole = new Role(this, 'SchedulerRole', {
@@ -159,6 +162,7 @@ export class Lifecycle extends Construct {
       memorySize: 512,
       environment: RENEWER_ENVIRONMENT,
       settings: { CALLBACK_BASE_URL: props.callbackBaseUrl },
+      optional: policy,
       resources: {
         TABLE_NAME: props.table,
         SYNC_STATE_TABLE_NAME: props.syncStates,
@@ -176,9 +180,9 @@ export class Lifecycle extends Construct {
         maxConcurrency: Math.max(2, props.renewalConcurrency ?? 5),
       }),
     );
-    for (const fn of [sweeper, renewer]) {
-      for (const [name, value] of Object.entries(policyEnvironment))
-        if (value !== undefined) fn.addEnvironment(name, String(value));
-    }
   }
+}
+
+function numberOrUndefined(value: number | undefined): string | undefined {
+  return value === undefined ? undefined : String(value);
 }

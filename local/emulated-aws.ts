@@ -24,6 +24,8 @@ export interface EmulatedAws {
     readonly receiver: Readonly<Record<string, string>>;
     readonly renewer: Readonly<Record<string, string>>;
     readonly processor: Readonly<Record<string, string>>;
+    readonly sweeper: Readonly<Record<string, string>>;
+    readonly admin: Readonly<Record<string, string>>;
   };
   readonly queues: {
     readonly ingest: ProvisionedQueue;
@@ -67,7 +69,13 @@ export async function startEmulatedAws(
     functionEmulators,
     awsFaults,
     resources,
-    env: { receiver: env('receiver'), renewer: env('renewer'), processor: env('processor') },
+    env: {
+      receiver: env('receiver'),
+      renewer: env('renewer'),
+      processor: env('processor'),
+      sweeper: env('sweeper'),
+      admin: env('admin'),
+    },
     queues: {
       ingest: queueByPath('QueuesIngest'),
       renewals: queueByPath('LifecycleRenewals'),

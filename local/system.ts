@@ -138,12 +138,11 @@ async function start(options: LocalSystemOptions, clock: Clock, shutdown: Shutdo
   // 3. Exchange, simulated, on the same clock.
   const { simulator, clients } = await startSimulatedExchange(options, clock, shutdown);
 
-  // 4. The functions, wired as their handler.ts files wire them in Lambda, behind the front end.
+  // 4. The functions, each by the wiring its handler.ts uses in Lambda, behind the front end.
   // Their AWS clients are the faulty ones (when AWS faults are on); the pollers' are not.
   const functions = wireFunctions({
     aws: { ...aws, emulators: aws.functionEmulators },
     clients,
-    receiverUrl,
     clock,
     options,
   });

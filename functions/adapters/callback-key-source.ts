@@ -18,7 +18,12 @@ export class CallbackKeyUnavailableError extends Error {
   }
 }
 
-/** A loader that reads the secret once and shares the result (and retries after a failure). */
+/**
+ * A loader that reads the secret once and shares the result (and retries after a failure).
+ * Hand-written rather than Powertools Parameters' `getSecret`, which does not share one read among
+ * concurrent callers: a cold container's first batch (records handled in parallel) would call
+ * GetSecretValue once per record instead of once (docs/development.md, "Secrets").
+ */
 export function secretsManagerCallbackKey(
   client: SecretsManagerClient,
   secretId: string,

@@ -98,6 +98,10 @@ export const CONNECTIONS_SECRET_ACTIONS = ['secretsmanager:GetSecretValue'] as c
 /**
  * Connections from a Secrets Manager secret whose SecretString is the connections JSON. Read at
  * most once per `ttlMs` (concurrent callers share one read); read failures are not cached.
+ * Not Powertools Parameters' `getSecret` with `maxAge`, which keeps the other guarantees but not
+ * these: it shares no read among concurrent callers (a cold batch calls GetSecretValue once per
+ * record), it expires on `Date.now()` instead of the injected clock, and it has no `refresh()`
+ * that keeps a read already under way from being cached (docs/development.md, "Secrets").
  */
 export function secretsManagerConnections(options: {
   /** Name or ARN of the secret. */

@@ -1,7 +1,7 @@
 /**
  * The admin function's environment (core/access.ts): every variable it reads, each resource variable with
- * the actions its code takes there. handler.ts and the local run read it; infra sets each variable
- * with its grant.
+ * the actions its code takes there. wiring.ts reads it (for Lambda and the local run); infra sets
+ * each variable with its grant.
  */
 import { CALLBACK_KEY_ACTIONS } from '../adapters/callback-key-source.ts';
 import { CONNECTIONS_SECRET_ACTIONS } from '../adapters/connections-source.ts';

@@ -19,17 +19,33 @@ export function allOf(...lists: IamActions[]): IamActions {
 }
 
 /** Variables a function reads: some name a resource (with the actions taken there), some are settings. */
-export interface FunctionEnvironment<A extends FunctionAccess = FunctionAccess, S extends string = string> {
+export interface FunctionEnvironment<
+  A extends FunctionAccess = FunctionAccess,
+  S extends string = string,
+  O extends string = string,
+> {
   /** Each variable naming a resource → the actions the function's code takes on it. */
   readonly access: A;
   /** Variables holding a plain value (a URL, a name), granting nothing. */
   readonly settings: readonly S[];
   /**
-   * Reads every variable from `env` (Lambda's process.env, or the record a host builds), failing
-   * at once with every missing name; then hands out the values by name.
+   * Plain values the code has a default for (a policy's numbers, the enrichment default): the
+   * stack sets them only when its props ask for something else. Their parser (domain/config.ts,
+   * processor/enrich-config.ts) refuses a bad value with the variable's name.
    */
-  read(env: Readonly<Record<string, string | undefined>>): (name: (keyof A & string) | S) => string;
+  readonly optional: readonly O[];
+  /**
+   * Reads every variable from `env` (Lambda's process.env, or the record a host builds), failing
+   * at once with every missing required name; then hands out the values by name, and the optional
+   * ones (undefined when unset) by `.optional(name)`.
+   */
+  read(env: Readonly<Record<string, string | undefined>>): EnvironmentValues<(keyof A & string) | S, O>;
 }
+
+/** A function's variables, read: the required ones by name, the optional ones by `.optional`. */
+export type EnvironmentValues<R extends string, O extends string> = ((name: R) => string) & {
+  readonly optional: (name: O) => string | undefined;
+};
 
 export class MissingEnvironmentError extends Error {
   override readonly name = 'MissingEnvironmentError';
@@ -42,20 +58,30 @@ export class MissingEnvironmentError extends Error {
   }
 }
 
-/** A function's environment, named once: its handler.ts reads it, infra sets it with its grants. */
-export function defineEnvironment<const A extends FunctionAccess, const S extends string = never>(
-  access: A,
-  settings: readonly S[] = [],
-): FunctionEnvironment<A, S> {
+/** A function's environment, named once: its wiring.ts reads it, infra sets it with its grants. */
+export function defineEnvironment<
+  const A extends FunctionAccess,
+  const S extends string = never,
+  const O extends string = never,
+>(access: A, settings: readonly S[] = [], optional: readonly O[] = []): FunctionEnvironment<A, S, O> {
   const names = [...Object.keys(access), ...settings];
   return {
     access,
     settings,
+    optional,
     read(env) {
       const missing = names.filter((name) => (env[name] ?? '') === '');
       if (missing.length > 0) throw new MissingEnvironmentError(missing);
       const values = new Map(names.map((name) => [name, env[name] ?? '']));
-      return (name) => values.get(name) ?? '';
+      // Unset and empty are the same to an optional variable: the code's default applies.
+      const optionalValues = new Map<O, string>();
+      for (const name of optional) {
+        const value = env[name];
+        if (value !== undefined && value !== '') optionalValues.set(name, value);
+      }
+      return Object.assign((name: (keyof A & string) | S) => values.get(name) ?? '', {
+        optional: (name: O) => optionalValues.get(name),
+      });
     },
   };
 }

@@ -60,7 +60,11 @@ export function edge<E, R>(useCase: (event: E) => Promise<R>, parts: EdgeParts<R
  * locally. Runs last (after, and on error after the failure answer has counted).
  */
 function flushMetrics(metrics: MetricsRecorder): MiddlewareObj {
-  const flush = () => metrics.flush();
+  // Returns nothing whatever `flush` returns: middy takes a value an `after` middleware returns
+  // as the invocation's response.
+  const flush = () => {
+    metrics.flush();
+  };
   return { after: flush, onError: flush };
 }
 

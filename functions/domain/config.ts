@@ -13,20 +13,34 @@ export class InvalidLifecycleConfigError extends Error {
   }
 }
 
-const VARIABLES: Array<[string, keyof LifecyclePolicy, number]> = [
-  ['STALE_SLACK_SECONDS', 'staleSlackMs', 1000],
-  ['LOST_AFTER_ATTEMPTS', 'lostAfterAttempts', 1],
-  ['LOST_AFTER_MINUTES', 'lostAfterMs', 60_000],
-  ['RETRY_BASE_SECONDS', 'retryBaseMs', 1000],
-  ['RETRY_MAX_MINUTES', 'retryMaxMs', 60_000],
-  ['LOST_RETRY_MINUTES', 'lostRetryMs', 60_000],
-  ['CHECKPOINT_INTERVAL_MINUTES', 'checkpointIntervalMs', 60_000],
-];
+/** Each variable: the policy field it sets, and the field's unit (ms) per unit of the variable. */
+const VARIABLES = {
+  STALE_SLACK_SECONDS: ['staleSlackMs', 1000],
+  LOST_AFTER_ATTEMPTS: ['lostAfterAttempts', 1],
+  LOST_AFTER_MINUTES: ['lostAfterMs', 60_000],
+  RETRY_BASE_SECONDS: ['retryBaseMs', 1000],
+  RETRY_MAX_MINUTES: ['retryMaxMs', 60_000],
+  LOST_RETRY_MINUTES: ['lostRetryMs', 60_000],
+  CHECKPOINT_INTERVAL_MINUTES: ['checkpointIntervalMs', 60_000],
+} as const satisfies Record<string, readonly [keyof LifecyclePolicy, number]>;
 
-export function policyFromEnvironment(env: Record<string, string | undefined>): LifecyclePolicy {
+export type PolicyVariable = keyof typeof VARIABLES;
+
+/** The variables the policy is read from: the renewer's and sweeper's environment.ts name them. */
+export const POLICY_VARIABLES = Object.keys(VARIABLES).filter(isPolicyVariable);
+
+function isPolicyVariable(name: string): name is PolicyVariable {
+  return Object.hasOwn(VARIABLES, name);
+}
+
+/** `env`: a variable's value, undefined when unset (a function's `read(env).optional`). */
+export function policyFromEnvironment(
+  env: (variable: PolicyVariable) => string | undefined,
+): LifecyclePolicy {
   const policy: Record<keyof LifecyclePolicy, number> = { ...DEFAULT_POLICY };
-  for (const [variable, field, unit] of VARIABLES) {
-    const raw = env[variable];
+  for (const variable of POLICY_VARIABLES) {
+    const [field, unit] = VARIABLES[variable];
+    const raw = env(variable);
     if (raw === undefined || raw === '') continue;
     const value = Number(raw);
     if (!Number.isSafeInteger(value) || value <= 0) throw new InvalidLifecycleConfigError(variable, raw);

@@ -7,13 +7,19 @@
 import { isEnrichMode } from '../domain/enrichment.ts';
 import { DEFAULT_ENRICHMENT_SETTINGS, type EnrichmentSettings } from './enrich.ts';
 
+/** The variables the settings are read from: the processor's environment.ts names them. */
+export const ENRICHMENT_VARIABLES = ['ENRICH_DEFAULT', 'ENRICH_MAX_BODY_CHARS'] as const;
+
+export type EnrichmentVariable = (typeof ENRICHMENT_VARIABLES)[number];
+
+/** `env`: a variable's value, undefined when unset (the processor's `read(env).optional`). */
 export function enrichmentSettingsFromEnvironment(
-  env: Readonly<Record<string, string | undefined>>,
+  env: (variable: EnrichmentVariable) => string | undefined,
 ): EnrichmentSettings {
-  const mode = env.ENRICH_DEFAULT;
+  const mode = env('ENRICH_DEFAULT');
   if (mode !== undefined && mode !== '' && !isEnrichMode(mode))
     throw new Error(`ENRICH_DEFAULT is ${JSON.stringify(mode)}: expected none, default or full`);
-  const body = env.ENRICH_MAX_BODY_CHARS;
+  const body = env('ENRICH_MAX_BODY_CHARS');
   const maxBodyChars =
     body === undefined || body === '' ? DEFAULT_ENRICHMENT_SETTINGS.maxBodyChars : Number(body);
   if (!Number.isInteger(maxBodyChars) || maxBodyChars < 0 || maxBodyChars > 200_000)

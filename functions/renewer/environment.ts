@@ -1,7 +1,7 @@
 /**
  * The renewer's environment (core/access.ts): every variable it reads, each resource variable with
- * the actions its code takes there. handler.ts and the local run read it; infra sets each variable
- * with its grant.
+ * the actions its code takes there, and the lifecycle policy's optional numbers. wiring.ts reads it
+ * (for Lambda and the local run); infra sets each variable with its grant.
  * Reading the renewals queue is the event source mapping's, granted where it is created.
  */
 import { CALLBACK_KEY_ACTIONS } from '../adapters/callback-key-source.ts';
@@ -12,6 +12,7 @@ import { SQS_RENEWAL_QUEUE_ACTIONS } from '../adapters/sqs-renewal-queue.ts';
 import { SUBSCRIPTION_TABLE_ACTIONS } from '../adapters/subscription-table.ts';
 import { SYNC_STATE_TABLE_ACTIONS } from '../adapters/sync-state-table.ts';
 import { allOf, defineEnvironment } from '../core/access.ts';
+import { POLICY_VARIABLES } from '../domain/config.ts';
 
 export const RENEWER_ENVIRONMENT = defineEnvironment(
   {
@@ -27,4 +28,5 @@ export const RENEWER_ENVIRONMENT = defineEnvironment(
     CONNECTIONS_SECRET_ARN: CONNECTIONS_SECRET_ACTIONS,
   },
   ['CALLBACK_BASE_URL'],
+  POLICY_VARIABLES,
 );

@@ -1,5 +1,6 @@
 /**
- * Loading Exchange connections. No Secrets Manager emulator ships with the project's toolchain
+ * Reading the two secrets: the Exchange connections, and the callback signing key (its caching
+ * guarantees; docs/development.md, "Secrets"). No Secrets Manager emulator ships with the project's toolchain
  * (none on the npm registry the project installs from; dynalite and fauxqs cover only DynamoDB,
  * SQS and SNS), so the real SDK client talks to a small loopback HTTP server that speaks the
  * Secrets Manager JSON protocol for GetSecretValue, which is all the adapter calls.
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { secretsManagerCallbackKey } from '../../functions/adapters/callback-key-source.ts';
 import {
   type ConnectionsSource,
   ConnectionsUnavailableError,
@@ -130,6 +132,23 @@ describe('secretsManagerConnections', () => {
     expect(server.requests).toHaveLength(2);
   });
 
+  it('refresh() while a read is under way: that read answers its callers but is not kept, the next call reads again', async () => {
+    let held: ServerResponse | undefined;
+    server.route('/', (_request, response) => {
+      held = response;
+    });
+    const source = secretsManagerConnections({ secretId: SECRET_ID, client: client() });
+    const before = source.all();
+    await server.waitFor('/', 1);
+    source.refresh();
+    secretsManager(secretValue(JSON.stringify({ onprem: config.onprem })));
+    if (held === undefined) throw new Error('the first read never arrived');
+    secretValue(JSON.stringify(config))(held);
+    expect([...value(await before).keys()]).toEqual(['onprem', 'sim']);
+    expect([...value(await source.all()).keys()]).toEqual(['onprem']);
+    expect(server.requests).toHaveLength(2);
+  });
+
   it.each([
     [
       'ResourceNotFoundException',
@@ -202,6 +221,37 @@ describe('secretsManagerConnections', () => {
     expect(error).toBeInstanceOf(InvalidConnectionConfigError);
     expect(error.message).toContain(`in secret "${SECRET_ID}"`);
     expect(error.message).toContain('connection "onprem", field ewsUrl');
+  });
+});
+
+describe('secretsManagerCallbackKey', () => {
+  const KEY = 'k'.repeat(32);
+
+  it('reads the secret once for the container: concurrent callers share the read, later ones the key', async () => {
+    secretsManager(secretValue(KEY));
+    const key = secretsManagerCallbackKey(client(), SECRET_ID);
+    const keys = await Promise.all(Array.from({ length: 5 }, () => key()));
+    expect(keys.map((k) => Buffer.from(k.bytes).toString('utf8'))).toEqual(Array(5).fill(KEY));
+    await key();
+    expect(server.requests).toHaveLength(1);
+    expect(JSON.parse(server.requests[0]?.body ?? '')).toEqual({ SecretId: SECRET_ID });
+  });
+
+  it('does not keep a failed read: the next call tries again', async () => {
+    secretsManager(
+      awsError(400, 'AccessDeniedException', 'User is not authorized to perform GetSecretValue'),
+    );
+    const key = secretsManagerCallbackKey(client(), SECRET_ID);
+    await expect(key()).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    secretsManager(secretValue(KEY));
+    expect(Buffer.from((await key()).bytes).toString('utf8')).toBe(KEY);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('refuses a secret without a value, naming the secret', async () => {
+    secretsManager(secretValue(undefined));
+    const key = secretsManagerCallbackKey(client(), SECRET_ID);
+    await expect(key()).rejects.toThrow(`cannot read the callback signing key from secret ${SECRET_ID}`);
   });
 });
 

@@ -103,7 +103,7 @@ describe('the import graph', () => {
 
   it('resolves imports across folders', () => {
     const graph = importGraph(CHECKED);
-    expect(graph.get('functions/renewer/handler')).toContain('functions/adapters/subscription-table');
+    expect(graph.get('functions/renewer/wiring')).toContain('functions/adapters/mailbox-watch');
   });
 
   it('lets no Lambda folder import another: what two share lives in domain/, ews/, adapters/ or core/', () => {

@@ -32,6 +32,28 @@ function prefix(site: CallSite): string {
   return `${site.operation} for mailbox ${showValue(site.mailbox)} on connection ${showValue(site.connection)}`;
 }
 
+/**
+ * A failure of the HTTP exchange itself, at a call site: the operation, connection and mailbox are
+ * set here, once, for the three kinds below, and the message starts with them.
+ */
+abstract class ExchangeCallError extends ExchangeRequestError implements CallSite {
+  readonly operation: EwsOperation;
+  readonly connection: string;
+  readonly mailbox: string;
+
+  constructor(
+    site: CallSite,
+    message: string,
+    meaning: { readonly retryable: boolean },
+    options?: ErrorOptions,
+  ) {
+    super(`${prefix(site)}: ${message}`, meaning, options);
+    this.operation = site.operation;
+    this.connection = site.connection;
+    this.mailbox = site.mailbox;
+  }
+}
+
 function targetName(target: EwsTarget): string {
   return target === 'EWS' ? 'Exchange (EWS)' : 'the OAuth2 token endpoint';
 }
@@ -40,11 +62,8 @@ function targetName(target: EwsTarget): string {
  * The credentials were refused: by the token endpoint (OAuth2 `invalid_client`, …) or by EWS
  * (HTTP 401/403). Not retryable: a person must fix the credentials or the permissions.
  */
-export class EwsAuthError extends ExchangeRequestError {
+export class EwsAuthError extends ExchangeCallError {
   override readonly name = 'EwsAuthError';
-  readonly operation: EwsOperation;
-  readonly connection: string;
-  readonly mailbox: string;
   readonly target: EwsTarget;
   readonly url: string;
   readonly httpStatus: number;
@@ -71,12 +90,10 @@ export class EwsAuthError extends ExchangeRequestError {
     const code = args.oauthError === null ? '' : ` ${showValue(args.oauthError)}`;
     const detail = args.detail === null ? '' : ` (${showValue(args.detail, 300)})`;
     super(
-      `${prefix(site)}: ${targetName(args.target)} at ${args.url} refused the credentials with HTTP ${args.httpStatus}${code}${detail}; ${args.advice}`,
+      site,
+      `${targetName(args.target)} at ${args.url} refused the credentials with HTTP ${args.httpStatus}${code}${detail}; ${args.advice}`,
       { retryable: false },
     );
-    this.operation = site.operation;
-    this.connection = site.connection;
-    this.mailbox = site.mailbox;
     this.target = args.target;
     this.url = args.url;
     this.httpStatus = args.httpStatus;
@@ -91,11 +108,8 @@ export class EwsAuthError extends ExchangeRequestError {
  * Exchange (or a proxy or the token endpoint) answered with a temporary HTTP failure and no EWS
  * error in it: 502, 503, 504, 429, or another 5xx without a SOAP Fault. Retryable.
  */
-export class EwsUnavailableError extends ExchangeRequestError {
+export class EwsUnavailableError extends ExchangeCallError {
   override readonly name = 'EwsUnavailableError';
-  readonly operation: EwsOperation;
-  readonly connection: string;
-  readonly mailbox: string;
   readonly target: EwsTarget;
   readonly url: string;
   readonly httpStatus: number;
@@ -121,12 +135,10 @@ export class EwsUnavailableError extends ExchangeRequestError {
         ? 'retry with backoff'
         : `retry after ${formatCount(args.retryAfterMs)} ms, then with backoff`;
     super(
-      `${prefix(site)}: ${targetName(args.target)} at ${args.url} is temporarily unavailable (HTTP ${args.httpStatus}${wait}${detail}); ${advice}`,
+      site,
+      `${targetName(args.target)} at ${args.url} is temporarily unavailable (HTTP ${args.httpStatus}${wait}${detail}); ${advice}`,
       { retryable: true },
     );
-    this.operation = site.operation;
-    this.connection = site.connection;
-    this.mailbox = site.mailbox;
     this.target = args.target;
     this.url = args.url;
     this.httpStatus = args.httpStatus;
@@ -177,11 +189,8 @@ const TEMPORARY_DNS_CODES = new Set(['EAI_AGAIN']);
  * No HTTP answer at all: timeout, connection refused, DNS, TLS, reset ("unreachable EWS"). A DNS
  * name that does not exist and a failed TLS handshake are not retryable (configuration); the rest are.
  */
-export class EwsUnreachableError extends ExchangeRequestError {
+export class EwsUnreachableError extends ExchangeCallError {
   override readonly name = 'EwsUnreachableError';
-  readonly operation: EwsOperation;
-  readonly connection: string;
-  readonly mailbox: string;
   readonly target: EwsTarget;
   readonly url: string;
   readonly reason: UnreachableReason;
@@ -207,16 +216,14 @@ export class EwsUnreachableError extends ExchangeRequestError {
     const code = args.code !== null ? ` (${args.code})` : clue !== null ? ` (${showValue(clue, 120)})` : '';
     const after = args.timeoutMs === null ? '' : ` within ${formatCount(args.timeoutMs)} ms`;
     super(
-      `${prefix(site)}: ${targetName(args.target)} is unreachable: ${args.url} ${info.what}${after}${code}; ${info.advice}`,
+      site,
+      `${targetName(args.target)} is unreachable: ${args.url} ${info.what}${after}${code}; ${info.advice}`,
       {
         // EAI_AGAIN is a resolver hiccup; ENOTFOUND is a name that does not exist (configuration).
         retryable: args.reason === 'dnsFailure' ? TEMPORARY_DNS_CODES.has(args.code ?? '') : info.retryable,
       },
       args.cause === undefined ? undefined : { cause: args.cause },
     );
-    this.operation = site.operation;
-    this.connection = site.connection;
-    this.mailbox = site.mailbox;
     this.target = args.target;
     this.url = args.url;
     this.reason = args.reason;

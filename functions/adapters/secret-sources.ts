@@ -1,0 +1,27 @@
+/**
+ * The two secrets the functions read, as a host provides them. In Lambda both come from Secrets
+ * Manager, by the ARN the function's environment names; the local run gives its own callback key
+ * and the simulator's connections instead (local/functions.ts). The wiring (each function's
+ * wiring.ts) reads the ARNs and asks here, so a handler.ts only says which host it is.
+ */
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { CallbackKey } from '../domain/callback.ts';
+import { secretsManagerCallbackKey } from './callback-key-source.ts';
+import { secretsManagerConnections } from './connections-source.ts';
+import { type ExchangeClients, exchangeClients } from './exchange-clients.ts';
+
+export interface SecretSources {
+  /** The key callback URLs are signed with, held in the secret `secretArn`. */
+  callbackKey(secretArn: string): () => Promise<CallbackKey>;
+  /** Exchange clients for the connections held in the secret `secretArn`. */
+  exchangeClients(secretArn: string): ExchangeClients;
+}
+
+/** Lambda's secrets: one Secrets Manager client for both (and for every call in a container). */
+export function secretsManagerSources(client: SecretsManagerClient): SecretSources {
+  return {
+    callbackKey: (secretArn) => secretsManagerCallbackKey(client, secretArn),
+    exchangeClients: (secretArn) =>
+      exchangeClients(secretsManagerConnections({ secretId: secretArn, client })),
+  };
+}
