@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { measureCost } from '../../bench/cost.ts';
 import { benchDecode } from '../../bench/decode.ts';
 import { benchEnrichment } from '../../bench/enrichment.ts';
+import { benchGraphReceiver } from '../../bench/graph-receiver.ts';
 import { benchReceiver } from '../../bench/receiver.ts';
 import { measureSweepCost } from '../../bench/sweep-cost.ts';
 
@@ -51,6 +52,19 @@ describe('the timing benchmarks, one round of two iterations', () => {
     for (const hop of Object.values(result.floor)) expect(hop.p50).toBeGreaterThan(0);
     expect(result.endToEnd.p50).toBeGreaterThan(0);
   }, 120_000);
+
+  it('graph-receiver: validation and batches of 1 and 50, each against its floor', async () => {
+    const results = await benchGraphReceiver(() => {}, 'smoke');
+    expect(results.map((r) => [r.name, r.baseline])).toEqual([
+      [
+        'receiver handler, Graph validation request',
+        'bare validationTokenOf + validationAnswer (no edge, no routing)',
+      ],
+      ['receiver handler, Graph batch of 1 change notification', 'bare GetItem + 1 SendMessageBatch'],
+      ['receiver handler, Graph batch of 50 change notifications', 'bare GetItem + 5 SendMessageBatch'],
+    ]);
+    for (const r of results) expect(r.baselineMicros).toBeGreaterThan(0);
+  }, 60_000);
 });
 
 describe('the sweep-cost measurement, at a small scale', () => {
@@ -105,5 +119,16 @@ describe('the cost of a mailbox-month (docs/cost.md)', () => {
     expect(total(1, 100) - total(1, 0)).toBeCloseTo(total(30, 100) - total(30, 0), 6);
     for (const month of months)
       for (const line of month.lines) expect(line.perMonth).toBeGreaterThanOrEqual(0);
+  });
+
+  it('prices a Graph mailbox from the Graph route it measures: no heartbeat, so an idle one costs less', async () => {
+    const { months, graphMonths, graphBytes } = await measureCost();
+    expect(graphBytes.notificationMetricsLine).toBeGreaterThan(100);
+    expect(graphBytes.event).toBeGreaterThan(500);
+    expect(graphMonths.map((m) => m.eventsPerDay)).toEqual([0, 50]);
+    const idleEws = months.find((m) => m.statusFrequency === 5 && m.eventsPerDay === 0)?.total ?? 0;
+    const [idle, busy] = graphMonths;
+    expect(idle?.total).toBeLessThan(idleEws);
+    expect(busy?.total).toBeGreaterThan(idle?.total ?? Number.POSITIVE_INFINITY);
   });
 });

@@ -146,8 +146,9 @@ describe('npm run mailboxes', () => {
       },
     });
     const listed = await cli('list', '--endpoint', endpoint);
-    expect(listed.stdout).toMatch(/^MAILBOX\s+STATE\s+LAST CONTACT\s+GEN\s+CONNECTION$/m);
-    expect(listed.stdout).toMatch(/^ada@contoso.test\s+active\s+\d+ s ago\s+1\s+local$/m);
+    expect(listed.stdout).toMatch(/^MAILBOX\s+STATE\s+LAST CONTACT\s+GEN\s+SOURCE\s+CONNECTION\s+EXPIRES$/m);
+    expect(listed.stdout).toMatch(/^ada@contoso.test\s+active\s+\d+ s ago\s+1\s+ews\s+local\s+-$/m);
+    expect(added.stdout).toMatch(/^source\s+EWS$/m);
   });
 
   it('says why a mailbox is not watched yet when the first attempt fails (exit code 1), or returns at once with --no-wait', async () => {
