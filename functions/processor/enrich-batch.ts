@@ -97,16 +97,17 @@ async function enrichAll(
   const requests: EnrichmentRequest[] = [];
   const positions: number[] = [];
   for (const { index, event } of routed) {
-    if (!event.type.startsWith('exchange-push-bridge.notification.')) continue;
     const hints = hintsOf(records[index] as SQSRecord);
     if (hints === undefined) continue;
     const data = dataOf(event.body);
+    const eventType = readableEventTypeOf(event.type, data);
+    if (eventType === undefined) continue;
     const itemId: unknown = data?.itemId;
     const id = typeof itemId === 'object' && itemId !== null ? Reflect.get(itemId, 'id') : null;
     requests.push({
       mailboxKey: event.mailboxKey,
       mailbox: typeof data?.mailbox === 'string' ? data.mailbox : '',
-      eventType: typeof data?.eventType === 'string' ? data.eventType : '',
+      eventType,
       itemId: typeof id === 'string' ? id : null,
       hints,
     });
@@ -204,4 +205,17 @@ export function withItem(
     code: 'MessageTooLarge',
     detail: `the event with its item is over the topic's ${limit} byte message limit; read the item with GetItem`,
   });
+}
+
+/**
+ * The EWS event type an event stands for, for what enrichment reads: a pushed event's own, or for
+ * a change a catch-up found (resync), the push it stands in for (Create → CreatedEvent, Update →
+ * ModifiedEvent; a Delete or read-flag change has nothing to read). Undefined for other events.
+ */
+function readableEventTypeOf(type: string, data: Record<string, unknown> | undefined): string | undefined {
+  if (type.startsWith('exchange-push-bridge.notification.'))
+    return typeof data?.eventType === 'string' ? data.eventType : '';
+  if (type === 'exchange-push-bridge.resync.Create') return 'CreatedEvent';
+  if (type === 'exchange-push-bridge.resync.Update') return 'ModifiedEvent';
+  return undefined;
 }

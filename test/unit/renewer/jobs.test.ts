@@ -222,6 +222,10 @@ describe('renewing a subscription', () => {
     ]);
     const deletion = world.publisher.events().find((e) => e.type.endsWith('resync.Delete'));
     expect(deletion?.subject).toBe('pushed-gone');
+    // What the catch-up found carries the mailbox's connection, so the processor enriches it.
+    // (The Delete GetItem found has nothing to read, and carries none.)
+    const found = world.publisher.messages().filter((m) => m.body.type.endsWith('.resync.Create'));
+    expect(found.map((m) => m.attributes?.['bridge.connection'])).toEqual(['default', 'default']);
     expect(record(world)).toMatchObject({ state: 'active', generation: 3 });
     expect(record(world).syncWork).toBeUndefined();
     expect((await world.syncStates.get(mailboxKey, calendar))?.syncState).toBe(
