@@ -18,7 +18,6 @@
 import type { BridgeEvent } from '../../events/bridge-event.ts';
 import type { Clock } from '../core/clock.ts';
 import { forEachLimited } from '../core/concurrency.ts';
-import { hintAttributes } from '../domain/enrichment.ts';
 import type { EventPublisher } from '../domain/events.ts';
 import { toGraphNotificationCloudEvent } from '../domain/graph-events.ts';
 import {
@@ -138,9 +137,10 @@ export async function receiveGraph(
           : placed.decision;
       decided.push({ item, decision, published });
     }
-    // One publish per mailbox keeps its events in the order Graph sent them.
-    if (record !== undefined && events.length > 0)
-      await deps.publisher.publish(first.mailboxKey, events, hintAttributes(record));
+    // One publish per mailbox keeps its events in the order Graph sent them. No enrichment hints:
+    // the processor reads items over EWS only, and a Graph connection would fail every read
+    // (EnrichmentFailed, its alarm); Graph events go out as they came until Graph reads exist.
+    if (record !== undefined && events.length > 0) await deps.publisher.publish(first.mailboxKey, events);
     if (work.length > 0 || obsolete.length > 0)
       await deps.graphWork.requestGraphWork(first.mailboxKey, { work, obsolete });
     for (const { item, decision, published } of decided) {

@@ -115,6 +115,8 @@ describe('receiver: Graph routes', () => {
       'notification.ModifiedEvent',
       'notification.DeletedEvent',
     ]);
+    // No enrichment hints: the processor's reads are EWS GetItem, which a Graph connection cannot serve.
+    expect(world.publisher.messages().map((m) => m.attributes)).toEqual([undefined, undefined, undefined]);
     const [first] = world.publisher.events(mailboxKey);
     expect(first?.data).toMatchObject({
       mailbox,
