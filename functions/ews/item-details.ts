@@ -192,8 +192,7 @@ export function decodeItemDetails(element: XmlElement, options: DecodeOptions): 
       organizer: mailboxIn(child('Organizer')),
       requiredAttendees: attendeesIn(child('RequiredAttendees')),
       optionalAttendees: attendeesIn(child('OptionalAttendees')),
-      recurrence:
-        child('Recurrence') === undefined ? null : (toJson(child('Recurrence') as XmlElement) as object),
+      recurrence: recurrenceOf(child('Recurrence')),
     });
   }
   if (MESSAGE_ELEMENTS.has(element.name)) {
@@ -270,6 +269,11 @@ function attendeesIn(element: XmlElement | undefined): ExchangeAttendee[] {
  */
 export function toJson(element: XmlElement): unknown {
   if (element.children.length === 0 && element.attributes.size === 0) return element.text;
+  return toJsonObject(element);
+}
+
+/** A parent element as an object (toJson's second case, whatever the element holds). */
+export function toJsonObject(element: XmlElement): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, value] of element.attributes) if (!name.startsWith('{')) out[name] = value;
   for (const c of element.children) {
@@ -282,4 +286,9 @@ export function toJson(element: XmlElement): unknown {
   }
   if (element.children.length === 0 && element.text !== '') out.value = element.text;
   return out;
+}
+
+/** A master's recurrence pattern and range, as JSON in Exchange's names; null for other items. */
+function recurrenceOf(element: XmlElement | undefined): Record<string, unknown> | null {
+  return element === undefined ? null : toJsonObject(element);
 }
