@@ -377,3 +377,44 @@ function errorCode(error: unknown): string | null {
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** One client per connection of one kind (EWS or Graph): what exchange-clients.ts and graph-clients.ts hand out. */
+export interface ClientsByConnection<Client> {
+  client(name: string): Promise<Client | undefined>;
+  names(): Promise<readonly string[]>;
+}
+
+/**
+ * Clients built from connections, one per name, kept while the connection's configuration is the
+ * same and rebuilt when it changes (a rotated secret). An unknown name is `undefined`; an
+ * unreadable or invalid configuration is thrown, because nothing can be done without it.
+ */
+export function clientsByConnection<Config, Client>(
+  lookup: {
+    readonly get: (name: string) => Promise<Result<Config, ConnectionsError | UnknownConnectionError>>;
+    readonly all: () => Promise<Result<ReadonlyMap<string, Config>, ConnectionsError>>;
+  },
+  build: (config: Config) => Client,
+): ClientsByConnection<Client> {
+  const cache = new Map<string, { fingerprint: string; client: Client }>();
+  return {
+    async client(name) {
+      const found = await lookup.get(name);
+      if (!found.ok) {
+        if (found.error instanceof UnknownConnectionError) return undefined;
+        throw found.error;
+      }
+      const fingerprint = JSON.stringify(found.value);
+      const cached = cache.get(name);
+      if (cached?.fingerprint === fingerprint) return cached.client;
+      const client = build(found.value);
+      cache.set(name, { fingerprint, client });
+      return client;
+    },
+    async names() {
+      const all = await lookup.all();
+      if (!all.ok) throw all.error;
+      return [...all.value.keys()].sort();
+    },
+  };
+}

@@ -11,7 +11,7 @@
 import type { Clock } from '../core/clock.ts';
 import { type GraphConnection, graphCredentialsOf } from '../graph/connection.ts';
 import { createGraphClient, type GraphClient } from '../graph/graph-client.ts';
-import { type ConnectionsSource, UnknownConnectionError } from './connections-source.ts';
+import { type ConnectionsSource, clientsByConnection } from './connections-source.ts';
 
 export interface GraphClients {
   client(name: string): Promise<GraphClient | undefined>;
@@ -27,27 +27,10 @@ export interface GraphClientDeps {
 }
 
 export function graphClients(source: ConnectionsSource, deps: GraphClientDeps = {}): GraphClients {
-  const cache = new Map<string, { fingerprint: string; client: GraphClient }>();
-  return {
-    async client(name) {
-      const found = await source.graph(name);
-      if (!found.ok) {
-        if (found.error instanceof UnknownConnectionError) return undefined;
-        throw found.error;
-      }
-      const fingerprint = JSON.stringify(found.value);
-      const cached = cache.get(name);
-      if (cached?.fingerprint === fingerprint) return cached.client;
-      const client = graphClientFor(found.value, deps);
-      cache.set(name, { fingerprint, client });
-      return client;
-    },
-    async names() {
-      const all = await source.allGraph();
-      if (!all.ok) throw all.error;
-      return [...all.value.keys()].sort();
-    },
-  };
+  return clientsByConnection(
+    { get: (name) => source.graph(name), all: () => source.allGraph() },
+    (connection) => graphClientFor(connection, deps),
+  );
 }
 
 export function graphClientFor(connection: GraphConnection, deps: GraphClientDeps = {}): GraphClient {
