@@ -220,12 +220,11 @@ export function parseConnections(
 
 const GRAPH_CONNECTION_KEYS = ['kind', 'graphUrl', 'auth', 'timeoutMs'];
 
-function parseGraphConnection(
-  name: string,
-  raw: Record<string, unknown>,
-  problems: ConnectionConfigProblem[],
-): GraphConnection | null {
-  const before = problems.length;
+/**
+ * How a connection's parser reports: each problem named by the connection, and first of all a
+ * name the mailbox records could not refer to.
+ */
+function problemsOf(name: string, problems: ConnectionConfigProblem[]) {
   const problem = (field: string | null, value: string | null, what: string, fix: string) => {
     problems.push({ connection: name, field, value, problem: what, fix });
   };
@@ -237,6 +236,16 @@ function parseGraphConnection(
       'use 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit (mailbox records refer to it)',
     );
   }
+  return problem;
+}
+
+function parseGraphConnection(
+  name: string,
+  raw: Record<string, unknown>,
+  problems: ConnectionConfigProblem[],
+): GraphConnection | null {
+  const before = problems.length;
+  const problem = problemsOf(name, problems);
   reportUnknownKeys(raw, GRAPH_CONNECTION_KEYS, null, problem);
   const graphUrl =
     raw.graphUrl === undefined
@@ -319,17 +328,7 @@ function parseConnection(
   problems: ConnectionConfigProblem[],
 ): ExchangeConnection | null {
   const before = problems.length;
-  const problem = (field: string | null, value: string | null, what: string, fix: string) => {
-    problems.push({ connection: name, field, value, problem: what, fix });
-  };
-  if (!CONNECTION_NAME.test(name)) {
-    problem(
-      null,
-      null,
-      'is not a usable connection name',
-      'use 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit (mailbox records refer to it)',
-    );
-  }
+  const problem = problemsOf(name, problems);
   if (!isRecord(raw)) {
     problem(
       null,
