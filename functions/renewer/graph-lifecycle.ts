@@ -32,7 +32,7 @@ import {
 } from '../domain/graph-mailbox.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import { isLost, type LifecyclePolicy, retryDelay } from '../domain/policy.ts';
-import { NEEDS_ATTENTION_PREFIX, type RenewalQueue } from '../domain/renewal-job.ts';
+import { NEEDS_ATTENTION_PREFIX, type RenewalFailure, type RenewalQueue } from '../domain/renewal-job.ts';
 import type { SubscriptionRecord, SubscriptionState } from '../domain/subscription.ts';
 import { clientStateFor } from '../graph/client-state.ts';
 import {
@@ -76,18 +76,8 @@ export interface GraphDeltaStore {
   put(mailboxKey: MailboxKey, state: GraphDeltaState): Promise<void>;
 }
 
-/** A failed attempt, as the record keeps it (the same write job.ts's `RenewalFailure` makes). */
-export interface GraphFailure {
-  readonly mailboxKey: MailboxKey;
-  readonly generation: number;
-  readonly state: SubscriptionState;
-  readonly error: string;
-  readonly attempts: number;
-  readonly nextAttemptAt: number;
-  readonly firstFailureAt: number | undefined;
-  readonly lost: boolean;
-  readonly now: number;
-}
+/** A failed attempt, as the record keeps it: the same write as an EWS renewal's. */
+export type GraphFailure = RenewalFailure;
 
 export interface GraphLifecycleStore {
   get(mailboxKey: MailboxKey): Promise<SubscriptionRecord | undefined>;

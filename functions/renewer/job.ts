@@ -15,7 +15,15 @@ import type { CallbackKey } from '../domain/callback.ts';
 import { type EventPublisher, toLifecycleCloudEvent } from '../domain/events.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import { isLost, type LifecyclePolicy, retryDelay, type WorkReason, workFor } from '../domain/policy.ts';
-import { NEEDS_ATTENTION_PREFIX, type RenewalJob, type RenewalQueue } from '../domain/renewal-job.ts';
+import {
+  NEEDS_ATTENTION_PREFIX,
+  type RenewalFailure,
+  type RenewalJob,
+  type RenewalQueue,
+} from '../domain/renewal-job.ts';
+
+export type { RenewalFailure };
+
 import type { SubscriptionRecord, SubscriptionState, SyncWork } from '../domain/subscription.ts';
 import { ExchangeRequestError } from '../ews/errors.ts';
 import type { PushSubscriptionRequest, SubscribeResult } from '../ews/subscribe.ts';
@@ -60,18 +68,6 @@ export interface CompleteRenewal {
   readonly now: number;
   readonly syncWork: SyncWork | undefined;
   readonly syncReason: ResyncEventData['reason'] | undefined;
-}
-
-export interface RenewalFailure {
-  readonly mailboxKey: MailboxKey;
-  readonly generation: number;
-  readonly state: SubscriptionState;
-  readonly error: string;
-  readonly attempts: number;
-  readonly nextAttemptAt: number;
-  readonly firstFailureAt: number | undefined;
-  readonly lost: boolean;
-  readonly now: number;
 }
 
 /** A lifecycle write guarded by the generation it was decided at. */
