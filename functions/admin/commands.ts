@@ -276,11 +276,14 @@ export function parseAdminCommand(input: unknown): Result<AdminCommand, InvalidM
       const enrich = field('enrich');
       if (enrich !== undefined && !isEnrichMode(enrich))
         return invalid('enrich', `enrich ${showValue(String(enrich))} must be none, default or full`);
-      const enrichFields = field('enrichFields') ?? [];
+      const rawFields = field('enrichFields') ?? [];
+      const enrichFields = Array.isArray(rawFields)
+        ? rawFields.filter((f): f is string => typeof f === 'string' && isFieldUri(f))
+        : [];
       if (
-        !Array.isArray(enrichFields) ||
-        enrichFields.length > MAX_EXTRA_FIELDS ||
-        !enrichFields.every((f) => typeof f === 'string' && isFieldUri(f))
+        !Array.isArray(rawFields) ||
+        rawFields.length > MAX_EXTRA_FIELDS ||
+        enrichFields.length !== rawFields.length
       ) {
         return invalid(
           'enrichFields',
@@ -295,7 +298,7 @@ export function parseAdminCommand(input: unknown): Result<AdminCommand, InvalidM
         eventTypes: eventTypes.value,
         statusFrequency,
         ...(enrich === undefined ? {} : { enrich }),
-        ...(enrichFields.length === 0 ? {} : { enrichFields: enrichFields as string[] }),
+        ...(enrichFields.length === 0 ? {} : { enrichFields }),
       });
     }
     default:
