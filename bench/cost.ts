@@ -14,9 +14,11 @@ import { systemClock } from '../functions/core/clock.ts';
 import { powertoolsMetrics } from '../functions/core/telemetry.ts';
 import { callbackKeyFrom, callbackPath } from '../functions/domain/callback.ts';
 import { type MailboxKey, mailboxKeyOf } from '../functions/domain/mailbox-key.ts';
+import { clientStateFor } from '../functions/graph/client-state.ts';
 import { createReceiverHandler } from '../functions/receiver/http.ts';
 import type { ACCESS_LOG_FIELDS } from '../infra/receiver.ts';
 import { callbackPush } from '../test/support/callback-push.ts';
+import { changeItem, graphRequest, lifecycleItem } from '../test/support/graph-push.ts';
 import { created, sendNotification, status } from '../test/support/pushes.ts';
 
 /**
@@ -56,6 +58,15 @@ export const ASSUMPTIONS = {
   /** Sweep reads per mailbox per minute, measured in docs/sweep-cost.md. */
   sweepReadUnitsPerMailbox: 0.06,
   daysPerMonth: 30.4,
+  /** Graph: change notifications per POST for one mailbox (Graph batches, but assume none: an upper bound). */
+  graphNotificationsPerPost: 1,
+  /** Graph: billed ms of a renewer job that PATCHes both subscriptions (two Graph round trips). */
+  graphRenewalBilledMs: 600,
+  renewerMemoryGb: 0.5,
+  /** Graph: lifecycle notifications a month per mailbox (reauthorizationRequired and the like); assumed. */
+  graphLifecyclePerMonth: 2,
+  /** SQS standard (the renewals queue), per million requests. */
+  sqsStandardPerMillion: 0.4,
 } as const;
 
 export interface MeasuredBytes {
@@ -302,15 +313,222 @@ export function mailboxMonth(
   };
 }
 
+export interface GraphBytes {
+  /** One change notification POST (a batch of one), as Graph sends it. */
+  readonly notificationRequest: number;
+  readonly notificationMetricsLine: number;
+  readonly notificationAppLogLines: number;
+  /** One lifecycle notification POST: its metrics and the info line it logs. */
+  readonly lifecycleMetricsLine: number;
+  readonly lifecycleAppLogLines: number;
+  /** A validation request's metrics line (Graph validates both URLs at every create and renewal). */
+  readonly validationMetricsLine: number;
+  readonly event: number;
+}
+
+/** Runs the receiver's real Graph route for a change, a lifecycle and a validation request; measures bytes. */
+export async function measureGraphBytes(): Promise<GraphBytes> {
+  const key = callbackKeyFrom(randomBytes(32));
+  const mailboxKey = mailboxKeyOf('ada.lovelace@contoso.com');
+  const published: BridgeEvent[] = [];
+  const lines: string[] = [];
+  const saved = { dev: process.env.POWERTOOLS_DEV, disabled: process.env.POWERTOOLS_METRICS_DISABLED };
+  process.env.POWERTOOLS_DEV = 'true';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+  const originalLog = console.log;
+  try {
+    const subscriptionId = '7f105c7d-2dc5-4530-97cd-4e7ae6534c07';
+    const record = parseSubscriptionRecord({
+      pk: mailboxKey,
+      sk: SUBSCRIPTION_SK,
+      mailbox: 'ada.lovelace@contoso.com',
+      connection: 'contoso-graph',
+      source: 'graph',
+      graph: {
+        userId: 'ada.lovelace@contoso.com',
+        messages: { generation: 3, subscriptionId, expiresAt: Date.now() + 86_400_000 },
+      },
+      folders: 'all',
+      eventTypes: ['CreatedEvent', 'ModifiedEvent', 'DeletedEvent'],
+      statusFrequency: 0,
+      state: 'active',
+      generation: 3,
+      attempts: 0,
+      createdAt: Date.now() - 86_400_000,
+      updatedAt: Date.now() - 60_000,
+    });
+    const handler = createReceiverHandler({
+      store: { get: async () => record, advance: async () => true },
+      graphWork: { requestGraphWork: async () => {} },
+      publisher: {
+        publish: async (_mailbox, events) => {
+          published.push(...events);
+        },
+      },
+      pushedItemList: { record: async () => {} },
+      clock: systemClock,
+      callbackKey: async () => key,
+      logger: new Logger({ serviceName: 'receiver' }),
+      metrics: powertoolsMetrics(new Metrics({ namespace: 'ExchangePushBridge', serviceName: 'receiver' })),
+    });
+    const clientState = clientStateFor(key, mailboxKey, 3);
+    const run = async (request: Parameters<typeof handler>[0]) => {
+      lines.length = 0;
+      const capture = (...args: unknown[]) => {
+        lines.push(args.map(String).join(' '));
+      };
+      // Powertools' dev mode writes info lines through console.info, metrics through console.log.
+      const originalInfo = console.info;
+      console.log = capture;
+      console.info = capture;
+      await handler(request);
+      console.log = originalLog;
+      console.info = originalInfo;
+      const emf = lines.filter((l) => l.includes('"_aws"'));
+      const logs = lines.filter((l) => !l.includes('"_aws"'));
+      return {
+        request: Buffer.byteLength(request.body ?? ''),
+        metrics: emf.reduce((n, l) => n + Buffer.byteLength(l), 0),
+        appLogs: logs.reduce((n, l) => n + Buffer.byteLength(JSON.stringify(JSON.parse(l))), 0),
+      };
+    };
+    const itemId = `AAMkAD${randomBytes(100).toString('base64url')}`;
+    const change = await run(
+      graphRequest({
+        body: JSON.stringify({ value: [changeItem({ subscriptionId, clientState, itemId })] }),
+      }),
+    );
+    const lifecycle = await run(
+      graphRequest({
+        path: '/graph/lifecycle',
+        body: JSON.stringify({
+          value: [lifecycleItem({ subscriptionId, clientState, lifecycleEvent: 'reauthorizationRequired' })],
+        }),
+      }),
+    );
+    const validation = await run(graphRequest({ query: 'validationToken=Validation%3A+Testing' }));
+    if (published.length !== 1) throw new Error(`the change published ${published.length} events, not 1`);
+    return {
+      notificationRequest: change.request,
+      notificationMetricsLine: change.metrics,
+      notificationAppLogLines: change.appLogs,
+      lifecycleMetricsLine: lifecycle.metrics,
+      lifecycleAppLogLines: lifecycle.appLogs,
+      validationMetricsLine: validation.metrics,
+      event: Buffer.byteLength(JSON.stringify(published[0])),
+    };
+  } finally {
+    console.log = originalLog;
+    restore('POWERTOOLS_DEV', saved.dev);
+    restore('POWERTOOLS_METRICS_DISABLED', saved.disabled);
+  }
+}
+
+/**
+ * One Graph mailbox for a month with `changesPerDay` changes: no heartbeat; a notification per
+ * change (Graph has no folder events); its two subscriptions renewed every 3.5 days by one renewer
+ * job (each create or PATCH validated by Graph at both URLs); a few lifecycle notifications.
+ */
+export function graphMailboxMonth(
+  bytes: MeasuredBytes,
+  graph: GraphBytes,
+  changesPerDay: number,
+): MailboxMonth {
+  const a = ASSUMPTIONS;
+  const p = PRICES;
+  const minutes = a.daysPerMonth * 24 * 60;
+  const notifications = changesPerDay * a.daysPerMonth;
+  const posts = notifications / a.graphNotificationsPerPost;
+  const renewals = a.daysPerMonth / 3.5;
+  // Graph validates the notification and lifecycle URLs at each PATCH of each of the two subscriptions.
+  const validations = renewals * 2 * 2;
+  const lifecycle = a.graphLifecyclePerMonth;
+  const requests = posts + validations + lifecycle;
+  const perMillion = (count: number, price: number) => (count / 1e6) * price;
+  const platform = bytes.platformLogLines;
+  const logBytes =
+    posts * (graph.notificationMetricsLine + graph.notificationAppLogLines + platform + bytes.accessLogLine) +
+    validations * (graph.validationMetricsLine + platform + bytes.accessLogLine) +
+    lifecycle * (graph.lifecycleMetricsLine + graph.lifecycleAppLogLines + platform + bytes.accessLogLine) +
+    // The processor's two lines per batch; the renewer's two lines and its info line per job (~1 KB).
+    notifications * platform +
+    (renewals + lifecycle) * (platform + 1_024);
+  const lines: CostLine[] = [
+    {
+      item: 'HTTP API requests (notifications, validations, lifecycle)',
+      perMonth: perMillion(requests, p.httpApiPerMillion),
+    },
+    { item: 'receiver invocations', perMonth: perMillion(requests, p.lambdaRequestsPerMillion) },
+    {
+      item: 'receiver duration (arm64, 256 MB)',
+      perMonth:
+        (((posts + lifecycle) * a.notificationBilledMs + validations * a.heartbeatBilledMs) / 1000) *
+        a.receiverMemoryGb *
+        p.lambdaArmPerGbSecond,
+    },
+    {
+      item: 'DynamoDB reads (the record, per notification POST and lifecycle POST)',
+      perMonth: perMillion(posts + lifecycle, p.dynamoReadPerMillion),
+    },
+    {
+      item: 'DynamoDB writes (lifecycle work noted; per renewer job: queued mark, 2 subscriptions, settle)',
+      perMonth: perMillion(lifecycle + (renewals + lifecycle) * 4, p.dynamoWritePerMillion),
+    },
+    {
+      item: 'DynamoDB sweep reads (0.06 units a minute)',
+      perMonth: perMillion(minutes * a.sweepReadUnitsPerMailbox, p.dynamoReadPerMillion),
+    },
+    {
+      item: 'renewer jobs (invocation, duration at 512 MB, renewals queue send/receive/delete)',
+      perMonth:
+        perMillion(renewals + lifecycle, p.lambdaRequestsPerMillion) +
+        (((renewals + lifecycle) * a.graphRenewalBilledMs) / 1000) *
+          a.renewerMemoryGb *
+          p.lambdaArmPerGbSecond +
+        perMillion((renewals + lifecycle) * 3, a.sqsStandardPerMillion),
+    },
+    {
+      item: 'SQS FIFO: send to ingest, the processor receiving and deleting',
+      perMonth: perMillion(posts * 3, p.sqsFifoPerMillion),
+    },
+    {
+      item: 'SNS FIFO: publish and delivery to Events',
+      perMonth:
+        perMillion(notifications, p.snsFifoPublishPerMillion + p.snsFifoDeliveryPerMillion) +
+        ((notifications * graph.event) / GB) * (p.snsFifoPublishPerGb + p.snsFifoDeliveryPerGb),
+    },
+    {
+      item: 'processor invocations and duration',
+      perMonth:
+        perMillion(posts, p.lambdaRequestsPerMillion) +
+        ((notifications * a.processorBilledMsPerEvent) / 1000) * a.processorMemoryGb * p.lambdaArmPerGbSecond,
+    },
+    { item: 'CloudWatch Logs ingestion', perMonth: (logBytes / GB) * p.logsIngestionPerGb },
+    { item: 'CloudWatch Logs storage (30 days kept)', perMonth: (logBytes / GB) * p.logsStoragePerGbMonth },
+  ];
+  return {
+    statusFrequency: 0,
+    eventsPerDay: changesPerDay,
+    lines,
+    total: lines.reduce((n, l) => n + l.perMonth, 0),
+  };
+}
+
 export interface CostReport {
   readonly bytes: MeasuredBytes;
   readonly months: readonly MailboxMonth[];
+  readonly graphBytes: GraphBytes;
+  /** Graph mailboxes (statusFrequency 0: no heartbeat), with 0 and 50 changes a day. */
+  readonly graphMonths: readonly MailboxMonth[];
 }
 
 export async function measureCost(): Promise<CostReport> {
   const bytes = await measureBytes();
   const months = [1, 5, 30].flatMap((sf) => [0, 100].map((events) => mailboxMonth(bytes, sf, events)));
-  return { bytes, months };
+  const graphBytes = await measureGraphBytes();
+  // 50 changes a day: the same 100 events a day an EWS mailbox raises (about two per change).
+  const graphMonths = [0, 50].map((changes) => graphMailboxMonth(bytes, graphBytes, changes));
+  return { bytes, months, graphBytes, graphMonths };
 }
 
 export function formatCost(report: CostReport): string[] {
@@ -320,6 +538,11 @@ export function formatCost(report: CostReport): string[] {
     out.push(
       `StatusFrequency ${month.statusFrequency}, ${month.eventsPerDay} events/day: ${dollars(month.total)} per mailbox-month`,
     );
+    for (const line of month.lines) out.push(`  ${line.item}: ${dollars(line.perMonth)}`);
+  }
+  out.push(`measured Graph bytes: ${JSON.stringify(report.graphBytes)}`);
+  for (const month of report.graphMonths) {
+    out.push(`Graph mailbox, ${month.eventsPerDay} changes/day: ${dollars(month.total)} per mailbox-month`);
     for (const line of month.lines) out.push(`  ${line.item}: ${dollars(line.perMonth)}`);
   }
   return out;

@@ -9,6 +9,8 @@ import { formatSizes, measureBundles } from './bundles.ts';
 import { formatCost, measureCost } from './cost.ts';
 import { benchDecode } from './decode.ts';
 import { benchEdge } from './edge.ts';
+import { benchEnrichment, formatEnrichment } from './enrichment.ts';
+import { benchGraphReceiver } from './graph-receiver.ts';
 import { type Comparison, formatComparison } from './harness.ts';
 import { benchReceiver } from './receiver.ts';
 import { benchSweepCost, formatSweepCost } from './sweep-cost.ts';
@@ -22,7 +24,18 @@ interface BenchOutput {
 const benchmarks: Array<[string, (progress: (line: string) => void) => Promise<BenchOutput>]> = [
   ['decode', async (progress) => ({ comparisons: await benchDecode(progress) })],
   ['receiver', async (progress) => ({ comparisons: await benchReceiver(progress) })],
+  ['graph-receiver', async (progress) => ({ comparisons: await benchGraphReceiver(progress) })],
   ['edge', async (progress) => ({ comparisons: await benchEdge(progress) })],
+  [
+    'enrichment',
+    async (progress) => {
+      const report = await benchEnrichment(progress);
+      return {
+        comparisons: report.comparisons,
+        measurement: { lines: formatEnrichment(report), data: report },
+      };
+    },
+  ],
   [
     'bundles',
     async (progress) => {

@@ -1,4 +1,4 @@
-// `npm run --silent mailboxes -- <add|remove|show|list> ...`: manage watched mailboxes of a
+// `npm run --silent mailboxes -- <add|remove|migrate|show|list> ...`: manage watched mailboxes of a
 // deployed stack (through its admin function, with your AWS credentials) or of the local run
 // (through its admin endpoint). The operator never needs Exchange credentials: they stay in the
 // stack's secret.
@@ -30,6 +30,9 @@ commands:
                           add waits until the mailbox is watched: the lifecycle takes the baseline
                           of its folders, then subscribes; changes made from then on reach consumers
   remove <mailbox>        stop watching (Exchange's subscription ends at its next push)
+  migrate <mailbox> --connection <Graph connection>
+                          move an EWS mailbox to Microsoft Graph without losing a change
+                          (docs/graph-source.md, "Migrating a mailbox from EWS to Graph")
   show <mailbox>          one mailbox, with its health
   list [--all]            watched mailboxes (--all: removed ones too)
 
@@ -216,6 +219,18 @@ function parse(argv: string[]): {
       }
       return { command, target, json: values.json, wait: !values['no-wait'] };
     }
+    case 'migrate': {
+      if (values.connection === undefined)
+        throw new UsageError(
+          '"migrate" needs --connection <Graph connection> (see README, "Microsoft Graph connections")',
+        );
+      return {
+        command: { command: 'migrate', mailbox: needMailbox(), connection: values.connection },
+        target,
+        json: values.json,
+        wait: false,
+      };
+    }
     case 'remove':
     case 'show':
       return { command: { command: verb, mailbox: needMailbox() }, target, json: values.json, wait: false };
@@ -322,8 +337,9 @@ function describe(view: MailboxView): string {
     ['mailbox', view.mailbox],
     [
       'state',
-      `${view.state}${view.stale ? ' (STALE: no push for more than 2 x StatusFrequency)' : ''}${view.recovery ? ` (recovery requested: ${view.recovery})` : ''}`,
+      `${view.state}${view.stale ? (view.source === 'graph' ? ' (STALE: no unexpired Graph subscription)' : ' (STALE: no push for more than 2 x StatusFrequency)') : ''}${view.recovery ? ` (recovery requested: ${view.recovery})` : ''}`,
     ],
+    ['source', view.source === 'graph' ? 'Microsoft Graph' : 'EWS'],
     [
       'last contact',
       view.lastContactAt === null ? 'never' : `${view.lastContactAt} (${view.secondsSinceContact} s ago)`,
@@ -338,12 +354,31 @@ function describe(view: MailboxView): string {
             .join(', '),
     ],
     ['event types', view.eventTypes.join(', ')],
-    ['status frequency', `${view.statusFrequency} min`],
-    ['generation', String(view.generation)],
-    ['subscription id', view.subscriptionId ?? '(none yet)'],
-    ['watermark', view.watermark ?? '(none yet)'],
-    ['renewal attempts', String(view.attempts)],
   ];
+  if (view.source === 'graph') {
+    lines.push(
+      ['generation', String(view.generation)],
+      ['expires', view.expiresAt ?? '(no subscription yet)'],
+    );
+    for (const sub of view.graphSubscriptions ?? []) {
+      lines.push([
+        `  ${sub.resource}`,
+        `${sub.subscriptionId ?? '(none yet)'} (generation ${sub.generation}, expires ${sub.expiresAt ?? '?'}, renewed ${sub.lastRenewedAt ?? 'never'})`,
+      ]);
+    }
+  } else {
+    lines.push(
+      ['status frequency', `${view.statusFrequency} min`],
+      [
+        'enrichment',
+        `${view.enrich ?? "the deployment's default (ENRICH_DEFAULT)"}${view.enrichFields.length > 0 ? `, plus ${view.enrichFields.join(', ')}` : ''}`,
+      ],
+      ['generation', String(view.generation)],
+      ['subscription id', view.subscriptionId ?? '(none yet)'],
+      ['watermark', view.watermark ?? '(none yet)'],
+    );
+  }
+  lines.push(['renewal attempts', String(view.attempts)]);
   if (view.syncWork)
     lines.push(['folder sync', view.syncWork === 'baseline' ? 'baseline being taken' : 'catch-up pending']);
   for (const folder of view.folderSync ?? []) {
@@ -368,9 +403,11 @@ function table(views: readonly MailboxView[]): string {
     v.state + (v.stale ? ' STALE' : '') + (v.recovery ? ` (${v.recovery})` : ''),
     v.secondsSinceContact === null ? 'never' : `${v.secondsSinceContact} s ago`,
     String(v.generation),
+    v.source === 'graph' ? 'graph' : 'ews',
     v.connection,
+    v.expiresAt ?? '-',
   ]);
-  const header = ['MAILBOX', 'STATE', 'LAST CONTACT', 'GEN', 'CONNECTION'];
+  const header = ['MAILBOX', 'STATE', 'LAST CONTACT', 'GEN', 'SOURCE', 'CONNECTION', 'EXPIRES'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const format = (r: string[]) =>
     r

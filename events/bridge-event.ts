@@ -191,6 +191,13 @@ export interface ResyncEventData {
   readonly isRead: boolean | null;
   /** Why the resync ran. */
   readonly reason: 'watermarkExpired' | 'watermarkRejected' | 'noWatermark';
+  /**
+   * The item, for a Create or Update when the mailbox is enriched, as on notification events: a
+   * catch-up's changes say what changed just as pushed ones do.
+   */
+  readonly item?: ExchangeItem;
+  /** Present whenever enrichment was attempted for this event: what came of it. */
+  readonly enrichment?: EnrichmentOutcome;
 }
 
 export type ResyncCloudEvent = CloudEventEnvelope<ResyncCloudType, ResyncEventData>;

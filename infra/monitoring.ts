@@ -326,6 +326,16 @@ export class Monitoring extends Construct {
         ),
         width: 12,
       }),
+      // Enrichment (README "Enrichment"): GetItem calls and the items they read; retries are
+      // throttling or passing errors waited out; failed events went out without their item (the
+      // EnrichmentFailures alarm), not-found ones were deleted or moved since; a broken publish
+      // order means a mailbox's events went out of order after a partial failure.
+      new GraphWidget({
+        title: 'Enrichment (processor)',
+        left: sum('processor', ['EnrichmentCalls', 'EnrichmentItemsRead', 'EnrichmentRetries']),
+        right: sum('processor', ['EnrichmentFailed', 'EnrichmentItemNotFound', 'PublishOrderBroken']),
+        width: 12,
+      }),
       new GraphWidget({
         title: 'Events per second',
         left: [

@@ -8,6 +8,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { CALLBACK_ROUTE } from '../functions/domain/callback.ts';
+import { GRAPH_LIFECYCLE_ROUTE, GRAPH_NOTIFICATION_ROUTE } from '../functions/domain/graph-mailbox.ts';
 import { RECEIVER_ENVIRONMENT } from '../functions/receiver/environment.ts';
 import { BridgeFunction } from './bridge-function.ts';
 
@@ -82,7 +83,7 @@ export class Receiver extends Construct {
         INGEST_QUEUE_URL: props.ingestQueue,
         CALLBACK_KEY_SECRET_ARN: this.callbackKey,
       },
-      description: 'exchange-push-bridge receiver: answers EWS push notifications',
+      description: 'exchange-push-bridge receiver: answers EWS push and Microsoft Graph change notifications',
       serviceName: 'receiver',
       logRetention: props.logRetention,
       // Exchange's own timeout is undocumented; fail fast so it retries rather than waits.
@@ -114,6 +115,23 @@ export class Receiver extends Construct {
         reason:
           'Exchange push requests carry no credentials and cannot be configured to; each callback URL holds an HMAC token of (mailbox key, generation) that the receiver checks in constant time before reading any state.',
       });
+    }
+    // Microsoft Graph: change notifications and lifecycle notifications, and the validation
+    // requests of both (POST with ?validationToken=). One integration, the same function.
+    const graphIntegration = new HttpLambdaIntegration('GraphIntegration', fn);
+    for (const path of [GRAPH_NOTIFICATION_ROUTE, GRAPH_LIFECYCLE_ROUTE]) {
+      const [graphRoute] = this.api.addRoutes({
+        path,
+        methods: [HttpMethod.POST],
+        integration: graphIntegration,
+      });
+      if (graphRoute) {
+        Validations.of(graphRoute).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason:
+            "Microsoft Graph's webhooks carry no credentials and cannot be configured to; every notification item carries its subscription's clientState, an HMAC of (mailbox key, generation) the receiver checks in constant time before reading any state (403 when nothing verifies). Validation requests echo a token and read nothing.",
+        });
+      }
     }
     this.callbackBaseUrl = this.api.apiEndpoint;
     new CfnOutput(this, 'CallbackBaseUrl', {

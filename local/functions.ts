@@ -6,7 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { objectConnections } from '../functions/adapters/connections-source.ts';
 import type { ExchangeClients } from '../functions/adapters/exchange-clients.ts';
+import { graphClients } from '../functions/adapters/graph-clients.ts';
 import type { SecretSources } from '../functions/adapters/secret-sources.ts';
 import { wireAdmin } from '../functions/admin/wiring.ts';
 import type { Clock } from '../functions/core/clock.ts';
@@ -30,7 +32,13 @@ export function wireFunctions(args: {
   const { aws, clients, clock, options } = args;
   const key = loadCallbackKey(options.dataDir);
   // Whichever secret a function's environment names: the run's one key, the simulator's connections.
-  const secrets: SecretSources = { callbackKey: () => async () => key, exchangeClients: () => clients };
+  // No Graph stand-in runs locally yet (`--source` is not built): no Graph connections.
+  const noGraph = graphClients(objectConnections({}, 'the local run (no Graph connections)'));
+  const secrets: SecretSources = {
+    callbackKey: () => async () => key,
+    exchangeClients: () => clients,
+    graphClients: () => noGraph,
+  };
   const { dynamodb, sqs, sns } = aws.emulators;
   const host = (service: string) => ({ clock, logger: localLogger(options.log, service) });
   const metrics = {

@@ -38,6 +38,12 @@ export interface LocalSystemOptions {
    * fewer receive + delete pairs carrying one message each. @default true
    */
   readonly pollerBatchWindows?: boolean;
+  /**
+   * Processor batches running at once (the stack's event source allows 5). One by default: on
+   * one process more pollers only help while the processor waits on Exchange (enrichment).
+   * @default 1
+   */
+  readonly processorConcurrency?: number;
   /** Renewals running at once. @default 3 */
   readonly renewalConcurrency?: number;
   /** Enrichment (GetItem between the ingest queue and the topic): the mode for every mailbox, or off. @default 'default' */

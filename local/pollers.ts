@@ -58,7 +58,10 @@ export function startPollers(args: {
   // messages that become visible one by one, and each window would add up to 200 real ms (2
   // simulated minutes at x600) to every step of a heal.
   const window = options.pollerBatchWindows ?? true;
-  poll('processor', args.processor.queue, args.processor.handler, 10, 2, 100);
+  // Several pollers, as Lambda runs several processors (the event source's maximum concurrency):
+  // the FIFO queue hands each message group to one of them at a time, so order per mailbox holds.
+  for (let i = 0; i < Math.max(1, options.processorConcurrency ?? 1); i++)
+    poll('processor', args.processor.queue, args.processor.handler, 10, 2, 100);
   for (let i = 0; i < Math.max(1, options.renewalConcurrency ?? 3); i++)
     poll('renewer', args.renewer.queue, args.renewer.handler, 5, 5, 0);
   poll('audit', args.audit.queue, args.audit.handler, 10, 1, 200);

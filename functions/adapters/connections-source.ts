@@ -10,18 +10,28 @@ import { type Clock, systemClock } from '../core/clock.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import { showValue } from '../core/show.ts';
 import {
+  type ConnectionSet,
   type ExchangeConnection,
   InvalidConnectionConfigError,
-  parseConnections,
+  parseConnectionSet,
 } from '../ews/connection.ts';
+import type { GraphConnection } from '../graph/connection.ts';
 
 export interface ConnectionsSource {
   /** Where the connections come from, for messages: `secret "…"`, `file /…`. */
   readonly origin: string;
-  /** Every configured connection, by name. */
+  /** Every configured EWS connection, by name. */
   all(): Promise<Result<ReadonlyMap<string, ExchangeConnection>, ConnectionsError>>;
-  /** One connection by name. */
+  /** One EWS connection by name (a Graph connection's name is answered UnknownConnectionError). */
   get(name: string): Promise<Result<ExchangeConnection, ConnectionsError | UnknownConnectionError>>;
+  /** Every configured Graph connection, by name. */
+  allGraph(): Promise<Result<ReadonlyMap<string, GraphConnection>, ConnectionsError>>;
+  /** One Graph connection by name (an EWS connection's name is answered UnknownConnectionError). */
+  graph(name: string): Promise<Result<GraphConnection, ConnectionsError | UnknownConnectionError>>;
+  /** One connection of either kind: what `mailboxes add` picks the mailbox's source by. */
+  any(
+    name: string,
+  ): Promise<Result<ExchangeConnection | GraphConnection, ConnectionsError | UnknownConnectionError>>;
   /** Forgets the cached copy, so the next call reads again (e.g. after rotating credentials). */
   refresh(): void;
 }
@@ -58,11 +68,18 @@ export class UnknownConnectionError extends Error {
   readonly known: readonly string[];
   readonly origin: string;
 
-  constructor(connection: string, known: readonly string[], origin: string) {
+  constructor(
+    connection: string,
+    known: readonly string[],
+    origin: string,
+    kind: 'ews' | 'graph' | null = null,
+  ) {
     const names =
       known.length === 0 ? 'none are configured' : `known: ${known.map((n) => showValue(n)).join(', ')}`;
+    const what =
+      kind === null ? 'Exchange connection' : kind === 'ews' ? 'EWS connection' : 'Graph connection';
     super(
-      `Exchange connection ${showValue(connection)} is not in ${origin} (${names}); add it there or use one of the configured names`,
+      `${what} ${showValue(connection)} is not in ${origin} (${names}); add it there or use one of the configured names`,
     );
     this.connection = connection;
     this.known = known;
@@ -154,11 +171,14 @@ export function objectConnections(
   json: unknown,
   origin = 'the in-memory connection config',
 ): ConnectionsSource {
-  const parsed = parseConnections(json, { origin });
+  const parsed = parseConnectionSet(json, { origin });
   return {
     origin,
-    all: async () => parsed,
-    get: async (name) => pick(parsed, name, origin),
+    all: async () => (parsed.ok ? ok(parsed.value.ews) : parsed),
+    allGraph: async () => (parsed.ok ? ok(parsed.value.graph) : parsed),
+    get: async (name) => pick(parsed, 'ews', name, origin),
+    graph: async (name) => pick(parsed, 'graph', name, origin),
+    any: async (name) => pickAny(parsed, name, origin),
     refresh: () => {},
   };
 }
@@ -166,7 +186,7 @@ export function objectConnections(
 // ---- internals --------------------------------------------------------------------------------
 
 type Loaded = { readonly text: string } | { readonly noText: string };
-type Connections = Result<ReadonlyMap<string, ExchangeConnection>, ConnectionsError>;
+type Connections = Result<ConnectionSet, ConnectionsError>;
 
 function cachedSource(
   origin: string,
@@ -200,8 +220,17 @@ function cachedSource(
 
   return {
     origin,
-    all,
-    get: async (name) => pick(await all(), name, origin),
+    all: async () => {
+      const set = await all();
+      return set.ok ? ok(set.value.ews) : set;
+    },
+    allGraph: async () => {
+      const set = await all();
+      return set.ok ? ok(set.value.graph) : set;
+    },
+    get: async (name) => pick(await all(), 'ews', name, origin),
+    graph: async (name) => pick(await all(), 'graph', name, origin),
+    any: async (name) => pickAny(await all(), name, origin),
     refresh() {
       generation++;
       cached = null;
@@ -210,15 +239,44 @@ function cachedSource(
   };
 }
 
+function pick<K extends 'ews' | 'graph'>(
+  connections: Connections,
+  kind: K,
+  name: string,
+  origin: string,
+): Result<
+  ConnectionSet[K] extends ReadonlyMap<string, infer C> ? C : never,
+  ConnectionsError | UnknownConnectionError
+>;
 function pick(
+  connections: Connections,
+  kind: 'ews' | 'graph',
+  name: string,
+  origin: string,
+): Result<ExchangeConnection | GraphConnection, ConnectionsError | UnknownConnectionError> {
+  if (!connections.ok) return connections;
+  const map: ReadonlyMap<string, ExchangeConnection | GraphConnection> = connections.value[kind];
+  const connection = map.get(name);
+  return connection === undefined
+    ? err(new UnknownConnectionError(name, [...map.keys()], origin, kind))
+    : ok(connection);
+}
+
+function pickAny(
   connections: Connections,
   name: string,
   origin: string,
-): Result<ExchangeConnection, ConnectionsError | UnknownConnectionError> {
+): Result<ExchangeConnection | GraphConnection, ConnectionsError | UnknownConnectionError> {
   if (!connections.ok) return connections;
-  const connection = connections.value.get(name);
+  const connection = connections.value.ews.get(name) ?? connections.value.graph.get(name);
   return connection === undefined
-    ? err(new UnknownConnectionError(name, [...connections.value.keys()], origin))
+    ? err(
+        new UnknownConnectionError(
+          name,
+          [...connections.value.ews.keys(), ...connections.value.graph.keys()],
+          origin,
+        ),
+      )
     : ok(connection);
 }
 
@@ -226,10 +284,7 @@ function pick(
  * JSON.parse's own message quotes the text around the error, which here is full of secrets: only
  * the position is kept.
  */
-function parseText(
-  text: string,
-  origin: string,
-): Result<ReadonlyMap<string, ExchangeConnection>, InvalidConnectionConfigError> {
+function parseText(text: string, origin: string): Result<ConnectionSet, InvalidConnectionConfigError> {
   let json: unknown;
   try {
     json = JSON.parse(text.replace(/^\uFEFF/, ''));
@@ -259,7 +314,7 @@ function parseText(
       ),
     );
   }
-  return parseConnections(json, { origin });
+  return parseConnectionSet(json, { origin });
 }
 
 function noText(what: string, origin: string): Connections {
@@ -321,4 +376,45 @@ function errorCode(error: unknown): string | null {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** One client per connection of one kind (EWS or Graph): what exchange-clients.ts and graph-clients.ts hand out. */
+export interface ClientsByConnection<Client> {
+  client(name: string): Promise<Client | undefined>;
+  names(): Promise<readonly string[]>;
+}
+
+/**
+ * Clients built from connections, one per name, kept while the connection's configuration is the
+ * same and rebuilt when it changes (a rotated secret). An unknown name is `undefined`; an
+ * unreadable or invalid configuration is thrown, because nothing can be done without it.
+ */
+export function clientsByConnection<Config, Client>(
+  lookup: {
+    readonly get: (name: string) => Promise<Result<Config, ConnectionsError | UnknownConnectionError>>;
+    readonly all: () => Promise<Result<ReadonlyMap<string, Config>, ConnectionsError>>;
+  },
+  build: (config: Config) => Client,
+): ClientsByConnection<Client> {
+  const cache = new Map<string, { fingerprint: string; client: Client }>();
+  return {
+    async client(name) {
+      const found = await lookup.get(name);
+      if (!found.ok) {
+        if (found.error instanceof UnknownConnectionError) return undefined;
+        throw found.error;
+      }
+      const fingerprint = JSON.stringify(found.value);
+      const cached = cache.get(name);
+      if (cached?.fingerprint === fingerprint) return cached.client;
+      const client = build(found.value);
+      cache.set(name, { fingerprint, client });
+      return client;
+    },
+    async names() {
+      const all = await lookup.all();
+      if (!all.ok) throw all.error;
+      return [...all.value.keys()].sort();
+    },
+  };
 }

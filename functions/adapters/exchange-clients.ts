@@ -11,7 +11,7 @@ import { MAX_FIND_FOLDER_ENTRIES } from '../ews/folders.ts';
 import type { FolderRef } from '../ews/request.ts';
 import type { RenewalExchange } from '../renewer/job.ts';
 import type { ItemPresence } from '../renewer/reconcile.ts';
-import { type ConnectionsSource, UnknownConnectionError } from './connections-source.ts';
+import { type ConnectionsSource, clientsByConnection } from './connections-source.ts';
 import { createEwsClient, type EwsClient, type EwsClientDeps } from './ews/client.ts';
 
 export interface ExchangeClients {
@@ -23,27 +23,9 @@ export function exchangeClients(
   source: ConnectionsSource,
   deps: EwsClientDeps & { clock?: Clock } = {},
 ): ExchangeClients {
-  const cache = new Map<string, { fingerprint: string; client: EwsClient }>();
-  return {
-    async client(name) {
-      const found = await source.get(name);
-      if (!found.ok) {
-        if (found.error instanceof UnknownConnectionError) return undefined;
-        throw found.error;
-      }
-      const fingerprint = JSON.stringify(found.value);
-      const cached = cache.get(name);
-      if (cached?.fingerprint === fingerprint) return cached.client;
-      const client = createEwsClient(found.value, deps);
-      cache.set(name, { fingerprint, client });
-      return client;
-    },
-    async names() {
-      const all = await source.all();
-      if (!all.ok) throw all.error;
-      return [...all.value.keys()].sort();
-    },
-  };
+  return clientsByConnection({ get: (name) => source.get(name), all: () => source.all() }, (connection) =>
+    createEwsClient(connection, deps),
+  );
 }
 
 /**

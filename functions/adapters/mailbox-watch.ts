@@ -8,6 +8,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { CallbackKey } from '../domain/callback.ts';
 import type { ExchangeClients } from './exchange-clients.ts';
+import type { GraphClients } from './graph-clients.ts';
 import type { SecretSources } from './secret-sources.ts';
 import { DynamoSubscriptionStore, documentClient } from './subscription-table.ts';
 import { DynamoSyncStateStore } from './sync-state-table.ts';
@@ -26,6 +27,8 @@ export interface MailboxWatchAdapters {
   readonly records: DynamoSubscriptionStore;
   readonly syncStates: DynamoSyncStateStore;
   readonly clients: ExchangeClients;
+  /** Graph clients for the Graph connections of the same secret (Graph mailboxes). */
+  readonly graphClients: GraphClients;
   readonly callbackBaseUrl: string;
   readonly callbackKey: () => Promise<CallbackKey>;
 }
@@ -40,6 +43,7 @@ export function mailboxWatchAdapters(
     records: new DynamoSubscriptionStore(doc, read('TABLE_NAME')),
     syncStates: new DynamoSyncStateStore(doc, read('SYNC_STATE_TABLE_NAME')),
     clients: host.secrets.exchangeClients(read('CONNECTIONS_SECRET_ARN')),
+    graphClients: host.secrets.graphClients(read('CONNECTIONS_SECRET_ARN')),
     callbackBaseUrl: read('CALLBACK_BASE_URL'),
     callbackKey: host.secrets.callbackKey(read('CALLBACK_KEY_SECRET_ARN')),
   };

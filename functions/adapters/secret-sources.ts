@@ -7,21 +7,34 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CallbackKey } from '../domain/callback.ts';
 import { secretsManagerCallbackKey } from './callback-key-source.ts';
-import { secretsManagerConnections } from './connections-source.ts';
+import { type ConnectionsSource, secretsManagerConnections } from './connections-source.ts';
 import { type ExchangeClients, exchangeClients } from './exchange-clients.ts';
+import { type GraphClients, graphClients } from './graph-clients.ts';
 
 export interface SecretSources {
   /** The key callback URLs are signed with, held in the secret `secretArn`. */
   callbackKey(secretArn: string): () => Promise<CallbackKey>;
   /** Exchange clients for the connections held in the secret `secretArn`. */
   exchangeClients(secretArn: string): ExchangeClients;
+  /** Graph clients for the Graph connections held in the same secret. */
+  graphClients(secretArn: string): GraphClients;
 }
 
 /** Lambda's secrets: one Secrets Manager client for both (and for every call in a container). */
 export function secretsManagerSources(client: SecretsManagerClient): SecretSources {
+  // One cached read of a connections secret serves its EWS and its Graph clients.
+  const sources = new Map<string, ConnectionsSource>();
+  const connections = (secretArn: string) => {
+    let source = sources.get(secretArn);
+    if (source === undefined) {
+      source = secretsManagerConnections({ secretId: secretArn, client });
+      sources.set(secretArn, source);
+    }
+    return source;
+  };
   return {
     callbackKey: (secretArn) => secretsManagerCallbackKey(client, secretArn),
-    exchangeClients: (secretArn) =>
-      exchangeClients(secretsManagerConnections({ secretId: secretArn, client })),
+    exchangeClients: (secretArn) => exchangeClients(connections(secretArn)),
+    graphClients: (secretArn) => graphClients(connections(secretArn)),
   };
 }

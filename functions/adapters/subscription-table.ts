@@ -16,6 +16,15 @@ import type { MailboxRecords } from '../admin/manage.ts';
 import type { IamActions } from '../core/access.ts';
 import { showValue } from '../core/show.ts';
 import { ENRICH_MODES, isFieldUri } from '../domain/enrichment.ts';
+import {
+  GRAPH_EVENT_TYPES,
+  GRAPH_RESOURCES,
+  GRAPH_WORK,
+  type GraphMailboxState,
+  type GraphResourceKind,
+  type GraphResourceSubscription,
+  type GraphWork,
+} from '../domain/graph-mailbox.ts';
 import { type MailboxKey, parseMailboxKey } from '../domain/mailbox-key.ts';
 import type {
   RecoveryReason,
@@ -25,8 +34,10 @@ import type {
 } from '../domain/subscription.ts';
 import { type FolderRef, isDistinguishedFolderName } from '../ews/request.ts';
 import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from '../ews/subscribe.ts';
+import type { GraphWorkRequest, GraphWorkStore } from '../receiver/graph-receive.ts';
 import type { AdvanceUpdate, SubscriptionStore } from '../receiver/receive.ts';
 import type { ClaimCheckpoint } from '../renewer/checkpoint.ts';
+import type { GraphLifecycleStore } from '../renewer/graph-lifecycle.ts';
 import type {
   AtGeneration,
   BeginRenewal,
@@ -39,13 +50,19 @@ import { conditionally } from './conditional-write.ts';
 
 export const SUBSCRIPTION_SK = 'subscription';
 
+/** The string-set attributes holding a Graph mailbox's lifecycle work, per resource. */
+const GRAPH_WORK_ATTRIBUTE: Readonly<Record<GraphResourceKind, string>> = {
+  messages: 'graphMessagesWork',
+  events: 'graphEventsWork',
+};
+
 /** IAM actions on the subscription table, per port this store implements (core/access.ts). */
 export const SUBSCRIPTION_TABLE_ACTIONS = {
-  /** The receiver: a consistent read and the conditional advance. */
+  /** The receiver: a consistent read and the conditional advance (and Graph's work requests). */
   SubscriptionStore: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   /** Mailbox management: create (Put), subscribe/fail/remove (Update), list (Scan). */
   MailboxRecords: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Scan'],
-  /** The renewer: every lifecycle step is a conditional update of a read record. */
+  /** The renewer: every lifecycle step is a conditional update of a read record (Graph's too). */
   LifecycleStore: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   /** The sweeper: the parallel Scan and marking work queued. */
   RecordScan: ['dynamodb:Scan', 'dynamodb:UpdateItem'],
@@ -73,6 +90,7 @@ class Expression {
   readonly #set: string[] = [];
   readonly #add: string[] = [];
   readonly #remove: string[] = [];
+  readonly #delete: string[] = [];
   readonly #conditions: string[] = [];
   readonly names: Record<string, string> = {};
   readonly values: Record<string, unknown> = {};
@@ -94,6 +112,11 @@ class Expression {
     }
     return this;
   }
+  /** SET one nested attribute (`graph.messages`): the maps above it must exist. */
+  setPath(path: readonly string[], value: unknown): this {
+    this.#set.push(`${path.map((part) => this.#name(part)).join('.')} = ${this.#value(value)}`);
+    return this;
+  }
   /** SET each attribute only if it has no value yet (the first one wins). */
   setIfAbsent(attributes: Record<string, unknown>): this {
     for (const [attribute, value] of Object.entries(attributes)) {
@@ -101,6 +124,16 @@ class Expression {
       const name = this.#name(attribute);
       this.#set.push(`${name} = if_not_exists(${name}, ${this.#value(value)})`);
     }
+    return this;
+  }
+  /** ADD the strings to a string-set attribute (created when absent): idempotent, commutative. */
+  addToSet(attribute: string, values: readonly string[]): this {
+    if (values.length > 0) this.#add.push(`${this.#name(attribute)} ${this.#value(new Set(values))}`);
+    return this;
+  }
+  /** DELETE the strings from a string-set attribute (it disappears when emptied). */
+  deleteFromSet(attribute: string, values: readonly string[]): this {
+    if (values.length > 0) this.#delete.push(`${this.#name(attribute)} ${this.#value(new Set(values))}`);
     return this;
   }
   /** ADD `amount` to a number attribute (created at `amount` when absent). */
@@ -133,6 +166,7 @@ class Expression {
       this.#set.length > 0 ? `SET ${this.#set.join(', ')}` : '',
       this.#remove.length > 0 ? `REMOVE ${this.#remove.join(', ')}` : '',
       this.#add.length > 0 ? `ADD ${this.#add.join(', ')}` : '',
+      this.#delete.length > 0 ? `DELETE ${this.#delete.join(', ')}` : '',
     ]
       .filter((part) => part !== '')
       .join(' ');
@@ -149,7 +183,13 @@ const FAILURE_ATTRIBUTES = ['lastError', 'nextAttemptAt', 'firstFailureAt', 'los
 const RECOVERY_ATTRIBUTES = ['recovery', 'recoveryWatermark', 'recoveryAt'] as const;
 
 export class DynamoSubscriptionStore
-  implements SubscriptionStore, MailboxRecords, LifecycleStore, RecordScan
+  implements
+    SubscriptionStore,
+    GraphWorkStore,
+    GraphLifecycleStore,
+    MailboxRecords,
+    LifecycleStore,
+    RecordScan
 {
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
@@ -205,6 +245,40 @@ export class DynamoSubscriptionStore
     return this.#update(update.mailboxKey, e);
   }
 
+  async requestGraphWork(mailboxKey: MailboxKey, request: GraphWorkRequest): Promise<void> {
+    const e = new Expression().whenPresent('pk').when('state', '<>', 'removed');
+    for (const resource of GRAPH_RESOURCES) {
+      const work = request.work.filter((w) => w.resource === resource).map((w) => w.work);
+      e.addToSet(GRAPH_WORK_ATTRIBUTE[resource], [...new Set(work)]);
+    }
+    e.addToSet('graphObsolete', [...new Set(request.obsolete)]);
+    // A record gone or removed owes nothing: the failed condition is the answer, not an error.
+    await this.#update(mailboxKey, e);
+  }
+
+  // ---- the Graph lifecycle (renewer/graph-lifecycle.ts) -------------------------------------------
+
+  putGraphSubscription(args: Parameters<GraphLifecycleStore['putGraphSubscription']>[0]): Promise<boolean> {
+    const e = new Expression()
+      .setPath(['graph', args.resource], args.subscription)
+      .set({ updatedAt: args.now, generation: args.toGeneration })
+      .remove('renewalQueuedAt')
+      .when('source', '=', 'graph')
+      .atGeneration(args.generation);
+    return this.#update(args.mailboxKey, e);
+  }
+
+  settleGraph(args: Parameters<GraphLifecycleStore['settleGraph']>[0]): Promise<boolean> {
+    const e = new Expression()
+      .set({ state: 'active', attempts: 0, updatedAt: args.now })
+      .remove(...FAILURE_ATTRIBUTES, 'renewalQueuedAt', 'syncWork', 'syncReason')
+      .atGeneration(args.generation);
+    for (const resource of GRAPH_RESOURCES)
+      e.deleteFromSet(GRAPH_WORK_ATTRIBUTE[resource], [...new Set(args.doneWork[resource] ?? [])]);
+    e.deleteFromSet('graphObsolete', [...new Set(args.doneObsolete)]);
+    return this.#update(args.mailboxKey, e);
+  }
+
   // ---- managing mailboxes ----------------------------------------------------------------------
 
   create(record: SubscriptionRecord, expectedPrevious: SubscriptionRecord | undefined): Promise<boolean> {
@@ -238,6 +312,34 @@ export class DynamoSubscriptionStore
       .whenPresent('pk')
       .when('state', '<>', 'removed');
     return this.#update(mailboxKey, e);
+  }
+
+  migrateToGraph(args: Parameters<MailboxRecords['migrateToGraph']>[0]): Promise<boolean> {
+    const e = new Expression()
+      .set({
+        source: 'graph',
+        connection: args.connection,
+        graph: args.graph,
+        eventTypes: [...GRAPH_EVENT_TYPES],
+        syncWork: 'baseline',
+        nextAttemptAt: args.now,
+        updatedAt: args.now,
+      })
+      .remove('syncReason', 'checkpointDueAt', 'renewalQueuedAt')
+      .atGeneration(args.generation);
+    // Not Graph already: `source` absent (records from before Graph) or `ews`.
+    const built = e.build();
+    return conditionally(
+      this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: args.mailboxKey, sk: SUBSCRIPTION_SK },
+          ...built,
+          ConditionExpression: `${built.ConditionExpression} AND (attribute_not_exists(#source) OR #source <> :graphSource)`,
+          ExpressionAttributeValues: { ...built.ExpressionAttributeValues, ':graphSource': 'graph' },
+        }),
+      ),
+    );
   }
 
   async *list(): AsyncIterable<SubscriptionRecord> {
@@ -425,10 +527,27 @@ export function parseSubscriptionRecord(item: Record<string, unknown>): Subscrip
   else
     for (const type of eventTypesRaw)
       eventTypes.push(oneOf(SUBSCRIBABLE_EVENT_TYPES, type) ?? fail('eventTypes'));
+  const source =
+    item.source === undefined ? undefined : (oneOf(['ews', 'graph'] as const, item.source) ?? fail('source'));
+  const graph = item.graph === undefined ? undefined : (parseGraphState(item.graph) ?? fail('graph'));
+  if (source === 'graph' && graph === undefined) fail('graph');
+  const graphWork: Partial<Record<GraphResourceKind, GraphWork[]>> = {};
+  for (const resource of GRAPH_RESOURCES) {
+    const attribute = GRAPH_WORK_ATTRIBUTE[resource];
+    if (item[attribute] === undefined) continue;
+    const values = stringSet(item[attribute]) ?? fail(attribute);
+    graphWork[resource] = values.map((v) => oneOf(GRAPH_WORK, v) ?? fail(attribute));
+  }
+  const graphObsolete =
+    item.graphObsolete === undefined ? undefined : (stringSet(item.graphObsolete) ?? fail('graphObsolete'));
   return {
     mailboxKey,
     mailbox: text('mailbox'),
     connection: text('connection'),
+    ...defined('source', source),
+    ...defined('graph', graph),
+    ...(Object.keys(graphWork).length === 0 ? {} : { graphWork }),
+    ...defined('graphObsolete', graphObsolete),
     folders: parseFolders(item.folders) ?? fail('folders'),
     eventTypes,
     ...defined(
@@ -475,6 +594,64 @@ function defined<K extends string, V>(key: K, value: V | undefined): Partial<Rec
   const out: Partial<Record<K, V>> = {};
   if (value !== undefined) out[key] = value;
   return out;
+}
+
+/** A string set as the document client reads it (a Set), or a list (the fakes, JSON); sorted. */
+function stringSet(value: unknown): string[] | undefined {
+  const values = value instanceof Set ? [...value] : Array.isArray(value) ? value : undefined;
+  if (values === undefined || values.length === 0) return undefined;
+  const strings: string[] = [];
+  for (const v of values) {
+    if (typeof v !== 'string' || v === '') return undefined;
+    strings.push(v);
+  }
+  return strings.sort();
+}
+
+/** The `graph` map of a Graph mailbox, or undefined when it is not one. */
+function parseGraphState(value: unknown): GraphMailboxState | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const userId: unknown = Reflect.get(value, 'userId');
+  if (typeof userId !== 'string' || userId === '') return undefined;
+  const state: { userId: string } & {
+    -readonly [K in (typeof GRAPH_RESOURCES)[number]]?: GraphResourceSubscription;
+  } = {
+    userId,
+  };
+  for (const kind of GRAPH_RESOURCES) {
+    const raw: unknown = Reflect.get(value, kind);
+    if (raw === undefined) continue;
+    const resource = parseGraphResource(raw);
+    if (resource === undefined) return undefined;
+    state[kind] = resource;
+  }
+  return state;
+}
+
+function parseGraphResource(value: unknown): GraphResourceSubscription | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const field = (name: string): unknown => Reflect.get(value, name);
+  const integer = (name: string): number | undefined | null => {
+    const v = field(name);
+    if (v === undefined) return undefined;
+    return typeof v === 'number' && Number.isSafeInteger(v) ? v : null;
+  };
+  const generation = integer('generation');
+  const expiresAt = integer('expiresAt');
+  const lastRenewedAt = integer('lastRenewedAt');
+  const lastReauthorizedAt = integer('lastReauthorizedAt');
+  const subscriptionId = field('subscriptionId');
+  if (generation === undefined || generation === null || generation < 1) return undefined;
+  if (expiresAt === null || lastRenewedAt === null || lastReauthorizedAt === null) return undefined;
+  if (subscriptionId !== undefined && (typeof subscriptionId !== 'string' || subscriptionId === ''))
+    return undefined;
+  return {
+    generation,
+    ...defined('subscriptionId', subscriptionId),
+    ...defined('expiresAt', expiresAt),
+    ...defined('lastRenewedAt', lastRenewedAt),
+    ...defined('lastReauthorizedAt', lastReauthorizedAt),
+  };
 }
 
 /** A list of FieldURIs, or undefined when it is not one. */

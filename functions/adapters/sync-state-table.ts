@@ -20,6 +20,7 @@ import type { MailboxKey } from '../domain/mailbox-key.ts';
 import type { FolderRef } from '../ews/request.ts';
 import { isDistinguishedFolderName } from '../ews/request.ts';
 import type { CheckpointStore, PendingCheckpoint } from '../renewer/checkpoint.ts';
+import type { GraphDeltaState, GraphDeltaStore } from '../renewer/graph-lifecycle.ts';
 import type { SyncStateStore } from '../renewer/sync.ts';
 import { conditionally } from './conditional-write.ts';
 import { writeAll } from './dynamo-batch.ts';
@@ -259,4 +260,52 @@ function parseFolder(value: unknown): FolderRef | undefined {
   if (typeof folderId === 'string' && folderId !== '') return { folderId };
   if (typeof name === 'string' && isDistinguishedFolderName(name)) return { distinguishedFolderId: name };
   return undefined;
+}
+
+/** Graph's delta links (renewer/graph-lifecycle.ts): (mailboxKey, "graph#{scope}"), cleared with the partition. */
+const GRAPH_PREFIX = 'graph#';
+
+export class DynamoGraphDeltaStore implements GraphDeltaStore {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  constructor(doc: DynamoDBDocumentClient, tableName: string) {
+    this.#doc = doc;
+    this.#table = tableName;
+  }
+
+  async get(mailboxKey: MailboxKey, scope: string): Promise<GraphDeltaState | undefined> {
+    const { Item } = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: { pk: mailboxKey, sk: `${GRAPH_PREFIX}${scope}` },
+        ConsistentRead: true,
+      }),
+    );
+    if (Item === undefined) return undefined;
+    const { deltaLink, itemsSeen, updatedAt, window } = Item;
+    if (typeof deltaLink !== 'string' || typeof itemsSeen !== 'number' || typeof updatedAt !== 'number') {
+      throw new Error(
+        `Graph delta state ${JSON.stringify(`${mailboxKey}/${scope}`)} is not a delta state; delete the item (the next catch-up reads the folder in full)`,
+      );
+    }
+    const start: unknown = window?.start;
+    const end: unknown = window?.end;
+    return {
+      scope,
+      deltaLink,
+      itemsSeen,
+      updatedAt,
+      ...(typeof start === 'number' && typeof end === 'number' ? { window: { start, end } } : {}),
+    };
+  }
+
+  async put(mailboxKey: MailboxKey, state: GraphDeltaState): Promise<void> {
+    await this.#doc.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: { pk: mailboxKey, sk: `${GRAPH_PREFIX}${state.scope}`, ...state },
+      }),
+    );
+  }
 }

@@ -6,8 +6,9 @@
 
 import { err, ok, type Result } from '../core/result.ts';
 import { showValue } from '../core/show.ts';
-import { isEnrichMode, isFieldUri, MAX_EXTRA_FIELDS } from '../domain/enrichment.ts';
+import { type EnrichMode, isEnrichMode, isFieldUri, MAX_EXTRA_FIELDS } from '../domain/enrichment.ts';
 import { type FolderSyncState, folderLabel } from '../domain/folder-sync-state.ts';
+import { GRAPH_RESOURCES } from '../domain/graph-mailbox.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import { type FolderRef, isDistinguishedFolderName } from '../ews/request.ts';
 import { SUBSCRIBABLE_EVENT_TYPES, type SubscribableEventType } from '../ews/subscribe.ts';
@@ -19,6 +20,7 @@ import {
   type MailboxSetup,
   type MailboxSpec,
   type ManageDeps,
+  migrateMailbox,
   removeMailbox,
   setupOf,
   showMailbox,
@@ -27,6 +29,7 @@ import {
 export type AdminCommand =
   | ({ readonly command: 'add' } & MailboxSpec)
   | { readonly command: 'remove'; readonly mailbox: string }
+  | { readonly command: 'migrate'; readonly mailbox: string; readonly connection: string }
   | { readonly command: 'show'; readonly mailbox: string }
   | { readonly command: 'list'; readonly includeRemoved: boolean };
 
@@ -44,7 +47,19 @@ export interface MailboxView {
   readonly mailbox: string;
   readonly mailboxKey: string;
   readonly connection: string;
+  /** EWS or Graph, after the connection's kind. */
+  readonly source: 'ews' | 'graph';
   readonly state: SubscriptionRecord['state'];
+  /** Graph: when the earliest of its subscriptions expires unless renewed; null for EWS or before the first. */
+  readonly expiresAt: string | null;
+  /** Graph: the subscription per resource (messages, events); absent for EWS. */
+  readonly graphSubscriptions?: readonly {
+    readonly resource: string;
+    readonly subscriptionId: string | null;
+    readonly generation: number;
+    readonly expiresAt: string | null;
+    readonly lastRenewedAt: string | null;
+  }[];
   readonly stale: boolean;
   readonly secondsSinceContact: number | null;
   readonly lastContactAt: string | null;
@@ -58,6 +73,10 @@ export interface MailboxView {
   readonly folders: 'all' | readonly FolderRef[];
   readonly eventTypes: readonly SubscribableEventType[];
   readonly statusFrequency: number;
+  /** The mailbox's own enrichment setting; null: the deployment's default (ENRICH_DEFAULT). */
+  readonly enrich: EnrichMode | null;
+  /** Extra FieldURIs its events carry. */
+  readonly enrichFields: readonly string[];
   readonly createdAt: string;
   /** Folder synchronization still owed: `baseline` after adding, `catchUp` after a loss. */
   readonly syncWork: string | null;
@@ -100,7 +119,27 @@ export function viewOf(
     mailbox: record.mailbox,
     mailboxKey: record.mailboxKey,
     connection: record.connection,
+    source: record.source ?? 'ews',
     state: record.state,
+    expiresAt: iso(health.expiresAt ?? undefined),
+    ...(record.graph === undefined
+      ? {}
+      : {
+          graphSubscriptions: GRAPH_RESOURCES.flatMap((resource) => {
+            const sub = record.graph?.[resource];
+            return sub === undefined
+              ? []
+              : [
+                  {
+                    resource,
+                    subscriptionId: sub.subscriptionId ?? null,
+                    generation: sub.generation,
+                    expiresAt: iso(sub.expiresAt),
+                    lastRenewedAt: iso(sub.lastRenewedAt),
+                  },
+                ];
+          }),
+        }),
     stale: health.stale,
     secondsSinceContact: health.secondsSinceContact,
     lastContactAt: iso(record.lastContactAt),
@@ -114,6 +153,8 @@ export function viewOf(
     folders: record.folders,
     eventTypes: record.eventTypes,
     statusFrequency: record.statusFrequency,
+    enrich: record.enrich ?? null,
+    enrichFields: record.enrichFields ?? [],
     createdAt: new Date(record.createdAt).toISOString(),
     syncWork: record.syncWork ?? null,
     nextCheckpointAt: iso(record.checkpointDueAt),
@@ -152,6 +193,12 @@ export async function runAdminCommand(input: unknown, deps: ManageDeps): Promise
         ? { ok: true, result: viewOf(removed.value, now()), progress }
         : failed(removed.error);
     }
+    case 'migrate': {
+      const migrated = await migrateMailbox(command.mailbox, command.connection, withProgress);
+      return migrated.ok
+        ? { ok: true, result: viewOf(migrated.value, now()), progress }
+        : failed(migrated.error);
+    }
     case 'show': {
       const shown = await showMailbox(command.mailbox, withProgress);
       if (!shown.ok) return failed(shown.error);
@@ -189,6 +236,14 @@ export function parseAdminCommand(input: unknown): Result<AdminCommand, InvalidM
         ? invalid('mailbox', `"${command}" needs a mailbox address`)
         : ok({ command, mailbox: m });
     }
+    case 'migrate': {
+      const m = needMailbox();
+      const connection = field('connection');
+      if (m === undefined) return invalid('mailbox', '"migrate" needs a mailbox address');
+      if (typeof connection !== 'string' || connection === '')
+        return invalid('connection', '"migrate" needs the name of a Graph connection');
+      return ok({ command, mailbox: m, connection });
+    }
     case 'list': {
       const includeRemoved = field('includeRemoved');
       if (includeRemoved !== undefined && typeof includeRemoved !== 'boolean') {
@@ -221,11 +276,14 @@ export function parseAdminCommand(input: unknown): Result<AdminCommand, InvalidM
       const enrich = field('enrich');
       if (enrich !== undefined && !isEnrichMode(enrich))
         return invalid('enrich', `enrich ${showValue(String(enrich))} must be none, default or full`);
-      const enrichFields = field('enrichFields') ?? [];
+      const rawFields = field('enrichFields') ?? [];
+      const enrichFields = Array.isArray(rawFields)
+        ? rawFields.filter((f): f is string => typeof f === 'string' && isFieldUri(f))
+        : [];
       if (
-        !Array.isArray(enrichFields) ||
-        enrichFields.length > MAX_EXTRA_FIELDS ||
-        !enrichFields.every((f) => typeof f === 'string' && isFieldUri(f))
+        !Array.isArray(rawFields) ||
+        rawFields.length > MAX_EXTRA_FIELDS ||
+        enrichFields.length !== rawFields.length
       ) {
         return invalid(
           'enrichFields',
@@ -240,7 +298,7 @@ export function parseAdminCommand(input: unknown): Result<AdminCommand, InvalidM
         eventTypes: eventTypes.value,
         statusFrequency,
         ...(enrich === undefined ? {} : { enrich }),
-        ...(enrichFields.length === 0 ? {} : { enrichFields: enrichFields as string[] }),
+        ...(enrichFields.length === 0 ? {} : { enrichFields }),
       });
     }
     default:

@@ -17,6 +17,7 @@ import { type CallbackKey, callbackUrl } from '../domain/callback.ts';
 import type { EnrichMode } from '../domain/enrichment.ts';
 import { type EventPublisher, toLifecycleCloudEvent } from '../domain/events.ts';
 import type { FolderSyncState } from '../domain/folder-sync-state.ts';
+import { GRAPH_EVENT_TYPES, type GraphMailboxState, graphExpiresAt } from '../domain/graph-mailbox.ts';
 import {
   isPlausibleMailbox,
   type MailboxKey,
@@ -53,13 +54,30 @@ export interface MailboxRecords {
   /** Creates the record unless one exists that is not removed; `expectedPrevious` guards the generation. */
   create(record: SubscriptionRecord, expectedPrevious: SubscriptionRecord | undefined): Promise<boolean>;
   markRemoved(mailboxKey: MailboxKey, now: number): Promise<boolean>;
+  /**
+   * Makes an EWS mailbox a Graph one, at the generation read (not removed, not Graph already):
+   * its EWS fields stay, so its EWS subscription keeps being taken until the first Graph
+   * subscription moves the generation on.
+   */
+  migrateToGraph(args: {
+    readonly mailboxKey: MailboxKey;
+    readonly generation: number;
+    readonly connection: string;
+    readonly graph: GraphMailboxState;
+    readonly now: number;
+  }): Promise<boolean>;
   list(): AsyncIterable<SubscriptionRecord>;
 }
 
 export interface ManageDeps {
   readonly records: MailboxRecords;
-  /** The Exchange connections configured (the lifecycle reaches the mailbox through one of them). */
+  /** The EWS connections configured (the lifecycle reaches the mailbox through one of them). */
   readonly connectionNames: () => Promise<readonly string[]>;
+  /**
+   * The Graph connections configured: a mailbox added with one of them is watched through
+   * Microsoft Graph. Absent: none (a host that does not wire Graph).
+   */
+  readonly graphConnectionNames?: () => Promise<readonly string[]>;
   /** The API's base URL that callback URLs are built on (to refuse what Exchange would refuse). */
   readonly callbackBaseUrl: string;
   readonly callbackKey: () => Promise<CallbackKey>;
@@ -128,12 +146,24 @@ export async function addMailbox(
   if (!isPlausibleMailbox(mailbox)) {
     return err(new InvalidMailboxSpecError('mailbox', `${showValue(spec.mailbox)} is not an e-mail address`));
   }
-  const names = await deps.connectionNames();
+  const ewsNames = await deps.connectionNames();
+  const graphNames = (await deps.graphConnectionNames?.()) ?? [];
+  const names = [...ewsNames, ...graphNames].sort();
   if (!names.includes(spec.connection)) {
     return err(
       new InvalidMailboxSpecError(
         'connection',
         `no Exchange connection named ${showValue(spec.connection)}; configured: ${names.length === 0 ? '(none — see README, "Exchange connections")' : names.join(', ')}`,
+      ),
+    );
+  }
+  // The source follows from the connection's kind (EWS names win a tie, which the parser forbids anyway).
+  const source = ewsNames.includes(spec.connection) ? 'ews' : 'graph';
+  if (source === 'graph' && spec.folders !== 'all') {
+    return err(
+      new InvalidMailboxSpecError(
+        'folders',
+        `connection ${showValue(spec.connection)} is a Graph connection, whose subscriptions watch every message and event of the mailbox; leave --folders out`,
       ),
     );
   }
@@ -147,19 +177,21 @@ export async function addMailbox(
   // Generations never repeat for a mailbox: a push for a subscription made before a removal
   // must not be mistaken for the new one.
   const generation = (existing?.generation ?? 0) + 1;
-  const url = callbackUrl(deps.callbackBaseUrl, key, mailboxKey, generation);
-  const request: PushSubscriptionRequest = {
-    folders: spec.folders,
-    eventTypes: spec.eventTypes,
-    statusFrequency: spec.statusFrequency,
-    url,
-  };
-  try {
-    // Everything Exchange would refuse is refused here, before anything is stored.
-    encodeSubscribe(request);
-  } catch (e) {
-    if (e instanceof InvalidEwsRequestError) return err(new InvalidMailboxSpecError(e.field, e.message));
-    throw e;
+  if (source === 'ews') {
+    const url = callbackUrl(deps.callbackBaseUrl, key, mailboxKey, generation);
+    const request: PushSubscriptionRequest = {
+      folders: spec.folders,
+      eventTypes: spec.eventTypes,
+      statusFrequency: spec.statusFrequency,
+      url,
+    };
+    try {
+      // Everything Exchange would refuse is refused here, before anything is stored.
+      encodeSubscribe(request);
+    } catch (e) {
+      if (e instanceof InvalidEwsRequestError) return err(new InvalidMailboxSpecError(e.field, e.message));
+      throw e;
+    }
   }
 
   const now = deps.clock.now();
@@ -168,12 +200,14 @@ export async function addMailbox(
     mailbox,
     connection: spec.connection,
     folders: spec.folders,
-    eventTypes: spec.eventTypes,
+    // Graph's change types stand for these three (graph/events.ts); no heartbeat to pace.
+    eventTypes: source === 'graph' ? GRAPH_EVENT_TYPES : spec.eventTypes,
+    ...(source === 'graph' ? { source, graph: { userId: mailbox } } : {}),
     ...(spec.enrich === undefined ? {} : { enrich: spec.enrich }),
     ...(spec.enrichFields === undefined || spec.enrichFields.length === 0
       ? {}
       : { enrichFields: spec.enrichFields }),
-    statusFrequency: spec.statusFrequency,
+    statusFrequency: source === 'graph' ? 0 : spec.statusFrequency,
     state: 'subscribing',
     generation,
     syncWork: 'baseline',
@@ -193,7 +227,9 @@ export async function addMailbox(
     );
   }
   progress(
-    `registered; the lifecycle takes the baseline of its folders (where each stands, for catch-ups after a loss) and then subscribes through connection ${spec.connection}`,
+    source === 'graph'
+      ? `registered; the lifecycle takes the delta baseline of its folders and calendar (for catch-ups after a loss) and then creates its Graph subscriptions through connection ${spec.connection}`
+      : `registered; the lifecycle takes the baseline of its folders (where each stands, for catch-ups after a loss) and then subscribes through connection ${spec.connection}`,
   );
   return ok(record);
 }
@@ -272,6 +308,63 @@ export async function removeMailbox(
   return ok({ ...existing, state: 'removed', updatedAt: now });
 }
 
+/**
+ * Moves a watched EWS mailbox to Microsoft Graph (Exchange Online before EWS is switched off)
+ * without losing a change: the record becomes a Graph mailbox owing its baseline, while its EWS
+ * subscription keeps being taken; the lifecycle takes the Graph baseline, creates the Graph
+ * subscriptions (the first one moves the generation on, after which the EWS subscription's pushes
+ * are answered Unsubscribe as superseded) and catches up once from the baseline. Every change is
+ * therefore pushed by EWS (up to the generation's move) or found by Graph (from the baseline on);
+ * those in between arrive twice, with the two sources' different ids (docs/graph-source.md).
+ */
+export async function migrateMailbox(
+  mailbox: string,
+  connection: string,
+  deps: Pick<ManageDeps, 'records' | 'clock' | 'graphConnectionNames'>,
+): Promise<
+  Result<SubscriptionRecord, MailboxNotWatchedError | InvalidMailboxSpecError | ConcurrentChangeError>
+> {
+  const mailboxKey = mailboxKeyOf(mailbox);
+  const existing = await deps.records.get(mailboxKey);
+  if (existing === undefined || existing.state === 'removed') return err(new MailboxNotWatchedError(mailbox));
+  if (existing.source === 'graph')
+    return err(
+      new InvalidMailboxSpecError('mailbox', `${existing.mailbox} is watched through Graph already`),
+    );
+  const graphNames = (await deps.graphConnectionNames?.()) ?? [];
+  if (!graphNames.includes(connection)) {
+    return err(
+      new InvalidMailboxSpecError(
+        'connection',
+        `no Graph connection named ${showValue(connection)}; Graph connections: ${graphNames.length === 0 ? '(none — see README, "Microsoft Graph connections")' : graphNames.join(', ')}`,
+      ),
+    );
+  }
+  const now = deps.clock.now();
+  const graph: GraphMailboxState = { userId: existing.mailbox };
+  if (
+    !(await deps.records.migrateToGraph({
+      mailboxKey,
+      generation: existing.generation,
+      connection,
+      graph,
+      now,
+    }))
+  ) {
+    return err(new ConcurrentChangeError(existing.mailbox));
+  }
+  return ok({
+    ...existing,
+    source: 'graph',
+    connection,
+    graph,
+    eventTypes: GRAPH_EVENT_TYPES,
+    syncWork: 'baseline',
+    nextAttemptAt: now,
+    updatedAt: now,
+  });
+}
+
 export async function showMailbox(
   mailbox: string,
   deps: Pick<ManageDeps, 'records'>,
@@ -294,6 +387,8 @@ export async function listMailboxes(
 /** How a record looks to an operator right now: is Exchange still talking? */
 export interface MailboxHealth {
   readonly state: SubscriptionRecord['state'];
+  /** Graph: the earliest expiry of its subscriptions (epoch ms), null before the first create. */
+  readonly expiresAt: number | null;
   /** Seconds since the last push, or null if none yet. */
   readonly secondsSinceContact: number | null;
   /** No push for more than twice StatusFrequency: Exchange has probably lost the subscription. */
@@ -304,8 +399,20 @@ export interface MailboxHealth {
 export function healthOf(record: SubscriptionRecord, now: number): MailboxHealth {
   const since =
     record.lastContactAt === undefined ? null : Math.max(0, Math.round((now - record.lastContactAt) / 1000));
+  if (record.source === 'graph') {
+    // No heartbeat: what tells a live Graph mailbox is an unexpired subscription.
+    const expiresAt = record.graph === undefined ? undefined : graphExpiresAt(record.graph);
+    return {
+      state: record.state,
+      expiresAt: expiresAt ?? null,
+      secondsSinceContact: since,
+      stale: record.state === 'active' && (expiresAt === undefined || expiresAt <= now),
+      recovery: record.recovery ?? null,
+    };
+  }
   return {
     state: record.state,
+    expiresAt: null,
     secondsSinceContact: since,
     stale: since !== null && since > 2 * record.statusFrequency * 60,
     recovery: record.recovery ?? null,

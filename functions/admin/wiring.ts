@@ -21,12 +21,16 @@ export interface AdminHost extends Omit<FunctionHost, 'metrics'> {
 
 export function wireAdmin(env: EnvironmentRecord, host: AdminHost): AdminHandler {
   const read = ADMIN_ENVIRONMENT.read(env);
-  const { records, syncStates, clients, callbackBaseUrl, callbackKey } = mailboxWatchAdapters(read, host);
+  const { records, syncStates, clients, graphClients, callbackBaseUrl, callbackKey } = mailboxWatchAdapters(
+    read,
+    host,
+  );
   return createAdminHandler({
     records,
     syncStates,
     publisher: new SqsEventPublisher(host.sqs, read('INGEST_QUEUE_URL')),
     connectionNames: () => clients.names(),
+    graphConnectionNames: () => graphClients.names(),
     callbackBaseUrl,
     callbackKey,
     clock: host.clock,

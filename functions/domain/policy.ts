@@ -3,6 +3,7 @@
  * record and the time, shared by the sweeper (which finds work) and the renewer (which checks the
  * work is still needed when it gets to it).
  */
+import { GRAPH_RESOURCES, graphRenewalDueAt } from './graph-mailbox.ts';
 import type { SubscriptionRecord } from './subscription.ts';
 
 export interface LifecyclePolicy {
@@ -66,12 +67,27 @@ export type WorkReason =
   /** Folder synchronization is owed (a catch-up after a fresh subscription). */
   | 'sync'
   /** A healthy mailbox's SyncStates are due to be brought forward. */
-  | 'checkpoint';
+  | 'checkpoint'
+  /** Graph: a subscription is due for renewal (PATCH of its expiry), or one is missing. */
+  | 'renew'
+  /** Graph: lifecycle work the receiver noted (a lifecycle notification, a superseded subscription). */
+  | 'lifecycle';
 
-export const WORK_REASONS: readonly WorkReason[] = ['stale', 'gap', 'dead', 'retry', 'sync', 'checkpoint'];
+export const WORK_REASONS: readonly WorkReason[] = [
+  'stale',
+  'gap',
+  'dead',
+  'retry',
+  'sync',
+  'checkpoint',
+  'renew',
+  'lifecycle',
+];
 
 /** When a silent subscription is presumed lost (epoch ms), or undefined if it never spoke. */
 export function staleAt(record: SubscriptionRecord, policy: LifecyclePolicy): number | undefined {
+  // Graph has no heartbeat: silence says nothing about a Graph subscription.
+  if (record.source === 'graph') return undefined;
   const since = record.lastContactAt;
   return since === undefined ? undefined : since + 2 * record.statusFrequency * 60_000 + policy.staleSlackMs;
 }
@@ -79,6 +95,7 @@ export function staleAt(record: SubscriptionRecord, policy: LifecyclePolicy): nu
 /** What the lifecycle owes this mailbox now, or null if nothing. */
 export function workFor(record: SubscriptionRecord, now: number, policy: LifecyclePolicy): WorkReason | null {
   if (record.state === 'removed') return null;
+  if (record.source === 'graph') return graphWorkFor(record, now, policy);
   if (record.state !== 'active') {
     return (record.nextAttemptAt ?? record.updatedAt + policy.inFlightGraceMs) <= now ? 'retry' : null;
   }
@@ -88,6 +105,26 @@ export function workFor(record: SubscriptionRecord, now: number, policy: Lifecyc
   if (record.syncWork !== undefined) return (record.nextAttemptAt ?? 0) <= now ? 'sync' : null;
   if (checkpointDueAt(record, policy) <= now) return 'checkpoint';
   return null;
+}
+
+/**
+ * A Graph mailbox has no heartbeat to go stale: it needs the lifecycle when it is being set up or
+ * retried, when a lifecycle notification asked for work (or a superseded subscription is to be
+ * deleted), when a resource has no subscription, and when the earliest renewal is due.
+ */
+function graphWorkFor(record: SubscriptionRecord, now: number, policy: LifecyclePolicy): WorkReason | null {
+  if (record.state !== 'active') {
+    return (record.nextAttemptAt ?? record.updatedAt + policy.inFlightGraceMs) <= now ? 'retry' : null;
+  }
+  if ((record.nextAttemptAt ?? 0) > now) return null;
+  const work = record.graphWork ?? {};
+  if (GRAPH_RESOURCES.some((r) => (work[r]?.length ?? 0) > 0) || (record.graphObsolete?.length ?? 0) > 0)
+    return 'lifecycle';
+  const graph = record.graph;
+  if (graph === undefined || GRAPH_RESOURCES.some((r) => graph[r]?.subscriptionId === undefined))
+    return 'renew';
+  const due = graphRenewalDueAt(graph);
+  return due !== undefined && due <= now ? 'renew' : null;
 }
 
 /** When the mailbox's next checkpoint is due (a record from before checkpoints: one interval after it was created). */

@@ -5,6 +5,7 @@
  */
 import type { MailboxKey } from './mailbox-key.ts';
 import type { WorkReason } from './policy.ts';
+import type { SubscriptionState } from './subscription.ts';
 
 /** One unit of work for the renewer: this mailbox, as of this generation, for this reason. */
 export interface RenewalJob {
@@ -22,3 +23,16 @@ export interface RenewalQueue {
 
 /** Errors that a retry cannot fix: the renewer stores them with this prefix. */
 export const NEEDS_ATTENTION_PREFIX = 'needs attention: ';
+
+/** A failed renewal attempt, as the mailbox's record keeps it (EWS and Graph alike). */
+export interface RenewalFailure {
+  readonly mailboxKey: MailboxKey;
+  readonly generation: number;
+  readonly state: SubscriptionState;
+  readonly error: string;
+  readonly attempts: number;
+  readonly nextAttemptAt: number;
+  readonly firstFailureAt: number | undefined;
+  readonly lost: boolean;
+  readonly now: number;
+}

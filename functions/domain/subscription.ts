@@ -7,6 +7,7 @@
 import type { FolderRef } from '../ews/request.ts';
 import type { SubscribableEventType } from '../ews/subscribe.ts';
 import type { EnrichMode } from './enrichment.ts';
+import type { GraphMailboxState, GraphResourceKind, GraphWork, MailboxSource } from './graph-mailbox.ts';
 import type { MailboxKey } from './mailbox-key.ts';
 
 /**
@@ -40,6 +41,18 @@ export interface SubscriptionRecord {
   readonly mailbox: string;
   /** Name of the Exchange connection (EWS URL + credentials) the mailbox is reached through. */
   readonly connection: string;
+  /**
+   * Where changes come from, after the kind of `connection`; absent: EWS (records from before
+   * Graph). A Graph mailbox has no heartbeat, watermark or SubscriptionId at the top level: its
+   * subscriptions are in `graph` (domain/graph-mailbox.ts), and `statusFrequency` is 0.
+   */
+  readonly source?: MailboxSource;
+  /** The Graph subscriptions of a Graph mailbox. */
+  readonly graph?: GraphMailboxState;
+  /** Graph: work lifecycle notifications asked for, per resource (the receiver adds, the renewer removes). */
+  readonly graphWork?: Partial<Record<GraphResourceKind, readonly GraphWork[]>>;
+  /** Graph: subscriptions of older generations that still notify, to be deleted. */
+  readonly graphObsolete?: readonly string[];
   /** `'all'` or the folders subscribed to. */
   readonly folders: 'all' | readonly FolderRef[];
   readonly eventTypes: readonly SubscribableEventType[];

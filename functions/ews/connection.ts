@@ -9,6 +9,7 @@
  */
 import { err, ok, type Result } from '../core/result.ts';
 import { showValue } from '../core/show.ts';
+import { DEFAULT_GRAPH_BASE_URL, type GraphConnection } from '../graph/connection.ts';
 import { DEFAULT_EXCHANGE_VERSION, EXCHANGE_VERSIONS, type ExchangeVersion } from './request.ts';
 
 export type ExchangeAuth =
@@ -33,6 +34,8 @@ export type ExchangeAuth =
   | { readonly kind: 'none' };
 
 export interface ExchangeConnection {
+  /** EWS (the default when the JSON has no `kind`); Graph connections are `GraphConnection`. */
+  readonly kind: 'ews';
   /** The key it is stored under; mailbox records refer to connections by this name. */
   readonly name: string;
   /** The EWS endpoint, e.g. https://outlook.office365.com/EWS/Exchange.asmx. */
@@ -156,25 +159,33 @@ const DOMAIN =
 // biome-ignore lint/suspicious/noControlCharactersInRegex: that is the point of the check
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-const CONNECTION_KEYS = ['ewsUrl', 'auth', 'impersonation', 'requestServerVersion', 'timeoutMs'];
+const CONNECTION_KEYS = ['kind', 'ewsUrl', 'auth', 'impersonation', 'requestServerVersion', 'timeoutMs'];
 const AUTH_KEYS: Record<ExchangeAuth['kind'], readonly string[]> = {
   oauth2: ['kind', 'tenantId', 'clientId', 'clientSecret', 'tokenUrl', 'scope'],
   basic: ['kind', 'username', 'password'],
   none: ['kind'],
 };
 
+/** Every configured connection, by kind: a mailbox's source follows from its connection's kind. */
+export interface ConnectionSet {
+  readonly ews: ReadonlyMap<string, ExchangeConnection>;
+  readonly graph: ReadonlyMap<string, GraphConnection>;
+}
+
 /**
  * Parses the connection configuration:
- * `{ "<name>": { "ewsUrl", "auth": {…}, "impersonation"?, "requestServerVersion"?, "timeoutMs"? } }`.
- * Defaults are filled in (token URL, scope, impersonation, version, timeout), so what is returned
- * is exactly what will be used.
+ * `{ "<name>": { "ewsUrl", "auth": {…}, "impersonation"?, "requestServerVersion"?, "timeoutMs"? } }`
+ * for EWS, `{ "<name>": { "kind": "graph", "auth": {"kind": "oauth2", …}, "graphUrl"?, "timeoutMs"? } }`
+ * for Microsoft Graph. Defaults are filled in (token URL, scope, impersonation, version, timeout,
+ * Graph URL), so what is returned is exactly what will be used.
  */
-export function parseConnections(
+export function parseConnectionSet(
   json: unknown,
   options: { origin?: string } = {},
-): Result<ReadonlyMap<string, ExchangeConnection>, InvalidConnectionConfigError> {
+): Result<ConnectionSet, InvalidConnectionConfigError> {
   const problems: ConnectionConfigProblem[] = [];
-  const connections = new Map<string, ExchangeConnection>();
+  const ews = new Map<string, ExchangeConnection>();
+  const graph = new Map<string, GraphConnection>();
   if (!isRecord(json)) {
     problems.push({
       connection: null,
@@ -185,20 +196,35 @@ export function parseConnections(
     });
   } else {
     for (const [name, value] of Object.entries(json)) {
-      const connection = parseConnection(name, value, problems);
-      if (connection !== null) connections.set(name, connection);
+      if (isRecord(value) && value.kind === 'graph') {
+        const connection = parseGraphConnection(name, value, problems);
+        if (connection !== null) graph.set(name, connection);
+      } else {
+        const connection = parseConnection(name, value, problems);
+        if (connection !== null) ews.set(name, connection);
+      }
     }
   }
   if (problems.length > 0) return err(new InvalidConnectionConfigError(problems, options.origin ?? null));
-  return ok(connections);
+  return ok({ ews, graph });
 }
 
-function parseConnection(
-  name: string,
-  raw: unknown,
-  problems: ConnectionConfigProblem[],
-): ExchangeConnection | null {
-  const before = problems.length;
+/** The EWS connections of the configuration (Graph connections are checked, then left out). */
+export function parseConnections(
+  json: unknown,
+  options: { origin?: string } = {},
+): Result<ReadonlyMap<string, ExchangeConnection>, InvalidConnectionConfigError> {
+  const set = parseConnectionSet(json, options);
+  return set.ok ? ok(set.value.ews) : set;
+}
+
+const GRAPH_CONNECTION_KEYS = ['kind', 'graphUrl', 'auth', 'timeoutMs'];
+
+/**
+ * How a connection's parser reports: each problem named by the connection, and first of all a
+ * name the mailbox records could not refer to.
+ */
+function problemsOf(name: string, problems: ConnectionConfigProblem[]) {
   const problem = (field: string | null, value: string | null, what: string, fix: string) => {
     problems.push({ connection: name, field, value, problem: what, fix });
   };
@@ -210,6 +236,99 @@ function parseConnection(
       'use 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit (mailbox records refer to it)',
     );
   }
+  return problem;
+}
+
+function parseGraphConnection(
+  name: string,
+  raw: Record<string, unknown>,
+  problems: ConnectionConfigProblem[],
+): GraphConnection | null {
+  const before = problems.length;
+  const problem = problemsOf(name, problems);
+  reportUnknownKeys(raw, GRAPH_CONNECTION_KEYS, null, problem);
+  const graphUrl =
+    raw.graphUrl === undefined
+      ? new URL(DEFAULT_GRAPH_BASE_URL)
+      : parseUrl(raw.graphUrl, 'graphUrl', problem, {
+          example: `${DEFAULT_GRAPH_BASE_URL} (the default)`,
+        });
+  // Graph's scope is fixed (https://graph.microsoft.com/.default): a scope here would be ignored.
+  if (isRecord(raw.auth) && raw.auth.scope !== undefined) {
+    problem(
+      'auth.scope',
+      null,
+      'is not used by a Graph connection (its scope is always https://graph.microsoft.com/.default)',
+      'remove "scope" from auth',
+    );
+  }
+  const auth = parseAuth(isRecord(raw.auth) ? withoutScope(raw.auth) : raw.auth, problem);
+  if (auth !== null && auth.kind !== 'oauth2') {
+    problem(
+      'auth.kind',
+      showValue(auth.kind),
+      'is not usable with Graph, which takes only app-only OAuth2 tokens',
+      'use "oauth2" with the tenant, client id and secret of an app registration holding Mail.Read and Calendars.Read',
+    );
+  }
+  const timeoutMs = parseTimeout(raw.timeoutMs, problem);
+  if (graphUrl !== null) {
+    if (graphUrl.protocol === 'http:' && !isLoopbackHost(graphUrl.hostname)) {
+      problem(
+        'graphUrl',
+        showValue(safeUrlText(graphUrl.href)),
+        'uses plain http, which would send the access token in clear',
+        `use https (the default is ${DEFAULT_GRAPH_BASE_URL}); plain http only for a loopback stand-in`,
+      );
+    }
+    if (graphUrl.search !== '') {
+      problem('graphUrl', showValue(graphUrl.href), 'has a query string', 'remove the part from "?" on');
+    }
+  }
+  if (problems.length > before || graphUrl === null || auth === null || auth.kind !== 'oauth2') return null;
+  return {
+    kind: 'graph',
+    name,
+    graphUrl: graphUrl.href.replace(/\/+$/, ''),
+    tenantId: auth.tenantId,
+    clientId: auth.clientId,
+    clientSecret: auth.clientSecret,
+    tokenUrl: tokenUrlOf(auth),
+    timeoutMs: timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  };
+}
+
+function withoutScope(auth: Record<string, unknown>): Record<string, unknown> {
+  const { scope: _scope, ...rest } = auth;
+  return rest;
+}
+
+function parseTimeout(timeoutRaw: unknown, problem: Report): number | null {
+  if (timeoutRaw === undefined) return DEFAULT_TIMEOUT_MS;
+  if (
+    typeof timeoutRaw !== 'number' ||
+    !Number.isInteger(timeoutRaw) ||
+    timeoutRaw < MIN_TIMEOUT_MS ||
+    timeoutRaw > MAX_TIMEOUT_MS
+  ) {
+    problem(
+      'timeoutMs',
+      describeType(timeoutRaw),
+      `is not a whole number of milliseconds from ${MIN_TIMEOUT_MS} to ${MAX_TIMEOUT_MS}`,
+      `write a number such as ${DEFAULT_TIMEOUT_MS}, without quotes, or leave it out (default ${DEFAULT_TIMEOUT_MS})`,
+    );
+    return null;
+  }
+  return timeoutRaw;
+}
+
+function parseConnection(
+  name: string,
+  raw: unknown,
+  problems: ConnectionConfigProblem[],
+): ExchangeConnection | null {
+  const before = problems.length;
+  const problem = problemsOf(name, problems);
   if (!isRecord(raw)) {
     problem(
       null,
@@ -220,6 +339,14 @@ function parseConnection(
     return null;
   }
   reportUnknownKeys(raw, CONNECTION_KEYS, null, problem);
+  if (raw.kind !== undefined && raw.kind !== 'ews') {
+    problem(
+      'kind',
+      describeType(raw.kind),
+      'is not a kind of connection',
+      'use "ews" (the default: leave it out) or "graph" (Microsoft Graph, for Exchange Online)',
+    );
+  }
 
   const ewsUrl = parseUrl(raw.ewsUrl, 'ewsUrl', problem, {
     example: 'https://outlook.office365.com/EWS/Exchange.asmx or https://mail.example.com/EWS/Exchange.asmx',
@@ -265,31 +392,13 @@ function parseConnection(
     }
   }
 
-  let timeoutMs = DEFAULT_TIMEOUT_MS;
-  const timeoutRaw = raw.timeoutMs;
-  if (timeoutRaw !== undefined) {
-    if (
-      typeof timeoutRaw !== 'number' ||
-      !Number.isInteger(timeoutRaw) ||
-      timeoutRaw < MIN_TIMEOUT_MS ||
-      timeoutRaw > MAX_TIMEOUT_MS
-    ) {
-      problem(
-        'timeoutMs',
-        describeType(timeoutRaw),
-        `is not a whole number of milliseconds from ${MIN_TIMEOUT_MS} to ${MAX_TIMEOUT_MS}`,
-        `write a number such as ${DEFAULT_TIMEOUT_MS}, without quotes, or leave it out (default ${DEFAULT_TIMEOUT_MS})`,
-      );
-    } else {
-      timeoutMs = timeoutRaw;
-    }
-  }
+  const timeoutMs = parseTimeout(raw.timeoutMs, problem) ?? DEFAULT_TIMEOUT_MS;
 
   if (ewsUrl !== null && auth !== null) {
     checkTransport(ewsUrl, auth, problem);
   }
   if (problems.length > before || ewsUrl === null || auth === null) return null;
-  return { name, ewsUrl: ewsUrl.href, auth, impersonation, requestServerVersion, timeoutMs };
+  return { kind: 'ews', name, ewsUrl: ewsUrl.href, auth, impersonation, requestServerVersion, timeoutMs };
 }
 
 type Report = (field: string | null, value: string | null, what: string, fix: string) => void;

@@ -15,15 +15,15 @@ import type {
 } from '../../events/bridge-event.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import { isFieldUri } from '../domain/enrichment.ts';
-import { type EwsError, EwsProtocolError, type EwsResponseError, InvalidEwsRequestError } from './errors.ts';
-import { type RequestContext, requireText, writeHeader } from './request.ts';
 import {
-  openResponse,
-  readResponseMessageHead,
-  responseMessageError,
-  responseMessages,
-  writeEnvelope,
-} from './soap.ts';
+  type EwsError,
+  type EwsProtocolError,
+  type EwsResponseError,
+  InvalidEwsRequestError,
+} from './errors.ts';
+import { decodeGetItemAnswers } from './items.ts';
+import { type RequestContext, requireText, writeHeader } from './request.ts';
+import { writeEnvelope } from './soap.ts';
 import { escapeAttribute, NS, type XmlElement } from './xml.ts';
 
 /** Properties every enriched item is read with (`--enrich default`). */
@@ -101,34 +101,11 @@ export function decodeGetItemDetailsResponse(
   body: string | Uint8Array,
   options: DecodeOptions,
 ): Result<GetItemDetailsResult, EwsError> {
-  const response = openResponse('GetItem', body);
-  if (!response.ok) return response;
-  const messages = responseMessages('GetItem', response.value);
-  if (!messages.ok) return messages;
-  const results: Array<Result<ExchangeItem, EwsResponseError | EwsProtocolError>> = [];
-  for (const message of messages.value) {
-    const head = readResponseMessageHead(message);
-    if (!head.ok) return err(new EwsProtocolError('GetItem', head.error));
-    const failure = responseMessageError('GetItem', head.value);
-    if (failure) {
-      results.push(err(failure));
-      continue;
-    }
-    const items = message.children.find((c) => c.ns === NS.messages && c.name === 'Items');
-    const elements = items?.children.filter((c) => c.ns === NS.types) ?? [];
-    const [first] = elements;
-    if (first === undefined || elements.length !== 1) {
-      return err(
-        new EwsProtocolError(
-          'GetItem',
-          `a successful GetItemResponseMessage holds ${elements.length} items, expected 1`,
-        ),
-      );
-    }
-    const item = decodeItemDetails(first, options);
-    results.push(item.ok ? item : err(new EwsProtocolError('GetItem', item.error, 'unusablePart')));
-  }
-  return ok(results);
+  return decodeGetItemAnswers(
+    body,
+    () => true,
+    (element) => decodeItemDetails(element, options),
+  );
 }
 
 const MESSAGE_ELEMENTS = new Set([
@@ -192,8 +169,7 @@ export function decodeItemDetails(element: XmlElement, options: DecodeOptions): 
       organizer: mailboxIn(child('Organizer')),
       requiredAttendees: attendeesIn(child('RequiredAttendees')),
       optionalAttendees: attendeesIn(child('OptionalAttendees')),
-      recurrence:
-        child('Recurrence') === undefined ? null : (toJson(child('Recurrence') as XmlElement) as object),
+      recurrence: recurrenceOf(child('Recurrence')),
     });
   }
   if (MESSAGE_ELEMENTS.has(element.name)) {
@@ -270,6 +246,11 @@ function attendeesIn(element: XmlElement | undefined): ExchangeAttendee[] {
  */
 export function toJson(element: XmlElement): unknown {
   if (element.children.length === 0 && element.attributes.size === 0) return element.text;
+  return toJsonObject(element);
+}
+
+/** A parent element as an object (toJson's second case, whatever the element holds). */
+export function toJsonObject(element: XmlElement): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, value] of element.attributes) if (!name.startsWith('{')) out[name] = value;
   for (const c of element.children) {
@@ -282,4 +263,9 @@ export function toJson(element: XmlElement): unknown {
   }
   if (element.children.length === 0 && element.text !== '') out.value = element.text;
   return out;
+}
+
+/** A master's recurrence pattern and range, as JSON in Exchange's names; null for other items. */
+function recurrenceOf(element: XmlElement | undefined): Record<string, unknown> | null {
+  return element === undefined ? null : toJsonObject(element);
 }

@@ -267,11 +267,24 @@ function parseBoolean(text: string): boolean | undefined {
 export type GetItemResult = ReadonlyArray<Result<EwsItem, EwsResponseError | EwsProtocolError>>;
 
 export function decodeGetItemResponse(body: string | Uint8Array): Result<GetItemResult, EwsError> {
+  return decodeGetItemAnswers(body, (c) => ITEM_ELEMENTS.has(c.name), decodeItem);
+}
+
+/**
+ * A GetItemResponse read answer by answer, in the order the ids were asked: each answer's error,
+ * or the one item it holds decoded by `decode` (a part `decode` cannot use fails that answer
+ * alone). `isItem` says which elements of `m:Items` are items to the caller.
+ */
+export function decodeGetItemAnswers<T>(
+  body: string | Uint8Array,
+  isItem: (element: XmlElement) => boolean,
+  decode: (element: XmlElement) => Result<T, string>,
+): Result<ReadonlyArray<Result<T, EwsResponseError | EwsProtocolError>>, EwsError> {
   const response = openResponse('GetItem', body);
   if (!response.ok) return response;
   const messages = responseMessages('GetItem', response.value);
   if (!messages.ok) return messages;
-  const results: Array<Result<EwsItem, EwsResponseError | EwsProtocolError>> = [];
+  const results: Array<Result<T, EwsResponseError | EwsProtocolError>> = [];
   for (const message of messages.value) {
     const head = readResponseMessageHead(message);
     if (!head.ok) return err(new EwsProtocolError('GetItem', head.error));
@@ -281,7 +294,7 @@ export function decodeGetItemResponse(body: string | Uint8Array): Result<GetItem
       continue;
     }
     const items = message.children.find((c) => c.ns === NS.messages && c.name === 'Items');
-    const itemElements = items?.children.filter((c) => c.ns === NS.types && ITEM_ELEMENTS.has(c.name)) ?? [];
+    const itemElements = items?.children.filter((c) => c.ns === NS.types && isItem(c)) ?? [];
     const [first] = itemElements;
     if (first === undefined || itemElements.length !== 1) {
       return err(
@@ -291,7 +304,7 @@ export function decodeGetItemResponse(body: string | Uint8Array): Result<GetItem
         ),
       );
     }
-    const item = decodeItem(first);
+    const item = decode(first);
     results.push(item.ok ? item : err(new EwsProtocolError('GetItem', item.error, 'unusablePart')));
   }
   return ok(results);

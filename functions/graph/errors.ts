@@ -13,6 +13,7 @@ export type GraphOperation =
   | 'deleteSubscription'
   | 'getSubscription'
   | 'delta'
+  | 'mailFolders'
   | 'token';
 
 export type GraphErrorCategory =

@@ -33,6 +33,17 @@ export interface EnrichingProcessorDeps {
   };
 }
 
+/** A record that is a bridge event, with its place in the batch. */
+interface Routed {
+  readonly index: number;
+  readonly record: SQSRecord;
+  readonly event: RoutedEvent;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 export type BatchHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
 
 export function createEnrichingProcessor(deps: EnrichingProcessorDeps): BatchHandler {
@@ -48,21 +59,21 @@ export function createEnrichingProcessor(deps: EnrichingProcessorDeps): BatchHan
       deps.logger.warn('event not forwarded; it will be retried', { messageId: record.messageId, error });
     };
 
-    const routed: { index: number; event: RoutedEvent }[] = [];
+    const routed: Routed[] = [];
     records.forEach((record, index) => {
       try {
-        routed.push({ index, event: routeOf(record.body) });
+        routed.push({ index, record, event: routeOf(record.body) });
       } catch (error) {
         fail(record, index, error instanceof Error ? `${error.name}: ${error.message}` : String(error));
       }
     });
 
     const enrichments =
-      deps.enrichment === undefined ? new Map<number, Enrichment>() : await enrichAll(routed, records, deps);
+      deps.enrichment === undefined ? new Map<number, Enrichment>() : await enrichAll(routed, deps);
 
     const outgoing: Outgoing[] = [];
-    for (const { index, event: routedEvent } of routed) {
-      const group = groupOf(records[index] as SQSRecord, index);
+    for (const { index, record, event: routedEvent } of routed) {
+      const group = groupOf(record, index);
       if ((failedFrom.get(group) ?? Number.POSITIVE_INFINITY) < index) continue;
       const enrichment = enrichments.get(index);
       outgoing.push({
@@ -75,7 +86,10 @@ export function createEnrichingProcessor(deps: EnrichingProcessorDeps): BatchHan
     }
 
     const stopped = await publishInOrder(outgoing, deps);
-    for (const { index, error } of stopped.values()) fail(records[index] as SQSRecord, index, error);
+    for (const { index, error } of stopped.values()) {
+      const record = records[index];
+      if (record !== undefined) fail(record, index, error);
+    }
 
     const batchItemFailures = records
       .map((record, index) => ({ record, index }))
@@ -88,25 +102,25 @@ export function createEnrichingProcessor(deps: EnrichingProcessorDeps): BatchHan
 }
 
 async function enrichAll(
-  routed: readonly { index: number; event: RoutedEvent }[],
-  records: readonly SQSRecord[],
+  routed: readonly Routed[],
   deps: EnrichingProcessorDeps,
 ): Promise<Map<number, Enrichment>> {
   const enrichment = deps.enrichment;
   if (enrichment === undefined) return new Map();
   const requests: EnrichmentRequest[] = [];
   const positions: number[] = [];
-  for (const { index, event } of routed) {
-    if (!event.type.startsWith('exchange-push-bridge.notification.')) continue;
-    const hints = hintsOf(records[index] as SQSRecord);
+  for (const { index, record, event } of routed) {
+    const hints = hintsOf(record);
     if (hints === undefined) continue;
     const data = dataOf(event.body);
+    const eventType = readableEventTypeOf(event.type, data);
+    if (eventType === undefined) continue;
     const itemId: unknown = data?.itemId;
     const id = typeof itemId === 'object' && itemId !== null ? Reflect.get(itemId, 'id') : null;
     requests.push({
       mailboxKey: event.mailboxKey,
       mailbox: typeof data?.mailbox === 'string' ? data.mailbox : '',
-      eventType: typeof data?.eventType === 'string' ? data.eventType : '',
+      eventType,
       itemId: typeof id === 'string' ? id : null,
       hints,
     });
@@ -155,7 +169,7 @@ function dataOf(body: string): Record<string, unknown> | undefined {
     const parsed: unknown = JSON.parse(body);
     const data: unknown =
       typeof parsed === 'object' && parsed !== null ? Reflect.get(parsed, 'data') : undefined;
-    return typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : undefined;
+    return isObject(data) ? data : undefined;
   } catch {
     return undefined;
   }
@@ -172,12 +186,15 @@ export function withItem(
   settings: Pick<EnrichmentSettings, 'maxBodyChars'> | undefined,
   limit = TOPIC_MESSAGE_LIMIT,
 ): RoutedEvent {
-  const parsed = JSON.parse(event.body) as { data: Record<string, unknown> };
+  // routeOf parsed this body already; anything else would be a bug of ours, and the event goes as it came.
+  const parsed: unknown = JSON.parse(event.body);
+  if (!isObject(parsed)) return event;
+  const data = isObject(parsed.data) ? parsed.data : {};
   const build = (item: ExchangeItem | undefined, outcome: EnrichmentOutcome): RoutedEvent => ({
     ...event,
     body: JSON.stringify({
       ...parsed,
-      data: { ...parsed.data, ...(item === undefined ? {} : { item }), enrichment: outcome },
+      data: { ...data, ...(item === undefined ? {} : { item }), enrichment: outcome },
     }),
   });
   const full = build(enrichment.item, enrichment.enrichment);
@@ -195,8 +212,9 @@ export function withItem(
       enrichment.enrichment,
     );
     if (messageSize(cut) <= limit) return cut;
-    const { body: _dropped, ...withoutBody } = item;
-    const bare = build(withoutBody as ExchangeItem, enrichment.enrichment);
+    const withoutBody = { ...item };
+    delete withoutBody.body;
+    const bare = build(withoutBody, enrichment.enrichment);
     if (messageSize(bare) <= limit) return bare;
   }
   return build(undefined, {
@@ -204,4 +222,17 @@ export function withItem(
     code: 'MessageTooLarge',
     detail: `the event with its item is over the topic's ${limit} byte message limit; read the item with GetItem`,
   });
+}
+
+/**
+ * The EWS event type an event stands for, for what enrichment reads: a pushed event's own, or for
+ * a change a catch-up found (resync), the push it stands in for (Create → CreatedEvent, Update →
+ * ModifiedEvent; a Delete or read-flag change has nothing to read). Undefined for other events.
+ */
+function readableEventTypeOf(type: string, data: Record<string, unknown> | undefined): string | undefined {
+  if (type.startsWith('exchange-push-bridge.notification.'))
+    return typeof data?.eventType === 'string' ? data.eventType : '';
+  if (type === 'exchange-push-bridge.resync.Create') return 'CreatedEvent';
+  if (type === 'exchange-push-bridge.resync.Update') return 'ModifiedEvent';
+  return undefined;
 }

@@ -66,8 +66,8 @@ export async function publishInOrder(
     const chunk: Outgoing[] = [];
     let bytes = 0;
     for (; next < outgoing.length && chunk.length < PUBLISH_BATCH_ENTRIES; next++) {
-      const o = outgoing[next] as Outgoing;
-      if (stopped.has(o.event.mailboxKey)) continue;
+      const o = outgoing[next];
+      if (o === undefined || stopped.has(o.event.mailboxKey)) continue;
       const size = messageSize(o.event);
       if (chunk.length > 0 && bytes + size > TOPIC_MESSAGE_LIMIT) break;
       chunk.push(o);

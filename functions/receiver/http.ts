@@ -7,12 +7,15 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { type EdgeHandler, edge, type FailureAnswer } from '../core/edge.ts';
 import type { LogSink, MetricsRecorder } from '../core/telemetry.ts';
 import { type CallbackKey, verifyCallback } from '../domain/callback.ts';
+import { GRAPH_LIFECYCLE_ROUTE, GRAPH_NOTIFICATION_ROUTE } from '../domain/graph-mailbox.ts';
 import {
   DEFAULT_NOTIFICATION_LIMITS,
   decodeSendNotification,
   encodeSendNotificationResult,
   type NotificationLimits,
 } from '../ews/notification.ts';
+import { receiveGraphHttp } from './graph-http.ts';
+import type { GraphWorkStore } from './graph-receive.ts';
 import { type Decision, type ReceiveDeps, receive } from './receive.ts';
 
 export interface ReceiverDeps extends ReceiveDeps {
@@ -21,6 +24,11 @@ export interface ReceiverDeps extends ReceiveDeps {
   readonly logger: LogSink;
   readonly metrics: MetricsRecorder;
   readonly limits?: NotificationLimits;
+  /**
+   * Where Graph lifecycle work is noted (the subscription record). With it, the Graph routes
+   * (`/graph/notify`, `/graph/lifecycle`) are served; without it they answer 404.
+   */
+  readonly graphWork?: GraphWorkStore;
 }
 
 export type ReceiverHandler = EdgeHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
@@ -60,9 +68,29 @@ export function receiveHttp(
 ): (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2> {
   const { logger, metrics } = deps;
   const limits = deps.limits ?? DEFAULT_NOTIFICATION_LIMITS;
+  const graphWork = deps.graphWork;
+  const graph =
+    graphWork === undefined
+      ? undefined
+      : receiveGraphHttp({
+          store: deps.store,
+          publisher: deps.publisher,
+          clock: deps.clock,
+          callbackKey: deps.callbackKey,
+          logger,
+          metrics,
+          graphWork,
+        });
   return handle;
 
   async function handle(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+    if (event.rawPath === GRAPH_NOTIFICATION_ROUTE || event.rawPath === GRAPH_LIFECYCLE_ROUTE) {
+      if (graph === undefined) {
+        reject('GraphNotWired');
+        return { statusCode: 404, headers: { 'content-type': 'text/plain' }, body: 'not found' };
+      }
+      return graph(event);
+    }
     const target = verifyCallback(await deps.callbackKey(), event.pathParameters ?? {});
     if (target === undefined) {
       // Forged or malformed: a short 403 with no detail, before any state is read.

@@ -29,8 +29,11 @@ export function wireReceiver(
 ): ReceiverHandler {
   const read = RECEIVER_ENVIRONMENT.read(env);
   const doc = documentClient(host.dynamodb);
+  const store = new DynamoSubscriptionStore(doc, read('TABLE_NAME'));
   return createReceiverHandler({
-    store: new DynamoSubscriptionStore(doc, read('TABLE_NAME')),
+    store,
+    // Graph's lifecycle work is noted in the record (the sweeper queues it): no grant beyond the table's.
+    graphWork: store,
     pushedItemList: new DynamoPushedItemList(doc, read('SYNC_STATE_TABLE_NAME')),
     publisher: new SqsEventPublisher(host.sqs, read('INGEST_QUEUE_URL')),
     callbackKey: host.callbackKey,

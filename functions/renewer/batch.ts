@@ -13,7 +13,16 @@ import { type EdgeHandler, edge } from '../core/edge.ts';
 import type { LogSink, MetricsRecorder } from '../core/telemetry.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import { checkpoint } from './checkpoint.ts';
-import { openJob, type RenewalExchange, type RenewDeps, type RenewerJob, type RenewOutcome } from './job.ts';
+import { type GraphRenewDeps, runGraphJob } from './graph-lifecycle.ts';
+import {
+  type OpenedGraphJob,
+  type OpenedJob,
+  openJob,
+  type RenewalExchange,
+  type RenewDeps,
+  type RenewerJob,
+  type RenewOutcome,
+} from './job.ts';
 import { resubscribe } from './resubscribe.ts';
 import { synchronize } from './synchronize.ts';
 
@@ -24,6 +33,38 @@ const JOBS: Record<
 > = { resubscribe, synchronize, checkpoint };
 
 export type RenewerHandler = EdgeHandler<SQSEvent, SQSBatchResponse>;
+
+/** Runs an opened job: the entry point its record needs (EWS jobs, or the Graph lifecycle). */
+export async function runOpened(
+  opened: OpenedJob | OpenedGraphJob | RenewOutcome,
+  deps: RenewDeps,
+): Promise<RenewOutcome> {
+  if (opened.kind === 'open') return JOBS[opened.job](opened.record, opened.exchange, deps);
+  if (opened.kind === 'graph') return runGraphJob(opened.record, graphDepsOf(deps));
+  return opened;
+}
+
+/** The Graph lifecycle's deps from the renewer's: without Graph wired, no connection is found. */
+function graphDepsOf(deps: RenewDeps): GraphRenewDeps {
+  const graph = deps.graph;
+  return {
+    store: graph?.store ?? {
+      get: (key) => deps.store.get(key),
+      putGraphSubscription: async () => false,
+      settleGraph: async () => false,
+      recordFailure: (args) => deps.store.recordFailure(args),
+    },
+    deltas: graph?.deltas ?? { get: async () => undefined, put: async () => {} },
+    graph: graph?.client ?? (async () => undefined),
+    publisher: deps.publisher,
+    queue: deps.queue,
+    callbackBaseUrl: deps.callbackBaseUrl,
+    callbackKey: deps.callbackKey,
+    clock: deps.clock,
+    policy: deps.policy,
+    random: deps.random,
+  };
+}
 
 export function createRenewerHandler(
   deps: RenewDeps & {
@@ -46,9 +87,7 @@ export function createRenewerHandler(
       }
       throw error;
     }
-    const opened = await openJob(job, deps);
-    const outcome =
-      opened.kind === 'open' ? await JOBS[opened.job](opened.record, opened.exchange, deps) : opened;
+    const outcome = await runOpened(await openJob(job, deps), deps);
     deps.onOutcome?.(outcome);
     const context = { mailboxKey: job.mailboxKey, generation: job.generation, reason: job.reason, outcome };
     switch (outcome.kind) {
@@ -81,6 +120,13 @@ export function createRenewerHandler(
         count('CheckpointsDeferred');
         // Not urgent: a healthy subscription loses nothing while its checkpoint waits.
         logger.warn('checkpoint failed; trying again later', context);
+        break;
+      case 'graphSettled':
+        count('GraphJobsDone');
+        if (outcome.created.length > 0) count('GraphSubscriptionsCreated', outcome.created.length);
+        if (outcome.renewed.length > 0) count('GraphSubscriptionsRenewed', outcome.renewed.length);
+        if (outcome.caughtUp.length > 0) count('GraphCatchUps', outcome.caughtUp.length);
+        logger.info('Graph mailbox settled', context);
         break;
       case 'skipped':
         logger.debug('renewal not needed', context);

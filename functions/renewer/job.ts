@@ -15,11 +15,25 @@ import type { CallbackKey } from '../domain/callback.ts';
 import { type EventPublisher, toLifecycleCloudEvent } from '../domain/events.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import { isLost, type LifecyclePolicy, retryDelay, type WorkReason, workFor } from '../domain/policy.ts';
-import { NEEDS_ATTENTION_PREFIX, type RenewalJob, type RenewalQueue } from '../domain/renewal-job.ts';
+import {
+  NEEDS_ATTENTION_PREFIX,
+  type RenewalFailure,
+  type RenewalJob,
+  type RenewalQueue,
+} from '../domain/renewal-job.ts';
+
+export type { RenewalFailure };
+
 import type { SubscriptionRecord, SubscriptionState, SyncWork } from '../domain/subscription.ts';
 import { ExchangeRequestError } from '../ews/errors.ts';
 import type { PushSubscriptionRequest, SubscribeResult } from '../ews/subscribe.ts';
 import type { CheckpointOutcome, CheckpointRecords, CheckpointStore } from './checkpoint.ts';
+import type {
+  GraphDeltaStore,
+  GraphLifecycleClient,
+  GraphLifecycleStore,
+  GraphRenewOutcome,
+} from './graph-lifecycle.ts';
 import type { ItemChecker, PushedItemList } from './reconcile.ts';
 import type { FolderLister, FolderSyncer, SyncDeps, SyncFailure } from './sync.ts';
 
@@ -54,18 +68,6 @@ export interface CompleteRenewal {
   readonly now: number;
   readonly syncWork: SyncWork | undefined;
   readonly syncReason: ResyncEventData['reason'] | undefined;
-}
-
-export interface RenewalFailure {
-  readonly mailboxKey: MailboxKey;
-  readonly generation: number;
-  readonly state: SubscriptionState;
-  readonly error: string;
-  readonly attempts: number;
-  readonly nextAttemptAt: number;
-  readonly firstFailureAt: number | undefined;
-  readonly lost: boolean;
-  readonly now: number;
 }
 
 /** A lifecycle write guarded by the generation it was decided at. */
@@ -111,6 +113,16 @@ export interface RenewDeps {
   /** For jitter; injectable so tests are deterministic. */
   readonly random: () => number;
   readonly progress?: (line: string) => void;
+  /**
+   * Graph mailboxes (renewer/graph-lifecycle.ts): the delta links, the Graph client per
+   * connection and the record's Graph writes. Without it a Graph mailbox's job fails as not
+   * configured (and is retried slowly), as a missing EWS connection does.
+   */
+  readonly graph?: {
+    readonly store: GraphLifecycleStore;
+    readonly deltas: GraphDeltaStore;
+    readonly client: (connection: string) => Promise<GraphLifecycleClient | undefined>;
+  };
 }
 
 export type RenewOutcome =
@@ -126,8 +138,10 @@ export type RenewOutcome =
     }
   | { readonly kind: 'synced'; readonly work: SyncWork; readonly published: number }
   | Exclude<CheckpointOutcome, { readonly kind: 'skipped' }>
-  /** Exchange is throttling: asked again after the delay it gave; not a failure. */
+  /** Exchange (or Graph) is throttling: asked again after the delay it gave; not a failure. */
   | { readonly kind: 'throttled'; readonly delayMs: number }
+  /** A Graph mailbox's lifecycle ran (renewer/graph-lifecycle.ts). */
+  | Extract<GraphRenewOutcome, { readonly kind: 'graphSettled' }>
   | {
       readonly kind: 'failed';
       readonly error: string;
@@ -148,6 +162,12 @@ export function jobFor(work: WorkReason): RenewerJob {
   return 'resubscribe';
 }
 
+/** A queued job of a Graph mailbox: graph-lifecycle.ts does it, whatever the reason. */
+export interface OpenedGraphJob {
+  readonly kind: 'graph';
+  readonly record: SubscriptionRecord;
+}
+
 /** A queued job the mailbox still needs, with its record and its Exchange connection. */
 export interface OpenedJob {
   readonly kind: 'open';
@@ -161,7 +181,10 @@ export interface OpenedJob {
  * one the record says is owed now (not the one the message was queued for, which may be out of
  * date). Nothing owed, or no such connection: the outcome, with no job to run.
  */
-export async function openJob(job: RenewalJob, deps: RenewDeps): Promise<OpenedJob | RenewOutcome> {
+export async function openJob(
+  job: RenewalJob,
+  deps: RenewDeps,
+): Promise<OpenedJob | OpenedGraphJob | RenewOutcome> {
   const record = await deps.store.get(job.mailboxKey);
   if (record === undefined || record.state === 'removed') return { kind: 'skipped', why: 'removed' };
   if (record.generation !== job.generation) return { kind: 'skipped', why: 'superseded' };
@@ -170,6 +193,7 @@ export async function openJob(job: RenewalJob, deps: RenewDeps): Promise<OpenedJ
     await deps.store.clearQueued(record.mailboxKey, record.generation);
     return { kind: 'skipped', why: 'healthy' };
   }
+  if (record.source === 'graph') return { kind: 'graph', record };
   const exchange = await deps.exchange(record.connection);
   if (exchange === undefined) {
     return fail(

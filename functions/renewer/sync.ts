@@ -9,6 +9,7 @@
 import type { ResyncEventData } from '../../events/bridge-event.ts';
 import type { Clock } from '../core/clock.ts';
 import { err, ok, type Result } from '../core/result.ts';
+import { hintAttributes } from '../domain/enrichment.ts';
 import { type EventPublisher, toResyncCloudEvent } from '../domain/events.ts';
 import { type FolderSyncState, folderLabel } from '../domain/folder-sync-state.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
@@ -128,7 +129,9 @@ export async function catchUp(
           at,
         }),
       );
-      if (events.length > 0) await deps.publisher.publish(record.mailboxKey, events);
+      // The mailbox's connection and enrichment setting ride along, as on pushed events: the
+      // processor reads the items a catch-up reports just as it reads pushed ones.
+      if (events.length > 0) await deps.publisher.publish(record.mailboxKey, events, hintAttributes(record));
       published += events.length;
       for (const change of page.changes) {
         const id = 'item' in change ? change.item.id : change.itemId;

@@ -11,6 +11,7 @@ import { DynamoPushedItemList } from '../adapters/pushed-item-list.ts';
 import type { SecretSources } from '../adapters/secret-sources.ts';
 import { SqsEventPublisher } from '../adapters/sqs-event-publisher.ts';
 import { SqsRenewalQueue } from '../adapters/sqs-renewal-queue.ts';
+import { DynamoGraphDeltaStore } from '../adapters/sync-state-table.ts';
 import type { EnvironmentRecord, FunctionHost } from '../core/host.ts';
 import { policyFromEnvironment } from '../domain/config.ts';
 import type { LifecyclePolicy } from '../domain/policy.ts';
@@ -33,10 +34,8 @@ export interface RenewerHost extends FunctionHost {
 
 export function wireRenewer(env: EnvironmentRecord, host: RenewerHost): RenewerHandler {
   const read = RENEWER_ENVIRONMENT.read(env);
-  const { doc, records, syncStates, clients, callbackBaseUrl, callbackKey } = mailboxWatchAdapters(
-    read,
-    host,
-  );
+  const { doc, records, syncStates, clients, graphClients, callbackBaseUrl, callbackKey } =
+    mailboxWatchAdapters(read, host);
   return createRenewerHandler({
     store: records,
     syncStates,
@@ -47,6 +46,12 @@ export function wireRenewer(env: EnvironmentRecord, host: RenewerHost): RenewerH
       return client === undefined ? undefined : asRenewalExchange(client);
     },
     queue: new SqsRenewalQueue(host.sqs, read('RENEWALS_QUEUE_URL'), host.clock),
+    // Graph mailboxes: their subscriptions in the record, their delta links beside the SyncStates.
+    graph: {
+      store: records,
+      deltas: new DynamoGraphDeltaStore(doc, read('SYNC_STATE_TABLE_NAME')),
+      client: (connection) => graphClients.client(connection),
+    },
     publisher: new SqsEventPublisher(host.sqs, read('INGEST_QUEUE_URL')),
     callbackBaseUrl,
     callbackKey,

@@ -49,6 +49,8 @@ export async function sweep(deps: SweepDeps): Promise<SweepSummary> {
     retry: 0,
     sync: 0,
     checkpoint: 0,
+    renew: 0,
+    lifecycle: 0,
   };
   const jobs: RenewalJob[] = [];
   for await (const record of deps.records.scan()) {

@@ -7,11 +7,18 @@ import { describe, expect, it } from 'vitest';
 import type { MailboxRecords } from '../../functions/admin/manage.ts';
 import { mailboxKeyOf } from '../../functions/domain/mailbox-key.ts';
 import type { SubscriptionRecord } from '../../functions/domain/subscription.ts';
+import type { GraphWorkStore } from '../../functions/receiver/graph-receive.ts';
 import type { SubscriptionStore } from '../../functions/receiver/receive.ts';
+import type { GraphLifecycleStore } from '../../functions/renewer/graph-lifecycle.ts';
 import type { LifecycleStore } from '../../functions/renewer/job.ts';
 import type { RecordScan } from '../../functions/sweeper/sweep.ts';
 
-export type SubscriptionTable = SubscriptionStore & MailboxRecords & LifecycleStore & RecordScan;
+export type SubscriptionTable = SubscriptionStore &
+  MailboxRecords &
+  LifecycleStore &
+  RecordScan &
+  GraphWorkStore &
+  GraphLifecycleStore;
 
 let counter = 0;
 /** A fresh active record (unique mailbox per call: the real table is shared by the tests). */
@@ -378,6 +385,127 @@ export function subscriptionTableContract(table: () => SubscriptionTable): void 
       expect((await table().get(a.mailboxKey))?.renewalQueuedAt).toBe(5_000);
       expect(await table().clearQueued(a.mailboxKey, 3)).toBe(true);
       expect((await table().get(a.mailboxKey))?.renewalQueuedAt).toBeUndefined();
+    });
+  });
+
+  describe('Graph mailboxes', () => {
+    const graphRecord = (): Partial<SubscriptionRecord> => ({
+      source: 'graph',
+      graph: {
+        userId: 'ada@contoso.com',
+        messages: { generation: 2, subscriptionId: 'SM2', expiresAt: 9_000 },
+      },
+      statusFrequency: 0,
+    });
+    const graphGiven = async () => {
+      const record = activeRecord(graphRecord());
+      const { subscriptionId: _s, watermark: _w, lastContactAt: _l, ...rest } = record;
+      expect(await table().create(rest, undefined)).toBe(true);
+      return rest;
+    };
+
+    it('adds lifecycle work as sets (repeats add nothing), and not to a removed or missing record', async () => {
+      const record = await graphGiven();
+      const request = {
+        work: [
+          { resource: 'messages' as const, work: 'recreate' as const },
+          { resource: 'events' as const, work: 'catchUp' as const },
+        ],
+        obsolete: ['SM1'],
+      };
+      await table().requestGraphWork(record.mailboxKey, request);
+      await table().requestGraphWork(record.mailboxKey, request);
+      await table().requestGraphWork(record.mailboxKey, {
+        work: [{ resource: 'messages', work: 'catchUp' }],
+        obsolete: [],
+      });
+      const stored = await table().get(record.mailboxKey);
+      expect(stored?.graphWork?.messages ? [...stored.graphWork.messages].sort() : []).toEqual([
+        'catchUp',
+        'recreate',
+      ]);
+      expect(stored?.graphWork?.events).toEqual(['catchUp']);
+      expect(stored?.graphObsolete).toEqual(['SM1']);
+      const nobody = mailboxKeyOf(`nobody-${Math.random()}@contoso.test`);
+      await table().requestGraphWork(nobody, request);
+      expect(await table().get(nobody)).toBeUndefined();
+    });
+
+    it('writes a subscription at the generation read (moving it on), and settles removing only the work done', async () => {
+      const record = await graphGiven();
+      await table().requestGraphWork(record.mailboxKey, {
+        work: [
+          { resource: 'messages', work: 'recreate' },
+          { resource: 'events', work: 'reauthorize' },
+        ],
+        obsolete: ['OLD'],
+      });
+      const put = (generation: number, toGeneration?: number) =>
+        table().putGraphSubscription({
+          mailboxKey: record.mailboxKey,
+          generation,
+          ...(toGeneration === undefined ? {} : { toGeneration }),
+          resource: 'messages',
+          subscription: { generation: 4, subscriptionId: 'SM4', expiresAt: 20_000, lastRenewedAt: 7 },
+          now: 8,
+        });
+      expect(await put(2, 4)).toBe(false);
+      expect(await put(3, 4)).toBe(true);
+      const moved = await table().get(record.mailboxKey);
+      expect(moved?.generation).toBe(4);
+      expect(moved?.graph?.messages).toEqual({
+        generation: 4,
+        subscriptionId: 'SM4',
+        expiresAt: 20_000,
+        lastRenewedAt: 7,
+      });
+      expect(moved?.graph?.userId).toBe('ada@contoso.com');
+      expect(
+        await table().settleGraph({
+          mailboxKey: record.mailboxKey,
+          generation: 3,
+          now: 9,
+          doneWork: { messages: ['recreate'] },
+          doneObsolete: ['OLD'],
+        }),
+      ).toBe(false);
+      expect(
+        await table().settleGraph({
+          mailboxKey: record.mailboxKey,
+          generation: 4,
+          now: 9,
+          doneWork: { messages: ['recreate'] },
+          doneObsolete: ['OLD'],
+        }),
+      ).toBe(true);
+      const settled = await table().get(record.mailboxKey);
+      expect(settled).toMatchObject({ state: 'active', attempts: 0, updatedAt: 9 });
+      expect(settled?.graphWork).toEqual({ events: ['reauthorize'] });
+      expect(settled?.graphObsolete).toBeUndefined();
+    });
+
+    it('migrates an EWS record to Graph at the generation read, once, keeping its EWS subscription', async () => {
+      const record = await given();
+      const args = {
+        mailboxKey: record.mailboxKey,
+        connection: 'contoso-graph',
+        graph: { userId: record.mailbox },
+        now: 7_000,
+      };
+      expect(await table().migrateToGraph({ ...args, generation: 2 })).toBe(false);
+      expect(await table().migrateToGraph({ ...args, generation: 3 })).toBe(true);
+      expect(await table().migrateToGraph({ ...args, generation: 3 })).toBe(false);
+      expect(await table().get(record.mailboxKey)).toMatchObject({
+        source: 'graph',
+        connection: 'contoso-graph',
+        graph: { userId: record.mailbox },
+        eventTypes: ['CreatedEvent', 'ModifiedEvent', 'DeletedEvent'],
+        syncWork: 'baseline',
+        nextAttemptAt: 7_000,
+        subscriptionId: 'S3',
+        watermark: 'W1',
+        generation: 3,
+      });
     });
   });
 }

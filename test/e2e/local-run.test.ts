@@ -118,6 +118,30 @@ describe('the local run', () => {
       expect(checkpoints.promoted, 'checkpoints brought SyncStates forward during the run').toBeGreaterThan(
         0,
       );
+      // Enrichment is on (the local run's default) under the same chaos, GetItem's ErrorServerBusy
+      // included: every item notification the receiver took was read, and what was read is the
+      // item the event names. Deleted since (notFound) or failed after retries is allowed; lost is not.
+      const created = system.delivered.filter((e) => e.data.eventType === 'CreatedEvent' && e.data.itemId);
+      expect(created.length).toBeGreaterThan(50);
+      const outcomes = new Map<string, number>();
+      for (const event of created) {
+        const enrichment = event.data.enrichment;
+        const outcome =
+          typeof enrichment === 'object' && enrichment !== null
+            ? String(Reflect.get(enrichment, 'outcome'))
+            : '';
+        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+        if (outcome !== 'item') continue;
+        expect(event.data.item, event.id).toMatchObject({
+          itemId: { id: Reflect.get(Object(event.data.itemId), 'id') },
+        });
+      }
+      expect(
+        [...outcomes.keys()].every((o) => ['item', 'notFound', 'failed'].includes(o)),
+        String([...outcomes]),
+      ).toBe(true);
+      expect(outcomes.get('item') ?? 0).toBeGreaterThan(created.length / 2);
+      expect(system.metrics.processor.get('EnrichmentCalls')).toBeGreaterThan(0);
     } finally {
       await system.stop();
     }

@@ -51,12 +51,21 @@ describe('the deployed bridge', () => {
     });
   });
 
-  it('exposes one POST route whose path carries mailbox key, generation and token', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', 1);
-    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
-      RouteKey: 'POST /ews/{mailboxKey}/{generation}/{token}',
-      AuthorizationType: 'NONE',
-    });
+  it("exposes EWS's POST route, whose path carries mailbox key, generation and token, and Graph's two", () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 3);
+    for (const RouteKey of [
+      'POST /ews/{mailboxKey}/{generation}/{token}',
+      'POST /graph/notify',
+      'POST /graph/lifecycle',
+    ]) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey, AuthorizationType: 'NONE' });
+    }
+    // Every route goes to the one receiver function.
+    const integrations = template.findResources('AWS::ApiGatewayV2::Integration');
+    const targets = new Set(
+      Object.values(integrations).map((i) => JSON.stringify(i.Properties.IntegrationUri)),
+    );
+    expect(targets.size).toBe(1);
   });
 
   it('throttles the callback API and logs access without the path (it holds the token)', () => {

@@ -193,4 +193,22 @@ describe('alarms', () => {
   it('has one dashboard', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
+
+  it("graphs the processor's enrichment metrics on the dashboard, in one widget", () => {
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    // The body is an Fn::Join of strings and references; the metric names are in the strings.
+    const parts: unknown[] = dashboard?.Properties?.DashboardBody?.['Fn::Join']?.[1] ?? [];
+    const body = parts.filter((p): p is string => typeof p === 'string').join('');
+    const widget = body.split('{"type":').find((w) => w.includes('"title":"Enrichment (processor)"'));
+    expect(widget, 'an "Enrichment (processor)" metric widget').toBeDefined();
+    for (const name of [
+      'EnrichmentCalls',
+      'EnrichmentItemsRead',
+      'EnrichmentRetries',
+      'EnrichmentFailed',
+      'EnrichmentItemNotFound',
+      'PublishOrderBroken',
+    ])
+      expect(widget, name).toContain(`"${name}","service","processor"`);
+  });
 });

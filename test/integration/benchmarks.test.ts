@@ -7,6 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { measureCost } from '../../bench/cost.ts';
 import { benchDecode } from '../../bench/decode.ts';
+import { benchEnrichment } from '../../bench/enrichment.ts';
+import { benchGraphReceiver } from '../../bench/graph-receiver.ts';
 import { benchReceiver } from '../../bench/receiver.ts';
 import { measureSweepCost } from '../../bench/sweep-cost.ts';
 
@@ -26,6 +28,40 @@ describe('the timing benchmarks, one round of two iterations', () => {
       'receiver handler, notification with 5 events',
       'receiver handler noting 5 created items in the pushed-item list',
       'receiver handler, heartbeat (StatusEvent)',
+    ]);
+    for (const r of results) expect(r.baselineMicros).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('enrichment: items reach the Events queue with data.item, and every floor hop is timed', async () => {
+    const result = await benchEnrichment(() => {}, 'smoke');
+    expect(result.samples).toBe(3);
+    expect(result.comparisons.map((c) => c.name)).toEqual([
+      'enriched event, change → push → ack → GetItem → consumer, p50',
+      'enriched event, change → push → ack → GetItem → consumer, p99',
+    ]);
+    expect(Object.keys(result.floor)).toEqual([
+      'HTTP POST to the front end',
+      'DynamoDB GetItem',
+      'DynamoDB PutItem',
+      'SQS SendMessage',
+      'SQS ReceiveMessage',
+      'SQS DeleteMessage',
+      'GetItem (simulator)',
+      'SNS Publish → queue receive + delete',
+    ]);
+    for (const hop of Object.values(result.floor)) expect(hop.p50).toBeGreaterThan(0);
+    expect(result.endToEnd.p50).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('graph-receiver: validation and batches of 1 and 50, each against its floor', async () => {
+    const results = await benchGraphReceiver(() => {}, 'smoke');
+    expect(results.map((r) => [r.name, r.baseline])).toEqual([
+      [
+        'receiver handler, Graph validation request',
+        'bare validationTokenOf + validationAnswer (no edge, no routing)',
+      ],
+      ['receiver handler, Graph batch of 1 change notification', 'bare GetItem + 1 SendMessageBatch'],
+      ['receiver handler, Graph batch of 50 change notifications', 'bare GetItem + 5 SendMessageBatch'],
     ]);
     for (const r of results) expect(r.baselineMicros).toBeGreaterThan(0);
   }, 60_000);
@@ -83,5 +119,16 @@ describe('the cost of a mailbox-month (docs/cost.md)', () => {
     expect(total(1, 100) - total(1, 0)).toBeCloseTo(total(30, 100) - total(30, 0), 6);
     for (const month of months)
       for (const line of month.lines) expect(line.perMonth).toBeGreaterThanOrEqual(0);
+  });
+
+  it('prices a Graph mailbox from the Graph route it measures: no heartbeat, so an idle one costs less', async () => {
+    const { months, graphMonths, graphBytes } = await measureCost();
+    expect(graphBytes.notificationMetricsLine).toBeGreaterThan(100);
+    expect(graphBytes.event).toBeGreaterThan(500);
+    expect(graphMonths.map((m) => m.eventsPerDay)).toEqual([0, 50]);
+    const idleEws = months.find((m) => m.statusFrequency === 5 && m.eventsPerDay === 0)?.total ?? 0;
+    const [idle, busy] = graphMonths;
+    expect(idle?.total).toBeLessThan(idleEws);
+    expect(busy?.total).toBeGreaterThan(idle?.total ?? Number.POSITIVE_INFINITY);
   });
 });

@@ -290,7 +290,7 @@ describe('fileConnections and objectConnections', () => {
     const error = failure(await source.get('exchange-online'));
     expect(error).toBeInstanceOf(UnknownConnectionError);
     expect(error.message).toBe(
-      'Exchange connection "exchange-online" is not in the in-memory connection config (known: "onprem", "sim"); add it there or use one of the configured names',
+      'EWS connection "exchange-online" is not in the in-memory connection config (known: "onprem", "sim"); add it there or use one of the configured names',
     );
   });
 

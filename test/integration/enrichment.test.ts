@@ -11,7 +11,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NotificationCloudEvent } from '../../events/bridge-event.ts';
+import type { BridgeEvent, NotificationCloudEvent, ResyncCloudEvent } from '../../events/bridge-event.ts';
 import { objectConnections } from '../../functions/adapters/connections-source.ts';
 import { exchangeClients } from '../../functions/adapters/exchange-clients.ts';
 import { exchangeItemReader } from '../../functions/adapters/exchange-item-reader.ts';
@@ -20,7 +20,7 @@ import { SqsEventPublisher } from '../../functions/adapters/sqs-event-publisher.
 import { createScaledClock } from '../../functions/core/clock.ts';
 import { MemoryMetrics } from '../../functions/core/telemetry.ts';
 import { type EnrichMode, hintAttributes } from '../../functions/domain/enrichment.ts';
-import { toNotificationCloudEvent } from '../../functions/domain/events.ts';
+import { toNotificationCloudEvent, toResyncCloudEvent } from '../../functions/domain/events.ts';
 import { mailboxKeyOf } from '../../functions/domain/mailbox-key.ts';
 import { REPLACEMENT_CHARACTER } from '../../functions/ews/xml.ts';
 import { createProcessorHandler } from '../../functions/processor/batch.ts';
@@ -114,7 +114,7 @@ function eventsOf(mailbox: string, changes: readonly ChangeRecord[]): Notificati
 
 /** Publishes as the receiver does, runs the processor until the queue is empty, drains Events. */
 async function run(
-  batches: readonly { mailbox: string; events: NotificationCloudEvent[]; enrich?: EnrichMode }[],
+  batches: readonly { mailbox: string; events: readonly BridgeEvent[]; enrich?: EnrichMode }[],
   options: { reader?: (inner: ItemReader) => ItemReader; maxWaitMs?: number } = {},
 ) {
   const publisher = new SqsEventPublisher(aws.emulators.sqs, queues.ingest.url);
@@ -298,5 +298,71 @@ describe('enrichment', () => {
     });
     const [created] = delivered.filter((e) => e.data.itemId?.id === change.itemId);
     expect(created?.data.enrichment).toMatchObject({ outcome: 'failed', code: 'UnknownConnection' });
+  });
+});
+
+describe('enrichment of what a catch-up found', () => {
+  it('resync Create and Update events carry their items like pushed ones; a Delete says nothing more', async () => {
+    const calendar = { distinguishedFolderId: 'calendar' } as const;
+    const kept = sim.makeChange({ mailbox: BOB, kind: 'create', folder: 'calendar' });
+    const gone = sim.makeChange({ mailbox: BOB, kind: 'create', folder: 'calendar' });
+    const exchange = await clients().client('local');
+    if (exchange === undefined) throw new Error('no client for the local connection');
+    const first = await exchange.syncFolderItems(BOB, {
+      syncFolderId: calendar,
+      itemShape: { baseShape: 'IdOnly' },
+      maxChangesReturned: 100,
+    });
+    if (!first.ok) throw first.error;
+    // While the subscription was gone: one item changed, one deleted; the catch-up finds both.
+    sim.makeChange({ mailbox: BOB, kind: 'modify', itemId: kept.itemId, calendarActivity: 'reschedule' });
+    sim.makeChange({ mailbox: BOB, kind: 'delete', itemId: gone.itemId });
+    const caughtUp = await exchange.syncFolderItems(BOB, {
+      syncFolderId: calendar,
+      itemShape: { baseShape: 'IdOnly' },
+      maxChangesReturned: 100,
+      syncState: first.value.syncState,
+    });
+    if (!caughtUp.ok) throw caughtUp.error;
+    const resync = (changes: typeof caughtUp.value.changes, basis: string) =>
+      changes.map(
+        (change): ResyncCloudEvent =>
+          toResyncCloudEvent({
+            mailbox: BOB,
+            mailboxKey: mailboxKeyOf(BOB),
+            folder: calendar,
+            basis,
+            change,
+            reason: 'watermarkRejected',
+            at: 0,
+          }),
+      );
+    // Only this test's items (the calendar holds earlier tests' items too).
+    const ours = new Set([kept.itemId, gone.itemId]);
+    const events = [
+      ...resync(first.value.changes, ''),
+      ...resync(caughtUp.value.changes, first.value.syncState),
+    ].filter((e) => ours.has(e.subject ?? ''));
+    const { delivered, calls } = await run([{ mailbox: BOB, events }]);
+    expect(delivered.map((e) => e.type)).toEqual([
+      'exchange-push-bridge.resync.Create',
+      'exchange-push-bridge.resync.Create',
+      'exchange-push-bridge.resync.Update',
+      'exchange-push-bridge.resync.Delete',
+    ]);
+    const outcomes = delivered.map((e) => [
+      e.subject,
+      e.data.enrichment?.outcome ?? null,
+      e.data.item?.itemType ?? null,
+    ]);
+    expect(outcomes).toEqual([
+      [kept.itemId, 'item', 'CalendarItem'],
+      [gone.itemId, 'notFound', null],
+      [kept.itemId, 'item', 'CalendarItem'],
+      [gone.itemId, null, null],
+    ]);
+    // GetItem for the Creates and the Update, none for the Delete (fauxqs hands over one message
+    // of a group per receive, so each is its own batch here; once per batch is a unit test).
+    expect(calls.reduce((n, c) => n + c.ids, 0)).toBe(3);
   });
 });

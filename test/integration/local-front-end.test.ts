@@ -117,4 +117,31 @@ describe('the local run, over HTTP', () => {
     expect(client.received()).toContain('"ok":true');
     expect(errors).toEqual([]);
   });
+
+  it("routes Graph's webhook requests to the receiver: validation echoed, a forgery refused", async () => {
+    system = await startLocalSystem({ mailboxes: 1, changeRate: 0, addMailboxes: false });
+    for (const path of ['/graph/notify', '/graph/lifecycle']) {
+      const validation = await fetch(`${system.receiverUrl}${path}?validationToken=a%2Bb%20c`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+      });
+      expect(validation.status).toBe(200);
+      expect(await validation.text()).toBe('a+b c');
+    }
+    const forged = await fetch(`${system.receiverUrl}/graph/notify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        value: [
+          {
+            subscriptionId: 'x',
+            clientState: 'v1.forged',
+            changeType: 'created',
+            resource: 'Users/u/Messages/m',
+          },
+        ],
+      }),
+    });
+    expect(forged.status).toBe(403);
+  });
 });

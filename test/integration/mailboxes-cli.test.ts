@@ -113,6 +113,10 @@ describe('npm run mailboxes', () => {
       'CreatedEvent,DeletedEvent',
       '--status-frequency',
       '2',
+      '--enrich',
+      'full',
+      '--enrich-fields',
+      'calendar:MyResponseType',
       '--endpoint',
       endpoint,
     );
@@ -129,14 +133,22 @@ describe('npm run mailboxes', () => {
     expect(added.stdout).toMatch(/^state\s+active$/m);
     expect(added.stdout).toMatch(/^folders\s+calendar, inbox, id:AAMkAG=$/m);
     expect(added.stdout).toMatch(/^subscription id\s+S-ada@contoso.test$/m);
+    expect(added.stdout).toMatch(/^enrichment\s+full, plus calendar:MyResponseType$/m);
     const shown = await cli('show', 'ada@contoso.test', '--endpoint', endpoint, '--json');
     expect(JSON.parse(shown.stdout)).toMatchObject({
       ok: true,
-      result: { state: 'active', eventTypes: ['CreatedEvent', 'DeletedEvent'], statusFrequency: 2 },
+      result: {
+        state: 'active',
+        eventTypes: ['CreatedEvent', 'DeletedEvent'],
+        statusFrequency: 2,
+        enrich: 'full',
+        enrichFields: ['calendar:MyResponseType'],
+      },
     });
     const listed = await cli('list', '--endpoint', endpoint);
-    expect(listed.stdout).toMatch(/^MAILBOX\s+STATE\s+LAST CONTACT\s+GEN\s+CONNECTION$/m);
-    expect(listed.stdout).toMatch(/^ada@contoso.test\s+active\s+\d+ s ago\s+1\s+local$/m);
+    expect(listed.stdout).toMatch(/^MAILBOX\s+STATE\s+LAST CONTACT\s+GEN\s+SOURCE\s+CONNECTION\s+EXPIRES$/m);
+    expect(listed.stdout).toMatch(/^ada@contoso.test\s+active\s+\d+ s ago\s+1\s+ews\s+local\s+-$/m);
+    expect(added.stdout).toMatch(/^source\s+EWS$/m);
   });
 
   it('says why a mailbox is not watched yet when the first attempt fails (exit code 1), or returns at once with --no-wait', async () => {
@@ -170,6 +182,7 @@ describe('npm run mailboxes', () => {
     );
     expect(queued.status).toBe(0);
     expect(queued.stdout).toMatch(/^state\s+subscribing$/m);
+    expect(queued.stdout).toMatch(/^enrichment\s+the deployment's default \(ENRICH_DEFAULT\)$/m);
   });
 
   it('reports refusals on stderr with exit code 1, and usage errors with exit code 2, before sending anything', async () => {

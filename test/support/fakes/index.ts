@@ -21,7 +21,7 @@ export { ewsError, FakeExchange, serverBusy } from './exchange.ts';
 export { InjectedFailureError } from './failures.ts';
 export { FakeEventPublisher, FakeEventTopic, FakeRenewalQueue } from './queues.ts';
 export { FakeSubscriptionTable } from './subscription-table.ts';
-export { FakePushedItemList, FakeSyncStateStore } from './sync-state-table.ts';
+export { FakeGraphDeltaStore, FakePushedItemList, FakeSyncStateStore } from './sync-state-table.ts';
 
 /** The callback signing key (the fake of the key secret): fixed bytes, 32 of them. */
 export const CALLBACK_KEY = callbackKeyFrom(new Uint8Array(32).fill(7));
@@ -33,7 +33,9 @@ export type FakeWorld = ReturnType<typeof fakeWorld>;
  * One bridge in memory. `connections` names the Exchange connections configured (the fake of the
  * connections secret); each is served by the one FakeExchange unless a test removes it.
  */
-export function fakeWorld(options: { policy?: Partial<LifecyclePolicy>; connections?: string[] } = {}) {
+export function fakeWorld(
+  options: { policy?: Partial<LifecyclePolicy>; connections?: string[]; graphConnections?: string[] } = {},
+) {
   const clock = manualClock();
   const table = new FakeSubscriptionTable();
   const syncStates = new FakeSyncStateStore();
@@ -42,6 +44,7 @@ export function fakeWorld(options: { policy?: Partial<LifecyclePolicy>; connecti
   const queue = new FakeRenewalQueue(clock);
   const exchange = new FakeExchange();
   const connections = new Set(options.connections ?? ['default']);
+  const graphConnections = new Set(options.graphConnections ?? []);
   const policy: LifecyclePolicy = { ...DEFAULT_POLICY, ...options.policy };
   const progress: string[] = [];
   /** The jitter source: 0.5 unless a test sets it. */
@@ -66,6 +69,7 @@ export function fakeWorld(options: { policy?: Partial<LifecyclePolicy>; connecti
   const manageDeps: ManageDeps = {
     records: table,
     connectionNames: async () => [...connections].sort(),
+    graphConnectionNames: async () => [...graphConnections].sort(),
     callbackBaseUrl: CALLBACK_BASE_URL,
     callbackKey: async () => CALLBACK_KEY,
     clock,
@@ -82,6 +86,7 @@ export function fakeWorld(options: { policy?: Partial<LifecyclePolicy>; connecti
     queue,
     exchange,
     connections,
+    graphConnections,
     policy,
     random,
     progress,

@@ -2,24 +2,10 @@
  * Driving the lifecycle on the fakes the way Lambda does: the sweeper's run queues jobs, the
  * renewer opens each one and runs the job the record says is owed (batch.ts's dispatch).
  */
-import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
-import { checkpoint } from '../../../functions/renewer/checkpoint.ts';
-import {
-  openJob,
-  type RenewalExchange,
-  type RenewDeps,
-  type RenewerJob,
-  type RenewOutcome,
-} from '../../../functions/renewer/job.ts';
-import { resubscribe } from '../../../functions/renewer/resubscribe.ts';
-import { synchronize } from '../../../functions/renewer/synchronize.ts';
+import { runOpened } from '../../../functions/renewer/batch.ts';
+import { openJob, type RenewOutcome } from '../../../functions/renewer/job.ts';
 import { type SweepSummary, sweep } from '../../../functions/sweeper/sweep.ts';
 import type { FakeWorld } from './index.ts';
-
-const JOBS: Record<
-  RenewerJob,
-  (record: SubscriptionRecord, exchange: RenewalExchange, deps: RenewDeps) => Promise<RenewOutcome>
-> = { resubscribe, synchronize, checkpoint };
 
 /** One sweep, then every job visible on the renewals queue, run to its outcome. */
 export async function sweepAndRenew(
@@ -33,12 +19,7 @@ export async function sweepAndRenew(
 export async function renewQueued(world: FakeWorld): Promise<RenewOutcome[]> {
   const outcomes: RenewOutcome[] = [];
   for (const job of world.queue.receive()) {
-    const opened = await openJob(job, world.renewDeps);
-    outcomes.push(
-      opened.kind === 'open'
-        ? await JOBS[opened.job](opened.record, opened.exchange, world.renewDeps)
-        : opened,
-    );
+    outcomes.push(await runOpened(await openJob(job, world.renewDeps), world.renewDeps));
   }
   return outcomes;
 }

@@ -20,6 +20,8 @@ export interface FifoMessage<T> {
   readonly groupId: string;
   readonly deduplicationId: string;
   readonly body: T;
+  /** String message attributes (the enrichment hints on ingest messages); absent when none. */
+  readonly attributes?: Readonly<Record<string, string>>;
 }
 
 /** FIFO de-duplication: an id seen within the window (per message group) is dropped. */
@@ -48,11 +50,20 @@ export class FakeEventPublisher implements EventPublisher {
     this.#dedup = new Deduplicator(clock);
   }
 
-  async publish(mailboxKey: MailboxKey, events: readonly BridgeEvent[]): Promise<void> {
+  async publish(
+    mailboxKey: MailboxKey,
+    events: readonly BridgeEvent[],
+    attributes?: Readonly<Record<string, string>>,
+  ): Promise<void> {
     this.failures.check('publish');
     for (const event of events) {
       if (this.#dedup.accept(mailboxKey, event.id))
-        this.#messages.push({ groupId: mailboxKey, deduplicationId: event.id, body: structuredClone(event) });
+        this.#messages.push({
+          groupId: mailboxKey,
+          deduplicationId: event.id,
+          body: structuredClone(event),
+          ...(attributes === undefined ? {} : { attributes: { ...attributes } }),
+        });
     }
   }
 

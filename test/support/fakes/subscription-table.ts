@@ -7,10 +7,17 @@
  * test/contract/subscription-table.contract.ts, which runs against both.
  */
 import type { MailboxRecords } from '../../../functions/admin/manage.ts';
+import {
+  GRAPH_EVENT_TYPES,
+  type GraphResourceKind,
+  type GraphWork,
+} from '../../../functions/domain/graph-mailbox.ts';
 import type { MailboxKey } from '../../../functions/domain/mailbox-key.ts';
 import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
+import type { GraphWorkRequest } from '../../../functions/receiver/graph-receive.ts';
 import type { AdvanceUpdate, SubscriptionStore } from '../../../functions/receiver/receive.ts';
 import type { ClaimCheckpoint } from '../../../functions/renewer/checkpoint.ts';
+import type { GraphLifecycleStore } from '../../../functions/renewer/graph-lifecycle.ts';
 import type {
   AtGeneration,
   BeginRenewal,
@@ -43,7 +50,14 @@ function remove(item: Item, ...attributes: readonly (keyof SubscriptionRecord)[]
   for (const attribute of attributes) delete item[attribute];
 }
 
-export type SubscriptionTableOperation = 'get' | 'advance' | 'create' | 'markRemoved' | 'scan' | 'update';
+export type SubscriptionTableOperation =
+  | 'get'
+  | 'advance'
+  | 'create'
+  | 'markRemoved'
+  | 'scan'
+  | 'update'
+  | 'requestGraphWork';
 
 export class FakeSubscriptionTable implements SubscriptionStore, MailboxRecords, LifecycleStore, RecordScan {
   readonly #items = new Map<MailboxKey, Item>();
@@ -105,6 +119,82 @@ export class FakeSubscriptionTable implements SubscriptionStore, MailboxRecords,
           if (update.recovery.watermark !== undefined) item.recoveryWatermark ??= update.recovery.watermark;
         }
       };
+    });
+  }
+
+  async requestGraphWork(mailboxKey: MailboxKey, request: GraphWorkRequest): Promise<void> {
+    this.failures.check('requestGraphWork');
+    const item = this.#items.get(mailboxKey);
+    const applies = item !== undefined && item.state !== 'removed';
+    this.writes.push(`requestGraphWork ${applies}`);
+    if (!applies) return;
+    // Set union, as DynamoDB's ADD on a string set.
+    const work: Partial<Record<GraphResourceKind, GraphWork[]>> = {};
+    for (const [resource, list] of Object.entries(item.graphWork ?? {}))
+      if (resource === 'messages' || resource === 'events') work[resource] = [...list];
+    for (const { resource, work: w } of request.work) {
+      const list = work[resource] ?? [];
+      if (!list.includes(w)) list.push(w);
+      work[resource] = list;
+    }
+    if (Object.keys(work).length > 0) item.graphWork = work;
+    const obsolete = new Set([...(item.graphObsolete ?? []), ...request.obsolete]);
+    if (obsolete.size > 0) item.graphObsolete = [...obsolete];
+  }
+
+  async migrateToGraph(args: Parameters<MailboxRecords['migrateToGraph']>[0]): Promise<boolean> {
+    return this.#update('migrateToGraph', args.mailboxKey, args.generation, (item) => {
+      if (item.source === 'graph') return false;
+      return () => {
+        set(item, {
+          source: 'graph',
+          connection: args.connection,
+          graph: structuredClone(args.graph),
+          eventTypes: [...GRAPH_EVENT_TYPES],
+          syncWork: 'baseline',
+          nextAttemptAt: args.now,
+          updatedAt: args.now,
+        });
+        remove(item, 'syncReason', 'checkpointDueAt', 'renewalQueuedAt');
+      };
+    });
+  }
+
+  // ---- the Graph lifecycle -----------------------------------------------------------------------
+
+  async putGraphSubscription(
+    args: Parameters<GraphLifecycleStore['putGraphSubscription']>[0],
+  ): Promise<boolean> {
+    return this.#update('putGraphSubscription', args.mailboxKey, args.generation, (item) => {
+      if (item.source !== 'graph' || item.graph === undefined) return false;
+      return () => {
+        item.graph = {
+          ...(item.graph ?? { userId: '' }),
+          [args.resource]: structuredClone(args.subscription),
+        };
+        item.updatedAt = args.now;
+        if (args.toGeneration !== undefined) item.generation = args.toGeneration;
+        delete item.renewalQueuedAt;
+      };
+    });
+  }
+
+  async settleGraph(args: Parameters<GraphLifecycleStore['settleGraph']>[0]): Promise<boolean> {
+    return this.#update('settleGraph', args.mailboxKey, args.generation, (item) => () => {
+      set(item, { state: 'active', attempts: 0, updatedAt: args.now });
+      remove(item, ...FAILURE_ATTRIBUTES, 'renewalQueuedAt', 'syncWork', 'syncReason');
+      // DynamoDB's DELETE from a string set; an emptied set disappears.
+      const work: Partial<Record<GraphResourceKind, GraphWork[]>> = {};
+      for (const [resource, list] of Object.entries(item.graphWork ?? {})) {
+        if (resource !== 'messages' && resource !== 'events') continue;
+        const left = list.filter((w) => !(args.doneWork[resource] ?? []).includes(w));
+        if (left.length > 0) work[resource] = left;
+      }
+      if (Object.keys(work).length > 0) item.graphWork = work;
+      else delete item.graphWork;
+      const obsolete = (item.graphObsolete ?? []).filter((id) => !args.doneObsolete.includes(id));
+      if (obsolete.length > 0) item.graphObsolete = obsolete;
+      else delete item.graphObsolete;
     });
   }
 

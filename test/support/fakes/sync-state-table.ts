@@ -14,6 +14,7 @@ import type {
 import type { FolderRef } from '../../../functions/ews/request.ts';
 import type { PushedItemListWriter } from '../../../functions/receiver/receive.ts';
 import type { CheckpointStore, PendingCheckpoint } from '../../../functions/renewer/checkpoint.ts';
+import type { GraphDeltaState, GraphDeltaStore } from '../../../functions/renewer/graph-lifecycle.ts';
 import type { PushedItemList } from '../../../functions/renewer/reconcile.ts';
 import { Failures } from './failures.ts';
 
@@ -164,5 +165,26 @@ export class FakeSyncStateStore implements CheckpointStore, SyncProgress {
   async clear(mailboxKey: MailboxKey): Promise<void> {
     this.failures.check('clear');
     this.#partitions.delete(mailboxKey);
+  }
+}
+
+/** The Graph delta links (renewer/graph-lifecycle.ts), in memory. */
+export class FakeGraphDeltaStore implements GraphDeltaStore {
+  readonly #states = new Map<string, GraphDeltaState>();
+
+  async get(mailboxKey: MailboxKey, scope: string): Promise<GraphDeltaState | undefined> {
+    const state = this.#states.get(`${mailboxKey}\u0000${scope}`);
+    return state === undefined ? undefined : structuredClone(state);
+  }
+
+  /** Every stored state of a mailbox (for tests). */
+  all(mailboxKey: MailboxKey): GraphDeltaState[] {
+    return [...this.#states.entries()]
+      .filter(([key]) => key.startsWith(`${mailboxKey}\u0000`))
+      .map(([, state]) => structuredClone(state));
+  }
+
+  async put(mailboxKey: MailboxKey, state: GraphDeltaState): Promise<void> {
+    this.#states.set(`${mailboxKey}\u0000${state.scope}`, structuredClone(state));
   }
 }

@@ -99,6 +99,7 @@ describe('adding a mailbox', () => {
         get: async (key: typeof mailboxKey) => (reads++ === 0 ? undefined : table.get(key)),
         create: table.create.bind(table),
         markRemoved: table.markRemoved.bind(table),
+        migrateToGraph: table.migrateToGraph.bind(table),
         list: table.list.bind(table),
       },
     };
@@ -152,6 +153,7 @@ describe('removing a mailbox', () => {
         get: world.table.get.bind(world.table),
         create: world.table.create.bind(world.table),
         list: world.table.list.bind(world.table),
+        migrateToGraph: world.table.migrateToGraph.bind(world.table),
         markRemoved: async () => false,
       },
     };

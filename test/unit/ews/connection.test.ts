@@ -61,6 +61,7 @@ describe('parseConnections: valid configurations', () => {
   it('reads an Exchange Online connection and fills in every default', () => {
     const connections = value(parseConnections({ 'exchange-online': online }));
     expect(connections.get('exchange-online')).toEqual<ExchangeConnection>({
+      kind: 'ews',
       name: 'exchange-online',
       ewsUrl: 'https://outlook.office365.com/EWS/Exchange.asmx',
       auth: {

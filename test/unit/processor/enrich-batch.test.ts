@@ -155,6 +155,50 @@ describe('enriching processor', () => {
     expect(calls.flat()[7]?.body).toBe(event.Records[7]?.body);
   });
 
+  it('reads the items of what a catch-up found (resync Create and Update), not of its Deletes or read-flag changes', async () => {
+    const { topic, calls } = recordingTopic();
+    const r = reader((_m, ids) => ({ ok: true, value: ids.map((id) => ({ ok: true, value: item(id) })) }));
+    const handler = createEnrichingProcessor({
+      topic,
+      logger: silentLog,
+      enrichment: { reader: r.reader, clock, settings: { ...settings, idsPerCall: 10 } },
+    });
+    const resync = (n: number, changeType: string, itemId: string): SQSRecord => {
+      const base = record(n, A, 'CreatedEvent', itemId);
+      const parsed = JSON.parse(base.body);
+      return {
+        ...base,
+        body: JSON.stringify({
+          ...parsed,
+          type: `exchange-push-bridge.resync.${changeType}`,
+          data: {
+            mailbox: parsed.data.mailbox,
+            mailboxKey: A,
+            changeType,
+            itemId: { id: itemId, changeKey: null },
+          },
+        }),
+      };
+    };
+    await handler({
+      Records: [
+        resync(1, 'Create', 'r1'),
+        resync(2, 'Update', 'r1'),
+        resync(3, 'Delete', 'r2'),
+        resync(4, 'ReadFlagChange', 'r3'),
+      ],
+    });
+    expect(r.calls).toEqual([{ mailbox: `${A}@x.test`, ids: ['r1'] }]);
+    expect(
+      published(calls).map((e) => [e.data.item?.subject ?? null, e.data.enrichment?.outcome ?? null]),
+    ).toEqual([
+      ['r1', 'item'],
+      ['r1', 'item'],
+      [null, null],
+      [null, null],
+    ]);
+  });
+
   it('waits the BackOffMilliseconds Exchange asks, then retries only what was refused', async () => {
     sleeps.length = 0;
     const { topic, calls } = recordingTopic();

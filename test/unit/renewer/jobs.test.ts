@@ -23,20 +23,19 @@ const mailboxKey = mailboxKeyOf(mailbox);
 const inbox: FolderRef = { distinguishedFolderId: 'inbox' };
 const calendar: FolderRef = { distinguishedFolderId: 'calendar' };
 
-/** A mailbox added and watched: baseline taken, first subscription current (SUB-1, generation 2). */
-async function watched(world: FakeWorld = fakeWorld()) {
-  world.exchange.mailbox(mailbox, [inbox, calendar]).createItem(mailbox, inbox, 'old-1');
+/** `mailboxes add` for the mailbox (inbox and calendar unless told), as an operator runs it. */
+async function add(world: FakeWorld, folders: readonly FolderRef[] | 'all' = [inbox, calendar]) {
   const added = await addMailbox(
-    {
-      mailbox,
-      connection: 'default',
-      folders: [inbox, calendar],
-      eventTypes: ['CreatedEvent'],
-      statusFrequency: 1,
-    },
+    { mailbox, connection: 'default', folders, eventTypes: ['CreatedEvent'], statusFrequency: 1 },
     world.manageDeps,
   );
   if (!added.ok) throw added.error;
+}
+
+/** A mailbox added and watched: baseline taken, first subscription current (SUB-1, generation 2). */
+async function watched(world: FakeWorld = fakeWorld()) {
+  world.exchange.mailbox(mailbox, [inbox, calendar]).createItem(mailbox, inbox, 'old-1');
+  await add(world);
   const { outcomes } = await sweepAndRenew(world);
   expect(outcomes).toMatchObject([{ kind: 'subscribed', how: 'first' }]);
   world.publisher.drain();
@@ -70,16 +69,7 @@ describe('the first subscription', () => {
   it('takes the baseline of every folder before Subscribe, then subscribes on a new generation: created', async () => {
     const world = fakeWorld();
     world.exchange.mailbox(mailbox, [inbox, calendar]).createItem(mailbox, inbox, 'old-1');
-    await addMailbox(
-      {
-        mailbox,
-        connection: 'default',
-        folders: [inbox, calendar],
-        eventTypes: ['CreatedEvent'],
-        statusFrequency: 1,
-      },
-      world.manageDeps,
-    );
+    await add(world);
     const { summary, outcomes } = await sweepAndRenew(world);
     expect(summary.byReason.retry).toBe(1);
     expect(outcomes).toEqual([
@@ -119,10 +109,7 @@ describe('the first subscription', () => {
     world.exchange
       .mailbox(mailbox, [inbox])
       .failNext('syncFolderItems', ewsError('SyncFolderItems', 'ErrorInternalServerError'));
-    await addMailbox(
-      { mailbox, connection: 'default', folders: [inbox], eventTypes: ['CreatedEvent'], statusFrequency: 1 },
-      world.manageDeps,
-    );
+    await add(world, [inbox]);
     const { outcomes } = await sweepAndRenew(world);
     expect(outcomes).toMatchObject([{ kind: 'failed', lost: false, needsAttention: false }]);
     expect(world.exchange.calls.some((c) => c.startsWith('subscribe'))).toBe(false);
@@ -222,6 +209,10 @@ describe('renewing a subscription', () => {
     ]);
     const deletion = world.publisher.events().find((e) => e.type.endsWith('resync.Delete'));
     expect(deletion?.subject).toBe('pushed-gone');
+    // What the catch-up found carries the mailbox's connection, so the processor enriches it.
+    // (The Delete GetItem found has nothing to read, and carries none.)
+    const found = world.publisher.messages().filter((m) => m.body.type.endsWith('.resync.Create'));
+    expect(found.map((m) => m.attributes?.['bridge.connection'])).toEqual(['default', 'default']);
     expect(record(world)).toMatchObject({ state: 'active', generation: 3 });
     expect(record(world).syncWork).toBeUndefined();
     expect((await world.syncStates.get(mailboxKey, calendar))?.syncState).toBe(
@@ -478,17 +469,7 @@ describe('races with another renewer', () => {
   it('a first baseline overtaken by another renewer stops storing, sends no Subscribe, and leaves the mailbox to the other', async () => {
     const world = fakeWorld();
     world.exchange.mailbox(mailbox, [inbox, calendar]).createItem(mailbox, inbox, 'old-1');
-    const added = await addMailbox(
-      {
-        mailbox,
-        connection: 'default',
-        folders: [inbox, calendar],
-        eventTypes: ['CreatedEvent'],
-        statusFrequency: 1,
-      },
-      world.manageDeps,
-    );
-    if (!added.ok) throw added.error;
+    await add(world);
     const subscribing = record(world);
     const exchange = interleaved(
       world,
@@ -514,11 +495,7 @@ describe('a mailbox watched with --folders all', () => {
   async function watchedAll() {
     const world = fakeWorld();
     world.exchange.mailbox(mailbox, [inbox, calendar]).createItem(mailbox, inbox, 'old-1');
-    const added = await addMailbox(
-      { mailbox, connection: 'default', folders: 'all', eventTypes: ['CreatedEvent'], statusFrequency: 1 },
-      world.manageDeps,
-    );
-    if (!added.ok) throw added.error;
+    await add(world, 'all');
     const { outcomes } = await sweepAndRenew(world);
     expect(outcomes).toMatchObject([{ kind: 'subscribed', how: 'first' }]);
     return world;

@@ -61,16 +61,52 @@ describe('sweep', () => {
     record(world, 'sync-later', { syncWork: 'catchUp', nextAttemptAt: now + 1 });
     record(world, 'checkpoint-due', { checkpointDueAt: now });
     record(world, 'removed', { state: 'removed', recovery: 'gap' });
+    // Graph mailboxes: no heartbeat to go stale; renewal by expiry, lifecycle work from the receiver.
+    const graph = (expiresAt: number): Partial<SubscriptionRecord> => {
+      const {
+        subscriptionId: _,
+        watermark: __,
+        lastContactAt: ___,
+        ...ews
+      } = {} as Partial<SubscriptionRecord>;
+      return {
+        ...ews,
+        source: 'graph',
+        statusFrequency: 0,
+        // Silent for a day: for a Graph mailbox that means nothing.
+        lastContactAt: now - 24 * 60 * MINUTE,
+        graph: {
+          userId: 'u',
+          messages: { generation: 2, subscriptionId: 'SM', expiresAt },
+          events: { generation: 2, subscriptionId: 'SE', expiresAt: now + 7 * 24 * 60 * MINUTE },
+        },
+      };
+    };
+    const halfLife = (10_080 * MINUTE) / 2;
+    record(world, 'graph-healthy', graph(now + halfLife + MINUTE));
+    record(world, 'graph-renewal-due', graph(now + halfLife));
+    record(world, 'graph-removed-by-graph', {
+      ...graph(now + halfLife + MINUTE),
+      graphWork: { messages: ['recreate'] },
+    });
+    record(world, 'graph-obsolete', { ...graph(now + halfLife + MINUTE), graphObsolete: ['OLD'] });
+    record(world, 'graph-no-events', {
+      ...graph(now + halfLife + MINUTE),
+      graph: {
+        userId: 'u',
+        messages: { generation: 2, subscriptionId: 'SM', expiresAt: now + halfLife + MINUTE },
+      },
+    });
     const summary = await sweep(world.sweepDeps);
     expect(summary).toEqual({
-      scanned: 14,
-      active: 7,
+      scanned: 19,
+      active: 12,
       stale: 1,
       renewing: 5,
       lost: 1,
       needingAttention: 1,
-      enqueued: 8,
-      byReason: { stale: 1, gap: 1, dead: 1, retry: 3, sync: 1, checkpoint: 1 },
+      enqueued: 12,
+      byReason: { stale: 1, gap: 1, dead: 1, retry: 3, sync: 1, checkpoint: 1, renew: 2, lifecycle: 2 },
     });
     const jobs = world.queue.receive();
     const byMailbox = Object.fromEntries(
@@ -85,6 +121,10 @@ describe('sweep', () => {
       'renewal-abandoned': 'retry',
       'sync-owed': 'sync',
       'checkpoint-due': 'checkpoint',
+      'graph-renewal-due': 'renew',
+      'graph-removed-by-graph': 'lifecycle',
+      'graph-obsolete': 'lifecycle',
+      'graph-no-events': 'renew',
     });
     for (const job of jobs) expect(world.table.peek(job.mailboxKey)?.renewalQueuedAt).toBe(world.clock.now());
   });

@@ -1,0 +1,668 @@
+/**
+ * The lifecycle of a Graph mailbox, one job at a time (the renewer runs a mailbox's jobs one at a
+ * time, which also keeps its Graph calls within the 4-per-mailbox limit of one client):
+ *
+ * 1. baseline (a mailbox just added): a full delta round per mail folder and for the calendar
+ *    view, links stored, nothing published: where a catch-up after a loss starts;
+ * 2. a subscription per resource (messages, events): created when missing (each at a new
+ *    generation of the mailbox, in its clientState), renewed (PATCH) once `renewalDueAt` has
+ *    come; PATCH answering 404 → create anew and catch up; create answering 409 → adopt the
+ *    existing one if it is ours as it stands, else delete it and create;
+ * 3. the work lifecycle notifications asked for (graphWork): `reauthorize` → PATCH (not within 10
+ *    minutes of the last PATCH), `recreate` → create + catch-up, `catchUp` → delta catch-up; each
+ *    catch-up published between `gap-detected` and `resynced`; a 410 on a delta link → the folder
+ *    from scratch (a full round, its items as resync Creates);
+ * 4. superseded subscriptions still notifying (graphObsolete) → DELETE;
+ * 5. settled: state active, the work done removed from the record.
+ *
+ * A throttled call (429 past what the client waits in-process) ends the job and requeues it after
+ * Retry-After; any other Graph failure is recorded and retried with back-off (job.ts `fail`).
+ */
+import type { ResyncCloudEvent } from '../../events/bridge-event.ts';
+import type { Clock } from '../core/clock.ts';
+import type { CallbackKey } from '../domain/callback.ts';
+import { type EventPublisher, eventSource, stableId, toLifecycleCloudEvent } from '../domain/events.ts';
+import {
+  GRAPH_RESOURCES,
+  type GraphResourceKind,
+  type GraphResourceSubscription,
+  type GraphWork,
+  graphWebhookUrls,
+  REAUTHORIZATION_QUIET_MS,
+} from '../domain/graph-mailbox.ts';
+import type { MailboxKey } from '../domain/mailbox-key.ts';
+import { isLost, type LifecyclePolicy, retryDelay } from '../domain/policy.ts';
+import { NEEDS_ATTENTION_PREFIX, type RenewalFailure, type RenewalQueue } from '../domain/renewal-job.ts';
+import type { SubscriptionRecord, SubscriptionState } from '../domain/subscription.ts';
+import { clientStateFor } from '../graph/client-state.ts';
+import {
+  buildCalendarViewDelta,
+  buildDeltaFollow,
+  buildMessagesDelta,
+  type DeltaChange,
+  type DeltaPage,
+} from '../graph/delta.ts';
+import { GraphResponseError } from '../graph/errors.ts';
+import { resyncChangeTypeOf } from '../graph/events.ts';
+import {
+  buildListMailFolders,
+  buildMailFoldersFollow,
+  decodeMailFolderPage,
+  type MailFolder,
+} from '../graph/folders.ts';
+import type { GraphCallError, GraphClient } from '../graph/graph-client.ts';
+import { isAdoptable, renewalDueAt, type SubscriptionResource } from '../graph/subscription.ts';
+
+/** What the Graph lifecycle calls: the Graph client of the mailbox's connection. */
+export type GraphLifecycleClient = Pick<
+  GraphClient,
+  'createSubscription' | 'renewSubscription' | 'getSubscription' | 'deleteSubscription' | 'deltaPage' | 'send'
+>;
+
+/** Where a delta round stands for one scope (a mail folder, the calendar view): the SyncState's counterpart. */
+export interface GraphDeltaState {
+  /** `messages/{folderId}` or `events/calendarView`. */
+  readonly scope: string;
+  /** The `@odata.deltaLink` of the last complete round. */
+  readonly deltaLink: string;
+  readonly itemsSeen: number;
+  /** Calendar view: the window fixed into the link (epoch ms). */
+  readonly window?: { readonly start: number; readonly end: number };
+  readonly updatedAt: number;
+}
+
+export interface GraphDeltaStore {
+  get(mailboxKey: MailboxKey, scope: string): Promise<GraphDeltaState | undefined>;
+  put(mailboxKey: MailboxKey, state: GraphDeltaState): Promise<void>;
+}
+
+/** A failed attempt, as the record keeps it: the same write as an EWS renewal's. */
+export type GraphFailure = RenewalFailure;
+
+export interface GraphLifecycleStore {
+  get(mailboxKey: MailboxKey): Promise<SubscriptionRecord | undefined>;
+  /**
+   * Writes one resource's subscription, at the record's `generation` (not removed); with
+   * `toGeneration` the record's generation moves there in the same write (a new subscription).
+   */
+  putGraphSubscription(args: {
+    readonly mailboxKey: MailboxKey;
+    readonly generation: number;
+    readonly toGeneration?: number;
+    readonly resource: GraphResourceKind;
+    readonly subscription: GraphResourceSubscription;
+    readonly now: number;
+  }): Promise<boolean>;
+  /** Active, failures cleared, the work done removed (sets), the baseline no longer owed. */
+  settleGraph(args: {
+    readonly mailboxKey: MailboxKey;
+    readonly generation: number;
+    readonly now: number;
+    readonly doneWork: Partial<Record<GraphResourceKind, readonly GraphWork[]>>;
+    readonly doneObsolete: readonly string[];
+  }): Promise<boolean>;
+  recordFailure(args: GraphFailure): Promise<boolean>;
+}
+
+export interface GraphRenewDeps {
+  readonly store: GraphLifecycleStore;
+  readonly deltas: GraphDeltaStore;
+  /** The Graph client of a connection, or undefined when no Graph connection has the name. */
+  readonly graph: (connection: string) => Promise<GraphLifecycleClient | undefined>;
+  readonly publisher: EventPublisher;
+  readonly queue: Pick<RenewalQueue, 'requeue'>;
+  readonly callbackBaseUrl: string;
+  readonly callbackKey: () => Promise<CallbackKey>;
+  readonly clock: Clock;
+  readonly policy: LifecyclePolicy;
+  readonly random: () => number;
+  /** The calendar view a catch-up covers, around the baseline's time. @default 30 days back, 365 ahead */
+  readonly calendarWindow?: { readonly backMs: number; readonly aheadMs: number };
+}
+
+export type GraphRenewOutcome =
+  | {
+      readonly kind: 'graphSettled';
+      readonly created: readonly GraphResourceKind[];
+      readonly renewed: readonly GraphResourceKind[];
+      readonly caughtUp: readonly GraphResourceKind[];
+      readonly published: number;
+      readonly deleted: number;
+    }
+  | { readonly kind: 'skipped'; readonly why: 'raced' }
+  | { readonly kind: 'throttled'; readonly delayMs: number }
+  | {
+      readonly kind: 'failed';
+      readonly error: string;
+      readonly needsAttention: boolean;
+      readonly lost: boolean;
+      readonly becameLost: boolean;
+      readonly nextAttemptAt: number;
+    };
+
+const DEFAULT_CALENDAR_WINDOW = { backMs: 30 * 86_400_000, aheadMs: 365 * 86_400_000 };
+const CALENDAR_SCOPE = 'events/calendarView';
+const messagesScope = (folderId: string) => `messages/${folderId}`;
+
+/** A Graph call failed: carried out of the job's steps to its one error handler. */
+class GraphStepFailed extends Error {
+  readonly error: GraphCallError | Error;
+  constructor(error: GraphCallError | Error) {
+    super(error.message);
+    this.error = error;
+  }
+}
+
+/** The record moved under the job (another renewer, a removal): stop, the next sweep decides. */
+class Raced extends Error {}
+
+function unwrap<T>(result: { ok: true; value: T } | { ok: false; error: GraphCallError }): T {
+  if (!result.ok) throw new GraphStepFailed(result.error);
+  return result.value;
+}
+
+function isCategory(error: unknown, category: GraphResponseError['category']): boolean {
+  return error instanceof GraphResponseError && error.category === category;
+}
+
+/** Runs the work a Graph mailbox is owed now. */
+export async function runGraphJob(
+  record: SubscriptionRecord,
+  deps: GraphRenewDeps,
+): Promise<GraphRenewOutcome> {
+  const client = await deps.graph(record.connection);
+  if (client === undefined) {
+    return failGraph(
+      record,
+      new Error(
+        `Graph connection "${record.connection}" is not configured; add it (kind "graph") to the connections secret (README, "Exchange connections")`,
+      ),
+      true,
+      deps,
+    );
+  }
+  const job = new GraphJob(record, client, deps);
+  try {
+    return await job.run();
+  } catch (error) {
+    if (error instanceof Raced) return { kind: 'skipped', why: 'raced' };
+    if (!(error instanceof GraphStepFailed)) throw error;
+    const cause = error.error;
+    const current = job.record;
+    if (cause instanceof GraphResponseError && cause.category === 'Throttled') {
+      const delayMs = cause.retryAfterMs ?? deps.policy.retryBaseMs;
+      const now = deps.clock.now();
+      await deps.store.recordFailure({
+        mailboxKey: current.mailboxKey,
+        generation: current.generation,
+        state: current.state,
+        error: `throttled by Graph (429), retrying after ${delayMs} ms`,
+        attempts: current.attempts,
+        nextAttemptAt: now + delayMs,
+        firstFailureAt: current.firstFailureAt,
+        lost: false,
+        now,
+      });
+      await deps.queue.requeue(
+        { mailboxKey: current.mailboxKey, generation: current.generation, reason: 'retry' },
+        delayMs,
+      );
+      return { kind: 'throttled', delayMs };
+    }
+    const retryable = 'retryable' in cause ? cause.retryable !== false : true;
+    return failGraph(current, cause, !retryable, deps);
+  }
+}
+
+class GraphJob {
+  record: SubscriptionRecord;
+  readonly #client: GraphLifecycleClient;
+  readonly #deps: GraphRenewDeps;
+  readonly #userId: string;
+  readonly #created: GraphResourceKind[] = [];
+  readonly #renewed: GraphResourceKind[] = [];
+  readonly #caughtUp: GraphResourceKind[] = [];
+  #published = 0;
+
+  constructor(record: SubscriptionRecord, client: GraphLifecycleClient, deps: GraphRenewDeps) {
+    this.record = record;
+    this.#client = client;
+    this.#deps = deps;
+    this.#userId = record.graph?.userId ?? record.mailbox;
+  }
+
+  async run(): Promise<GraphRenewOutcome> {
+    const deps = this.#deps;
+    const record = this.record;
+    const work = record.graphWork ?? {};
+    const baseline = record.syncWork === 'baseline';
+    if (baseline) await this.#baseline();
+
+    const toCatchUp = new Set<GraphResourceKind>();
+    const doneWork: Partial<Record<GraphResourceKind, GraphWork[]>> = {};
+    for (const resource of GRAPH_RESOURCES) {
+      const owed = work[resource] ?? [];
+      const sub = this.record.graph?.[resource];
+      if (sub?.subscriptionId === undefined || owed.includes('recreate')) {
+        // Missing (first time, or an earlier create that failed or never answered) or removed by
+        // Graph. Outside the first baseline, the resource was watched before: whatever changed
+        // while it had no subscription is caught up.
+        const replacing = owed.includes('recreate') || (sub !== undefined && !baseline);
+        await this.#create(resource, sub?.subscriptionId);
+        if (replacing) toCatchUp.add(resource);
+      } else if (
+        renewalDueAt(sub.expiresAt ?? 0) <= deps.clock.now() ||
+        (owed.includes('reauthorize') && !this.#recentlyPatched(sub))
+      ) {
+        if (!(await this.#renew(resource, sub, sub.subscriptionId, owed.includes('reauthorize'))))
+          toCatchUp.add(resource);
+      }
+      if (owed.includes('catchUp')) toCatchUp.add(resource);
+      if (owed.length > 0) doneWork[resource] = [...owed];
+    }
+
+    if (toCatchUp.size > 0) await this.#catchUp([...toCatchUp]);
+    // A new mailbox: what changed between its baseline and its subscriptions reaches consumers
+    // too (as resync events; no gap is announced, none happened).
+    else if (baseline && this.#created.length > 0) await this.#catchUp(this.#created, { announce: false });
+
+    let deleted = 0;
+    const obsolete = record.graphObsolete ?? [];
+    for (const subscriptionId of obsolete) {
+      const current = GRAPH_RESOURCES.some((r) => this.record.graph?.[r]?.subscriptionId === subscriptionId);
+      if (current) continue;
+      const result = await this.#client.deleteSubscription(subscriptionId);
+      unwrap(result);
+      deleted++;
+    }
+
+    const settled = await deps.store.settleGraph({
+      mailboxKey: record.mailboxKey,
+      generation: this.record.generation,
+      now: deps.clock.now(),
+      doneWork,
+      doneObsolete: obsolete,
+    });
+    if (!settled) throw new Raced();
+    if (record.state === 'subscribing' && this.#created.length > 0) {
+      const id = this.record.graph?.messages?.subscriptionId ?? null;
+      await this.#lifecycle('created', id, null);
+    }
+    if (record.state === 'lost') await this.#lifecycle('recovered', null, null);
+    return {
+      kind: 'graphSettled',
+      created: this.#created,
+      renewed: this.#renewed,
+      caughtUp: this.#caughtUp,
+      published: this.#published,
+      deleted,
+    };
+  }
+
+  #recentlyPatched(sub: GraphResourceSubscription): boolean {
+    const now = this.#deps.clock.now();
+    const last = Math.max(sub.lastReauthorizedAt ?? 0, sub.lastRenewedAt ?? 0);
+    return now - last < REAUTHORIZATION_QUIET_MS;
+  }
+
+  #resource(resource: GraphResourceKind): SubscriptionResource {
+    return resource === 'messages'
+      ? { kind: 'messages', userId: this.#userId }
+      : { kind: 'events', userId: this.#userId };
+  }
+
+  /** Creates a subscription for `resource` at a new generation; adopts or replaces a 409's. */
+  async #create(resource: GraphResourceKind, previousId: string | undefined): Promise<void> {
+    const deps = this.#deps;
+    const generation = this.record.generation + 1;
+    // The new generation is stored before Graph is asked, so notifications that outrun the
+    // create's answer verify as the subscription being created (the receiver's `adopted`).
+    const now = deps.clock.now();
+    const pending: GraphResourceSubscription = { generation };
+    if (
+      !(await deps.store.putGraphSubscription({
+        mailboxKey: this.record.mailboxKey,
+        generation: this.record.generation,
+        toGeneration: generation,
+        resource,
+        subscription: pending,
+        now,
+      }))
+    ) {
+      throw new Raced();
+    }
+    this.#setRecord(resource, pending, generation);
+    const key = await deps.callbackKey();
+    const urls = graphWebhookUrls(deps.callbackBaseUrl);
+    const clientState = clientStateFor(key, this.record.mailboxKey, generation);
+    const input = { resource: this.#resource(resource), ...urls, clientState };
+    let created = await this.#client.createSubscription(input);
+    if (!created.ok && isCategory(created.error, 'SubscriptionExists')) {
+      const existingId =
+        created.error instanceof GraphResponseError ? created.error.existingSubscriptionId : null;
+      if (existingId !== null) {
+        const found = await this.#client.getSubscription(existingId);
+        if (found.ok && isAdoptable(found.value, { ...urls, clientState })) {
+          created = await this.#client.renewSubscription(existingId);
+        } else {
+          // Ours from an older generation (or not ours as it stands): it cannot be adopted.
+          unwrap(await this.#client.deleteSubscription(existingId));
+          created = await this.#client.createSubscription(input);
+        }
+      }
+    }
+    const subscription = unwrap(created);
+    const stored: GraphResourceSubscription = {
+      generation,
+      subscriptionId: subscription.id,
+      expiresAt: subscription.expiresAt,
+      lastRenewedAt: deps.clock.now(),
+    };
+    if (
+      !(await deps.store.putGraphSubscription({
+        mailboxKey: this.record.mailboxKey,
+        generation,
+        resource,
+        subscription: stored,
+        now: deps.clock.now(),
+      }))
+    ) {
+      throw new Raced();
+    }
+    this.#setRecord(resource, stored, generation);
+    this.#created.push(resource);
+    // The one replaced is gone at Graph as a rule (removed, expired); if not, it would notify
+    // alongside the new one: delete it (already gone is fine).
+    if (previousId !== undefined && previousId !== subscription.id)
+      unwrap(await this.#client.deleteSubscription(previousId));
+  }
+
+  /** PATCHes the expiry; false when Graph no longer has it (then it was created anew: catch up). */
+  async #renew(
+    resource: GraphResourceKind,
+    sub: GraphResourceSubscription,
+    subscriptionId: string,
+    reauthorizing: boolean,
+  ): Promise<boolean> {
+    const deps = this.#deps;
+    const renewed = await this.#client.renewSubscription(subscriptionId);
+    if (!renewed.ok && isCategory(renewed.error, 'SubscriptionGone')) {
+      await this.#create(resource, subscriptionId);
+      return false;
+    }
+    const value = unwrap(renewed);
+    const now = deps.clock.now();
+    const stored: GraphResourceSubscription = {
+      ...sub,
+      expiresAt: value.expiresAt,
+      lastRenewedAt: now,
+      ...(reauthorizing ? { lastReauthorizedAt: now } : {}),
+    };
+    if (
+      !(await deps.store.putGraphSubscription({
+        mailboxKey: this.record.mailboxKey,
+        generation: this.record.generation,
+        resource,
+        subscription: stored,
+        now,
+      }))
+    ) {
+      throw new Raced();
+    }
+    this.#setRecord(resource, stored, this.record.generation);
+    this.#renewed.push(resource);
+    return true;
+  }
+
+  #setRecord(resource: GraphResourceKind, sub: GraphResourceSubscription, generation: number): void {
+    const graph = { ...(this.record.graph ?? { userId: this.#userId }), [resource]: sub };
+    this.record = { ...this.record, generation, graph };
+  }
+
+  // ---- delta ------------------------------------------------------------------------------------
+
+  async #folders(): Promise<MailFolder[]> {
+    const folders: MailFolder[] = [];
+    const pending: Array<string | undefined> = [undefined];
+    const now = () => this.#deps.clock.now();
+    while (pending.length > 0) {
+      const parentId = pending.shift();
+      let request = buildListMailFolders({
+        userId: this.#userId,
+        ...(parentId === undefined ? {} : { parentId }),
+      });
+      for (;;) {
+        const reply = unwrap(await this.#client.send(request));
+        const page = decodeMailFolderPage(reply, now());
+        if (!page.ok) throw new GraphStepFailed(page.error);
+        for (const folder of page.value.folders) {
+          folders.push(folder);
+          if (folder.childFolderCount > 0) pending.push(folder.id);
+        }
+        if (page.value.nextLink === null) break;
+        request = buildMailFoldersFollow(page.value.nextLink, this.#userId);
+      }
+    }
+    return folders;
+  }
+
+  /** One delta round from `link` (or a full one from `first`); every change handed to `onPage`. */
+  async #round(
+    start: { link: string } | { first: () => ReturnType<typeof buildMessagesDelta> },
+    onPage: (changes: readonly DeltaChange[]) => Promise<void>,
+  ): Promise<{ deltaLink: string; items: number }> {
+    let request = 'link' in start ? buildDeltaFollow(start.link, { mailbox: this.#userId }) : start.first();
+    let items = 0;
+    for (;;) {
+      const page: DeltaPage = unwrap(await this.#client.deltaPage(request));
+      items += page.changes.length;
+      await onPage(page.changes);
+      if (page.next.kind === 'deltaLink') return { deltaLink: page.next.url, items };
+      request = buildDeltaFollow(page.next.url, { mailbox: this.#userId });
+    }
+  }
+
+  /** Full rounds of every folder and the calendar view; links stored; nothing published. */
+  async #baseline(): Promise<void> {
+    const deps = this.#deps;
+    const mailboxKey = this.record.mailboxKey;
+    for (const folder of await this.#folders()) {
+      const done = await this.#round(
+        { first: () => buildMessagesDelta({ userId: this.#userId, folderId: folder.id }) },
+        async () => {},
+      );
+      await deps.deltas.put(mailboxKey, {
+        scope: messagesScope(folder.id),
+        deltaLink: done.deltaLink,
+        itemsSeen: done.items,
+        updatedAt: deps.clock.now(),
+      });
+    }
+    const window = this.#window();
+    const done = await this.#round(
+      { first: () => buildCalendarViewDelta({ userId: this.#userId, ...window }) },
+      async () => {},
+    );
+    await deps.deltas.put(mailboxKey, {
+      scope: CALENDAR_SCOPE,
+      deltaLink: done.deltaLink,
+      itemsSeen: done.items,
+      window,
+      updatedAt: deps.clock.now(),
+    });
+  }
+
+  #window(): { start: number; end: number } {
+    const w = this.#deps.calendarWindow ?? DEFAULT_CALENDAR_WINDOW;
+    const now = this.#deps.clock.now();
+    return { start: now - w.backMs, end: now + w.aheadMs };
+  }
+
+  /**
+   * Delta from the stored links of the resources' scopes, every change published as a resync
+   * event between `gap-detected` and `resynced`. A folder without a link (new since the
+   * baseline) or whose link Graph forgot (410) is read in full: its items as resync Creates.
+   */
+  async #catchUp(
+    resources: readonly GraphResourceKind[],
+    options: { readonly announce: boolean } = { announce: true },
+  ): Promise<void> {
+    const deps = this.#deps;
+    const mailboxKey = this.record.mailboxKey;
+    const discriminator = `${resources.join('+')}@${deps.clock.now()}`;
+    if (options.announce) {
+      await this.#lifecycle(
+        'gap-detected',
+        null,
+        `Graph: changes of ${resources.join(' and ')} may have been missed (a lifecycle notification, a removed or expired subscription); catching up with delta`,
+        discriminator,
+      );
+    }
+    const scopes: Array<{ scope: string; folderId: string | null }> = [];
+    if (resources.includes('messages'))
+      for (const folder of await this.#folders())
+        scopes.push({ scope: messagesScope(folder.id), folderId: folder.id });
+    if (resources.includes('events')) scopes.push({ scope: CALENDAR_SCOPE, folderId: null });
+
+    for (const { scope, folderId } of scopes) {
+      const state = await deps.deltas.get(mailboxKey, scope);
+      const full = () =>
+        folderId === null
+          ? buildCalendarViewDelta({ userId: this.#userId, ...(state?.window ?? this.#window()) })
+          : buildMessagesDelta({ userId: this.#userId, folderId });
+      const publishPage =
+        (round: 'full' | 'incremental', basis: string) => async (changes: readonly DeltaChange[]) => {
+          const events = changes.map((change) => this.#resyncEvent(scope, basis, change, round));
+          if (events.length > 0) {
+            await deps.publisher.publish(mailboxKey, events);
+            this.#published += events.length;
+          }
+        };
+      let done: { deltaLink: string; items: number };
+      if (state === undefined) {
+        done = await this.#round({ first: full }, publishPage('full', `${scope}#full@${deps.clock.now()}`));
+      } else {
+        try {
+          done = await this.#round({ link: state.deltaLink }, publishPage('incremental', state.deltaLink));
+        } catch (error) {
+          if (!(error instanceof GraphStepFailed) || !isCategory(error.error, 'ResyncRequired')) throw error;
+          // The link is no longer known to Graph: the folder from scratch.
+          done = await this.#round({ first: full }, publishPage('full', `${scope}#full@${deps.clock.now()}`));
+        }
+      }
+      await deps.deltas.put(mailboxKey, {
+        scope,
+        deltaLink: done.deltaLink,
+        itemsSeen: done.items,
+        ...(folderId === null ? { window: state?.window ?? this.#window() } : {}),
+        updatedAt: deps.clock.now(),
+      });
+    }
+    if (!options.announce) return;
+    this.#caughtUp.push(...resources);
+    await this.#lifecycle('resynced', null, null, discriminator);
+  }
+
+  #resyncEvent(
+    scope: string,
+    basis: string,
+    change: DeltaChange,
+    round: 'full' | 'incremental',
+  ): ResyncCloudEvent {
+    const { mailboxKey, mailbox } = this.record;
+    const changeType = resyncChangeTypeOf(change, round);
+    const folder = { folderId: scope };
+    return {
+      specversion: '1.0',
+      id: stableId('graph-resync/v1', mailboxKey, scope, basis, change.kind, change.id),
+      source: eventSource(mailboxKey),
+      type: `exchange-push-bridge.resync.${changeType}`,
+      time: new Date(this.#deps.clock.now()).toISOString(),
+      subject: change.id,
+      datacontenttype: 'application/json',
+      data: {
+        mailbox,
+        mailboxKey,
+        folder,
+        changeType,
+        itemId: { id: change.id, changeKey: change.kind === 'present' ? change.changeKey : null },
+        itemType: change.kind === 'present' ? itemTypeOf(change.odataType, scope) : null,
+        isRead: null,
+        // Graph has no watermark: the catch-up always runs without one.
+        reason: 'noWatermark',
+      },
+    };
+  }
+
+  async #lifecycle(
+    kind: 'created' | 'gap-detected' | 'resynced' | 'recovered',
+    subscriptionId: string | null,
+    detail: string | null,
+    discriminator?: string,
+  ): Promise<void> {
+    const { mailboxKey, mailbox, generation } = this.record;
+    await this.#deps.publisher.publish(mailboxKey, [
+      toLifecycleCloudEvent({
+        mailbox,
+        mailboxKey,
+        kind,
+        generation,
+        subscriptionId,
+        previousSubscriptionId: null,
+        detail,
+        at: this.#deps.clock.now(),
+        ...(discriminator === undefined ? {} : { discriminator }),
+      }),
+    ]);
+    this.#published++;
+  }
+}
+
+function itemTypeOf(odataType: string | null, scope: string): string {
+  const type = odataType?.toLowerCase() ?? '';
+  if (type.endsWith('.event') || scope === CALENDAR_SCOPE) return 'CalendarItem';
+  return 'Message';
+}
+
+async function failGraph(
+  record: SubscriptionRecord,
+  error: Error,
+  needsAttention: boolean,
+  deps: GraphRenewDeps,
+): Promise<GraphRenewOutcome> {
+  const now = deps.clock.now();
+  const attempts = record.attempts + 1;
+  const firstFailureAt = record.firstFailureAt ?? now;
+  const lost = isLost(attempts, firstFailureAt, now, deps.policy);
+  const message = `${needsAttention ? NEEDS_ATTENTION_PREFIX : ''}${error.message}`;
+  const nextAttemptAt = now + retryDelay(attempts, lost, deps.policy, deps.random);
+  const state: SubscriptionState = lost ? 'lost' : record.state === 'active' ? 'renewing' : record.state;
+  await deps.store.recordFailure({
+    mailboxKey: record.mailboxKey,
+    generation: record.generation,
+    state,
+    error: message,
+    attempts,
+    nextAttemptAt,
+    firstFailureAt,
+    lost,
+    now,
+  });
+  const becameLost = lost && record.state !== 'lost';
+  if (becameLost) {
+    await deps.publisher.publish(record.mailboxKey, [
+      toLifecycleCloudEvent({
+        mailbox: record.mailbox,
+        mailboxKey: record.mailboxKey,
+        kind: 'lost',
+        generation: record.generation,
+        subscriptionId: null,
+        previousSubscriptionId: null,
+        detail: `${attempts} attempt(s) since ${new Date(firstFailureAt).toISOString()} failed; last: ${message}`,
+        at: now,
+        discriminator: String(firstFailureAt),
+      }),
+    ]);
+  }
+  return { kind: 'failed', error: message, needsAttention, lost, becameLost, nextAttemptAt };
+}

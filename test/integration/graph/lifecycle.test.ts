@@ -1,0 +1,347 @@
+/**
+ * The Graph lifecycle (renewer/graph-lifecycle.ts) against the Graph stand-in, speaking the real
+ * protocol through the real Graph client, on the stand-in's stepped clock, with the bridge's
+ * state in the in-memory fakes: baseline then create on add; renew when due; a removed
+ * subscription (lifecycle notification, or PATCH answering 404) recreated and caught up; 410 on a
+ * delta link → the folder in full; 409 on create → adopt or replace; reauthorize not twice within
+ * 10 minutes; 429 → requeued after Retry-After; obsolete subscriptions deleted; the sweeper's
+ * reasons for Graph mailboxes.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { objectConnections } from '../../../functions/adapters/connections-source.ts';
+import { graphClientFor } from '../../../functions/adapters/graph-clients.ts';
+import { addMailbox } from '../../../functions/admin/manage.ts';
+import { GRAPH_EVENT_TYPES } from '../../../functions/domain/graph-mailbox.ts';
+import { mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
+import { workFor } from '../../../functions/domain/policy.ts';
+import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
+import type { GraphClient } from '../../../functions/graph/graph-client.ts';
+import { renewalDueAt } from '../../../functions/graph/subscription.ts';
+import { runOpened } from '../../../functions/renewer/batch.ts';
+import { type GraphRenewDeps, runGraphJob } from '../../../functions/renewer/graph-lifecycle.ts';
+import { openJob } from '../../../functions/renewer/job.ts';
+import { sweep } from '../../../functions/sweeper/sweep.ts';
+import { type GraphSimulator, startGraphSimulator } from '../../../graph-simulator/server.ts';
+import { startWebhook, type Webhook } from '../../graph-simulator/support.ts';
+import { CALLBACK_KEY, FakeGraphDeltaStore, fakeWorld } from '../../support/fakes/index.ts';
+import { type SteppedClock, steppedClock } from '../../support/stepped-clock.ts';
+
+const mailbox = 'ada@contoso.test';
+const mailboxKey = mailboxKeyOf(mailbox);
+
+let clock: SteppedClock;
+let graph: GraphSimulator;
+let webhook: Webhook;
+beforeEach(async () => {
+  clock = steppedClock();
+  graph = await startGraphSimulator({ clock, mailboxes: [mailbox] });
+  webhook = await startWebhook(clock);
+});
+afterEach(async () => {
+  await webhook.close();
+  await graph.stop();
+});
+
+async function setUp(options: { maxRetryWaitMs?: number } = {}) {
+  const world = fakeWorld({ graphConnections: ['contoso-graph'] });
+  const app = graph.clients[0];
+  if (app === undefined) throw new Error('no app');
+  const source = objectConnections({
+    'contoso-graph': {
+      kind: 'graph',
+      graphUrl: graph.graphUrl,
+      auth: {
+        kind: 'oauth2',
+        tenantId: graph.tenantId,
+        clientId: app.clientId,
+        clientSecret: app.clientSecret,
+        tokenUrl: graph.tokenUrl,
+      },
+    },
+  });
+  const connection = await source.graph('contoso-graph');
+  if (!connection.ok) throw connection.error;
+  const client: GraphClient = graphClientFor(connection.value, {
+    clock,
+    maxRetryWaitMs: options.maxRetryWaitMs ?? 0,
+  });
+  const calls: string[] = [];
+  const counted: GraphClient = {
+    ...client,
+    renewSubscription: (id, at) => {
+      calls.push(`PATCH ${id}`);
+      return client.renewSubscription(id, at);
+    },
+    createSubscription: (input) => {
+      calls.push(`POST ${input.resource.kind}`);
+      return client.createSubscription(input);
+    },
+  };
+  const deltas = new FakeGraphDeltaStore();
+  const deps: GraphRenewDeps = {
+    store: world.table,
+    deltas,
+    graph: async (name) => (name === 'contoso-graph' ? counted : undefined),
+    publisher: world.publisher,
+    queue: world.queue,
+    callbackBaseUrl: webhook.url,
+    callbackKey: async () => CALLBACK_KEY,
+    clock,
+    policy: world.policy,
+    random: () => 0.5,
+  };
+  const added = await addMailbox(
+    {
+      mailbox,
+      connection: 'contoso-graph',
+      folders: 'all',
+      eventTypes: GRAPH_EVENT_TYPES,
+      statusFrequency: 5,
+    },
+    { ...world.manageDeps, clock },
+  );
+  if (!added.ok) throw added.error;
+  const record = (): SubscriptionRecord => {
+    const r = world.table.peek(mailboxKey);
+    if (r === undefined) throw new Error('no record');
+    return r;
+  };
+  const run = () => runGraphJob(record(), deps);
+  return { world, deps, deltas, record, run, calls };
+}
+
+const types = (world: ReturnType<typeof fakeWorld>) => world.publisher.types(mailboxKey);
+
+describe('the Graph lifecycle against the stand-in', () => {
+  it('add: baseline of every folder and the calendar view, then a subscription per resource; watched', async () => {
+    const { run, record, deltas, world } = await setUp();
+    expect(workFor(record(), clock.now(), world.policy)).toBe('retry');
+    const outcome = await run();
+    expect(outcome).toMatchObject({ kind: 'graphSettled', created: ['messages', 'events'] });
+    const r = record();
+    expect(r).toMatchObject({ state: 'active', generation: 3, attempts: 0 });
+    expect(r.syncWork).toBeUndefined();
+    expect(r.graph?.messages).toMatchObject({ generation: 2, subscriptionId: expect.any(String) });
+    expect(r.graph?.events).toMatchObject({ generation: 3, subscriptionId: expect.any(String) });
+    expect(graph.subscriptions({ mailbox }).filter((s) => s.state === 'active')).toHaveLength(2);
+    const scopes = deltas.all(mailboxKey).map((s) => s.scope);
+    expect(scopes).toContain('events/calendarView');
+    expect(scopes.filter((s) => s.startsWith('messages/')).length).toBeGreaterThan(1);
+    // Both URLs were validated by the stand-in before the creates answered.
+    expect(
+      webhook
+        .validations()
+        .map((v) => v.path)
+        .sort(),
+    ).toEqual(['/graph/lifecycle', '/graph/lifecycle', '/graph/notify', '/graph/notify']);
+    expect(types(world)).toEqual(['subscription.created']);
+    expect(workFor(r, clock.now(), world.policy)).toBeNull();
+  });
+
+  it('add: a change made between the baseline and the subscriptions still reaches consumers', async () => {
+    const { world, deps } = await setUp();
+    // The stand-in's change lands while the first create is being made (after the baseline).
+    const client = await deps.graph('contoso-graph');
+    if (client === undefined) throw new Error('no client');
+    let changed: ReturnType<GraphSimulator['makeChange']> | undefined;
+    const racing = {
+      ...client,
+      createSubscription: (input: Parameters<GraphClient['createSubscription']>[0]) => {
+        changed ??= graph.makeChange({ mailbox, itemType: 'message', kind: 'created', folder: 'inbox' });
+        return client.createSubscription(input);
+      },
+    };
+    expect(
+      await runGraphJob(world.table.peek(mailboxKey) as SubscriptionRecord, {
+        ...deps,
+        graph: async () => racing,
+      }),
+    ).toMatchObject({
+      kind: 'graphSettled',
+      caughtUp: [],
+    });
+    expect(world.publisher.events(mailboxKey).map((e) => e.subject)).toContain(changed?.immutableId);
+    expect(types(world)).not.toContain('subscription.gap-detected');
+  });
+
+  it('renews (PATCH) each subscription once its renewal is due, and not before', async () => {
+    const { run, record, world, calls } = await setUp();
+    await run();
+    const before = record().graph?.messages?.expiresAt ?? 0;
+    clock.advance(renewalDueAt(before) - clock.now() - 60_000);
+    expect(workFor(record(), clock.now(), world.policy)).toBeNull();
+    clock.advance(120_000);
+    expect(workFor(record(), clock.now(), world.policy)).toBe('renew');
+    calls.length = 0;
+    expect(await run()).toMatchObject({ kind: 'graphSettled', renewed: ['messages', 'events'], created: [] });
+    expect(calls.filter((c) => c.startsWith('PATCH'))).toHaveLength(2);
+    expect(record().graph?.messages?.expiresAt).toBeGreaterThan(before);
+    expect(workFor(record(), clock.now(), world.policy)).toBeNull();
+  });
+
+  it('subscriptionRemoved: a new subscription (new generation), then a delta catch-up between gap-detected and resynced', async () => {
+    const { run, record, world } = await setUp();
+    await run();
+    const old = record().graph?.messages?.subscriptionId ?? '';
+    graph.removeSubscription(old);
+    const change = graph.makeChange({ mailbox, itemType: 'message', kind: 'created', folder: 'inbox' });
+    await world.table.requestGraphWork(mailboxKey, {
+      work: [{ resource: 'messages', work: 'recreate' }],
+      obsolete: [],
+    });
+    expect(workFor(record(), clock.now(), world.policy)).toBe('lifecycle');
+    const outcome = await run();
+    expect(outcome).toMatchObject({ kind: 'graphSettled', created: ['messages'], caughtUp: ['messages'] });
+    const r = record();
+    expect(r.graph?.messages?.subscriptionId).not.toBe(old);
+    expect(r.graph?.messages?.generation).toBe(4);
+    expect(r.graphWork).toBeUndefined();
+    const seen = types(world);
+    expect(seen.slice(1, 2)).toEqual(['subscription.gap-detected']);
+    expect(seen.at(-1)).toBe('subscription.resynced');
+    expect(seen).toContain('resync.Update');
+    const ids = world.publisher.events(mailboxKey).map((e) => e.subject);
+    expect(ids).toContain(change.immutableId);
+  });
+
+  it('PATCH answering 404 (Graph deleted it): recreated and caught up', async () => {
+    const { run, record, world } = await setUp();
+    await run();
+    const old = record().graph?.events?.subscriptionId ?? '';
+    graph.removeSubscription(old);
+    clock.advance(renewalDueAt(record().graph?.events?.expiresAt ?? 0) - clock.now() + 1);
+    const outcome = await run();
+    expect(outcome).toMatchObject({ kind: 'graphSettled', caughtUp: ['events'] });
+    expect(outcome.kind === 'graphSettled' && outcome.created).toContain('events');
+    expect(record().graph?.events?.subscriptionId).not.toBe(old);
+    expect(types(world)).toContain('subscription.resynced');
+  });
+
+  it('missed with an expired delta link (410): the folder read in full, its items as resync Creates', async () => {
+    const { run, world } = await setUp();
+    await run();
+    graph.makeChange({ mailbox, itemType: 'message', kind: 'created', folder: 'inbox' });
+    graph.expireDeltaTokens(mailbox);
+    await world.table.requestGraphWork(mailboxKey, {
+      work: [{ resource: 'messages', work: 'catchUp' }],
+      obsolete: [],
+    });
+    expect(await run()).toMatchObject({ kind: 'graphSettled', caughtUp: ['messages'], created: [] });
+    expect(types(world)).toContain('resync.Create');
+  });
+
+  it('reauthorizationRequired: PATCH, but not again within 10 minutes', async () => {
+    const { run, world, calls } = await setUp();
+    await run();
+    calls.length = 0;
+    const work = { work: [{ resource: 'messages' as const, work: 'reauthorize' as const }], obsolete: [] };
+    clock.advance(11 * 60_000);
+    await world.table.requestGraphWork(mailboxKey, work);
+    await run();
+    expect(calls).toHaveLength(1);
+    clock.advance(5 * 60_000);
+    await world.table.requestGraphWork(mailboxKey, work);
+    await run();
+    expect(calls).toHaveLength(1);
+  });
+
+  it('create answering 409 for a subscription of an older generation: deleted and created anew', async () => {
+    const { run, record, world } = await setUp();
+    await run();
+    // The create's answer was lost: the record knows the generation but not the id.
+    const r = record();
+    world.table.put({ ...r, graph: { ...(r.graph ?? { userId: mailbox }), messages: { generation: 2 } } });
+    expect(await run()).toMatchObject({ kind: 'graphSettled', created: ['messages'] });
+    const active = graph.subscriptions({ mailbox }).filter((s) => s.state === 'active');
+    expect(active).toHaveLength(2);
+    expect(active.map((s) => s.id)).toContain(record().graph?.messages?.subscriptionId);
+  });
+
+  it('a create that failed earlier: the next attempt creates it and catches up what changed meanwhile', async () => {
+    const { run, record, world } = await setUp();
+    await run();
+    const r = record();
+    const old = r.graph?.events?.subscriptionId ?? '';
+    graph.removeSubscription(old);
+    // An earlier recreate stored its new generation, and then its create failed.
+    world.table.put({
+      ...r,
+      generation: r.generation + 1,
+      graph: { ...(r.graph ?? { userId: mailbox }), events: { generation: r.generation + 1 } },
+    });
+    graph.makeChange({ mailbox, itemType: 'event', kind: 'created' });
+    expect(workFor(record(), clock.now(), world.policy)).toBe('renew');
+    expect(await run()).toMatchObject({ kind: 'graphSettled', created: ['events'], caughtUp: ['events'] });
+    expect(types(world)).toContain('resync.Update');
+  });
+
+  it('deletes superseded subscriptions that still notify', async () => {
+    const { run, record, world, deps } = await setUp();
+    await run();
+    // A subscription of an older generation, still alive at Graph (its deletion never happened).
+    const client = await deps.graph('contoso-graph');
+    const stray = await client?.createSubscription({
+      resource: { kind: 'messages', userId: mailbox, folderId: 'inbox' },
+      notificationUrl: `${webhook.url}/graph/notify`,
+      lifecycleNotificationUrl: `${webhook.url}/graph/lifecycle`,
+      clientState: 'v1.superseded',
+    });
+    if (stray === undefined || !stray.ok) throw new Error('no stray subscription');
+    await world.table.requestGraphWork(mailboxKey, { work: [], obsolete: [stray.value.id] });
+    expect(workFor(record(), clock.now(), world.policy)).toBe('lifecycle');
+    expect(await run()).toMatchObject({ kind: 'graphSettled', deleted: 1 });
+    expect(graph.subscriptions({ mailbox }).find((s) => s.id === stray.value.id)?.state).not.toBe('active');
+    expect(record().graphObsolete).toBeUndefined();
+  });
+
+  it('throttled past what the client waits (429): requeued after Retry-After, not a failure', async () => {
+    const { run, world, record } = await setUp({ maxRetryWaitMs: 0 });
+    graph.throttle(mailbox, 60_000);
+    const outcome = await run();
+    expect(outcome.kind).toBe('throttled');
+    const [pending] = world.queue.pending();
+    expect(pending?.delayMs).toBeGreaterThan(0);
+    expect(record().attempts).toBe(0);
+  });
+
+  it('the sweep finds the Graph mailbox and the renewer dispatches it to the Graph lifecycle; then nothing is owed', async () => {
+    const { world, deps } = await setUp();
+    const renewDeps = {
+      ...world.renewDeps,
+      clock,
+      callbackBaseUrl: webhook.url,
+      graph: { store: world.table, deltas: deps.deltas, client: deps.graph },
+    };
+    const sweepDeps = { ...world.sweepDeps, clock };
+    const once = async () => {
+      await sweep(sweepDeps);
+      const outcomes = [];
+      for (const job of world.queue.receive())
+        outcomes.push(await runOpened(await openJob(job, renewDeps), renewDeps));
+      return outcomes;
+    };
+    expect((await once()).map((o) => o.kind)).toEqual(['graphSettled']);
+    expect(world.table.peek(mailboxKey)?.state).toBe('active');
+    expect(await once()).toEqual([]);
+    // Without Graph wired, the job fails as a missing connection does: a person must act.
+    world.table.put({
+      ...(world.table.peek(mailboxKey) as SubscriptionRecord),
+      graphWork: { events: ['catchUp'] },
+    });
+    await sweep(sweepDeps);
+    const [job] = world.queue.receive();
+    if (job === undefined) throw new Error('no job');
+    const { graph: _wired, ...unwired } = renewDeps;
+    expect(await runOpened(await openJob(job, unwired), unwired)).toMatchObject({
+      kind: 'failed',
+      needsAttention: true,
+    });
+  });
+
+  it('an unknown Graph connection needs a person: recorded, retried slowly', async () => {
+    const { deps, record, world } = await setUp();
+    const outcome = await runGraphJob({ ...record(), connection: 'gone' }, deps);
+    expect(outcome).toMatchObject({ kind: 'failed', needsAttention: true });
+    expect(world.table.peek(mailboxKey)?.lastError).toMatch(/^needs attention: Graph connection "gone"/);
+  });
+});
