@@ -24,6 +24,7 @@ import { sweep } from '../../../functions/sweeper/sweep.ts';
 import { type GraphSimulator, startGraphSimulator } from '../../../graph-simulator/server.ts';
 import { startWebhook, type Webhook } from '../../graph-simulator/support.ts';
 import { CALLBACK_KEY, FakeGraphDeltaStore, fakeWorld } from '../../support/fakes/index.ts';
+import { graphConnectionTo } from '../../support/graph-connection.ts';
 import { type SteppedClock, steppedClock } from '../../support/stepped-clock.ts';
 
 const mailbox = 'ada@contoso.test';
@@ -44,21 +45,7 @@ afterEach(async () => {
 
 async function setUp(options: { maxRetryWaitMs?: number } = {}) {
   const world = fakeWorld({ graphConnections: ['contoso-graph'] });
-  const app = graph.clients[0];
-  if (app === undefined) throw new Error('no app');
-  const source = objectConnections({
-    'contoso-graph': {
-      kind: 'graph',
-      graphUrl: graph.graphUrl,
-      auth: {
-        kind: 'oauth2',
-        tenantId: graph.tenantId,
-        clientId: app.clientId,
-        clientSecret: app.clientSecret,
-        tokenUrl: graph.tokenUrl,
-      },
-    },
-  });
+  const source = objectConnections(graphConnectionTo(graph));
   const connection = await source.graph('contoso-graph');
   if (!connection.ok) throw connection.error;
   const client: GraphClient = graphClientFor(connection.value, {

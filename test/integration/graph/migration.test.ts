@@ -20,6 +20,7 @@ import { startWebhook, type Webhook } from '../../graph-simulator/support.ts';
 import { callbackPush } from '../../support/callback-push.ts';
 import { CALLBACK_KEY, FakeGraphDeltaStore, fakeWorld } from '../../support/fakes/index.ts';
 import { sweepAndRenew } from '../../support/fakes/lifecycle.ts';
+import { graphConnectionTo } from '../../support/graph-connection.ts';
 import { created, sendNotification } from '../../support/pushes.ts';
 import { type SteppedClock, steppedClock } from '../../support/stepped-clock.ts';
 
@@ -90,21 +91,7 @@ describe('migrating a mailbox from EWS to Graph', () => {
     );
 
     // The Graph lifecycle: baseline, then the creates; a change lands in between.
-    const app = graph.clients[0];
-    if (app === undefined) throw new Error('no app');
-    const source = objectConnections({
-      'contoso-graph': {
-        kind: 'graph',
-        graphUrl: graph.graphUrl,
-        auth: {
-          kind: 'oauth2',
-          tenantId: graph.tenantId,
-          clientId: app.clientId,
-          clientSecret: app.clientSecret,
-          tokenUrl: graph.tokenUrl,
-        },
-      },
-    });
+    const source = objectConnections(graphConnectionTo(graph));
     const connection = await source.graph('contoso-graph');
     if (!connection.ok) throw connection.error;
     const client = graphClientFor(connection.value, { clock, maxRetryWaitMs: 0 });

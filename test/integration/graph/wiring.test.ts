@@ -25,6 +25,7 @@ import { wireSweeper } from '../../../functions/sweeper/wiring.ts';
 import { type GraphSimulator, startGraphSimulator } from '../../../graph-simulator/server.ts';
 import { type FrontEnd, startFrontEnd } from '../../../local/front-end.ts';
 import { routeFrontEnd } from '../../../local/routes.ts';
+import { graphConnectionTo } from '../../support/graph-connection.ts';
 import { drain, type LocalAws, startLocalAws } from '../../support/local-aws.ts';
 
 const mailbox = 'ada@contoso.test';
@@ -42,21 +43,7 @@ beforeAll(async () => {
   front = await startFrontEnd();
   aws = await startLocalAws({ apiEndpoint: front.url });
   graph = await startGraphSimulator({ mailboxes: [mailbox] });
-  const app = graph.clients[0];
-  if (app === undefined) throw new Error('no app');
-  const connections = objectConnections({
-    'contoso-graph': {
-      kind: 'graph',
-      graphUrl: graph.graphUrl,
-      auth: {
-        kind: 'oauth2',
-        tenantId: graph.tenantId,
-        clientId: app.clientId,
-        clientSecret: app.clientSecret,
-        tokenUrl: graph.tokenUrl,
-      },
-    },
-  });
+  const connections = objectConnections(graphConnectionTo(graph));
   const key = callbackKeyFrom(randomBytes(32));
   const secrets: SecretSources = {
     callbackKey: () => async () => key,
