@@ -136,11 +136,6 @@ class Expression {
     if (values.length > 0) this.#delete.push(`${this.#name(attribute)} ${this.#value(new Set(values))}`);
     return this;
   }
-  /** ADD `amount` to a number attribute (created at `amount` when absent). */
-  add(attribute: string, amount: number): this {
-    this.#add.push(`${this.#name(attribute)} ${this.#value(amount)}`);
-    return this;
-  }
   remove(...attributes: string[]): this {
     for (const attribute of attributes) this.#remove.push(this.#name(attribute));
     return this;
@@ -233,7 +228,7 @@ export class DynamoSubscriptionStore
         e.whenAbsent('subscriptionId').set({ subscriptionId: update.subscriptionId });
         break;
     }
-    if (update.drained) e.add('drainedPushes', 1);
+    if (update.drained) e.set({ drainedAt: update.contactAt });
     if (update.recovery) {
       // The first request wins: its watermark is the last good one, where recovery resumes.
       e.setIfAbsent({
@@ -582,7 +577,7 @@ export function parseSubscriptionRecord(item: Record<string, unknown>): Subscrip
     ...defined('firstFailureAt', optionalInteger('firstFailureAt')),
     ...defined('lostAt', optionalInteger('lostAt')),
     ...defined('renewalQueuedAt', optionalInteger('renewalQueuedAt')),
-    ...defined('drainedPushes', optionalInteger('drainedPushes')),
+    ...defined('drainedAt', optionalInteger('drainedAt')),
     ...defined('checkpointDueAt', optionalInteger('checkpointDueAt')),
     createdAt: integer('createdAt'),
     updatedAt: integer('updatedAt'),

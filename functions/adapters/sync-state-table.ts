@@ -130,10 +130,13 @@ export class DynamoSyncStateStore implements SyncStateStore, CheckpointStore {
       }),
     );
     if (Item === undefined) return undefined;
-    const { generation, drainedPushes, takenAt } = Item;
-    // Anything else is not a checkpoint this code wrote: treated as none, so a new one is taken.
-    return typeof generation === 'number' && typeof drainedPushes === 'number' && typeof takenAt === 'number'
-      ? { generation, drainedPushes, takenAt }
+    const { generation, provenByDrainedAfter, takenAt } = Item;
+    // Anything else is not a checkpoint this code wrote (one written by an older version counted
+    // drained pushes): treated as none, so a new one is taken.
+    return typeof generation === 'number' &&
+      typeof provenByDrainedAfter === 'number' &&
+      typeof takenAt === 'number'
+      ? { generation, provenByDrainedAfter, takenAt }
       : undefined;
   }
 

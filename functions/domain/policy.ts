@@ -84,6 +84,17 @@ export const WORK_REASONS: readonly WorkReason[] = [
   'lifecycle',
 ];
 
+/**
+ * The longest Exchange goes on delivering one push after first trying it: retries come 30 s after
+ * a failure, each interval double the last, while the interval is at most StatusFrequency
+ * (statusfrequency.md; ews-protocol.md section 2), so the last one is sent less than
+ * 2 x StatusFrequency - 30 s after the first. A push received at time r was therefore built after
+ * r - this - (its time in transit).
+ */
+export function pushRetrySpanMs(statusFrequencyMinutes: number): number {
+  return 2 * statusFrequencyMinutes * 60_000;
+}
+
 /** When a silent subscription is presumed lost (epoch ms), or undefined if it never spoke. */
 export function staleAt(record: SubscriptionRecord, policy: LifecyclePolicy): number | undefined {
   // Graph has no heartbeat: silence says nothing about a Graph subscription.

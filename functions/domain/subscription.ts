@@ -92,12 +92,15 @@ export interface SubscriptionRecord {
   /** When the sweeper last queued work for this mailbox (epoch ms): keeps it from queueing twice. */
   readonly renewalQueuedAt?: number;
   /**
-   * Pushes accepted in order that said Exchange had nothing more queued (MoreEvents false, or a
-   * StatusEvent, which Exchange sends only when its queue is empty): each one proves that every
-   * change made before it was built has been delivered. The checkpoint (renewer/checkpoint.ts)
-   * counts them; only the receiver's advance increments it, in the write it makes anyway.
+   * When the receiver last accepted, in order, a push that said Exchange had nothing more queued
+   * (MoreEvents false, or a StatusEvent, which Exchange sends only when its queue is empty), by the
+   * receiver's clock (epoch ms). Such a push proves every change made before it was built has been
+   * delivered. The checkpoint (renewer/checkpoint.ts) reads it; only the receiver's advance sets
+   * it, in the write it makes anyway. A time, not a count: one push delivered twice (Exchange's
+   * retry after a lost answer, the SDK's retry of a write that had succeeded) is indistinguishable
+   * from two idle heartbeats, which carry the same watermarks, so a count could be inflated.
    */
-  readonly drainedPushes?: number;
+  readonly drainedAt?: number;
   /** When the next checkpoint of the folder SyncStates is due (epoch ms); unset until the baseline. */
   readonly checkpointDueAt?: number;
   readonly createdAt: number;

@@ -51,7 +51,7 @@ export interface AdvanceUpdate {
   readonly contactAt: number;
   /** Set when the lifecycle must step in; an earlier recovery request is kept, not overwritten. */
   readonly recovery?: { readonly reason: RecoveryReason; readonly watermark: string | undefined };
-  /** The push said Exchange had nothing more queued: count it in `drainedPushes`. */
+  /** The push said Exchange had nothing more queued: note its arrival (`contactAt`) as `drainedAt`. */
   readonly drained?: boolean;
 }
 

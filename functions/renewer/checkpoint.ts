@@ -14,24 +14,32 @@
  * 1. Take: SyncFolderItems from each folder's current SyncState to the end, stored as that
  *    folder's *pending* SyncState (nothing published), then note the record's `drainedPushes`.
  * 2. Promote, as soon as it can be proven: only if the same subscription (generation) has since
- *    been accepted in order through at least two pushes that said Exchange's queue was empty. The
- *    first of those may have been built before step 1 ended; the second was built after the
- *    first was answered, so after step 1, and with an empty queue: every change up to T was
- *    delivered. Each folder's pending SyncState then replaces the current one, if the current
- *    one is still the one it was taken from (a catch-up in between wins). When every folder
- *    moved, the pushed-item entries noted before T (less a margin for clocks) are dropped: the
- *    new SyncStates cover them. The next checkpoint is taken one interval later.
+ *    been accepted in order through a push that said Exchange's queue was empty, and that push
+ *    must have been built after step 1 ended. Exchange stamps nothing a receiver could check, so
+ *    its arrival decides: Exchange goes on retrying one push for less than 2 x StatusFrequency
+ *    (domain/policy.ts, `pushRetrySpanMs`), so a drained push that arrived later than that (plus
+ *    slack for its time in transit) after step 1 ended was built after it, with nothing queued:
+ *    every change up to T was delivered. Each folder's pending SyncState then replaces the
+ *    current one, if the current one is still the one it was taken from (a catch-up in between
+ *    wins). When every folder moved, the pushed-item entries noted before T (less a margin for
+ *    clocks) are dropped: the new SyncStates cover them. The next checkpoint is taken one
+ *    interval later.
+ *
+ *    Counting drained pushes instead (two after step 1) is not sound: an idle mailbox's
+ *    heartbeats all carry the same watermarks, so one heartbeat delivered twice (Exchange's
+ *    retry after our answer was lost, the SDK's retry of a write that had succeeded) would count
+ *    as the two, the first of which may have been built before step 1 ended.
  *
  * A new generation in between (any renewal) discards the pending one: the new subscription's
- * pushes say nothing about what the old one delivered. So step 2 comes 2 x StatusFrequency
- * (+ slack) after step 1, when two heartbeats must have come even from an idle mailbox, not an
- * interval later: a pending checkpoint waiting a day would be discarded by any renewal that day,
- * and a mailbox renewed at least daily would never move its SyncStates.
+ * pushes say nothing about what the old one delivered. So step 2 comes back when a heartbeat
+ * arriving after that bound must have come even from an idle mailbox (one StatusFrequency
+ * later, + slack), not an interval later: a pending checkpoint waiting a day would be discarded
+ * by any renewal that day, and a mailbox renewed at least daily would never move its SyncStates.
  */
 import type { Clock } from '../core/clock.ts';
 import { folderLabel, type PendingSyncState } from '../domain/folder-sync-state.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
-import type { LifecyclePolicy } from '../domain/policy.ts';
+import { type LifecyclePolicy, pushRetrySpanMs } from '../domain/policy.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import type { FolderRef } from '../ews/request.ts';
 import { type PushedItemList, TRIM_MARGIN_MS } from './reconcile.ts';
@@ -48,8 +56,11 @@ import {
 export interface PendingCheckpoint {
   /** The subscription generation it was taken under. */
   readonly generation: number;
-  /** The record's `drainedPushes` once every pending SyncState had been taken. */
-  readonly drainedPushes: number;
+  /**
+   * Proven by a drained push that arrived after this (epoch ms, the receiver's clock): the end of
+   * the take, plus the longest Exchange retries one push, plus slack for transit.
+   */
+  readonly provenByDrainedAfter: number;
   /** When the first pending SyncState was asked for (epoch ms, the renewer's clock). */
   readonly takenAt: number;
 }
@@ -120,9 +131,6 @@ export type CheckpointOutcome =
       readonly nextAt: number;
     };
 
-/** Drained pushes needed after a take before it is proven (see the module comment). */
-export const DRAINED_PUSHES_TO_PROVE = 2;
-
 /** The next checkpoint time after one completes: one interval, spread ±10% so mailboxes added together drift apart. */
 export function nextCheckpointAt(now: number, policy: LifecyclePolicy, random: () => number): number {
   return now + Math.round(policy.checkpointIntervalMs * (0.9 + 0.2 * random()));
@@ -160,13 +168,15 @@ export async function checkpoint(
   if (!listed.ok) return defer(listed.error);
   const folders = listed.value;
 
-  // An idle subscription sends a StatusEvent every StatusFrequency minutes, so two must have come
-  // by then; if none do, the sweeper renews it as stale.
-  const provableAt = (from: number) => from + 2 * record.statusFrequency * 60_000 + policy.staleSlackMs;
+  // An idle subscription sends a StatusEvent every StatusFrequency minutes, so one must have come
+  // that long after the bound; if none does, the sweeper renews it as stale.
+  const provableAt = (drainedAfter: number) =>
+    drainedAfter + record.statusFrequency * 60_000 + policy.staleSlackMs;
   const previous = await syncStates.getCheckpoint(mailboxKey);
   if (previous !== undefined && previous.generation === generation) {
-    if ((record.drainedPushes ?? 0) < previous.drainedPushes + DRAINED_PUSHES_TO_PROVE) {
-      const nextAt = await schedule(provableAt(now));
+    if ((record.drainedAt ?? Number.NEGATIVE_INFINITY) <= previous.provenByDrainedAfter) {
+      // Not yet: back when a heartbeat must have come after the bound (or after now, if it is past).
+      const nextAt = await schedule(provableAt(Math.max(previous.provenByDrainedAfter, now)));
       return { kind: 'checkpointed', promoted: 0, trimmed: 0, taken: 0, nextAt };
     }
     let promoted = 0;
@@ -210,19 +220,14 @@ export async function checkpoint(
     const pending = { syncState: reached.value.syncState, basedOn: from ?? null };
     if (await syncStates.putPending(mailboxKey, folder, pending)) taken++;
   }
-  // Read after the last SyncFolderItems answered: the proof counts pushes from here on.
+  // After the last SyncFolderItems answered: the proof needs a drained push built after this.
+  const finishedAt = deps.clock.now();
   const current = await deps.store.get(mailboxKey);
   const pending = taken > 0 && current !== undefined && current.generation === generation;
-  if (pending) {
-    await syncStates.putCheckpoint(mailboxKey, {
-      generation,
-      drainedPushes: current.drainedPushes ?? 0,
-      takenAt,
-    });
-  }
-  const finishedAt = deps.clock.now();
+  const provenByDrainedAfter = finishedAt + pushRetrySpanMs(record.statusFrequency) + policy.staleSlackMs;
+  if (pending) await syncStates.putCheckpoint(mailboxKey, { generation, provenByDrainedAfter, takenAt });
   const nextAt = await schedule(
-    pending ? provableAt(finishedAt) : nextCheckpointAt(finishedAt, policy, deps.random),
+    pending ? provableAt(provenByDrainedAfter) : nextCheckpointAt(finishedAt, policy, deps.random),
   );
   deps.progress?.(`${record.mailbox}: checkpoint: ${taken} pending SyncState(s) taken, to be proven`);
   return { kind: 'checkpointed', promoted: 0, trimmed: 0, taken, nextAt };

@@ -128,7 +128,8 @@ export function subscriptionTableContract(table: () => SubscriptionTable): void 
         watermark: 'W2',
         lastContactAt: 3_000,
         updatedAt: 3_000,
-        drainedPushes: 2,
+        // The latest drained push's arrival, not a count (domain/subscription.ts).
+        drainedAt: 3_000,
       });
     });
 

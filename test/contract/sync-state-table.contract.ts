@@ -94,10 +94,10 @@ export function syncStateTableContract(table: () => SyncStateTable): void {
       const { states, items } = table();
       const mailboxKey = newMailbox();
       expect(await states.getCheckpoint(mailboxKey)).toBeUndefined();
-      await states.putCheckpoint(mailboxKey, { generation: 3, drainedPushes: 7, takenAt: 5000 });
+      await states.putCheckpoint(mailboxKey, { generation: 3, provenByDrainedAfter: 7000, takenAt: 5000 });
       expect(await states.getCheckpoint(mailboxKey)).toEqual({
         generation: 3,
-        drainedPushes: 7,
+        provenByDrainedAfter: 7000,
         takenAt: 5000,
       });
       await states.put(mailboxKey, stored('S1'));
@@ -107,7 +107,7 @@ export function syncStateTableContract(table: () => SyncStateTable): void {
       expect((await states.list(mailboxKey)).map((s) => s.syncState).sort()).toEqual(['S1', 'T1']);
       await states.deleteCheckpoint(mailboxKey);
       expect(await states.getCheckpoint(mailboxKey)).toBeUndefined();
-      await states.putCheckpoint(mailboxKey, { generation: 4, drainedPushes: 1, takenAt: 6000 });
+      await states.putCheckpoint(mailboxKey, { generation: 4, provenByDrainedAfter: 9000, takenAt: 6000 });
       await states.clear(mailboxKey);
       expect(await states.getCheckpoint(mailboxKey)).toBeUndefined();
       expect(await states.list(mailboxKey)).toEqual([]);

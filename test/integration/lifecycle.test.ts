@@ -296,7 +296,7 @@ describe('lifecycle against the simulator', () => {
     const kept = s.simulator.makeChange({ mailbox, kind: 'create', folder: 'inbox' });
     const doomed = s.simulator.makeChange({ mailbox, kind: 'create', folder: 'inbox' });
     await allChangesDelivered(s, mailbox);
-    // Taken after both were pushed, proven by two drained pushes, promoted: the list no longer
+    // Taken after both were pushed, proven by a drained push built after the take, promoted: the list no longer
     // needs them (the new SyncStates cover them).
     await until(
       'a checkpoint promoted and the two items trimmed from the pushed-item list',

@@ -248,22 +248,27 @@ describe('receiver: decisions', () => {
     ]);
   });
 
-  it('counts the pushes that say Exchange had nothing more queued, in the one write it makes anyway', async () => {
+  it('notes when a push said Exchange had nothing more queued, in the one write it makes anyway', async () => {
     const mailboxKey = await givenMailbox();
     const send = (previousWatermark: string, events: PushEvent[], moreEvents = false) =>
       pushFromCurrent(mailboxKey, previousWatermark, events, moreEvents);
+    const first = clock.now();
     await send('W10', [status('W11')]);
     expect(dynamoTap.calls).toEqual(['UpdateItemCommand']);
-    expect((await recordOf(mailboxKey))?.drainedPushes).toBe(1);
+    expect((await recordOf(mailboxKey))?.drainedAt).toBe(first);
     // More queued behind it: proves nothing yet.
+    clock.advance(1000);
     await send('W11', [created('W12')], true);
-    expect((await recordOf(mailboxKey))?.drainedPushes).toBe(1);
+    expect((await recordOf(mailboxKey))?.drainedAt).toBe(first);
+    clock.advance(1000);
     await send('W12', [created('W13')]);
-    expect((await recordOf(mailboxKey))?.drainedPushes).toBe(2);
-    // A retry of a push already counted, and a push after a missed one, count nothing.
+    const drained = clock.now();
+    expect((await recordOf(mailboxKey))?.drainedAt).toBe(drained);
+    // A retry of a push already taken, and a push after a missed one, note nothing.
+    clock.advance(1000);
     await send('W12', [created('W13')]);
     await send('W77', [created('W78')]);
-    expect(await recordOf(mailboxKey)).toMatchObject({ drainedPushes: 2, recovery: 'gap' });
+    expect(await recordOf(mailboxKey)).toMatchObject({ drainedAt: drained, recovery: 'gap' });
   });
 
   it('writes nothing to the pushed-item list for heartbeats or modifications', async () => {

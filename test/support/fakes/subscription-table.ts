@@ -111,7 +111,7 @@ export class FakeSubscriptionTable implements SubscriptionStore, MailboxRecords,
           ...(update.watermark === null ? {} : { watermark: update.watermark }),
           ...(expect.kind === 'adoption' ? { subscriptionId: update.subscriptionId } : {}),
         });
-        if (update.drained) item.drainedPushes = (item.drainedPushes ?? 0) + 1;
+        if (update.drained) item.drainedAt = update.contactAt;
         if (update.recovery) {
           // The first request wins (if_not_exists, attribute by attribute).
           item.recovery ??= update.recovery.reason;

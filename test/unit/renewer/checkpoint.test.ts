@@ -26,7 +26,7 @@ const policy = { ...DEFAULT_POLICY, checkpointIntervalMs: 24 * 60 * MINUTE };
 const label = (folder: FolderRef) => ('folderId' in folder ? folder.folderId : folder.distinguishedFolderId);
 
 /** A mailbox with two watched folders, healthy, its baseline taken; every collaborator in memory. */
-function world(options: { drainedPushes?: number; generation?: number } = {}) {
+function world(options: { generation?: number } = {}) {
   const clock = manualClock();
   let record: SubscriptionRecord = {
     mailboxKey,
@@ -41,7 +41,7 @@ function world(options: { drainedPushes?: number; generation?: number } = {}) {
     watermark: 'W1',
     lastContactAt: clock.now(),
     attempts: 0,
-    drainedPushes: options.drainedPushes ?? 10,
+    drainedAt: clock.now() - MINUTE,
     checkpointDueAt: clock.now(),
     createdAt: 0,
     updatedAt: 0,
@@ -165,9 +165,9 @@ function world(options: { drainedPushes?: number; generation?: number } = {}) {
     note(itemId: string, notedAt: number) {
       listed.set(itemId, { itemId, folderId: 'F1', notedAt });
     },
-    /** Pushes accepted since: what the receiver would have counted. */
-    drained(count: number) {
-      record = { ...record, drainedPushes: (record.drainedPushes ?? 0) + count };
+    /** A push saying Exchange's queue was empty arrives now: what the receiver would note. */
+    drained() {
+      record = { ...record, drainedAt: clock.now() };
     },
   };
 }
@@ -187,22 +187,52 @@ describe('checkpoint', () => {
       syncState: 'inbox@0',
       pending: { syncState: 'inbox@2', basedOn: 'inbox@0' },
     });
-    expect(w.stored).toEqual({ generation: 4, drainedPushes: 10, takenAt: w.clock.now() });
-    // Back when two heartbeats must have come (StatusFrequency 1), not a day later: any renewal
-    // meanwhile would discard it.
-    expect(w.record.checkpointDueAt).toBe(w.clock.now() + 2 * MINUTE + policy.staleSlackMs);
+    // StatusFrequency 1: Exchange retries one push for less than 2 minutes, + 1 minute of slack.
+    const bound = w.clock.now() + 3 * MINUTE;
+    expect(w.stored).toEqual({ generation: 4, provenByDrainedAfter: bound, takenAt: w.clock.now() });
+    // Back when a heartbeat must have come after the bound (StatusFrequency + slack), not a day
+    // later: any renewal meanwhile would discard it.
+    expect(w.record.checkpointDueAt).toBe(bound + 2 * MINUTE);
   });
 
-  it('does not promote until two pushes said Exchange had nothing queued, and comes back when two heartbeats must have come', async () => {
+  it('does not promote on a drained push that may have been built before the take ended, and comes back when a later one must have come', async () => {
     const w = world();
     await checkpoint(w.record, w.exchange, w.deps);
+    const bound = w.stored?.provenByDrainedAfter ?? Number.NaN;
     w.clock.advance(3 * MINUTE);
-    w.drained(1);
+    w.drained(); // exactly at the bound: a retry of a push built before the take could arrive now
     const outcome = await checkpoint(w.record, w.exchange, w.deps);
     expect(outcome).toMatchObject({ kind: 'checkpointed', promoted: 0, taken: 0 });
     expect(w.folders.get('inbox')?.syncState).toBe('inbox@0');
-    expect(w.stored?.drainedPushes).toBe(10);
-    expect(w.record.checkpointDueAt).toBe(w.clock.now() + 2 * MINUTE + policy.staleSlackMs);
+    expect(w.stored?.provenByDrainedAfter).toBe(bound);
+    expect(w.record.checkpointDueAt).toBe(bound + 2 * MINUTE);
+    // Late: past when the heartbeat was due, it comes back one StatusFrequency (+ slack) from now.
+    w.clock.advance(10 * MINUTE);
+    await checkpoint(w.record, w.exchange, w.deps);
+    expect(w.record.checkpointDueAt).toBe(w.clock.now() + 2 * MINUTE);
+  });
+
+  it('is not fooled by one idle heartbeat delivered twice (the hole a count of drained pushes had)', async () => {
+    // The heartbeat below may have been built before the take ended, so it says nothing about a
+    // change made just before the take and still queued in Exchange. Our answer to it is lost and
+    // Exchange delivers it again; both deliveries carry the same watermarks, so both writes are
+    // accepted. Counted, they were the two drained pushes the proof asked for: the pending
+    // SyncState (which already contains the queued change) was promoted, and a mailbox move
+    // before the change was pushed lost it for good. By arrival time, neither delivery is late
+    // enough to have been built after the take.
+    const w = world();
+    await checkpoint(w.record, w.exchange, w.deps);
+    w.clock.advance(30_000);
+    w.drained(); // first delivery, 30 s after the take
+    w.clock.advance(60_000);
+    w.drained(); // Exchange's retry 60 s later (a retry or the SDK's: same watermarks, same write)
+    w.clock.advance(2 * MINUTE - 90_000 + 1);
+    expect(await checkpoint(w.record, w.exchange, w.deps)).toMatchObject({ promoted: 0, taken: 0 });
+    expect(w.folders.get('inbox')?.syncState).toBe('inbox@0');
+    // A heartbeat arriving after the bound was built after the take ended: now it is proven.
+    w.clock.advance(2 * MINUTE);
+    w.drained();
+    expect(await checkpoint(w.record, w.exchange, w.deps)).toMatchObject({ promoted: 2, taken: 0 });
   });
 
   it('promotes once proven, drops the list entries the new SyncStates cover, and takes the next checkpoint an interval later', async () => {
@@ -211,9 +241,9 @@ describe('checkpoint', () => {
     w.note('before', takenAt - TRIM_MARGIN_MS - 1);
     w.note('during', takenAt - TRIM_MARGIN_MS + 1);
     await checkpoint(w.record, w.exchange, w.deps);
-    w.clock.advance(3 * MINUTE);
+    w.clock.advance(4 * MINUTE);
     w.note('after', w.clock.now() - MINUTE);
-    w.drained(2);
+    w.drained();
     const outcome = await checkpoint(w.record, w.exchange, w.deps);
     expect(outcome).toMatchObject({ kind: 'checkpointed', promoted: 2, trimmed: 1, taken: 0 });
     expect(w.folders.get('inbox')).toMatchObject({ syncState: 'inbox@2' });
@@ -234,7 +264,7 @@ describe('checkpoint', () => {
     await checkpoint(w.record, w.exchange, w.deps);
     w.clock.advance(policy.checkpointIntervalMs);
     w.record = { ...w.record, generation: 5 };
-    w.drained(5);
+    w.drained();
     const outcome = await checkpoint(w.record, w.exchange, w.deps);
     expect(outcome).toMatchObject({ kind: 'checkpointed', promoted: 0, trimmed: 0, taken: 2 });
     expect(w.folders.get('inbox')?.syncState).toBe('inbox@0');
@@ -255,7 +285,7 @@ describe('checkpoint', () => {
       updatedAt: w.clock.now(),
     });
     w.clock.advance(policy.checkpointIntervalMs);
-    w.drained(2);
+    w.drained();
     const outcome = await checkpoint(w.record, w.exchange, w.deps);
     expect(outcome).toMatchObject({ kind: 'checkpointed', promoted: 1, trimmed: 0 });
     expect(w.folders.get('calendar')?.syncState).toBe('calendar@caught-up');
@@ -272,7 +302,7 @@ describe('checkpoint', () => {
     expect(w.calls).toContain('projects from (start)');
     expect(w.folders.get('projects')).toMatchObject({ complete: false, pending: { basedOn: null } });
     w.clock.advance(policy.checkpointIntervalMs);
-    w.drained(2);
+    w.drained();
     expect(await checkpoint(w.record, w.exchange, w.deps)).toMatchObject({ promoted: 3, trimmed: 1 });
     expect(w.folders.get('projects')).toMatchObject({
       complete: true,
@@ -286,7 +316,7 @@ describe('checkpoint', () => {
     w.note('old', w.clock.now() - 2 * TRIM_MARGIN_MS);
     await checkpoint(w.record, w.exchange, w.deps);
     w.clock.advance(policy.checkpointIntervalMs);
-    w.drained(2);
+    w.drained();
     w.list([inbox, calendar, { folderId: 'brand-new' }]);
     expect(await checkpoint(w.record, w.exchange, w.deps)).toMatchObject({
       promoted: 2,
