@@ -29,7 +29,7 @@ commands:
       --no-wait           return once registered, not once watched (see "show")
                           add waits until the mailbox is watched: the lifecycle takes the baseline
                           of its folders, then subscribes; changes made from then on reach consumers
-  remove <mailbox>        stop watching (Exchange's subscription ends at its next push)
+  remove <mailbox>        stop watching (EWS: the subscription ends at its next push; Graph: its subscriptions are DELETEd)
   migrate <mailbox> --connection <Graph connection>
                           move an EWS mailbox to Microsoft Graph without losing a change
                           (docs/graph-source.md, "Migrating a mailbox from EWS to Graph")

@@ -367,6 +367,10 @@ class GraphJob {
         now: deps.clock.now(),
       }))
     ) {
+      // The record moved while Graph answered (a removal, most likely: `mailboxes remove` deletes
+      // only the ids it can read). No record names this subscription, so nothing else would ever
+      // delete it: it would notify, dropped, for days. Best effort; the race is the news.
+      await this.#client.deleteSubscription(subscription.id);
       throw new Raced();
     }
     this.#setRecord(resource, stored, generation);

@@ -151,6 +151,28 @@ describe('the Graph lifecycle against the stand-in', () => {
     expect(types(world)).not.toContain('subscription.gap-detected');
   });
 
+  it('a removal while a create is answered: the subscription Graph made is deleted, not left notifying', async () => {
+    const { world, deps, record } = await setUp();
+    const client = await deps.graph('contoso-graph');
+    if (client === undefined) throw new Error('no client');
+    const racing = {
+      ...client,
+      createSubscription: async (input: Parameters<GraphClient['createSubscription']>[0]) => {
+        const created = await client.createSubscription(input);
+        // `mailboxes remove` lands between Graph's answer and the renewer's write of the id.
+        await world.table.markRemoved(mailboxKey, clock.now());
+        return created;
+      },
+    };
+    expect(await runGraphJob(record(), { ...deps, graph: async () => racing })).toEqual({
+      kind: 'skipped',
+      why: 'raced',
+    });
+    const made = graph.subscriptions({ mailbox });
+    expect(made).toHaveLength(1);
+    expect(made[0]).toMatchObject({ state: 'deleted' });
+  });
+
   it('renews (PATCH) each subscription once its renewal is due, and not before', async () => {
     const { run, record, world, calls } = await setUp();
     await run();
