@@ -37,6 +37,13 @@ export interface GraphMailboxState {
    * object id once a notification or delta link has named it.
    */
   readonly userId: string;
+  /**
+   * Graph's object id of the user, as its change notifications name it (`Users/{id}/Messages/…`,
+   * never the address). Pinned by the receiver from the first verified change notification of the
+   * mailbox (no Graph call under Mail.Read / Calendars.Read names it reliably); from then on a
+   * verified notification naming another user is refused.
+   */
+  readonly objectId?: string;
   readonly messages?: GraphResourceSubscription;
   readonly events?: GraphResourceSubscription;
 }
@@ -82,6 +89,20 @@ export function graphExpiresAt(state: GraphMailboxState): number | undefined {
     (value): value is number => value !== undefined,
   );
   return at.length === 0 ? undefined : Math.min(...at);
+}
+
+/**
+ * Whether the user a change notification names (its resource's `Users/{id}`) is the mailbox's:
+ * its address (as subscribed) or its pinned object id, compared case-insensitively (GUIDs and
+ * addresses both). `unpinned`: neither, and no object id is pinned yet (the first notification).
+ */
+export function notificationUserIs(
+  state: Pick<GraphMailboxState, 'userId' | 'objectId'>,
+  user: string,
+): 'mailbox' | 'other' | 'unpinned' {
+  const named = user.toLowerCase();
+  if (named === state.userId.toLowerCase() || named === state.objectId?.toLowerCase()) return 'mailbox';
+  return state.objectId === undefined ? 'unpinned' : 'other';
 }
 
 /** Which of the mailbox's resources a subscription id is, if any. */

@@ -64,9 +64,16 @@ export function itemTypeOf(
 export function parseNotificationResource(
   resource: string,
 ): { readonly userId: string; readonly collection: string; readonly itemId: string } | undefined {
-  const match = /^\/?users\/([^/]+)\/(messages|events|contacts)\/([^/]+)$/i.exec(resource);
-  if (match?.[1] === undefined || match[2] === undefined || match[3] === undefined) return undefined;
-  return { userId: match[1], collection: match[2].toLowerCase(), itemId: match[3] };
+  // Both OData key forms: `Users/{id}/Messages/{id}` (Learn's examples) and `Users('{id}')/Messages('{id}')`.
+  const match =
+    /^\/?users(?:\/([^/()']+)|\('([^'/]+)'\))\/(messages|events|contacts)(?:\/([^/()']+)|\('([^'/]+)'\))$/i.exec(
+      resource,
+    );
+  const userId = match?.[1] ?? match?.[2];
+  const collection = match?.[3];
+  const itemId = match?.[4] ?? match?.[5];
+  if (userId === undefined || collection === undefined || itemId === undefined) return undefined;
+  return { userId, collection: collection.toLowerCase(), itemId };
 }
 
 /** What the bridge does about a lifecycle notification (after verifying its clientState). */

@@ -41,6 +41,7 @@ const GRAPH_DECISION_METRIC: Record<GraphDecision, string> = {
   unknownMailbox: 'GraphNotificationsDropped',
   removed: 'GraphNotificationsDropped',
   stray: 'GraphNotificationsDropped',
+  foreignResource: 'GraphNotificationsRefused',
 };
 
 const text = (statusCode: number, body: string, extra: Record<string, string> = {}) => ({
@@ -130,6 +131,15 @@ export function receiveGraphHttp(
     for (const outcome of outcomes) {
       metrics.count(GRAPH_DECISION_METRIC[outcome.decision]);
       if (outcome.published > 0) metrics.count('EventsAccepted', outcome.published);
+      if (outcome.decision === 'foreignResource') {
+        // Its clientState verified, so it came with a secret of ours: a replay onto another
+        // user's item, or a subscription made for the wrong user. Someone should look.
+        logger.warn(
+          'Graph notification refused: its resource does not name the user of the mailbox its clientState names; not published',
+          { ...outcome },
+        );
+        continue;
+      }
       const level = outcome.decision === 'accepted' || outcome.decision === 'adopted' ? 'debug' : 'info';
       logger[level]('Graph notification taken', { ...outcome });
     }
