@@ -173,6 +173,48 @@ describe('the Graph lifecycle against the stand-in', () => {
     expect(made[0]).toMatchObject({ state: 'deleted' });
   });
 
+  it('the calendar view window rolls forward once it has drifted: a later catch-up covers events around its own time', async () => {
+    const { deps, record, deltas, world } = await setUp();
+    const day = 86_400_000;
+    // Small enough that the stand-in's new events (1 to 72 hours ahead) fall outside the first window.
+    const windowed = { ...deps, calendarWindow: { backMs: day, aheadMs: 2 * day, rollAfterMs: 2 * day } };
+    const run = () => runGraphJob(record(), windowed);
+    await run();
+    const calendar = () => deltas.all(mailboxKey).find((s) => s.scope === 'events/calendarView');
+    const first = calendar()?.window;
+    expect(first).toEqual({ start: clock.now() - day, end: clock.now() + 2 * day });
+
+    // Not drifted far enough yet: a job leaves the window as it is.
+    clock.advance(day);
+    await world.table.requestGraphWork(mailboxKey, {
+      work: [{ resource: 'messages', work: 'catchUp' }],
+      obsolete: [],
+    });
+    await run();
+    expect(calendar()?.window).toEqual(first);
+
+    // Drifted 3 days: the next job (nothing owed but the roll) takes a round over a window around now.
+    clock.advance(2 * day);
+    await world.table.requestGraphWork(mailboxKey, {
+      work: [{ resource: 'messages', work: 'catchUp' }],
+      obsolete: [],
+    });
+    expect(await run()).toMatchObject({ kind: 'graphSettled' });
+    expect(calendar()?.window).toEqual({ start: clock.now() - day, end: clock.now() + 2 * day });
+
+    // An event made now (beyond the first window's end) that Graph did not notify: the catch-up finds it.
+    const change = graph.makeChange({ mailbox, itemType: 'event', kind: 'created', recurring: false });
+    await world.table.requestGraphWork(mailboxKey, {
+      work: [{ resource: 'events', work: 'catchUp' }],
+      obsolete: [],
+    });
+    expect(await run()).toMatchObject({ kind: 'graphSettled', caughtUp: ['events'] });
+    const resynced = world.publisher
+      .events(mailboxKey)
+      .filter((e) => e.type.startsWith('exchange-push-bridge.resync.'));
+    expect(resynced.map((e) => e.subject)).toContain(change.immutableId);
+  });
+
   it('renews (PATCH) each subscription once its renewal is due, and not before', async () => {
     const { run, record, world, calls } = await setUp();
     await run();
