@@ -22,6 +22,7 @@
 import type { BridgeEvent } from '../../events/bridge-event.ts';
 import type { Clock } from '../core/clock.ts';
 import { forEachLimited } from '../core/concurrency.ts';
+import { hintAttributes } from '../domain/enrichment.ts';
 import type { EventPublisher } from '../domain/events.ts';
 import { toGraphNotificationCloudEvent } from '../domain/graph-events.ts';
 import {
@@ -33,7 +34,8 @@ import {
 } from '../domain/graph-mailbox.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
-import { parseNotificationResource } from '../graph/events.ts';
+import { itemTypeOf, parseNotificationResource } from '../graph/events.ts';
+import type { GraphItemKind } from '../graph/items.ts';
 import type { GraphNotification, LifecycleEvent } from '../graph/notification.ts';
 import type { SubscriptionStore } from './receive.ts';
 
@@ -117,7 +119,11 @@ export async function receiveGraph(
     const first = mailboxItems[0];
     if (first === undefined) return;
     const record = await deps.store.get(first.mailboxKey);
-    const events: Array<{ readonly event: BridgeEvent; readonly user: string }> = [];
+    const events: Array<{
+      readonly event: BridgeEvent;
+      readonly user: string;
+      readonly kind?: GraphItemKind;
+    }> = [];
     const work: Array<{ resource: GraphResourceKind; work: GraphWork }> = [];
     const obsolete: string[] = [];
     const decided: Array<{ item: VerifiedNotification; decision: GraphDecision; user?: string }> = [];
@@ -138,8 +144,10 @@ export async function receiveGraph(
             decision = 'foreignResource';
           } else {
             if (verdict === 'unpinned') toPin = user;
+            const type = itemTypeOf(notification);
             events.push({
               user,
+              ...(type === 'message' || type === 'event' ? { kind: type } : {}),
               event: toGraphNotificationCloudEvent({
                 mailbox: record.mailbox,
                 mailboxKey: item.mailboxKey,
@@ -173,14 +181,17 @@ export async function receiveGraph(
         if (d.user?.toLowerCase() === pinned.toLowerCase() && d.decision !== 'foreignResource')
           d.decision = 'foreignResource';
     }
-    // One publish per mailbox keeps its events in the order Graph sent them. No enrichment hints:
-    // the processor reads items over EWS only, and a Graph connection would fail every read
-    // (EnrichmentFailed, its alarm); Graph events go out as they came until Graph reads exist.
-    if (publishable.length > 0)
-      await deps.publisher.publish(
-        first.mailboxKey,
-        publishable.map((e) => e.event),
-      );
+    // Published in the order Graph sent them, one call per run of one item kind: the enrichment
+    // hints (connection, setting, and which Graph read the item needs: `/messages/{id}` or
+    // `/events/{id}`) go on every message of a call. A batch is one subscription's as a rule, so
+    // one run, one call. An item of another kind (contacts) gets no hints: nothing reads it.
+    if (record !== undefined)
+      for (const run of runsOf(publishable))
+        await deps.publisher.publish(
+          first.mailboxKey,
+          run.events,
+          run.kind === undefined ? undefined : hintAttributes(record, run.kind),
+        );
     if (work.length > 0 || obsolete.length > 0)
       await deps.graphWork.requestGraphWork(first.mailboxKey, { work, obsolete });
     for (const { item, decision } of decided) {
@@ -200,6 +211,19 @@ export async function receiveGraph(
     }
   });
   return outcomes;
+}
+
+/** Consecutive events of one item kind, in order. */
+function runsOf(
+  events: readonly { readonly event: BridgeEvent; readonly kind?: GraphItemKind }[],
+): Array<{ kind: GraphItemKind | undefined; events: BridgeEvent[] }> {
+  const runs: Array<{ kind: GraphItemKind | undefined; events: BridgeEvent[] }> = [];
+  for (const { event, kind } of events) {
+    const last = runs.at(-1);
+    if (last !== undefined && last.kind === kind) last.events.push(event);
+    else runs.push({ kind, events: [event] });
+  }
+  return runs;
 }
 
 /** The mailbox's user ids with `toPin` as its object id when none is pinned yet. */

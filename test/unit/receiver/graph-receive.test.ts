@@ -115,7 +115,13 @@ describe('receiver: Graph routes', () => {
     const { post, world, reads } = given();
     const items = [
       changeItem({ subscriptionId: 'SM2', clientState: state(2), changeType: 'created', itemId: 'M1' }),
-      changeItem({ subscriptionId: 'SE3', clientState: state(3), changeType: 'updated', itemId: 'E1' }),
+      changeItem({
+        subscriptionId: 'SE3',
+        clientState: state(3),
+        changeType: 'updated',
+        itemId: 'E1',
+        kind: 'event',
+      }),
       changeItem({ subscriptionId: 'SM2', clientState: state(2), changeType: 'deleted', itemId: 'M0' }),
     ];
     expect(await post(items)).toMatchObject({ status: 202 });
@@ -125,8 +131,17 @@ describe('receiver: Graph routes', () => {
       'notification.ModifiedEvent',
       'notification.DeletedEvent',
     ]);
-    // No enrichment hints: the processor's reads are EWS GetItem, which a Graph connection cannot serve.
-    expect(world.publisher.messages().map((m) => m.attributes)).toEqual([undefined, undefined, undefined]);
+    // The enrichment hints say which Graph read each item needs; one publish per run of a kind,
+    // in Graph's order.
+    const hints = (graphItem: string) => ({
+      'bridge.connection': 'contoso-graph',
+      'bridge.graphItem': graphItem,
+    });
+    expect(world.publisher.messages().map((m) => m.attributes)).toEqual([
+      hints('message'),
+      hints('event'),
+      hints('message'),
+    ]);
     const [first] = world.publisher.events(mailboxKey);
     expect(first?.data).toMatchObject({
       mailbox,
