@@ -21,6 +21,7 @@
 import type { ResyncCloudEvent } from '../../events/bridge-event.ts';
 import type { Clock } from '../core/clock.ts';
 import type { CallbackKey } from '../domain/callback.ts';
+import { hintAttributes } from '../domain/enrichment.ts';
 import { type EventPublisher, eventSource, stableId, toLifecycleCloudEvent } from '../domain/events.ts';
 import {
   GRAPH_RESOURCES,
@@ -580,7 +581,9 @@ class GraphJob {
         (round: 'full' | 'incremental', basis: string) => async (changes: readonly DeltaChange[]) => {
           const events = changes.map((change) => this.#resyncEvent(scope, basis, change, round));
           if (events.length > 0) {
-            await deps.publisher.publish(mailboxKey, events);
+            // The enrichment hints, as the EWS catch-up puts them: what it found is read like a push.
+            const kind = folderId === null ? 'event' : 'message';
+            await deps.publisher.publish(mailboxKey, events, hintAttributes(this.record, kind));
             this.#published += events.length;
           }
         };

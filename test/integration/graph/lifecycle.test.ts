@@ -213,6 +213,9 @@ describe('the Graph lifecycle against the stand-in', () => {
       .events(mailboxKey)
       .filter((e) => e.type.startsWith('exchange-push-bridge.resync.'));
     expect(resynced.map((e) => e.subject)).toContain(change.immutableId);
+    // Enriched like a push: the hints name the Graph read the item needs.
+    const found = world.publisher.messages().find((m) => m.body.subject === change.immutableId);
+    expect(found?.attributes).toEqual({ 'bridge.connection': 'contoso-graph', 'bridge.graphItem': 'event' });
   });
 
   it('renews (PATCH) each subscription once its renewal is due, and not before', async () => {
