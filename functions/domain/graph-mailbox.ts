@@ -83,6 +83,28 @@ export function graphRenewalDueAt(state: GraphMailboxState): number | undefined 
   return due.length === 0 ? undefined : Math.min(...due);
 }
 
+/**
+ * How close to its expiry a Graph subscription may come before the sweeper counts it as not being
+ * renewed (`GraphSubscriptionsExpiring`, alarmed on). Renewal is due half-way through the 7-day
+ * maximum, so a subscription a day from expiring has gone 2.5 days without a successful renewal:
+ * left alone, Graph deletes it and the mailbox's changes wait for a catch-up.
+ */
+export const GRAPH_EXPIRY_WARNING_MS = 24 * 60 * 60_000;
+
+/** The mailbox is watched through Graph and one of its subscriptions expires within the warning time. */
+export function graphExpiringUnrenewed(
+  record: {
+    readonly source?: MailboxSource;
+    readonly state: string;
+    readonly graph?: GraphMailboxState;
+  },
+  now: number,
+): boolean {
+  if (record.source !== 'graph' || record.state === 'removed' || record.graph === undefined) return false;
+  const expiresAt = graphExpiresAt(record.graph);
+  return expiresAt !== undefined && expiresAt - now <= GRAPH_EXPIRY_WARNING_MS;
+}
+
 /** The earliest expiry of the mailbox's subscriptions (what `show` and `list` print). */
 export function graphExpiresAt(state: GraphMailboxState): number | undefined {
   const at = GRAPH_RESOURCES.map((kind) => state[kind]?.expiresAt).filter(

@@ -121,7 +121,11 @@ export function receiveGraphHttp(
         },
       });
     }
-    if (forged > 0) reject('ClientStateMismatch');
+    if (forged > 0) {
+      reject('ClientStateMismatch');
+      // Its own metric (alarmed on): items, not requests, since a batch mixes subscriptions.
+      metrics.count('GraphClientStateRejections', forged);
+    }
     if (verified.length === 0 && forged > 0) {
       // Nothing ours in it: a short 403 with no detail, and no state was read.
       return text(403, 'forbidden');

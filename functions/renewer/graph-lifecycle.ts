@@ -147,7 +147,17 @@ export type GraphRenewOutcome =
       readonly lost: boolean;
       readonly becameLost: boolean;
       readonly nextAttemptAt: number;
+      readonly graph: GraphFailureKind;
     };
+
+/** What kind of Graph failure ended a job, for the renewer's metrics (and the alarms on them). */
+export interface GraphFailureKind {
+  /**
+   * Graph could not validate the notification or lifecycle URL (400 ValidationError on create):
+   * no subscription can be made until the receiver answers validation in time.
+   */
+  readonly validationFailed: boolean;
+}
 
 const DEFAULT_CALENDAR_WINDOW = {
   backMs: 30 * 86_400_000,
@@ -715,5 +725,13 @@ async function failGraph(
       }),
     ]);
   }
-  return { kind: 'failed', error: message, needsAttention, lost, becameLost, nextAttemptAt };
+  return {
+    kind: 'failed',
+    error: message,
+    needsAttention,
+    lost,
+    becameLost,
+    nextAttemptAt,
+    graph: { validationFailed: isCategory(error, 'ValidationFailed') },
+  };
 }

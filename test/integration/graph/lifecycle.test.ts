@@ -7,17 +7,19 @@
  * 10 minutes; 429 → requeued after Retry-After; obsolete subscriptions deleted; the sweeper's
  * reasons for Graph mailboxes.
  */
+import type { SQSRecord } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { objectConnections } from '../../../functions/adapters/connections-source.ts';
 import { graphClientFor } from '../../../functions/adapters/graph-clients.ts';
 import { addMailbox } from '../../../functions/admin/manage.ts';
+import { MemoryMetrics, silentLog } from '../../../functions/core/telemetry.ts';
 import { GRAPH_EVENT_TYPES } from '../../../functions/domain/graph-mailbox.ts';
 import { mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
 import { workFor } from '../../../functions/domain/policy.ts';
 import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
 import type { GraphClient } from '../../../functions/graph/graph-client.ts';
 import { renewalDueAt } from '../../../functions/graph/subscription.ts';
-import { runOpened } from '../../../functions/renewer/batch.ts';
+import { createRenewerHandler, runOpened } from '../../../functions/renewer/batch.ts';
 import { type GraphRenewDeps, runGraphJob } from '../../../functions/renewer/graph-lifecycle.ts';
 import { openJob } from '../../../functions/renewer/job.ts';
 import { sweep } from '../../../functions/sweeper/sweep.ts';
@@ -390,6 +392,30 @@ describe('the Graph lifecycle against the stand-in', () => {
       kind: 'failed',
       needsAttention: true,
     });
+  });
+
+  it("Graph cannot validate the receiver's URL: the job fails, counted GraphRenewalsFailed and GraphValidationFailures", async () => {
+    const { world, deps } = await setUp();
+    // The receiver does not answer validation (a cold start past 10 s, a broken route).
+    webhook.answerWith((request) => (request.value.length === 0 ? { status: 500 } : 'ok'));
+    const metrics = new MemoryMetrics();
+    const handler = createRenewerHandler({
+      ...world.renewDeps,
+      clock,
+      callbackBaseUrl: webhook.url,
+      graph: { store: world.table, deltas: deps.deltas, client: deps.graph },
+      logger: silentLog,
+      metrics,
+    });
+    await sweep({ ...world.sweepDeps, clock });
+    const jobs = world.queue.receive();
+    expect(jobs).toHaveLength(1);
+    const records = jobs.map((job, n) => ({ messageId: `j${n}`, body: JSON.stringify(job) }) as SQSRecord);
+    expect(await handler({ Records: records })).toEqual({ batchItemFailures: [] });
+    expect(metrics.get('RenewalsFailed')).toBe(1);
+    expect(metrics.get('GraphRenewalsFailed')).toBe(1);
+    expect(metrics.get('GraphValidationFailures')).toBe(1);
+    expect(world.table.peek(mailboxKey)?.lastError).toMatch(/ValidationError/);
   });
 
   it('an unknown Graph connection needs a person: recorded, retried slowly', async () => {

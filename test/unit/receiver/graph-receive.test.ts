@@ -165,6 +165,7 @@ describe('receiver: Graph routes', () => {
     ).toMatchObject({ status: 202 });
     expect(world.publisher.events(mailboxKey)).toHaveLength(1);
     expect(metrics.get('Rejections')).toBe(1);
+    expect(metrics.get('GraphClientStateRejections')).toBe(1);
   });
 
   it('notes lifecycle notifications as renewer work for that subscription, idempotently', async () => {
