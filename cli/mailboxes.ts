@@ -355,8 +355,13 @@ function describe(view: MailboxView): string {
     ],
     ['event types', view.eventTypes.join(', ')],
   ];
+  const enrichment: [string, string] = [
+    'enrichment',
+    `${view.enrich ?? "the deployment's default (ENRICH_DEFAULT)"}${view.enrichFields.length > 0 ? `, plus ${view.enrichFields.join(', ')}` : ''}`,
+  ];
   if (view.source === 'graph') {
     lines.push(
+      enrichment,
       ['generation', String(view.generation)],
       ['expires', view.expiresAt ?? '(no subscription yet)'],
     );
@@ -369,10 +374,7 @@ function describe(view: MailboxView): string {
   } else {
     lines.push(
       ['status frequency', `${view.statusFrequency} min`],
-      [
-        'enrichment',
-        `${view.enrich ?? "the deployment's default (ENRICH_DEFAULT)"}${view.enrichFields.length > 0 ? `, plus ${view.enrichFields.join(', ')}` : ''}`,
-      ],
+      enrichment,
       ['generation', String(view.generation)],
       ['subscription id', view.subscriptionId ?? '(none yet)'],
       ['watermark', view.watermark ?? '(none yet)'],

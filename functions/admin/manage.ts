@@ -181,6 +181,14 @@ export async function addMailbox(
       ),
     );
   }
+  if (source === 'graph' && spec.enrichFields !== undefined && spec.enrichFields.length > 0) {
+    return err(
+      new InvalidMailboxSpecError(
+        'enrichFields',
+        `connection ${showValue(spec.connection)} is a Graph connection, whose item reads take no EWS FieldURIs (README, "Which fields each source fills"); leave --enrich-fields out`,
+      ),
+    );
+  }
   const mailboxKey = mailboxKeyOf(mailbox);
   const key = await deps.callbackKey();
 

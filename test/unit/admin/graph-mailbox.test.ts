@@ -63,6 +63,11 @@ describe('a Graph mailbox', () => {
     );
     expect(!folders.ok && folders.error).toBeInstanceOf(InvalidMailboxSpecError);
     expect(!folders.ok && folders.error.message).toMatch(/is a Graph connection/);
+    const fields = await addMailbox({ ...spec, enrichFields: ['calendar:MyResponseType'] }, world.manageDeps);
+    expect(!fields.ok && fields.error).toMatchObject({ field: 'enrichFields' });
+    expect(!fields.ok && fields.error.message).toMatch(/no EWS FieldURIs/);
+    const mode = await addMailbox({ ...spec, enrich: 'full' }, world.manageDeps);
+    expect(mode.ok && mode.value.enrich).toBe('full');
     const unknown = await addMailbox({ ...spec, connection: 'nope' }, world.manageDeps);
     expect(!unknown.ok && unknown.error.message).toMatch(/configured: contoso-graph, onprem$/);
   });
