@@ -26,7 +26,7 @@
  * nor the reverse order as "it is gone". Graph is also known to send `created` and `updated` for
  * one change: consumers de-duplicate on the event id and treat changes as upserts.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { DeltaChange } from './delta.ts';
 import type { ChangeNotification, ChangeType, LifecycleEvent } from './notification.ts';
 
@@ -122,5 +122,6 @@ export function changeNotificationId(mailboxKey: string, notification: ChangeNot
     notification.resourceData?.id ?? notification.resource,
     notification.resourceData?.etag ?? '',
   ];
-  return createHash('sha256').update(parts.join('\u0000'), 'utf8').digest('base64url');
+  // One-shot: half the time of createHash().update().digest() for inputs this small, same digest.
+  return hash('sha256', parts.join('\u0000'), 'base64url');
 }
