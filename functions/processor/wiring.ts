@@ -37,7 +37,9 @@ export function wireProcessor(env: EnvironmentRecord, host: ProcessorHost): Proc
       : { ...DEFAULT_ENRICHMENT_SETTINGS, defaultMode: host.enrich };
   const secretArn = read('CONNECTIONS_SECRET_ARN');
   const options = { maxBodyChars: settings.maxBodyChars, clock: host.clock };
-  const graph = host.secrets.graphClients?.(secretArn);
+  // A 429 goes back to enrichment at once with its Retry-After, to be waited within the same
+  // budget as EWS's ErrorServerBusy (enrich.ts), not slept on by the client past the timeout.
+  const graph = host.secrets.graphClients?.(secretArn, { maxRetryWaitMs: 0 });
   return createProcessorHandler({
     topic,
     ...telemetry,
