@@ -18,7 +18,7 @@ import { clientStateFor } from '../functions/graph/client-state.ts';
 import { createReceiverHandler } from '../functions/receiver/http.ts';
 import type { ACCESS_LOG_FIELDS } from '../infra/receiver.ts';
 import { callbackPush } from '../test/support/callback-push.ts';
-import { changeItem, graphRequest, lifecycleItem } from '../test/support/graph-push.ts';
+import { changeItem, GRAPH_TEST_USER_ID, graphRequest, lifecycleItem } from '../test/support/graph-push.ts';
 import { created, sendNotification, status } from '../test/support/pushes.ts';
 
 /**
@@ -346,6 +346,8 @@ export async function measureGraphBytes(): Promise<GraphBytes> {
       source: 'graph',
       graph: {
         userId: 'ada.lovelace@contoso.com',
+        // Pinned by its first notification: the steady state every later one is read in.
+        objectId: GRAPH_TEST_USER_ID,
         messages: { generation: 3, subscriptionId, expiresAt: Date.now() + 86_400_000 },
       },
       folders: 'all',
@@ -359,7 +361,7 @@ export async function measureGraphBytes(): Promise<GraphBytes> {
     });
     const handler = createReceiverHandler({
       store: { get: async () => record, advance: async () => true },
-      graphWork: { requestGraphWork: async () => {} },
+      graphWork: { requestGraphWork: async () => {}, pinGraphUser: async () => true },
       publisher: {
         publish: async (_mailbox, events) => {
           published.push(...events);

@@ -26,7 +26,7 @@ import { createReceiverHandler } from '../functions/receiver/http.ts';
 import { ExchangePushBridgeStack } from '../infra/stack.ts';
 import { startEmulators } from '../local/emulators.ts';
 import { parseTemplate, provisionFromTemplate } from '../local/provision.ts';
-import { changeItem, graphRequest } from '../test/support/graph-push.ts';
+import { changeItem, GRAPH_TEST_USER_ID, graphRequest } from '../test/support/graph-push.ts';
 import { type Comparison, compare, type Effort } from './harness.ts';
 
 const TOKEN = 'Validation%3A+Testing+client+application+reachability+for+subscription+Request-Id%3A+0f8c2a4e';
@@ -68,6 +68,8 @@ export async function benchGraphReceiver(
       source: 'graph',
       graph: {
         userId: mailbox,
+        // Pinned by its first notification: the steady state every later one is read in.
+        objectId: GRAPH_TEST_USER_ID,
         messages: { generation: 1, subscriptionId: 'BENCH-SM', expiresAt: Date.now() + 86_400_000 },
         events: { generation: 2, subscriptionId: 'BENCH-SE', expiresAt: Date.now() + 86_400_000 },
       },

@@ -29,7 +29,7 @@ commands:
       --no-wait           return once registered, not once watched (see "show")
                           add waits until the mailbox is watched: the lifecycle takes the baseline
                           of its folders, then subscribes; changes made from then on reach consumers
-  remove <mailbox>        stop watching (Exchange's subscription ends at its next push)
+  remove <mailbox>        stop watching (EWS: the subscription ends at its next push; Graph: its subscriptions are DELETEd)
   migrate <mailbox> --connection <Graph connection>
                           move an EWS mailbox to Microsoft Graph without losing a change
                           (docs/graph-source.md, "Migrating a mailbox from EWS to Graph")
@@ -355,8 +355,13 @@ function describe(view: MailboxView): string {
     ],
     ['event types', view.eventTypes.join(', ')],
   ];
+  const enrichment: [string, string] = [
+    'enrichment',
+    `${view.enrich ?? "the deployment's default (ENRICH_DEFAULT)"}${view.enrichFields.length > 0 ? `, plus ${view.enrichFields.join(', ')}` : ''}`,
+  ];
   if (view.source === 'graph') {
     lines.push(
+      enrichment,
       ['generation', String(view.generation)],
       ['expires', view.expiresAt ?? '(no subscription yet)'],
     );
@@ -369,10 +374,7 @@ function describe(view: MailboxView): string {
   } else {
     lines.push(
       ['status frequency', `${view.statusFrequency} min`],
-      [
-        'enrichment',
-        `${view.enrich ?? "the deployment's default (ENRICH_DEFAULT)"}${view.enrichFields.length > 0 ? `, plus ${view.enrichFields.join(', ')}` : ''}`,
-      ],
+      enrichment,
       ['generation', String(view.generation)],
       ['subscription id', view.subscriptionId ?? '(none yet)'],
       ['watermark', view.watermark ?? '(none yet)'],

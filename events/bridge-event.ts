@@ -5,6 +5,10 @@
  * within a `specversion`/`type`.
  *
  * Delivery is at least once: use `id` to de-duplicate. Order is kept per mailbox.
+ *
+ * Mailboxes watched through Microsoft Graph publish the same types; what Graph has no counterpart
+ * for (watermarks, folder ids, the EWS-only item properties) is null. README, "Which fields each
+ * source fills", has the table, field by field.
  */
 
 /** An Exchange item or folder id. ChangeKey is absent from most notifications. */

@@ -257,7 +257,7 @@ export class GraphApi {
             'The specified object was not found in the store.',
           );
         }
-        return json(200, found, idType);
+        return json(200, selected(request.url, found), idType);
       }
     }
     if (
@@ -278,7 +278,7 @@ export class GraphApi {
             'ErrorItemNotFound',
             'The specified object was not found in the store.',
           );
-        return json(200, found, idType);
+        return json(200, selected(request.url, found), idType);
       }
       if (lower[0] === 'calendarview' && lower[1] === 'delta' && rest.length === 2) {
         return this.#delta(
@@ -639,6 +639,21 @@ function preferHeader(headers: IncomingHttpHeaders): string {
 /** `Prefer: IdType="ImmutableId"` asks for immutable ids (Learn, immutable identifiers). */
 export function preferredIdType(headers: IncomingHttpHeaders): IdType {
   return /IdType\s*=\s*"?ImmutableId"?/i.test(preferHeader(headers)) ? 'immutable' : 'default';
+}
+
+/**
+ * An item read's `$select`: only the properties named (and `id` and the `@odata` annotations,
+ * which Graph always returns). Names the stand-in does not model are left out, not refused.
+ */
+function selected(url: URL, item: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const select = url.searchParams.get('$select');
+  if (select === null || select === '') return { ...item };
+  const wanted = new Set(select.split(',').map((name) => name.trim().toLowerCase()));
+  return Object.fromEntries(
+    Object.entries(item).filter(
+      ([key]) => key === 'id' || key.startsWith('@odata.') || wanted.has(key.toLowerCase()),
+    ),
+  );
 }
 
 function json(status: number, value: unknown, idType?: IdType): HttpAnswer {

@@ -170,6 +170,39 @@ export class Monitoring extends Construct {
       bridgeMetric('processor', 'EnrichmentFailed', 'Sum', Duration.minutes(15)),
       10,
     );
+    // Microsoft Graph mailboxes (docs/graph-source.md): their failures are the renewer's and the
+    // receiver's like EWS ones (RenewalFailures, ReceiverErrors cover them too); these say what
+    // only Graph can go wrong with, so the runbook row can say what to do.
+    alarm(
+      'GraphLifecycleFailures',
+      'Graph lifecycle jobs (baseline, create, renew, catch-up, delete) are failing for Graph mailboxes.',
+      bridgeMetric('renewer', 'GraphRenewalsFailed', 'Sum', Duration.minutes(15)),
+      props.renewalFailureThreshold ?? 3,
+    );
+    alarm(
+      'GraphValidationFailures',
+      "Graph could not validate the receiver's notification or lifecycle URL, so no Graph subscription can be created or replaced.",
+      bridgeMetric('renewer', 'GraphValidationFailures', 'Sum', Duration.minutes(15)),
+      1,
+    );
+    alarm(
+      'GraphSubscriptionsExpiring',
+      'a Graph subscription is a day or less from expiring: its renewals have not worked for 2.5 days; when it expires, Graph stops notifying until the lifecycle creates a new one and catches up.',
+      bridgeMetric('sweeper', 'GraphSubscriptionsExpiring', 'Maximum'),
+      1,
+    );
+    alarm(
+      'GraphClientStateRejections',
+      'notifications reached the Graph routes with a clientState that does not verify (a forgery, or subscriptions made with another deployment key); they were refused without a read.',
+      bridgeMetric('receiver', 'GraphClientStateRejections', 'Sum', Duration.minutes(15)),
+      10,
+    );
+    alarm(
+      'GraphNotificationsRefused',
+      'a verified Graph notification named another user than its mailbox (a replayed clientState, or a subscription made for the wrong user); it was not published.',
+      bridgeMetric('receiver', 'GraphNotificationsRefused', 'Sum', Duration.minutes(15)),
+      1,
+    );
     alarm(
       'ReceiverErrors',
       'the receiver answered Exchange with HTTP 500 (our failure: DynamoDB, SQS, a bug); Exchange retries, but not forever.',
@@ -334,6 +367,36 @@ export class Monitoring extends Construct {
         title: 'Enrichment (processor)',
         left: sum('processor', ['EnrichmentCalls', 'EnrichmentItemsRead', 'EnrichmentRetries']),
         right: sum('processor', ['EnrichmentFailed', 'EnrichmentItemNotFound', 'PublishOrderBroken']),
+        width: 12,
+      }),
+      // Microsoft Graph mailboxes: what the receiver took and refused, what the lifecycle did, and
+      // how many mailboxes are watched through Graph with how many subscriptions near expiry.
+      new GraphWidget({
+        title: 'Graph notifications (receiver)',
+        left: sum('receiver', [
+          'GraphNotificationBatches',
+          'GraphNotificationsAccepted',
+          'GraphLifecycleNotifications',
+          'GraphSupersededNotifications',
+          'GraphNotificationsDropped',
+          'GraphValidations',
+        ]),
+        right: sum('receiver', ['GraphClientStateRejections', 'GraphNotificationsRefused']),
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'Graph lifecycle (renewer, sweeper)',
+        left: sum('renewer', [
+          'GraphJobsDone',
+          'GraphSubscriptionsCreated',
+          'GraphSubscriptionsRenewed',
+          'GraphCatchUps',
+          'GraphRenewalsFailed',
+          'GraphValidationFailures',
+        ]),
+        right: ['GraphMailboxes', 'GraphSubscriptionsExpiring'].map((n) =>
+          bridgeMetric('sweeper', n, 'Maximum'),
+        ),
         width: 12,
       }),
       new GraphWidget({

@@ -9,15 +9,19 @@ import type { CallbackKey } from '../domain/callback.ts';
 import { secretsManagerCallbackKey } from './callback-key-source.ts';
 import { type ConnectionsSource, secretsManagerConnections } from './connections-source.ts';
 import { type ExchangeClients, exchangeClients } from './exchange-clients.ts';
-import { type GraphClients, graphClients } from './graph-clients.ts';
+import { type GraphClientDeps, type GraphClients, graphClients } from './graph-clients.ts';
 
 export interface SecretSources {
   /** The key callback URLs are signed with, held in the secret `secretArn`. */
   callbackKey(secretArn: string): () => Promise<CallbackKey>;
   /** Exchange clients for the connections held in the secret `secretArn`. */
   exchangeClients(secretArn: string): ExchangeClients;
-  /** Graph clients for the Graph connections held in the same secret. */
-  graphClients(secretArn: string): GraphClients;
+  /**
+   * Graph clients for the Graph connections held in the same secret; `options` for how long a
+   * client may sleep on Retry-After in-process (the processor hands throttling to enrichment's
+   * own wait budget instead).
+   */
+  graphClients(secretArn: string, options?: Pick<GraphClientDeps, 'maxRetryWaitMs'>): GraphClients;
 }
 
 /** Lambda's secrets: one Secrets Manager client for both (and for every call in a container). */
@@ -35,6 +39,6 @@ export function secretsManagerSources(client: SecretsManagerClient): SecretSourc
   return {
     callbackKey: (secretArn) => secretsManagerCallbackKey(client, secretArn),
     exchangeClients: (secretArn) => exchangeClients(connections(secretArn)),
-    graphClients: (secretArn) => graphClients(connections(secretArn)),
+    graphClients: (secretArn, options) => graphClients(connections(secretArn), options),
   };
 }

@@ -4,6 +4,7 @@
  * delivery cannot double a message within SQS's five-minute window).
  */
 import {
+  type MessageAttributeValue,
   SendMessageBatchCommand,
   type SendMessageBatchRequestEntry,
   type SQSClient,
@@ -48,10 +49,14 @@ export class SqsEventPublisher implements EventPublisher {
     events: readonly BridgeEvent[],
     attributes: Readonly<Record<string, string>> = {},
   ): Promise<void> {
+    // The call's attributes, as SQS wants them, once for all its events.
+    const extra = Object.fromEntries(
+      Object.entries(attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: value }]),
+    );
     // Batches go one after another: within a message group, SQS keeps the order of arrival.
     for (let start = 0; start < events.length; start += BATCH_SIZE) {
       await this.#sendInOrder(
-        events.slice(start, start + BATCH_SIZE).map((event, i) => toEntry(mailboxKey, event, i, attributes)),
+        events.slice(start, start + BATCH_SIZE).map((event, i) => toEntry(mailboxKey, event, i, extra)),
       );
     }
   }
@@ -81,11 +86,8 @@ function toEntry(
   mailboxKey: MailboxKey,
   event: BridgeEvent,
   index: number,
-  attributes: Readonly<Record<string, string>>,
+  extra: Readonly<Record<string, MessageAttributeValue>>,
 ): SendMessageBatchRequestEntry {
-  const extra = Object.fromEntries(
-    Object.entries(attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: value }]),
-  );
   return {
     Id: `e${index}`,
     MessageBody: JSON.stringify(event),

@@ -148,6 +148,12 @@ class Expression {
     this.#conditions.push(`attribute_not_exists(${this.#name(attribute)})`);
     return this;
   }
+  /** The nested attribute is absent or holds `value` (a first-writer-wins pin that a repeat passes). */
+  whenPathAbsentOrEqual(path: readonly string[], value: unknown): this {
+    const name = path.map((part) => this.#name(part)).join('.');
+    this.#conditions.push(`(attribute_not_exists(${name}) OR ${name} = ${this.#value(value)})`);
+    return this;
+  }
   whenPresent(attribute: string): this {
     this.#conditions.push(`attribute_exists(${this.#name(attribute)})`);
     return this;
@@ -249,6 +255,15 @@ export class DynamoSubscriptionStore
     e.addToSet('graphObsolete', [...new Set(request.obsolete)]);
     // A record gone or removed owes nothing: the failed condition is the answer, not an error.
     await this.#update(mailboxKey, e);
+  }
+
+  pinGraphUser(mailboxKey: MailboxKey, objectId: string): Promise<boolean> {
+    const e = new Expression()
+      .setPath(['graph', 'objectId'], objectId)
+      .when('source', '=', 'graph')
+      .when('state', '<>', 'removed')
+      .whenPathAbsentOrEqual(['graph', 'objectId'], objectId);
+    return this.#update(mailboxKey, e);
   }
 
   // ---- the Graph lifecycle (renewer/graph-lifecycle.ts) -------------------------------------------
@@ -608,10 +623,13 @@ function parseGraphState(value: unknown): GraphMailboxState | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const userId: unknown = Reflect.get(value, 'userId');
   if (typeof userId !== 'string' || userId === '') return undefined;
-  const state: { userId: string } & {
+  const objectId: unknown = Reflect.get(value, 'objectId');
+  if (objectId !== undefined && (typeof objectId !== 'string' || objectId === '')) return undefined;
+  const state: { userId: string; objectId?: string } & {
     -readonly [K in (typeof GRAPH_RESOURCES)[number]]?: GraphResourceSubscription;
   } = {
     userId,
+    ...(objectId === undefined ? {} : { objectId }),
   };
   for (const kind of GRAPH_RESOURCES) {
     const raw: unknown = Reflect.get(value, kind);

@@ -17,7 +17,12 @@ import { type CallbackKey, callbackUrl } from '../domain/callback.ts';
 import type { EnrichMode } from '../domain/enrichment.ts';
 import { type EventPublisher, toLifecycleCloudEvent } from '../domain/events.ts';
 import type { FolderSyncState } from '../domain/folder-sync-state.ts';
-import { GRAPH_EVENT_TYPES, type GraphMailboxState, graphExpiresAt } from '../domain/graph-mailbox.ts';
+import {
+  GRAPH_EVENT_TYPES,
+  GRAPH_RESOURCES,
+  type GraphMailboxState,
+  graphExpiresAt,
+} from '../domain/graph-mailbox.ts';
 import {
   isPlausibleMailbox,
   type MailboxKey,
@@ -33,6 +38,7 @@ import {
   type PushSubscriptionRequest,
   type SubscribableEventType,
 } from '../ews/subscribe.ts';
+import type { GraphClient } from '../graph/graph-client.ts';
 
 /** What an operator asks for when adding a mailbox. */
 export interface MailboxSpec {
@@ -86,9 +92,17 @@ export interface ManageDeps {
   readonly publisher: EventPublisher;
   /** Per-folder synchronization state: shown by `show`, forgotten when a mailbox is removed. */
   readonly syncStates: SyncProgress;
+  /**
+   * The Graph client of a Graph connection (undefined for an unknown name): removing a Graph
+   * mailbox DELETEs its subscriptions with it. Absent: none (a host that does not wire Graph).
+   */
+  readonly graphSubscriptions?: (connection: string) => Promise<GraphSubscriptionDeleter | undefined>;
   /** Progress for people watching (the CLI prints it). */
   readonly progress?: (step: string) => void;
 }
+
+/** What removing a Graph mailbox calls at Graph. */
+export type GraphSubscriptionDeleter = Pick<GraphClient, 'deleteSubscription'>;
 
 export interface SyncProgress {
   list(mailboxKey: MailboxKey): Promise<FolderSyncState[]>;
@@ -164,6 +178,14 @@ export async function addMailbox(
       new InvalidMailboxSpecError(
         'folders',
         `connection ${showValue(spec.connection)} is a Graph connection, whose subscriptions watch every message and event of the mailbox; leave --folders out`,
+      ),
+    );
+  }
+  if (source === 'graph' && spec.enrichFields !== undefined && spec.enrichFields.length > 0) {
+    return err(
+      new InvalidMailboxSpecError(
+        'enrichFields',
+        `connection ${showValue(spec.connection)} is a Graph connection, whose item reads take no EWS FieldURIs (README, "Which fields each source fills"); leave --enrich-fields out`,
       ),
     );
   }
@@ -278,13 +300,23 @@ export function setupOf(record: SubscriptionRecord, folders: readonly FolderSync
 }
 
 /**
- * Stops watching a mailbox. Exchange offers no way to end a push subscription other than
+ * Stops watching a mailbox. Exchange offers no way to end an EWS push subscription other than
  * answering a push with Unsubscribe, so this marks the record removed and the receiver answers
  * the subscription's next push (at the latest its next heartbeat) that way.
+ *
+ * A Graph mailbox's subscriptions are DELETEd at Graph (Graph has no Unsubscribe answer; left
+ * alone they would notify until they expire, up to 7 days). The record is marked removed first:
+ * from then on the receiver drops (202, counted) whatever they still send, and the renewer can no
+ * longer write a subscription to the record, so the ids read after the mark are all there are
+ * (a create answered after it is deleted by the renewer itself). A DELETE that fails does not
+ * undo the removal: the progress says which subscription stays and until when.
  */
 export async function removeMailbox(
   mailbox: string,
-  deps: Pick<ManageDeps, 'records' | 'clock' | 'publisher' | 'syncStates'>,
+  deps: Pick<
+    ManageDeps,
+    'records' | 'clock' | 'publisher' | 'syncStates' | 'graphSubscriptions' | 'progress'
+  >,
 ): Promise<Result<SubscriptionRecord, MailboxNotWatchedError | ConcurrentChangeError>> {
   const mailboxKey = mailboxKeyOf(mailbox);
   const existing = await deps.records.get(mailboxKey);
@@ -305,7 +337,65 @@ export async function removeMailbox(
       at: now,
     }),
   ]);
+  if (existing.source === 'graph') {
+    // Read again: a renewer job may have stored a subscription between the first read and the mark.
+    const removed = (await deps.records.get(mailboxKey)) ?? existing;
+    await deleteGraphSubscriptions(removed, deps);
+  }
   return ok({ ...existing, state: 'removed', updatedAt: now });
+}
+
+/** The Graph subscriptions a removed record still names, current and superseded. */
+export function graphSubscriptionsOf(record: SubscriptionRecord): string[] {
+  const ids = new Set<string>();
+  for (const resource of GRAPH_RESOURCES) {
+    const id = record.graph?.[resource]?.subscriptionId;
+    if (id !== undefined) ids.add(id);
+  }
+  for (const id of record.graphObsolete ?? []) ids.add(id);
+  return [...ids];
+}
+
+async function deleteGraphSubscriptions(
+  record: SubscriptionRecord,
+  deps: Pick<ManageDeps, 'graphSubscriptions' | 'progress'>,
+): Promise<void> {
+  const progress = deps.progress ?? (() => {});
+  const ids = graphSubscriptionsOf(record);
+  if (ids.length === 0) return;
+  const expiresAt = record.graph === undefined ? undefined : graphExpiresAt(record.graph);
+  const until =
+    expiresAt === undefined
+      ? 'until it expires'
+      : `until it expires (at the latest ${new Date(expiresAt).toISOString()})`;
+  let client: GraphSubscriptionDeleter | undefined;
+  let why = `Graph connection ${showValue(record.connection)} is not configured`;
+  try {
+    client = await deps.graphSubscriptions?.(record.connection);
+  } catch (error) {
+    // The mailbox is removed already; an unreadable connections secret must not hide that.
+    why = error instanceof Error ? error.message : String(error);
+  }
+  if (client === undefined) {
+    progress(
+      `${why}, so Graph subscription(s) ${ids.join(', ')} were not deleted; they notify ${until}, and the receiver drops those notifications`,
+    );
+    return;
+  }
+  for (const id of ids) {
+    const deleted = await client.deleteSubscription(id);
+    if (deleted.ok) {
+      progress(
+        deleted.value === 'deleted'
+          ? `deleted Graph subscription ${id}`
+          : `Graph subscription ${id} was already gone`,
+      );
+    } else {
+      progress(
+        `could not delete Graph subscription ${id} (${deleted.error.message}); it notifies ${until}, and the receiver drops those notifications`,
+      );
+    }
+  }
 }
 
 /**

@@ -31,6 +31,7 @@ export function wireAdmin(env: EnvironmentRecord, host: AdminHost): AdminHandler
     publisher: new SqsEventPublisher(host.sqs, read('INGEST_QUEUE_URL')),
     connectionNames: () => clients.names(),
     graphConnectionNames: () => graphClients.names(),
+    graphSubscriptions: (name) => graphClients.client(name),
     callbackBaseUrl,
     callbackKey,
     clock: host.clock,

@@ -33,6 +33,8 @@ export const HINT_ATTRIBUTES = {
   connection: 'bridge.connection',
   mode: 'bridge.enrich',
   extraFields: 'bridge.enrichFields',
+  /** A Graph mailbox's events only: `message` or `event`, the item kind the processor reads through Graph. */
+  graphItem: 'bridge.graphItem',
 } as const;
 
 /** What the mailbox's record says about enrichment (SubscriptionRecord fields). */
@@ -44,8 +46,12 @@ export interface EnrichmentSetting {
 }
 
 /** SQS message attributes (name → string value) for an ingest message of this mailbox. */
-export function hintAttributes(setting: EnrichmentSetting): Record<string, string> {
+export function hintAttributes(
+  setting: EnrichmentSetting,
+  graphItem?: 'message' | 'event',
+): Record<string, string> {
   const attributes: Record<string, string> = { [HINT_ATTRIBUTES.connection]: setting.connection };
+  if (graphItem !== undefined) attributes[HINT_ATTRIBUTES.graphItem] = graphItem;
   if (setting.enrich !== undefined) attributes[HINT_ATTRIBUTES.mode] = setting.enrich;
   const fields = (setting.enrichFields ?? []).filter(isFieldUri);
   if (fields.length > 0) attributes[HINT_ATTRIBUTES.extraFields] = fields.join(',');

@@ -37,6 +37,13 @@ export interface GraphMailboxState {
    * object id once a notification or delta link has named it.
    */
   readonly userId: string;
+  /**
+   * Graph's object id of the user, as its change notifications name it (`Users/{id}/Messages/…`,
+   * never the address). Pinned by the receiver from the first verified change notification of the
+   * mailbox (no Graph call under Mail.Read / Calendars.Read names it reliably); from then on a
+   * verified notification naming another user is refused.
+   */
+  readonly objectId?: string;
   readonly messages?: GraphResourceSubscription;
   readonly events?: GraphResourceSubscription;
 }
@@ -76,12 +83,48 @@ export function graphRenewalDueAt(state: GraphMailboxState): number | undefined 
   return due.length === 0 ? undefined : Math.min(...due);
 }
 
+/**
+ * How close to its expiry a Graph subscription may come before the sweeper counts it as not being
+ * renewed (`GraphSubscriptionsExpiring`, alarmed on). Renewal is due half-way through the 7-day
+ * maximum, so a subscription a day from expiring has gone 2.5 days without a successful renewal:
+ * left alone, Graph deletes it and the mailbox's changes wait for a catch-up.
+ */
+export const GRAPH_EXPIRY_WARNING_MS = 24 * 60 * 60_000;
+
+/** The mailbox is watched through Graph and one of its subscriptions expires within the warning time. */
+export function graphExpiringUnrenewed(
+  record: {
+    readonly source?: MailboxSource;
+    readonly state: string;
+    readonly graph?: GraphMailboxState;
+  },
+  now: number,
+): boolean {
+  if (record.source !== 'graph' || record.state === 'removed' || record.graph === undefined) return false;
+  const expiresAt = graphExpiresAt(record.graph);
+  return expiresAt !== undefined && expiresAt - now <= GRAPH_EXPIRY_WARNING_MS;
+}
+
 /** The earliest expiry of the mailbox's subscriptions (what `show` and `list` print). */
 export function graphExpiresAt(state: GraphMailboxState): number | undefined {
   const at = GRAPH_RESOURCES.map((kind) => state[kind]?.expiresAt).filter(
     (value): value is number => value !== undefined,
   );
   return at.length === 0 ? undefined : Math.min(...at);
+}
+
+/**
+ * Whether the user a change notification names (its resource's `Users/{id}`) is the mailbox's:
+ * its address (as subscribed) or its pinned object id, compared case-insensitively (GUIDs and
+ * addresses both). `unpinned`: neither, and no object id is pinned yet (the first notification).
+ */
+export function notificationUserIs(
+  state: Pick<GraphMailboxState, 'userId' | 'objectId'>,
+  user: string,
+): 'mailbox' | 'other' | 'unpinned' {
+  const named = user.toLowerCase();
+  if (named === state.userId.toLowerCase() || named === state.objectId?.toLowerCase()) return 'mailbox';
+  return state.objectId === undefined ? 'unpinned' : 'other';
 }
 
 /** Which of the mailbox's resources a subscription id is, if any. */

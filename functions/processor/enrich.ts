@@ -20,6 +20,7 @@ import type { Clock } from '../core/clock.ts';
 import { forEachLimited } from '../core/concurrency.ts';
 import type { EnrichMode } from '../domain/enrichment.ts';
 import type { DetailRequest } from '../ews/item-details.ts';
+import type { GraphItemKind } from '../graph/items.ts';
 
 /** Why a read did not give the item. */
 export interface ReadFailure {
@@ -41,9 +42,17 @@ export type ReadAnswer =
   | { readonly ok: true; readonly value: readonly ItemAnswer[] }
   | { readonly ok: false; readonly error: ReadFailure };
 
-/** GetItem as enrichment needs it (adapters/exchange-item-reader.ts). */
+/** What is read: EWS's GetItem request, and for a Graph mailbox the kind of item (messages or events). */
+export interface ItemReadRequest extends DetailRequest {
+  readonly graphItem?: GraphItemKind;
+}
+
+/**
+ * An item read as enrichment needs it: EWS GetItem (adapters/exchange-item-reader.ts) or Graph's
+ * item reads (adapters/graph-item-reader.ts), chosen by `graphItem`.
+ */
 export interface ItemReader {
-  read(connection: string, mailbox: string, request: DetailRequest): Promise<ReadAnswer>;
+  read(connection: string, mailbox: string, request: ItemReadRequest): Promise<ReadAnswer>;
 }
 
 /** What the receiver copied from the mailbox's record onto the ingest message (see hints.ts). */
@@ -51,8 +60,10 @@ export interface EnrichmentHints {
   readonly connection: string;
   /** The mailbox's own setting; absent: the deployment's default. */
   readonly mode?: EnrichMode;
-  /** Extra FieldURIs the mailbox asked for. */
+  /** Extra FieldURIs the mailbox asked for (EWS only: Graph reads have no FieldURIs). */
   readonly extraFields?: readonly string[];
+  /** A Graph mailbox's event: which kind of item it names, read through Graph. */
+  readonly graphItem?: GraphItemKind;
 }
 
 export interface EnrichmentSettings {
@@ -128,9 +139,11 @@ export async function enrich(
   requests.forEach((request, index) => {
     const mode = modeFor(request, settings);
     if (mode === undefined || request.hints === undefined) return;
-    const group = byMailbox.get(request.mailboxKey);
+    // A Graph mailbox's messages and events are different reads (`/messages/{id}`, `/events/{id}`).
+    const key = `${request.mailboxKey}|${request.hints.graphItem ?? ''}`;
+    const group = byMailbox.get(key);
     if (group === undefined) {
-      byMailbox.set(request.mailboxKey, {
+      byMailbox.set(key, {
         indexes: [index],
         mode,
         hints: request.hints,
@@ -144,7 +157,8 @@ export async function enrich(
     }
   });
   const results = new Map<number, Enrichment>();
-  await forEachLimited([...byMailbox.entries()], settings.mailboxConcurrency, async ([mailboxKey, group]) => {
+  await forEachLimited([...byMailbox.values()], settings.mailboxConcurrency, async (group) => {
+    const mailboxKey = requests[group.indexes[0] ?? 0]?.mailboxKey ?? '';
     const ids = [...new Set(group.indexes.map((i) => requests[i]?.itemId ?? ''))].filter((id) => id !== '');
     const answers = await readMailbox(mailboxKey, group.mailbox, ids, group.mode, group.hints, deps);
     for (const index of group.indexes) {
@@ -183,6 +197,7 @@ async function readMailbox(
         ...(hints.extraFields === undefined || hints.extraFields.length === 0
           ? {}
           : { extraFields: hints.extraFields }),
+        ...(hints.graphItem === undefined ? {} : { graphItem: hints.graphItem }),
       });
       // What to try again: the whole call, or the ids Exchange answered with a passing error.
       let retry: { ids: string[]; failure: ReadFailure } | undefined;

@@ -1,10 +1,11 @@
 /**
  * The processor's wiring, one for every host: Lambda (handler.ts) and the local run give the SNS
- * client, the Exchange connections, the clock and the telemetry; the topic, the GetItem reader
- * and the enrichment settings are chosen here, once, from the processor's environment.
+ * client, the connections, the clock and the telemetry; the topic, the item readers (EWS GetItem,
+ * Graph item reads) and the enrichment settings are chosen here, once, from the environment.
  */
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { exchangeItemReader } from '../adapters/exchange-item-reader.ts';
+import { graphItemReader, sourceItemReader } from '../adapters/graph-item-reader.ts';
 import type { SecretSources } from '../adapters/secret-sources.ts';
 import { SnsEventTopic } from '../adapters/sns-event-topic.ts';
 import type { EnvironmentRecord, FunctionHost } from '../core/host.ts';
@@ -17,7 +18,7 @@ import { PROCESSOR_ENVIRONMENT } from './environment.ts';
 export interface ProcessorHost extends FunctionHost {
   readonly sns: SNSClient;
   /** Enrichment (GetItem) reads the mailbox's connection from the connections secret. */
-  readonly secrets: Pick<SecretSources, 'exchangeClients'>;
+  readonly secrets: Pick<SecretSources, 'exchangeClients'> & Partial<Pick<SecretSources, 'graphClients'>>;
   /**
    * The local run's `--enrich` choice instead of the environment's settings: the mode for every
    * mailbox without its own, with the default body cap; `none` wires no GetItem at all.
@@ -34,12 +35,19 @@ export function wireProcessor(env: EnvironmentRecord, host: ProcessorHost): Proc
     host.enrich === undefined
       ? enrichmentSettingsFromEnvironment(read.optional)
       : { ...DEFAULT_ENRICHMENT_SETTINGS, defaultMode: host.enrich };
-  const clients = host.secrets.exchangeClients(read('CONNECTIONS_SECRET_ARN'));
+  const secretArn = read('CONNECTIONS_SECRET_ARN');
+  const options = { maxBodyChars: settings.maxBodyChars, clock: host.clock };
+  // A 429 goes back to enrichment at once with its Retry-After, to be waited within the same
+  // budget as EWS's ErrorServerBusy (enrich.ts), not slept on by the client past the timeout.
+  const graph = host.secrets.graphClients?.(secretArn, { maxRetryWaitMs: 0 });
   return createProcessorHandler({
     topic,
     ...telemetry,
     enrichment: {
-      reader: exchangeItemReader(clients, { maxBodyChars: settings.maxBodyChars }),
+      reader: sourceItemReader({
+        ews: exchangeItemReader(host.secrets.exchangeClients(secretArn), options),
+        ...(graph === undefined ? {} : { graph: graphItemReader(graph, options) }),
+      }),
       clock: host.clock,
       settings,
     },

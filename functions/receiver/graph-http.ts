@@ -41,6 +41,7 @@ const GRAPH_DECISION_METRIC: Record<GraphDecision, string> = {
   unknownMailbox: 'GraphNotificationsDropped',
   removed: 'GraphNotificationsDropped',
   stray: 'GraphNotificationsDropped',
+  foreignResource: 'GraphNotificationsRefused',
 };
 
 const text = (statusCode: number, body: string, extra: Record<string, string> = {}) => ({
@@ -120,19 +121,40 @@ export function receiveGraphHttp(
         },
       });
     }
-    if (forged > 0) reject('ClientStateMismatch');
+    if (forged > 0) {
+      reject('ClientStateMismatch');
+      // Its own metric (alarmed on): items, not requests, since a batch mixes subscriptions.
+      metrics.count('GraphClientStateRejections', forged);
+    }
     if (verified.length === 0 && forged > 0) {
       // Nothing ours in it: a short 403 with no detail, and no state was read.
       return text(403, 'forbidden');
     }
     metrics.count('GraphNotificationBatches');
     const outcomes = await receiveGraph(verified, deps);
+    // Counted once per metric, and the routine (published) items in one line: a batch holds up
+    // to 1,000 items, and a log call costs even at a level that drops it.
+    const tally = new Map<string, number>();
+    const add = (name: string, value: number) => tally.set(name, (tally.get(name) ?? 0) + value);
+    let taken = 0;
     for (const outcome of outcomes) {
-      metrics.count(GRAPH_DECISION_METRIC[outcome.decision]);
-      if (outcome.published > 0) metrics.count('EventsAccepted', outcome.published);
-      const level = outcome.decision === 'accepted' || outcome.decision === 'adopted' ? 'debug' : 'info';
-      logger[level]('Graph notification taken', { ...outcome });
+      add(GRAPH_DECISION_METRIC[outcome.decision], 1);
+      if (outcome.published > 0) add('EventsAccepted', outcome.published);
+      if (outcome.decision === 'accepted' || outcome.decision === 'adopted') {
+        taken++;
+      } else if (outcome.decision === 'foreignResource') {
+        // Its clientState verified, so it came with a secret of ours: a replay onto another
+        // user's item, or a subscription made for the wrong user. Someone should look.
+        logger.warn(
+          'Graph notification refused: its resource does not name the user of the mailbox its clientState names; not published',
+          { ...outcome },
+        );
+      } else {
+        logger.info('Graph notification taken', { ...outcome });
+      }
     }
+    for (const [name, value] of tally) metrics.count(name, value);
+    if (taken > 0) logger.debug('Graph notifications published', { items: taken });
     return { statusCode: 202, headers: { 'content-type': 'text/plain' }, body: '' };
   };
 }

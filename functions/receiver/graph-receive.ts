@@ -8,6 +8,10 @@
  *   (`graphWork`, a set per resource: idempotent, so Graph's redeliveries and concurrent batches
  *   commute), which the sweeper queues within a minute and again until the renewer has done it,
  *   as it does the EWS receiver's recovery requests;
+ * - a change notification is published only if the user its resource names is the mailbox's (its
+ *   address, or the object id pinned in the record by the first such notification): a clientState
+ *   verifies the subscription, not what a replayed or misrouted item says it is about, so one that
+ *   names another user is refused (`foreignResource`, logged by the caller), never published;
  * - a verified notification of an older generation is a subscription the bridge replaced: noted
  *   (`graphObsolete`) for the renewer to DELETE (Graph has no Unsubscribe answer);
  * - anything else (unknown or removed mailbox, a subscription the record does not know) is
@@ -18,6 +22,7 @@
 import type { BridgeEvent } from '../../events/bridge-event.ts';
 import type { Clock } from '../core/clock.ts';
 import { forEachLimited } from '../core/concurrency.ts';
+import { hintAttributes } from '../domain/enrichment.ts';
 import type { EventPublisher } from '../domain/events.ts';
 import { toGraphNotificationCloudEvent } from '../domain/graph-events.ts';
 import {
@@ -25,9 +30,12 @@ import {
   type GraphResourceKind,
   type GraphWork,
   graphWorkOf,
+  notificationUserIs,
 } from '../domain/graph-mailbox.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
+import { itemTypeOf, parseNotificationResource } from '../graph/events.ts';
+import type { GraphItemKind } from '../graph/items.ts';
 import type { GraphNotification, LifecycleEvent } from '../graph/notification.ts';
 import type { SubscriptionStore } from './receive.ts';
 
@@ -44,6 +52,11 @@ export interface GraphWorkStore {
    * nothing is owed). Durable when it returns; throws on failure.
    */
   requestGraphWork(mailboxKey: MailboxKey, request: GraphWorkRequest): Promise<void>;
+  /**
+   * Pins the Graph object id of a Graph mailbox's user (`graph.objectId`) unless another is pinned:
+   * true when the record (a Graph mailbox, not removed) now holds `objectId`. Throws on failure.
+   */
+  pinGraphUser(mailboxKey: MailboxKey, objectId: string): Promise<boolean>;
 }
 
 export interface GraphReceiveDeps {
@@ -73,7 +86,9 @@ export type GraphDecision =
   | 'unknownMailbox'
   | 'removed'
   /** The generation is current but the subscription is not the one stored: dropped. */
-  | 'stray';
+  | 'stray'
+  /** A change whose resource names another user than the mailbox (or none that can be read): refused. */
+  | 'foreignResource';
 
 export interface GraphOutcome {
   readonly mailboxKey: MailboxKey;
@@ -81,6 +96,8 @@ export interface GraphOutcome {
   readonly decision: GraphDecision;
   readonly published: number;
   readonly lifecycleEvent: LifecycleEvent | null;
+  /** `foreignResource`: the resource as sent (what it names instead of the mailbox). */
+  readonly resource?: string;
 }
 
 /** Mailboxes of one batch handled at once: a batch can span many mailboxes (and tenants). */
@@ -102,58 +119,120 @@ export async function receiveGraph(
     const first = mailboxItems[0];
     if (first === undefined) return;
     const record = await deps.store.get(first.mailboxKey);
-    const events: BridgeEvent[] = [];
+    const events: Array<{
+      readonly event: BridgeEvent;
+      readonly user: string;
+      readonly kind?: GraphItemKind;
+    }> = [];
     const work: Array<{ resource: GraphResourceKind; work: GraphWork }> = [];
     const obsolete: string[] = [];
-    const decided: Array<{ item: VerifiedNotification; decision: GraphDecision; published: number }> = [];
+    const decided: Array<{ item: VerifiedNotification; decision: GraphDecision; user?: string }> = [];
+    // The object id the first verified change names, when none is pinned yet: pinned below, before
+    // anything is published on its strength.
+    let toPin: string | undefined;
     for (const item of mailboxItems) {
       const placed = place(item, record);
       const { notification } = item;
-      let published = 0;
-      if (record !== undefined && (placed.decision === 'accepted' || placed.decision === 'adopted')) {
+      let decision: GraphDecision = placed.decision;
+      let user: string | undefined;
+      if (record?.graph !== undefined && (placed.decision === 'accepted' || placed.decision === 'adopted')) {
         if (notification.kind === 'change') {
-          events.push(
-            toGraphNotificationCloudEvent({
-              mailbox: record.mailbox,
-              mailboxKey: item.mailboxKey,
-              notification,
-              receivedAt: now,
-            }),
-          );
-          published = 1;
-        } else if (placed.resource !== undefined) {
-          work.push({ resource: placed.resource, work: graphWorkOf(notification.lifecycleEvent) });
+          user = parseNotificationResource(notification.resource)?.userId;
+          const verdict =
+            user === undefined ? 'other' : notificationUserIs(pinnedAs(record.graph, toPin), user);
+          if (verdict === 'other' || user === undefined) {
+            decision = 'foreignResource';
+          } else {
+            if (verdict === 'unpinned') toPin = user;
+            const type = itemTypeOf(notification);
+            events.push({
+              user,
+              ...(type === 'message' || type === 'event' ? { kind: type } : {}),
+              event: toGraphNotificationCloudEvent({
+                mailbox: record.mailbox,
+                mailboxKey: item.mailboxKey,
+                notification,
+                receivedAt: now,
+              }),
+            });
+          }
         } else {
-          // A lifecycle notification of a subscription being created: its create has not answered
-          // yet; every resource of the mailbox is caught up, which covers whatever it was about.
-          for (const resource of GRAPH_RESOURCES) work.push({ resource, work: 'catchUp' });
+          decision = 'lifecycle';
+          if (placed.resource !== undefined) {
+            work.push({ resource: placed.resource, work: graphWorkOf(notification.lifecycleEvent) });
+          } else {
+            // A lifecycle notification of a subscription being created: its create has not answered
+            // yet; every resource of the mailbox is caught up, which covers whatever it was about.
+            for (const resource of GRAPH_RESOURCES) work.push({ resource, work: 'catchUp' });
+          }
         }
       } else if (record !== undefined && placed.decision === 'superseded') {
         obsolete.push(notification.subscriptionId);
       }
-      const decision =
-        notification.kind === 'lifecycle' && (placed.decision === 'accepted' || placed.decision === 'adopted')
-          ? 'lifecycle'
-          : placed.decision;
-      decided.push({ item, decision, published });
+      decided.push({ item, decision, ...(user === undefined ? {} : { user }) });
     }
-    // One publish per mailbox keeps its events in the order Graph sent them. No enrichment hints:
-    // the processor reads items over EWS only, and a Graph connection would fail every read
-    // (EnrichmentFailed, its alarm); Graph events go out as they came until Graph reads exist.
-    if (record !== undefined && events.length > 0) await deps.publisher.publish(first.mailboxKey, events);
+    let publishable = events;
+    if (toPin !== undefined && !(await deps.graphWork.pinGraphUser(first.mailboxKey, toPin))) {
+      // Another batch pinned another id meanwhile (or the mailbox was removed): what named `toPin`
+      // is not known to be the mailbox's.
+      const pinned = toPin;
+      publishable = events.filter((e) => e.user.toLowerCase() !== pinned.toLowerCase());
+      for (const d of decided)
+        if (d.user?.toLowerCase() === pinned.toLowerCase() && d.decision !== 'foreignResource')
+          d.decision = 'foreignResource';
+    }
+    // Published in the order Graph sent them, one call per run of one item kind: the enrichment
+    // hints (connection, setting, and which Graph read the item needs: `/messages/{id}` or
+    // `/events/{id}`) go on every message of a call. A batch is one subscription's as a rule, so
+    // one run, one call. An item of another kind (contacts) gets no hints: nothing reads it.
+    if (record !== undefined)
+      for (const run of runsOf(publishable))
+        await deps.publisher.publish(
+          first.mailboxKey,
+          run.events,
+          run.kind === undefined ? undefined : hintAttributes(record, run.kind),
+        );
     if (work.length > 0 || obsolete.length > 0)
       await deps.graphWork.requestGraphWork(first.mailboxKey, { work, obsolete });
-    for (const { item, decision, published } of decided) {
+    for (const { item, decision } of decided) {
+      const { notification } = item;
+      const published =
+        decision === 'accepted' || decision === 'adopted' ? (notification.kind === 'change' ? 1 : 0) : 0;
       outcomes.push({
         mailboxKey: item.mailboxKey,
-        subscriptionId: item.notification.subscriptionId,
+        subscriptionId: notification.subscriptionId,
         decision,
         published,
-        lifecycleEvent: item.notification.kind === 'lifecycle' ? item.notification.lifecycleEvent : null,
+        lifecycleEvent: notification.kind === 'lifecycle' ? notification.lifecycleEvent : null,
+        ...(decision === 'foreignResource' && notification.kind === 'change'
+          ? { resource: notification.resource }
+          : {}),
       });
     }
   });
   return outcomes;
+}
+
+/** Consecutive events of one item kind, in order. */
+function runsOf(
+  events: readonly { readonly event: BridgeEvent; readonly kind?: GraphItemKind }[],
+): Array<{ kind: GraphItemKind | undefined; events: BridgeEvent[] }> {
+  const runs: Array<{ kind: GraphItemKind | undefined; events: BridgeEvent[] }> = [];
+  for (const { event, kind } of events) {
+    const last = runs.at(-1);
+    if (last !== undefined && last.kind === kind) last.events.push(event);
+    else runs.push({ kind, events: [event] });
+  }
+  return runs;
+}
+
+/** The mailbox's user ids with `toPin` as its object id when none is pinned yet. */
+function pinnedAs(
+  graph: NonNullable<SubscriptionRecord['graph']>,
+  toPin: string | undefined,
+): { readonly userId: string; readonly objectId?: string } {
+  const objectId = graph.objectId ?? toPin;
+  return objectId === undefined ? { userId: graph.userId } : { userId: graph.userId, objectId };
 }
 
 /** Where a verified notification stands against the mailbox's record. Exported for the unit tests. */

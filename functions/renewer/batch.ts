@@ -109,6 +109,10 @@ export function createRenewerHandler(
         count('RenewalsFailed');
         if (outcome.becameLost) count('SubscriptionsLost');
         if (outcome.needsAttention) count('RenewalsNeedingAttention');
+        if (outcome.graph !== undefined) {
+          count('GraphRenewalsFailed');
+          if (outcome.graph.validationFailed) count('GraphValidationFailures');
+        }
         logger[outcome.lost || outcome.needsAttention ? 'error' : 'warn']('renewal failed', context);
         break;
       case 'checkpointed':

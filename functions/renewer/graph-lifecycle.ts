@@ -21,6 +21,7 @@
 import type { ResyncCloudEvent } from '../../events/bridge-event.ts';
 import type { Clock } from '../core/clock.ts';
 import type { CallbackKey } from '../domain/callback.ts';
+import { hintAttributes } from '../domain/enrichment.ts';
 import { type EventPublisher, eventSource, stableId, toLifecycleCloudEvent } from '../domain/events.ts';
 import {
   GRAPH_RESOURCES,
@@ -116,8 +117,16 @@ export interface GraphRenewDeps {
   readonly clock: Clock;
   readonly policy: LifecyclePolicy;
   readonly random: () => number;
-  /** The calendar view a catch-up covers, around the baseline's time. @default 30 days back, 365 ahead */
-  readonly calendarWindow?: { readonly backMs: number; readonly aheadMs: number };
+  /**
+   * The calendar view a catch-up covers, around the time its delta round began, rolled forward
+   * (a new round over a new window) once it has drifted `rollAfterMs` behind the clock.
+   * @default 30 days back, 365 ahead, rolled after 7 days
+   */
+  readonly calendarWindow?: {
+    readonly backMs: number;
+    readonly aheadMs: number;
+    readonly rollAfterMs?: number;
+  };
 }
 
 export type GraphRenewOutcome =
@@ -138,9 +147,23 @@ export type GraphRenewOutcome =
       readonly lost: boolean;
       readonly becameLost: boolean;
       readonly nextAttemptAt: number;
+      readonly graph: GraphFailureKind;
     };
 
-const DEFAULT_CALENDAR_WINDOW = { backMs: 30 * 86_400_000, aheadMs: 365 * 86_400_000 };
+/** What kind of Graph failure ended a job, for the renewer's metrics (and the alarms on them). */
+export interface GraphFailureKind {
+  /**
+   * Graph could not validate the notification or lifecycle URL (400 ValidationError on create):
+   * no subscription can be made until the receiver answers validation in time.
+   */
+  readonly validationFailed: boolean;
+}
+
+const DEFAULT_CALENDAR_WINDOW = {
+  backMs: 30 * 86_400_000,
+  aheadMs: 365 * 86_400_000,
+  rollAfterMs: 7 * 86_400_000,
+};
 const CALENDAR_SCOPE = 'events/calendarView';
 const messagesScope = (folderId: string) => `messages/${folderId}`;
 
@@ -265,6 +288,11 @@ class GraphJob {
     // A new mailbox: what changed between its baseline and its subscriptions reaches consumers
     // too (as resync events; no gap is announced, none happened).
     else if (baseline && this.#created.length > 0) await this.#catchUp(this.#created, { announce: false });
+    // The calendar view's window is fixed into its delta link: without a roll, a catch-up months
+    // later would cover a window that has slid into the past. Any job (renewals come every few
+    // days) rolls it once it has drifted; the catch-up above did if it ran.
+    if (!toCatchUp.has('events') && (await this.#calendarWindowStale()))
+      await this.#catchUp(['events'], { announce: false });
 
     let deleted = 0;
     const obsolete = record.graphObsolete ?? [];
@@ -367,6 +395,10 @@ class GraphJob {
         now: deps.clock.now(),
       }))
     ) {
+      // The record moved while Graph answered (a removal, most likely: `mailboxes remove` deletes
+      // only the ids it can read). No record names this subscription, so nothing else would ever
+      // delete it: it would notify, dropped, for days. Best effort; the race is the news.
+      await this.#client.deleteSubscription(subscription.id);
       throw new Raced();
     }
     this.#setRecord(resource, stored, generation);
@@ -498,6 +530,18 @@ class GraphJob {
     return { start: now - w.backMs, end: now + w.aheadMs };
   }
 
+  /** The stored window started `rollAfterMs` or more before the window a round begun now would. */
+  #isStale(window: { readonly start: number }): boolean {
+    const w = this.#deps.calendarWindow ?? DEFAULT_CALENDAR_WINDOW;
+    const rollAfterMs = w.rollAfterMs ?? DEFAULT_CALENDAR_WINDOW.rollAfterMs;
+    return this.#window().start - window.start >= rollAfterMs;
+  }
+
+  async #calendarWindowStale(): Promise<boolean> {
+    const state = await this.#deps.deltas.get(this.record.mailboxKey, CALENDAR_SCOPE);
+    return state?.window !== undefined && this.#isStale(state.window);
+  }
+
   /**
    * Delta from the stored links of the resources' scopes, every change published as a resync
    * event between `gap-detected` and `resynced`. A folder without a link (new since the
@@ -526,15 +570,30 @@ class GraphJob {
 
     for (const { scope, folderId } of scopes) {
       const state = await deps.deltas.get(mailboxKey, scope);
+      // A drifted calendar window is replaced by one around now: a full round over it, silent
+      // (its link is where later catch-ups start), taken BEFORE the old link's round, so a change
+      // made while both run is in one of them (twice at worst: consumers upsert), never in neither.
+      let rolled: { deltaLink: string; items: number; window: { start: number; end: number } } | undefined;
+      if (folderId === null && state?.window !== undefined && this.#isStale(state.window)) {
+        const window = this.#window();
+        const round = await this.#round(
+          { first: () => buildCalendarViewDelta({ userId: this.#userId, ...window }) },
+          async () => {},
+        );
+        rolled = { ...round, window };
+      }
+      const window = rolled?.window ?? state?.window ?? this.#window();
       const full = () =>
         folderId === null
-          ? buildCalendarViewDelta({ userId: this.#userId, ...(state?.window ?? this.#window()) })
+          ? buildCalendarViewDelta({ userId: this.#userId, ...window })
           : buildMessagesDelta({ userId: this.#userId, folderId });
       const publishPage =
         (round: 'full' | 'incremental', basis: string) => async (changes: readonly DeltaChange[]) => {
           const events = changes.map((change) => this.#resyncEvent(scope, basis, change, round));
           if (events.length > 0) {
-            await deps.publisher.publish(mailboxKey, events);
+            // The enrichment hints, as the EWS catch-up puts them: what it found is read like a push.
+            const kind = folderId === null ? 'event' : 'message';
+            await deps.publisher.publish(mailboxKey, events, hintAttributes(this.record, kind));
             this.#published += events.length;
           }
         };
@@ -544,9 +603,11 @@ class GraphJob {
       } else {
         try {
           done = await this.#round({ link: state.deltaLink }, publishPage('incremental', state.deltaLink));
+          // The old link's round was only to publish what it had; the rolled window's link goes on.
+          if (rolled !== undefined) done = rolled;
         } catch (error) {
           if (!(error instanceof GraphStepFailed) || !isCategory(error.error, 'ResyncRequired')) throw error;
-          // The link is no longer known to Graph: the folder from scratch.
+          // The link is no longer known to Graph: the folder (or the new window) from scratch.
           done = await this.#round({ first: full }, publishPage('full', `${scope}#full@${deps.clock.now()}`));
         }
       }
@@ -554,7 +615,7 @@ class GraphJob {
         scope,
         deltaLink: done.deltaLink,
         itemsSeen: done.items,
-        ...(folderId === null ? { window: state?.window ?? this.#window() } : {}),
+        ...(folderId === null ? { window } : {}),
         updatedAt: deps.clock.now(),
       });
     }
@@ -664,5 +725,13 @@ async function failGraph(
       }),
     ]);
   }
-  return { kind: 'failed', error: message, needsAttention, lost, becameLost, nextAttemptAt };
+  return {
+    kind: 'failed',
+    error: message,
+    needsAttention,
+    lost,
+    becameLost,
+    nextAttemptAt,
+    graph: { validationFailed: isCategory(error, 'ValidationFailed') },
+  };
 }

@@ -30,6 +30,7 @@ import type { PushSubscriptionRequest, SubscribeResult } from '../ews/subscribe.
 import type { CheckpointOutcome, CheckpointRecords, CheckpointStore } from './checkpoint.ts';
 import type {
   GraphDeltaStore,
+  GraphFailureKind,
   GraphLifecycleClient,
   GraphLifecycleStore,
   GraphRenewOutcome,
@@ -150,6 +151,8 @@ export type RenewOutcome =
       /** True on the attempt that declared the subscription lost. */
       readonly becameLost: boolean;
       readonly nextAttemptAt: number;
+      /** A Graph mailbox's lifecycle failed (its metrics and alarms are Graph's own). */
+      readonly graph?: GraphFailureKind;
     };
 
 /** The renewer's jobs, each its own entry point: resubscribe.ts, synchronize.ts, checkpoint.ts. */

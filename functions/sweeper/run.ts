@@ -22,6 +22,8 @@ export function createSweepHandler(
     gauge('SubscriptionsNeedingAttention', summary.needingAttention);
     gauge('RenewalsEnqueued', summary.enqueued);
     gauge('SweptRecords', summary.scanned);
+    gauge('GraphMailboxes', summary.graphMailboxes);
+    gauge('GraphSubscriptionsExpiring', summary.graphExpiring);
     // Routine, whatever it found: stale and lost subscriptions are metrics, alarmed on there.
     deps.logger.info('sweep done', { ...summary });
     return summary;

@@ -6,6 +6,7 @@
  */
 import type { Clock } from '../core/clock.ts';
 import { forEachLimited } from '../core/concurrency.ts';
+import { graphExpiringUnrenewed } from '../domain/graph-mailbox.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import { type LifecyclePolicy, shouldQueue, staleAt, type WorkReason, workFor } from '../domain/policy.ts';
 import { NEEDS_ATTENTION_PREFIX, type RenewalJob, type RenewalQueue } from '../domain/renewal-job.ts';
@@ -37,11 +38,24 @@ export interface SweepSummary {
   readonly needingAttention: number;
   readonly enqueued: number;
   readonly byReason: Readonly<Record<WorkReason, number>>;
+  /** Mailboxes watched through Microsoft Graph (not removed). */
+  readonly graphMailboxes: number;
+  /** Graph mailboxes with a subscription a day or less from expiring: renewals are not working. */
+  readonly graphExpiring: number;
 }
 
 export async function sweep(deps: SweepDeps): Promise<SweepSummary> {
   const now = deps.clock.now();
-  const counts = { scanned: 0, active: 0, stale: 0, renewing: 0, lost: 0, needingAttention: 0 };
+  const counts = {
+    scanned: 0,
+    active: 0,
+    stale: 0,
+    renewing: 0,
+    lost: 0,
+    needingAttention: 0,
+    graphMailboxes: 0,
+    graphExpiring: 0,
+  };
   const byReason: Record<WorkReason, number> = {
     stale: 0,
     gap: 0,
@@ -55,6 +69,8 @@ export async function sweep(deps: SweepDeps): Promise<SweepSummary> {
   const jobs: RenewalJob[] = [];
   for await (const record of deps.records.scan()) {
     counts.scanned++;
+    if (record.source === 'graph' && record.state !== 'removed') counts.graphMailboxes++;
+    if (graphExpiringUnrenewed(record, now)) counts.graphExpiring++;
     if (record.state === 'active') {
       counts.active++;
       const stale = staleAt(record, deps.policy);

@@ -432,6 +432,26 @@ export function subscriptionTableContract(table: () => SubscriptionTable): void 
       expect(await table().get(nobody)).toBeUndefined();
     });
 
+    it("pins the Graph user's object id once: a repeat passes, another id does not, nor a removed or EWS record", async () => {
+      const record = await graphGiven();
+      expect(await table().pinGraphUser(record.mailboxKey, 'U-1')).toBe(true);
+      expect(await table().pinGraphUser(record.mailboxKey, 'U-1')).toBe(true);
+      expect(await table().pinGraphUser(record.mailboxKey, 'U-2')).toBe(false);
+      const stored = await table().get(record.mailboxKey);
+      expect(stored?.graph).toMatchObject({ userId: 'ada@contoso.com', objectId: 'U-1' });
+      expect(stored?.graph?.messages).toMatchObject({ subscriptionId: 'SM2' });
+
+      const removed = await graphGiven();
+      expect(await table().markRemoved(removed.mailboxKey, 5)).toBe(true);
+      expect(await table().pinGraphUser(removed.mailboxKey, 'U-1')).toBe(false);
+      const ews = activeRecord();
+      expect(await table().create(ews, undefined)).toBe(true);
+      expect(await table().pinGraphUser(ews.mailboxKey, 'U-1')).toBe(false);
+      const nobody = mailboxKeyOf(`nobody-${Math.random()}@contoso.test`);
+      expect(await table().pinGraphUser(nobody, 'U-1')).toBe(false);
+      expect(await table().get(nobody)).toBeUndefined();
+    });
+
     it('writes a subscription at the generation read (moving it on), and settles removing only the work done', async () => {
       const record = await graphGiven();
       await table().requestGraphWork(record.mailboxKey, {

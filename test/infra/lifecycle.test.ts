@@ -122,6 +122,11 @@ describe('alarms', () => {
         'ProcessorFunctionErrors',
         'ProcessorFunctionThrottles',
         'EnrichmentFailures',
+        'GraphClientStateRejections',
+        'GraphLifecycleFailures',
+        'GraphNotificationsRefused',
+        'GraphSubscriptionsExpiring',
+        'GraphValidationFailures',
         'ReceiverErrors',
         'ReceiverFunctionErrors',
         'ReceiverFunctionThrottles',
@@ -190,6 +195,52 @@ describe('alarms', () => {
     });
   });
 
+  it('alarms on what only Graph mailboxes can get wrong, on the metrics the functions send', () => {
+    const alarms = alarmsByName();
+    const on = (service: string) => [{ Name: 'service', Value: service }];
+    expect(alarms.get('GraphLifecycleFailures')).toMatchObject({
+      MetricName: 'GraphRenewalsFailed',
+      Dimensions: on('renewer'),
+      Statistic: 'Sum',
+      Period: 900,
+      Threshold: 3,
+    });
+    // One is enough: until validation works, no Graph subscription can be made at all.
+    expect(alarms.get('GraphValidationFailures')).toMatchObject({
+      MetricName: 'GraphValidationFailures',
+      Dimensions: on('renewer'),
+      Threshold: 1,
+    });
+    // The sweeper's gauge every minute: any subscription a day from expiring.
+    expect(alarms.get('GraphSubscriptionsExpiring')).toMatchObject({
+      MetricName: 'GraphSubscriptionsExpiring',
+      Dimensions: on('sweeper'),
+      Statistic: 'Maximum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    // A stray forgery is noise; a stream of them (or an old deployment's subscriptions) is not.
+    expect(alarms.get('GraphClientStateRejections')).toMatchObject({
+      MetricName: 'GraphClientStateRejections',
+      Dimensions: on('receiver'),
+      Period: 900,
+      Threshold: 10,
+    });
+    expect(alarms.get('GraphNotificationsRefused')).toMatchObject({
+      MetricName: 'GraphNotificationsRefused',
+      Dimensions: on('receiver'),
+      Threshold: 1,
+    });
+    for (const name of [
+      'GraphLifecycleFailures',
+      'GraphValidationFailures',
+      'GraphSubscriptionsExpiring',
+      'GraphClientStateRejections',
+      'GraphNotificationsRefused',
+    ])
+      expect(alarms.get(name)?.TreatMissingData, name).toBe('notBreaching');
+  });
+
   it('has one dashboard', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
@@ -210,5 +261,36 @@ describe('alarms', () => {
       'PublishOrderBroken',
     ])
       expect(widget, name).toContain(`"${name}","service","processor"`);
+  });
+
+  it("graphs the Graph source's metrics on the dashboard: the receiver's, the renewer's and the sweeper's", () => {
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    const parts: unknown[] = dashboard?.Properties?.DashboardBody?.['Fn::Join']?.[1] ?? [];
+    const body = parts.filter((p): p is string => typeof p === 'string').join('');
+    const widget = (title: string) => body.split('{"type":').find((w) => w.includes(`"title":"${title}"`));
+    const receiver = widget('Graph notifications (receiver)');
+    for (const name of [
+      'GraphNotificationBatches',
+      'GraphNotificationsAccepted',
+      'GraphLifecycleNotifications',
+      'GraphSupersededNotifications',
+      'GraphNotificationsDropped',
+      'GraphValidations',
+      'GraphClientStateRejections',
+      'GraphNotificationsRefused',
+    ])
+      expect(receiver, name).toContain(`"${name}","service","receiver"`);
+    const lifecycle = widget('Graph lifecycle (renewer, sweeper)');
+    for (const name of [
+      'GraphJobsDone',
+      'GraphSubscriptionsCreated',
+      'GraphSubscriptionsRenewed',
+      'GraphCatchUps',
+      'GraphRenewalsFailed',
+      'GraphValidationFailures',
+    ])
+      expect(lifecycle, name).toContain(`"${name}","service","renewer"`);
+    for (const name of ['GraphMailboxes', 'GraphSubscriptionsExpiring'])
+      expect(lifecycle, name).toContain(`"${name}","service","sweeper"`);
   });
 });

@@ -27,7 +27,7 @@ import { type MailboxKey, mailboxKeyOf } from '../../functions/domain/mailbox-ke
 import { clientStateFor } from '../../functions/graph/client-state.ts';
 import { createReceiverHandler, type ReceiverHandler } from '../../functions/receiver/http.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators.ts';
-import { changeItem, graphRequest, lifecycleItem } from '../support/graph-push.ts';
+import { changeItem, GRAPH_TEST_USER_ID, graphRequest, lifecycleItem } from '../support/graph-push.ts';
 import { type CallTap, drain, type LocalAws, startLocalAws, tap } from '../support/local-aws.ts';
 import { manualClock } from '../support/manual-clock.ts';
 
@@ -88,7 +88,8 @@ beforeEach(async () => {
 });
 
 let counter = 0;
-async function givenGraphMailbox(): Promise<MailboxKey> {
+/** A watched Graph mailbox; `pinned`: its user's object id is known (every notification after its first). */
+async function givenGraphMailbox(options: { pinned?: boolean } = {}): Promise<MailboxKey> {
   const mailbox = `graph${++counter}-${randomBytes(2).toString('hex')}@contoso.com`;
   const mailboxKey = mailboxKeyOf(mailbox);
   await doc.send(
@@ -102,6 +103,7 @@ async function givenGraphMailbox(): Promise<MailboxKey> {
         source: 'graph',
         graph: {
           userId: mailbox,
+          ...(options.pinned === false ? {} : { objectId: GRAPH_TEST_USER_ID }),
           messages: { generation: 1, subscriptionId: 'SM1', expiresAt: clock.now() + 86_400_000 },
           events: { generation: 2, subscriptionId: 'SE2', expiresAt: clock.now() + 86_400_000 },
         },
@@ -160,6 +162,31 @@ describe('receiver, Graph routes, on the emulators', () => {
     ]);
     for (const event of events) expect(validateEvent(event), JSON.stringify(validateEvent.errors)).toBe(true);
     expect(messages[0]?.Attributes?.MessageGroupId ?? mailboxKey).toBe(mailboxKey);
+  });
+
+  it("the first change pins the user's object id (one more write, once); one naming another user is refused, not sent", async () => {
+    const mailboxKey = await givenGraphMailbox({ pinned: false });
+    const clientState = clientStateFor(key, mailboxKey, 1);
+    dynamoTap.calls.length = 0;
+    expect((await post([changeItem({ subscriptionId: 'SM1', clientState, itemId: 'M1' })])).statusCode).toBe(
+      202,
+    );
+    expect(dynamoTap.calls).toEqual(['GetItemCommand', 'UpdateItemCommand']);
+    expect((await store.get(mailboxKey))?.graph?.objectId).toBe(GRAPH_TEST_USER_ID);
+    dynamoTap.calls.length = 0;
+    const response = await post([
+      changeItem({
+        subscriptionId: 'SM1',
+        clientState,
+        itemId: 'M2',
+        userId: '0b0e0000-0000-4000-8000-00000000beef',
+      }),
+      changeItem({ subscriptionId: 'SM1', clientState, itemId: 'M3' }),
+    ]);
+    expect(response.statusCode).toBe(202);
+    expect(dynamoTap.calls).toEqual(['GetItemCommand']);
+    const sent = (await drain(aws.emulators.sqs, queueUrl)).map((m) => JSON.parse(m.Body ?? '{}').subject);
+    expect(sent).toEqual(['M1', 'M3']);
   });
 
   it('stores lifecycle work as string sets the record parser reads back; repeats add nothing', async () => {

@@ -42,6 +42,9 @@ export function graphRequest(args: {
   };
 }
 
+/** The Graph object id of the user `changeItem`'s resource names (what a watched record pins). */
+export const GRAPH_TEST_USER_ID = '6f1c2b7e-0000-4000-8000-000000000001';
+
 /** A change notification item as Graph sends it. */
 export function changeItem(args: {
   subscriptionId: string;
@@ -49,16 +52,21 @@ export function changeItem(args: {
   changeType?: 'created' | 'updated' | 'deleted';
   itemId?: string;
   etag?: string;
+  /** The user its resource names. @default GRAPH_TEST_USER_ID */
+  userId?: string;
+  /** @default 'message' */
+  kind?: 'message' | 'event';
 }): Record<string, unknown> {
   const itemId = args.itemId ?? 'AAMkAD-item-1';
+  const [segment, type] = args.kind === 'event' ? ['Events', 'Event'] : ['Messages', 'Message'];
   return {
     subscriptionId: args.subscriptionId,
     subscriptionExpirationDateTime: '2026-12-05T00:00:00Z',
     changeType: args.changeType ?? 'created',
-    resource: `Users/6f1c2b7e-0000-4000-8000-000000000001/Messages/${itemId}`,
+    resource: `Users/${args.userId ?? GRAPH_TEST_USER_ID}/${segment}/${itemId}`,
     resourceData: {
-      '@odata.type': '#Microsoft.Graph.Message',
-      '@odata.id': `Users/6f1c2b7e-0000-4000-8000-000000000001/Messages/${itemId}`,
+      '@odata.type': `#Microsoft.Graph.${type}`,
+      '@odata.id': `Users/${args.userId ?? GRAPH_TEST_USER_ID}/${segment}/${itemId}`,
       '@odata.etag': args.etag ?? 'W/"CQAAABYAAA"',
       id: itemId,
     },

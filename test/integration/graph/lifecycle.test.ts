@@ -7,17 +7,19 @@
  * 10 minutes; 429 → requeued after Retry-After; obsolete subscriptions deleted; the sweeper's
  * reasons for Graph mailboxes.
  */
+import type { SQSRecord } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { objectConnections } from '../../../functions/adapters/connections-source.ts';
 import { graphClientFor } from '../../../functions/adapters/graph-clients.ts';
 import { addMailbox } from '../../../functions/admin/manage.ts';
+import { MemoryMetrics, silentLog } from '../../../functions/core/telemetry.ts';
 import { GRAPH_EVENT_TYPES } from '../../../functions/domain/graph-mailbox.ts';
 import { mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
 import { workFor } from '../../../functions/domain/policy.ts';
 import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
 import type { GraphClient } from '../../../functions/graph/graph-client.ts';
 import { renewalDueAt } from '../../../functions/graph/subscription.ts';
-import { runOpened } from '../../../functions/renewer/batch.ts';
+import { createRenewerHandler, runOpened } from '../../../functions/renewer/batch.ts';
 import { type GraphRenewDeps, runGraphJob } from '../../../functions/renewer/graph-lifecycle.ts';
 import { openJob } from '../../../functions/renewer/job.ts';
 import { sweep } from '../../../functions/sweeper/sweep.ts';
@@ -149,6 +151,73 @@ describe('the Graph lifecycle against the stand-in', () => {
     });
     expect(world.publisher.events(mailboxKey).map((e) => e.subject)).toContain(changed?.immutableId);
     expect(types(world)).not.toContain('subscription.gap-detected');
+  });
+
+  it('a removal while a create is answered: the subscription Graph made is deleted, not left notifying', async () => {
+    const { world, deps, record } = await setUp();
+    const client = await deps.graph('contoso-graph');
+    if (client === undefined) throw new Error('no client');
+    const racing = {
+      ...client,
+      createSubscription: async (input: Parameters<GraphClient['createSubscription']>[0]) => {
+        const created = await client.createSubscription(input);
+        // `mailboxes remove` lands between Graph's answer and the renewer's write of the id.
+        await world.table.markRemoved(mailboxKey, clock.now());
+        return created;
+      },
+    };
+    expect(await runGraphJob(record(), { ...deps, graph: async () => racing })).toEqual({
+      kind: 'skipped',
+      why: 'raced',
+    });
+    const made = graph.subscriptions({ mailbox });
+    expect(made).toHaveLength(1);
+    expect(made[0]).toMatchObject({ state: 'deleted' });
+  });
+
+  it('the calendar view window rolls forward once it has drifted: a later catch-up covers events around its own time', async () => {
+    const { deps, record, deltas, world } = await setUp();
+    const day = 86_400_000;
+    // Small enough that the stand-in's new events (1 to 72 hours ahead) fall outside the first window.
+    const windowed = { ...deps, calendarWindow: { backMs: day, aheadMs: 2 * day, rollAfterMs: 2 * day } };
+    const run = () => runGraphJob(record(), windowed);
+    await run();
+    const calendar = () => deltas.all(mailboxKey).find((s) => s.scope === 'events/calendarView');
+    const first = calendar()?.window;
+    expect(first).toEqual({ start: clock.now() - day, end: clock.now() + 2 * day });
+
+    // Not drifted far enough yet: a job leaves the window as it is.
+    clock.advance(day);
+    await world.table.requestGraphWork(mailboxKey, {
+      work: [{ resource: 'messages', work: 'catchUp' }],
+      obsolete: [],
+    });
+    await run();
+    expect(calendar()?.window).toEqual(first);
+
+    // Drifted 3 days: the next job (nothing owed but the roll) takes a round over a window around now.
+    clock.advance(2 * day);
+    await world.table.requestGraphWork(mailboxKey, {
+      work: [{ resource: 'messages', work: 'catchUp' }],
+      obsolete: [],
+    });
+    expect(await run()).toMatchObject({ kind: 'graphSettled' });
+    expect(calendar()?.window).toEqual({ start: clock.now() - day, end: clock.now() + 2 * day });
+
+    // An event made now (beyond the first window's end) that Graph did not notify: the catch-up finds it.
+    const change = graph.makeChange({ mailbox, itemType: 'event', kind: 'created', recurring: false });
+    await world.table.requestGraphWork(mailboxKey, {
+      work: [{ resource: 'events', work: 'catchUp' }],
+      obsolete: [],
+    });
+    expect(await run()).toMatchObject({ kind: 'graphSettled', caughtUp: ['events'] });
+    const resynced = world.publisher
+      .events(mailboxKey)
+      .filter((e) => e.type.startsWith('exchange-push-bridge.resync.'));
+    expect(resynced.map((e) => e.subject)).toContain(change.immutableId);
+    // Enriched like a push: the hints name the Graph read the item needs.
+    const found = world.publisher.messages().find((m) => m.body.subject === change.immutableId);
+    expect(found?.attributes).toEqual({ 'bridge.connection': 'contoso-graph', 'bridge.graphItem': 'event' });
   });
 
   it('renews (PATCH) each subscription once its renewal is due, and not before', async () => {
@@ -323,6 +392,30 @@ describe('the Graph lifecycle against the stand-in', () => {
       kind: 'failed',
       needsAttention: true,
     });
+  });
+
+  it("Graph cannot validate the receiver's URL: the job fails, counted GraphRenewalsFailed and GraphValidationFailures", async () => {
+    const { world, deps } = await setUp();
+    // The receiver does not answer validation (a cold start past 10 s, a broken route).
+    webhook.answerWith((request) => (request.value.length === 0 ? { status: 500 } : 'ok'));
+    const metrics = new MemoryMetrics();
+    const handler = createRenewerHandler({
+      ...world.renewDeps,
+      clock,
+      callbackBaseUrl: webhook.url,
+      graph: { store: world.table, deltas: deps.deltas, client: deps.graph },
+      logger: silentLog,
+      metrics,
+    });
+    await sweep({ ...world.sweepDeps, clock });
+    const jobs = world.queue.receive();
+    expect(jobs).toHaveLength(1);
+    const records = jobs.map((job, n) => ({ messageId: `j${n}`, body: JSON.stringify(job) }) as SQSRecord);
+    expect(await handler({ Records: records })).toEqual({ batchItemFailures: [] });
+    expect(metrics.get('RenewalsFailed')).toBe(1);
+    expect(metrics.get('GraphRenewalsFailed')).toBe(1);
+    expect(metrics.get('GraphValidationFailures')).toBe(1);
+    expect(world.table.peek(mailboxKey)?.lastError).toMatch(/ValidationError/);
   });
 
   it('an unknown Graph connection needs a person: recorded, retried slowly', async () => {

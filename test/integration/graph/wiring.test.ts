@@ -125,4 +125,49 @@ describe('Graph through the Lambda wiring', () => {
     expect(published.map((e) => e.type)).toContain('exchange-push-bridge.notification.CreatedEvent');
     expect(published.map((e) => e.subject)).toContain(change.immutableId);
   });
+
+  // Continues the mailbox watched above.
+  it('remove → its subscriptions DELETEd at Graph; a late notification of one is answered 202 and dropped', async () => {
+    const before = graph.subscriptions({ mailbox }).filter((s) => s.state === 'active');
+    expect(before).toHaveLength(2);
+    const removed = await admin({ command: 'remove', mailbox });
+    expect(removed).toMatchObject({ ok: true, result: { state: 'removed' } });
+    expect(removed.progress).toEqual(
+      expect.arrayContaining(before.map((s) => `deleted Graph subscription ${s.id}`)),
+    );
+    const after = graph.subscriptions({ mailbox });
+    for (const s of before)
+      expect(after.find((a) => a.id === s.id)).toMatchObject({
+        state: 'deleted',
+        endReason: expect.stringMatching(/DELETE/),
+      });
+
+    // A retry Graph had in flight when the subscription was deleted: its clientState still verifies.
+    const [sub] = before;
+    if (sub === undefined) throw new Error('no subscription');
+    const ingest = aws.environment('receiver').INGEST_QUEUE_URL ?? '';
+    await drain(aws.emulators.sqs, ingest);
+    const late = await fetch(sub.notificationUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        value: [
+          {
+            subscriptionId: sub.id,
+            clientState: sub.clientState,
+            changeType: 'created',
+            resource: 'Users/00000000-0000-0000-0000-000000000001/Messages/late-item',
+            resourceData: { id: 'late-item', '@odata.type': '#Microsoft.Graph.Message' },
+            tenantId: '00000000-0000-0000-0000-0000000000aa',
+            subscriptionExpirationDateTime: sub.expirationDateTime,
+          },
+        ],
+      }),
+    });
+    expect(late.status).toBe(202);
+    expect(await drain(aws.emulators.sqs, ingest)).toEqual([]);
+    // Nothing is owed to a removed mailbox: no work noted, the sweeper queues nothing.
+    await sweeper();
+    expect(await receive(aws.environment('renewer').RENEWALS_QUEUE_URL ?? '')).toEqual([]);
+  });
 });

@@ -13,12 +13,14 @@ import type { RenewDeps } from '../../../functions/renewer/job.ts';
 import type { SweepDeps } from '../../../functions/sweeper/sweep.ts';
 import { manualClock } from '../manual-clock.ts';
 import { FakeExchange } from './exchange.ts';
+import { FakeGraphSubscriptions } from './graph.ts';
 import { FakeEventPublisher, FakeRenewalQueue } from './queues.ts';
 import { FakeSubscriptionTable } from './subscription-table.ts';
 import { FakeSyncStateStore } from './sync-state-table.ts';
 
 export { ewsError, FakeExchange, serverBusy } from './exchange.ts';
 export { InjectedFailureError } from './failures.ts';
+export { FakeGraphSubscriptions } from './graph.ts';
 export { FakeEventPublisher, FakeEventTopic, FakeRenewalQueue } from './queues.ts';
 export { FakeSubscriptionTable } from './subscription-table.ts';
 export { FakeGraphDeltaStore, FakePushedItemList, FakeSyncStateStore } from './sync-state-table.ts';
@@ -43,6 +45,8 @@ export function fakeWorld(
   const publisher = new FakeEventPublisher(clock);
   const queue = new FakeRenewalQueue(clock);
   const exchange = new FakeExchange();
+  /** Graph's subscriptions, as mailbox management DELETEs them (one for every Graph connection). */
+  const graphSubscriptions = new FakeGraphSubscriptions();
   const connections = new Set(options.connections ?? ['default']);
   const graphConnections = new Set(options.graphConnections ?? []);
   const policy: LifecyclePolicy = { ...DEFAULT_POLICY, ...options.policy };
@@ -70,6 +74,7 @@ export function fakeWorld(
     records: table,
     connectionNames: async () => [...connections].sort(),
     graphConnectionNames: async () => [...graphConnections].sort(),
+    graphSubscriptions: async (name) => (graphConnections.has(name) ? graphSubscriptions : undefined),
     callbackBaseUrl: CALLBACK_BASE_URL,
     callbackKey: async () => CALLBACK_KEY,
     clock,
@@ -85,6 +90,7 @@ export function fakeWorld(
     publisher,
     queue,
     exchange,
+    graphSubscriptions,
     connections,
     graphConnections,
     policy,

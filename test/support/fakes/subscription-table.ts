@@ -57,7 +57,8 @@ export type SubscriptionTableOperation =
   | 'markRemoved'
   | 'scan'
   | 'update'
-  | 'requestGraphWork';
+  | 'requestGraphWork'
+  | 'pinGraphUser';
 
 export class FakeSubscriptionTable implements SubscriptionStore, MailboxRecords, LifecycleStore, RecordScan {
   readonly #items = new Map<MailboxKey, Item>();
@@ -120,6 +121,20 @@ export class FakeSubscriptionTable implements SubscriptionStore, MailboxRecords,
         }
       };
     });
+  }
+
+  async pinGraphUser(mailboxKey: MailboxKey, objectId: string): Promise<boolean> {
+    this.failures.check('pinGraphUser');
+    const item = this.#items.get(mailboxKey);
+    const applies =
+      item !== undefined &&
+      item.source === 'graph' &&
+      item.graph !== undefined &&
+      item.state !== 'removed' &&
+      (item.graph.objectId === undefined || item.graph.objectId === objectId);
+    this.writes.push(`pinGraphUser ${applies}`);
+    if (applies && item?.graph !== undefined) item.graph = { ...item.graph, objectId };
+    return applies;
   }
 
   async requestGraphWork(mailboxKey: MailboxKey, request: GraphWorkRequest): Promise<void> {

@@ -9,7 +9,12 @@ import {
   parseSubscriptionRecord,
 } from '../../../functions/adapters/subscription-table.ts';
 import { parseAdminCommand, runAdminCommand, viewOf } from '../../../functions/admin/commands.ts';
-import { addMailbox, InvalidMailboxSpecError, type MailboxSpec } from '../../../functions/admin/manage.ts';
+import {
+  addMailbox,
+  InvalidMailboxSpecError,
+  type MailboxSpec,
+  removeMailbox,
+} from '../../../functions/admin/manage.ts';
 import { graphRenewalDueAt } from '../../../functions/domain/graph-mailbox.ts';
 import { mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
 import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
@@ -58,6 +63,11 @@ describe('a Graph mailbox', () => {
     );
     expect(!folders.ok && folders.error).toBeInstanceOf(InvalidMailboxSpecError);
     expect(!folders.ok && folders.error.message).toMatch(/is a Graph connection/);
+    const fields = await addMailbox({ ...spec, enrichFields: ['calendar:MyResponseType'] }, world.manageDeps);
+    expect(!fields.ok && fields.error).toMatchObject({ field: 'enrichFields' });
+    expect(!fields.ok && fields.error.message).toMatch(/no EWS FieldURIs/);
+    const mode = await addMailbox({ ...spec, enrich: 'full' }, world.manageDeps);
+    expect(mode.ok && mode.value.enrich).toBe('full');
     const unknown = await addMailbox({ ...spec, connection: 'nope' }, world.manageDeps);
     expect(!unknown.ok && unknown.error.message).toMatch(/configured: contoso-graph, onprem$/);
   });
@@ -147,5 +157,114 @@ describe('a Graph mailbox', () => {
     );
     expect(response).toMatchObject({ ok: true, result: { source: 'graph', connection: 'contoso-graph' } });
     expect(world.table.peek(mailboxKeyOf('ada@contoso.com'))?.source).toBe('graph');
+  });
+});
+
+describe('removing a Graph mailbox', () => {
+  const key = mailboxKeyOf('ada@contoso.com');
+
+  /** A watched Graph mailbox: both subscriptions stored (generations 2 and 3), one superseded noted. */
+  async function watched() {
+    const world = fakeWorld({ graphConnections: ['contoso-graph'] });
+    await addMailbox(spec, world.manageDeps);
+    for (const [resource, generation, id] of [
+      ['messages', 2, 'sub-m'],
+      ['events', 3, 'sub-e'],
+    ] as const) {
+      expect(
+        await world.table.putGraphSubscription({
+          mailboxKey: key,
+          generation: generation - 1,
+          toGeneration: generation,
+          resource,
+          subscription: { generation, subscriptionId: id, expiresAt: world.clock.now() + 86_400_000 },
+          now: world.clock.now(),
+        }),
+      ).toBe(true);
+      world.graphSubscriptions.live.add(id);
+    }
+    await world.table.requestGraphWork(key, { work: [], obsolete: ['sub-old'] });
+    return world;
+  }
+
+  it('DELETEs every subscription the record names at Graph, current and superseded; one already gone is fine', async () => {
+    const world = await watched();
+    const removed = await removeMailbox('ada@contoso.com', world.manageDeps);
+    expect(removed.ok && removed.value.state).toBe('removed');
+    expect(world.table.peek(key)?.state).toBe('removed');
+    expect([...world.graphSubscriptions.deletes].sort()).toEqual(['sub-e', 'sub-m', 'sub-old']);
+    expect(world.graphSubscriptions.live.size).toBe(0);
+    expect(world.progress).toEqual(
+      expect.arrayContaining([
+        'deleted Graph subscription sub-m',
+        'deleted Graph subscription sub-e',
+        'Graph subscription sub-old was already gone',
+      ]),
+    );
+    expect(world.publisher.types(key)).toEqual(['subscription.removed']);
+  });
+
+  it('a failed DELETE does not undo the removal: the progress names the subscription and its expiry', async () => {
+    const world = await watched();
+    world.graphSubscriptions.failDeleteOf('sub-e');
+    const removed = await removeMailbox('ada@contoso.com', world.manageDeps);
+    expect(removed.ok).toBe(true);
+    expect(world.table.peek(key)?.state).toBe('removed');
+    expect([...world.graphSubscriptions.live]).toEqual(['sub-e']);
+    const line = world.progress.find((p) => p.startsWith('could not delete Graph subscription sub-e'));
+    expect(line).toMatch(/could not be reached.*notifies until it expires \(at the latest .*Z\).*drops/);
+  });
+
+  it('a Graph connection no longer configured: removed all the same, and the progress says what stays', async () => {
+    const world = await watched();
+    world.graphConnections.delete('contoso-graph');
+    const removed = await removeMailbox('ada@contoso.com', world.manageDeps);
+    expect(removed.ok).toBe(true);
+    expect(world.graphSubscriptions.deletes).toEqual([]);
+    expect(world.progress.at(-1)).toMatch(
+      /Graph connection "contoso-graph" is not configured, so Graph subscription\(s\) .*sub-m.* were not deleted/,
+    );
+  });
+
+  it('reads the ids after the mark: a subscription stored between the first read and the mark is deleted too', async () => {
+    const world = await watched();
+    const table = world.table;
+    let first = true;
+    const racing = {
+      ...world.manageDeps,
+      records: {
+        ...world.manageDeps.records,
+        get: async (mailboxKey: typeof key) => {
+          const record = await table.get(mailboxKey);
+          if (first && record !== undefined) {
+            first = false;
+            // A renewer's create lands right after remove's first read.
+            await table.putGraphSubscription({
+              mailboxKey,
+              generation: record.generation,
+              toGeneration: record.generation + 1,
+              resource: 'messages',
+              subscription: { generation: record.generation + 1, subscriptionId: 'sub-new' },
+              now: 0,
+            });
+          }
+          return record;
+        },
+        markRemoved: table.markRemoved.bind(table),
+      },
+    };
+    const removed = await removeMailbox('ada@contoso.com', racing);
+    expect(removed.ok).toBe(true);
+    expect(world.graphSubscriptions.deletes).toContain('sub-new');
+  });
+
+  it('the admin command answers the DELETEs in its progress', async () => {
+    const world = await watched();
+    const response = await runAdminCommand(
+      { command: 'remove', mailbox: 'ada@contoso.com' },
+      world.manageDeps,
+    );
+    expect(response).toMatchObject({ ok: true, result: { state: 'removed' } });
+    expect(response.progress).toContain('deleted Graph subscription sub-m');
   });
 });

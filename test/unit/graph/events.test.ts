@@ -87,6 +87,17 @@ describe('Graph → the bridge’s event vocabulary', () => {
     });
     expect(parseNotificationResource('/users/u-1/events/e')).toMatchObject({ collection: 'events' });
     expect(parseNotificationResource('Users/u-1/mailFolders/x/Messages/m')).toBeUndefined();
+    expect(parseNotificationResource("Users('u-1')/Messages('m-1')")).toEqual({
+      userId: 'u-1',
+      collection: 'messages',
+      itemId: 'm-1',
+    });
+    expect(parseNotificationResource("Users('u-1')/Events/e-1")).toMatchObject({
+      userId: 'u-1',
+      itemId: 'e-1',
+    });
+    expect(parseNotificationResource('Users//Messages/m')).toBeUndefined();
+    expect(parseNotificationResource("Users('u-1'/Messages/m")).toBeUndefined();
   });
 
   it('gives a redelivery the same id and two updates different ids', () => {

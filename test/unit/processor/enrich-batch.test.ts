@@ -38,8 +38,15 @@ function body(mailboxKey: string, id: string, eventType: string, itemId: string 
   });
 }
 
-function record(n: number, group: string, eventType: string, itemId: string | null, hints = true): SQSRecord {
-  const attributes = hints ? hintAttributes({ connection: 'c' }) : {};
+function record(
+  n: number,
+  group: string,
+  eventType: string,
+  itemId: string | null,
+  hints = true,
+  graphItem?: 'message' | 'event',
+): SQSRecord {
+  const attributes = hints ? hintAttributes({ connection: 'c' }, graphItem) : {};
   return {
     messageId: `m${n}`,
     receiptHandle: `m${n}`,
@@ -96,10 +103,14 @@ function recordingTopic(refuse: (e: RoutedEvent) => boolean = () => false) {
 }
 
 function reader(answer: (mailbox: string, ids: readonly string[], call: number) => ReadAnswer) {
-  const calls: { mailbox: string; ids: readonly string[] }[] = [];
+  const calls: { mailbox: string; ids: readonly string[]; graphItem?: string }[] = [];
   const r: ItemReader = {
     read: async (_connection, mailbox, request) => {
-      calls.push({ mailbox, ids: request.itemIds });
+      calls.push({
+        mailbox,
+        ids: request.itemIds,
+        ...(request.graphItem === undefined ? {} : { graphItem: request.graphItem }),
+      });
       return answer(mailbox, request.itemIds, calls.length);
     },
   };
@@ -153,6 +164,33 @@ describe('enriching processor', () => {
     ]);
     // Without hints (lifecycle, in flight across a deploy): the event as it was.
     expect(calls.flat()[7]?.body).toBe(event.Records[7]?.body);
+  });
+
+  it("a Graph mailbox's messages and events are separate reads, each told its kind; EWS reads are told none", async () => {
+    const { topic, calls } = recordingTopic();
+    const r = reader((_m, ids) => ({ ok: true, value: ids.map((id) => ({ ok: true, value: item(id) })) }));
+    const handler = createEnrichingProcessor({
+      topic,
+      logger: silentLog,
+      enrichment: { reader: r.reader, clock, settings: { ...settings, idsPerCall: 10 } },
+    });
+    const event: SQSEvent = {
+      Records: [
+        record(1, A, 'CreatedEvent', 'm1', true, 'message'),
+        record(2, A, 'ModifiedEvent', 'e1', true, 'event'),
+        record(3, A, 'CreatedEvent', 'm2', true, 'message'),
+        record(4, B, 'CreatedEvent', 'x1'),
+      ],
+    };
+    expect(await handler(event)).toEqual({ batchItemFailures: [] });
+    expect(
+      [...r.calls].sort((x, y) => `${x.mailbox}${x.graphItem}`.localeCompare(`${y.mailbox}${y.graphItem}`)),
+    ).toEqual([
+      { mailbox: `${A}@x.test`, ids: ['e1'], graphItem: 'event' },
+      { mailbox: `${A}@x.test`, ids: ['m1', 'm2'], graphItem: 'message' },
+      { mailbox: `${B}@x.test`, ids: ['x1'] },
+    ]);
+    expect(published(calls).map((e) => e.data.item?.subject)).toEqual(['m1', 'e1', 'm2', 'x1']);
   });
 
   it('reads the items of what a catch-up found (resync Create and Update), not of its Deletes or read-flag changes', async () => {

@@ -8,15 +8,19 @@ import { describe, expect, it } from 'vitest';
 import { mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
 import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
 import { clientStateFor } from '../../../functions/graph/client-state.ts';
+import type { GraphWorkStore } from '../../../functions/receiver/graph-receive.ts';
 import { createReceiverHandler } from '../../../functions/receiver/http.ts';
-import { CALLBACK_KEY, fakeWorld } from '../../support/fakes/index.ts';
-import { changeItem, graphRequest, lifecycleItem } from '../../support/graph-push.ts';
+import { CALLBACK_KEY, type FakeSubscriptionTable, fakeWorld } from '../../support/fakes/index.ts';
+import { changeItem, GRAPH_TEST_USER_ID, graphRequest, lifecycleItem } from '../../support/graph-push.ts';
 
 const mailbox = 'ada@contoso.com';
 const mailboxKey = mailboxKeyOf(mailbox);
 const state = (generation: number, key = mailboxKey) => clientStateFor(CALLBACK_KEY, key, generation);
 
-function given(overrides: Partial<SubscriptionRecord> = {}, options: { graphWired?: boolean } = {}) {
+function given(
+  overrides: Partial<SubscriptionRecord> = {},
+  options: { graphWired?: boolean; graphWork?: (table: FakeSubscriptionTable) => GraphWorkStore } = {},
+) {
   const world = fakeWorld({ graphConnections: ['contoso-graph'] });
   const record: SubscriptionRecord = {
     mailboxKey,
@@ -49,12 +53,18 @@ function given(overrides: Partial<SubscriptionRecord> = {}, options: { graphWire
     advance: world.table.advance.bind(world.table),
   };
   const metrics = new Map<string, number>();
+  const warnings: Array<{ message: string; fields: unknown }> = [];
   const handler = createReceiverHandler({
     ...world.receiveDeps,
     store,
-    ...(options.graphWired === false ? {} : { graphWork: world.table }),
+    ...(options.graphWired === false ? {} : { graphWork: options.graphWork?.(world.table) ?? world.table }),
     callbackKey: async () => CALLBACK_KEY,
-    logger: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+    logger: {
+      debug: () => {},
+      info: () => {},
+      warn: (message, fields) => warnings.push({ message, fields }),
+      error: () => {},
+    },
     metrics: {
       count: (name, value = 1) => metrics.set(name, (metrics.get(name) ?? 0) + value),
       flush: () => {},
@@ -66,7 +76,7 @@ function given(overrides: Partial<SubscriptionRecord> = {}, options: { graphWire
     );
     return { status: response.statusCode, body: response.body };
   };
-  return { world, handler, post, metrics, reads: () => reads };
+  return { world, handler, post, metrics, warnings, reads: () => reads };
 }
 
 describe('receiver: Graph routes', () => {
@@ -105,7 +115,13 @@ describe('receiver: Graph routes', () => {
     const { post, world, reads } = given();
     const items = [
       changeItem({ subscriptionId: 'SM2', clientState: state(2), changeType: 'created', itemId: 'M1' }),
-      changeItem({ subscriptionId: 'SE3', clientState: state(3), changeType: 'updated', itemId: 'E1' }),
+      changeItem({
+        subscriptionId: 'SE3',
+        clientState: state(3),
+        changeType: 'updated',
+        itemId: 'E1',
+        kind: 'event',
+      }),
       changeItem({ subscriptionId: 'SM2', clientState: state(2), changeType: 'deleted', itemId: 'M0' }),
     ];
     expect(await post(items)).toMatchObject({ status: 202 });
@@ -115,8 +131,17 @@ describe('receiver: Graph routes', () => {
       'notification.ModifiedEvent',
       'notification.DeletedEvent',
     ]);
-    // No enrichment hints: the processor's reads are EWS GetItem, which a Graph connection cannot serve.
-    expect(world.publisher.messages().map((m) => m.attributes)).toEqual([undefined, undefined, undefined]);
+    // The enrichment hints say which Graph read each item needs; one publish per run of a kind,
+    // in Graph's order.
+    const hints = (graphItem: string) => ({
+      'bridge.connection': 'contoso-graph',
+      'bridge.graphItem': graphItem,
+    });
+    expect(world.publisher.messages().map((m) => m.attributes)).toEqual([
+      hints('message'),
+      hints('event'),
+      hints('message'),
+    ]);
     const [first] = world.publisher.events(mailboxKey);
     expect(first?.data).toMatchObject({
       mailbox,
@@ -140,6 +165,7 @@ describe('receiver: Graph routes', () => {
     ).toMatchObject({ status: 202 });
     expect(world.publisher.events(mailboxKey)).toHaveLength(1);
     expect(metrics.get('Rejections')).toBe(1);
+    expect(metrics.get('GraphClientStateRejections')).toBe(1);
   });
 
   it('notes lifecycle notifications as renewer work for that subscription, idempotently', async () => {
@@ -246,6 +272,115 @@ describe('receiver: Graph routes', () => {
     const { post } = given({}, { graphWired: false });
     expect(await post([changeItem({ subscriptionId: 'SM2', clientState: state(2) })])).toMatchObject({
       status: 404,
+    });
+  });
+
+  describe("the notification's user must be the mailbox's", () => {
+    const other = '0b0e0000-0000-4000-8000-00000000beef';
+    const pinned = (world: ReturnType<typeof given>['world']) =>
+      world.table.peek(mailboxKey)?.graph?.objectId;
+
+    it('the first verified change pins the object id it names; a later one naming another user is refused, logged, not published', async () => {
+      const { post, world, metrics, warnings } = given();
+      expect(pinned(world)).toBeUndefined();
+      expect(
+        await post([changeItem({ subscriptionId: 'SM2', clientState: state(2), itemId: 'M1' })]),
+      ).toMatchObject({ status: 202 });
+      expect(pinned(world)).toBe(GRAPH_TEST_USER_ID);
+      expect(world.publisher.events(mailboxKey)).toHaveLength(1);
+
+      expect(
+        await post([
+          changeItem({ subscriptionId: 'SM2', clientState: state(2), itemId: 'M2', userId: other }),
+          changeItem({ subscriptionId: 'SM2', clientState: state(2), itemId: 'M3' }),
+        ]),
+      ).toMatchObject({ status: 202 });
+      expect(world.publisher.events(mailboxKey).map((e) => e.subject)).toEqual(['M1', 'M3']);
+      expect(metrics.get('GraphNotificationsRefused')).toBe(1);
+      expect(warnings).toEqual([
+        {
+          message: expect.stringMatching(/refused: its resource does not name the user/),
+          fields: expect.objectContaining({
+            mailboxKey,
+            subscriptionId: 'SM2',
+            decision: 'foreignResource',
+            resource: `Users/${other}/Messages/M2`,
+          }),
+        },
+      ]);
+      expect(pinned(world)).toBe(GRAPH_TEST_USER_ID);
+    });
+
+    it('with an object id pinned: the same id in another case and the address are the mailbox; an unreadable resource is refused', async () => {
+      const { post, world, metrics } = given({
+        graph: {
+          userId: mailbox,
+          objectId: GRAPH_TEST_USER_ID,
+          messages: { generation: 2, subscriptionId: 'SM2' },
+        },
+      });
+      const unreadable = {
+        ...changeItem({ subscriptionId: 'SM2', clientState: state(2), itemId: 'M9' }),
+        resource: 'Users/x/mailFolders/y/Messages/M9',
+      };
+      expect(
+        await post([
+          changeItem({
+            subscriptionId: 'SM2',
+            clientState: state(2),
+            itemId: 'M1',
+            userId: GRAPH_TEST_USER_ID.toUpperCase(),
+          }),
+          changeItem({ subscriptionId: 'SM2', clientState: state(2), itemId: 'M2', userId: mailbox }),
+          unreadable,
+        ]),
+      ).toMatchObject({ status: 202 });
+      expect(world.publisher.events(mailboxKey).map((e) => e.subject)).toEqual(['M1', 'M2']);
+      expect(metrics.get('GraphNotificationsRefused')).toBe(1);
+    });
+
+    it('two users in the first batch: the first pins, the other is refused', async () => {
+      const { post, world } = given();
+      await post([
+        changeItem({ subscriptionId: 'SM2', clientState: state(2), itemId: 'M1', userId: other }),
+        changeItem({ subscriptionId: 'SM2', clientState: state(2), itemId: 'M2' }),
+      ]);
+      expect(pinned(world)).toBe(other);
+      expect(world.publisher.events(mailboxKey).map((e) => e.subject)).toEqual(['M1']);
+    });
+
+    it('a pin lost to a concurrent batch that pinned another id: nothing is published on its strength', async () => {
+      // Another batch of the same mailbox pins another id between this one's read and its pin.
+      const again = given(
+        {},
+        {
+          graphWork: (table) => ({
+            requestGraphWork: (key, request) => table.requestGraphWork(key, request),
+            pinGraphUser: async (key, objectId) => {
+              await table.pinGraphUser(key, other);
+              return table.pinGraphUser(key, objectId);
+            },
+          }),
+        },
+      );
+      expect(
+        await again.post([changeItem({ subscriptionId: 'SM2', clientState: state(2), itemId: 'M1' })]),
+      ).toMatchObject({ status: 202 });
+      expect(again.world.publisher.events(mailboxKey)).toEqual([]);
+      expect(again.metrics.get('GraphNotificationsRefused')).toBe(1);
+    });
+
+    it('lifecycle notifications name no user and are not checked; a pin that cannot be written answers 500', async () => {
+      const { post, world } = given();
+      world.table.failures.failOn('pinGraphUser', 1);
+      expect(await post([changeItem({ subscriptionId: 'SM2', clientState: state(2) })])).toMatchObject({
+        status: 500,
+      });
+      expect(world.publisher.events()).toEqual([]);
+      expect(await post([changeItem({ subscriptionId: 'SM2', clientState: state(2) })])).toMatchObject({
+        status: 202,
+      });
+      expect(world.publisher.events(mailboxKey)).toHaveLength(1);
     });
   });
 });

@@ -43,5 +43,8 @@ describe('the sweeper', () => {
     expect(await sweep()).toMatchObject({ stale: 1, enqueued: 1 });
     expect(lines).toEqual(['info: sweep done']);
     expect(counted.get('StaleSubscriptions')).toBe(1);
+    // Gauges every sweep sends, zero included (an alarm on them must see 0, not missing data).
+    expect(counted.get('GraphMailboxes')).toBe(0);
+    expect(counted.get('GraphSubscriptionsExpiring')).toBe(0);
   });
 });

@@ -97,16 +97,22 @@ describe('sweep', () => {
         messages: { generation: 2, subscriptionId: 'SM', expiresAt: now + halfLife + MINUTE },
       },
     });
+    // Renewal not working: a day from expiring (counted for the GraphSubscriptionsExpiring alarm);
+    // a removed one is nobody's concern.
+    record(world, 'graph-expiring', graph(now + 24 * 60 * MINUTE));
+    record(world, 'graph-removed', { ...graph(now + MINUTE), state: 'removed' });
     const summary = await sweep(world.sweepDeps);
     expect(summary).toEqual({
-      scanned: 19,
-      active: 12,
+      scanned: 21,
+      active: 13,
       stale: 1,
       renewing: 5,
       lost: 1,
       needingAttention: 1,
-      enqueued: 12,
-      byReason: { stale: 1, gap: 1, dead: 1, retry: 3, sync: 1, checkpoint: 1, renew: 2, lifecycle: 2 },
+      enqueued: 13,
+      byReason: { stale: 1, gap: 1, dead: 1, retry: 3, sync: 1, checkpoint: 1, renew: 3, lifecycle: 2 },
+      graphMailboxes: 6,
+      graphExpiring: 1,
     });
     const jobs = world.queue.receive();
     const byMailbox = Object.fromEntries(
@@ -125,6 +131,7 @@ describe('sweep', () => {
       'graph-removed-by-graph': 'lifecycle',
       'graph-obsolete': 'lifecycle',
       'graph-no-events': 'renew',
+      'graph-expiring': 'renew',
     });
     for (const job of jobs) expect(world.table.peek(job.mailboxKey)?.renewalQueuedAt).toBe(world.clock.now());
   });
