@@ -3,7 +3,8 @@
 // Issue 16: the local run under load, measured in-process over a steady-state window (after the
 // mailboxes are set up): CPU per push and per event, event-loop delay, the simulator's push
 // latency against its push timeout, the simulator's timer lag, the ingest queue's depth, memory.
-// LOAD_EXTRA_PIDS=pid,pid: also the CPU of those processes (emulators run elsewhere); LOAD_VARIANT:
+// The emulators' process's CPU is counted apart (otherProcesses*, first); LOAD_EXTRA_PIDS=pid,pid:
+// also the CPU of those processes; LOAD_VARIANT:
 // a label echoed in the output. (Issue 16.) With --cpu-prof, a CPU profile of the window only (node:inspector), for bench/profile-summary.ts.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -22,9 +23,10 @@ const procCpu = (pid: number) => {
   }
 };
 const otherPids = () =>
-  [...(process.env.LOAD_EXTRA_PIDS ?? '').split(',').filter(Boolean).map(Number)].filter(
-    (p): p is number => typeof p === 'number' && p > 0,
-  );
+  [
+    system.emulators.pid,
+    ...(process.env.LOAD_EXTRA_PIDS ?? '').split(',').filter(Boolean).map(Number),
+  ].filter((p): p is number => typeof p === 'number' && p > 0);
 
 const { values } = parseArgs({
   options: {
