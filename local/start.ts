@@ -394,7 +394,7 @@ function summary(report: RunReport): string {
     `  subscriptions lost by Exchange  ${report.subscriptionsLost}`,
     `  … of them healed                ${report.subscriptionsRecovered}`,
     `  mailboxes unhealed              ${report.unhealed}`,
-    `  heal time                       p50 ${report.healSeconds.p50} · p95 ${report.healSeconds.p95} · max ${report.maxHealSeconds} simulated seconds`,
+    `  heal time (ordinary losses)     p50 ${report.healSeconds.p50} · p95 ${report.healSeconds.p95} · max ${report.maxHealSeconds} simulated seconds`,
   ];
   if (report.massLosses.length > 0) {
     const m = report.massLossHealSeconds;
