@@ -1,5 +1,5 @@
 /**
- * The whole bridge on one machine, in one process: DynamoDB and SQS/SNS emulators with the
+ * The whole bridge on one machine: DynamoDB and SQS/SNS emulators (in a child process) with the
  * tables, queues and topics the CDK app defines; the EWS simulator standing in for Exchange; the
  * receiver behind a real HTTP port (requests turned into API Gateway events); the processor and
  * renewer fed by pollers the way Lambda's event source mappings feed them; the sweeper on a timer;
