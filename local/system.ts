@@ -186,7 +186,8 @@ async function start(options: LocalSystemOptions, clock: Clock, shutdown: Shutdo
     stop: () => shutdown.stop(),
     addMailboxes: async (signal) => {
       // Every mailbox's baseline and first Subscribe are due at once: more renewals run while
-      // they are (the function scales out in Lambda too), then back to the steady number.
+      // they are, then back to the steady number. (The stack's renewalConcurrency, 5 by default,
+      // is the knob in AWS; this only shortens the local run's start.)
       const stopExtra = pollers.addRenewers(options.setupRenewalConcurrency ?? SETUP_RENEWAL_CONCURRENCY);
       try {
         await addMailboxes({
