@@ -3,8 +3,11 @@
 // Issue 16: the local run under load, measured in-process over a steady-state window (after the
 // mailboxes are set up): CPU per push and per event, event-loop delay, the simulator's push
 // latency against its push timeout, the simulator's timer lag, the ingest queue's depth, memory.
-// LOAD_EXTRA_PIDS=pid,pid: also the CPU of those processes (emulators run elsewhere); LOAD_VARIANT:
-// a label echoed in the output. (Issue 16.) With --cpu-prof, a CPU profile of the window only (node:inspector), for bench/profile-summary.ts.
+// The emulators' process's CPU is counted apart (otherProcesses*, first); LOAD_EXTRA_PIDS=pid,pid:
+// also the CPU of those processes; LOAD_VARIANT:
+// a label echoed in the output. (Issue 16.) With --heap-prof <file>, a sampling heap profile of what
+// was allocated in the window and is still alive at its end (what grows), for DevTools or
+// bench/heap-summary.ts; memory then also shows the emulators' process. With --cpu-prof, a CPU profile of the window only (node:inspector), for bench/profile-summary.ts.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -22,9 +25,10 @@ const procCpu = (pid: number) => {
   }
 };
 const otherPids = () =>
-  [...(process.env.LOAD_EXTRA_PIDS ?? '').split(',').filter(Boolean).map(Number)].filter(
-    (p): p is number => typeof p === 'number' && p > 0,
-  );
+  [
+    system.emulators.pid,
+    ...(process.env.LOAD_EXTRA_PIDS ?? '').split(',').filter(Boolean).map(Number),
+  ].filter((p): p is number => typeof p === 'number' && p > 0);
 
 const { values } = parseArgs({
   options: {
@@ -36,6 +40,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '5' },
     chaos: { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    'heap-prof': { type: 'string' },
     'no-settle': { type: 'boolean', default: false },
     flood: { type: 'string' },
     'no-batch-window': { type: 'boolean', default: false },
@@ -178,6 +183,21 @@ if (values['cpu-prof']) {
   await session.post('Profiler.setSamplingInterval', { interval: 500 });
   await session.post('Profiler.start');
 }
+if (values['heap-prof']) {
+  if (!values['cpu-prof']) session.connect();
+  // Every 64 KB allocated on average: cheap enough for minutes of a busy run.
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 65_536 });
+}
+/** Resident memory of another process (the emulators'), MB. */
+const procRssMB = (pid: number | undefined) => {
+  if (pid === undefined) return undefined;
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
+    return line ? Math.round(Number(line[1]) / 1024) : undefined;
+  } catch {
+    return undefined;
+  }
+};
 const eld = monitorEventLoopDelay({ resolution: 10 });
 eld.enable();
 counting = true;
@@ -186,7 +206,14 @@ const cpu0 = process.cpuUsage();
 const others0 = otherPids().map(procCpu);
 const t0 = performance.now();
 const sim0 = system.clock.now();
-const samples: { t: number; ingest: number; events: number; rssMB: number; heapMB: number }[] = [];
+const samples: {
+  t: number;
+  ingest: number;
+  events: number;
+  rssMB: number;
+  heapMB: number;
+  emulatorsRssMB: number | undefined;
+}[] = [];
 for (let i = 0; i < seconds; i++) {
   await new Promise((res) => setTimeout(res, 1000));
   const depths = await system.queueDepths();
@@ -197,6 +224,7 @@ for (let i = 0; i < seconds; i++) {
     events: depths.FanoutEvents ?? 0,
     rssMB: Math.round(m.rss / 2 ** 20),
     heapMB: Math.round(m.heapUsed / 2 ** 20),
+    emulatorsRssMB: procRssMB(system.emulators.pid),
   });
 }
 const wall = (performance.now() - t0) / 1000;
@@ -209,8 +237,12 @@ const after = counters();
 if (values['cpu-prof']) {
   const { profile } = await session.post('Profiler.stop');
   writeFileSync(values['cpu-prof'], JSON.stringify(profile));
-  session.disconnect();
 }
+if (values['heap-prof']) {
+  const { profile } = await session.post('HeapProfiler.stopSampling');
+  writeFileSync(values['heap-prof'], JSON.stringify(profile));
+}
+if (values['cpu-prof'] || values['heap-prof']) session.disconnect();
 
 const inWindow = system.simulator.deliveries().filter((d) => d.startedAt >= sim0 && d.startedAt < sim1);
 const realMs = (simMs: number) => simMs / timeScale;
@@ -265,7 +297,27 @@ const result = {
   pushStartLagRealMs: { p50: round(pct(lag, 50)), p99: round(pct(lag, 99)), max: round(Math.max(0, ...lag)) },
   ingestDepth: samples.map((s) => s.ingest),
   eventsQueueDepthEnd: samples.at(-1)?.events,
-  memoryMB: { rssEnd: samples.at(-1)?.rssMB, heapEnd: samples.at(-1)?.heapMB },
+  memoryMB: {
+    rssEnd: samples.at(-1)?.rssMB,
+    heapEnd: samples.at(-1)?.heapMB,
+    emulatorsRssEnd: samples.at(-1)?.emulatorsRssMB,
+    // Growth over the window, MB per real minute (first to last sample).
+    perMinute: (() => {
+      const first = samples[0];
+      const last = samples.at(-1);
+      if (first === undefined || last === undefined || last.t === first.t) return undefined;
+      const rate = (a: number | undefined, b: number | undefined) =>
+        a === undefined || b === undefined ? undefined : round(((b - a) * 60) / (last.t - first.t));
+      return {
+        rss: rate(first.rssMB, last.rssMB),
+        heap: rate(first.heapMB, last.heapMB),
+        emulatorsRss: rate(first.emulatorsRssMB, last.emulatorsRssMB),
+      };
+    })(),
+  },
+  memorySamples: samples
+    .filter((_, i) => i % 15 === 0 || i === samples.length - 1)
+    .map((s) => ({ t: s.t, rssMB: s.rssMB, heapMB: s.heapMB, emulatorsRssMB: s.emulatorsRssMB })),
   sdkCallsPerSecond: Object.fromEntries(
     [...ops]
       .sort((a, b) => b[1].n - a[1].n)

@@ -12,6 +12,7 @@ import { benchEdge } from './edge.ts';
 import { benchEnrichment, formatEnrichment } from './enrichment.ts';
 import { benchGraphReceiver } from './graph-receiver.ts';
 import { type Comparison, formatComparison } from './harness.ts';
+import { benchLocalClients } from './local-clients.ts';
 import { benchReceiver } from './receiver.ts';
 import { benchSweepCost, formatSweepCost } from './sweep-cost.ts';
 
@@ -26,6 +27,7 @@ const benchmarks: Array<[string, (progress: (line: string) => void) => Promise<B
   ['receiver', async (progress) => ({ comparisons: await benchReceiver(progress) })],
   ['graph-receiver', async (progress) => ({ comparisons: await benchGraphReceiver(progress) })],
   ['edge', async (progress) => ({ comparisons: await benchEdge(progress) })],
+  ['local-clients', async (progress) => ({ comparisons: await benchLocalClients(progress) })],
   [
     'enrichment',
     async (progress) => {

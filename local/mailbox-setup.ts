@@ -16,10 +16,19 @@ export async function addMailboxes(args: {
   readonly sweep: () => Promise<unknown>;
   readonly records: () => Promise<SubscriptionRecord[]>;
   readonly options: LocalSystemOptions;
+  /** Ends the setup early: no more adds, no more waiting (what was added stays added). */
+  readonly signal?: AbortSignal;
 }): Promise<void> {
-  const { watched, options } = args;
+  const { watched, options, signal } = args;
   const logTo = options.log;
-  for (const mailbox of args.mailboxes) {
+  // A few adds at once, as several operators would: each waits on the table and the secrets
+  // most of its time, and a thousand one after another took minutes before the first sweep.
+  const queue = [...args.mailboxes];
+  const addNext = async (): Promise<void> => {
+    for (let mailbox = queue.shift(); mailbox !== undefined && !signal?.aborted; mailbox = queue.shift())
+      await addOne(mailbox);
+  };
+  const addOne = async (mailbox: string): Promise<void> => {
     const response = await addRetryingTransient(
       () =>
         args.admin({
@@ -52,12 +61,16 @@ export async function addMailboxes(args: {
         extra: { error: response.error.message },
       });
     }
-  }
+  };
+  await Promise.all(Array.from({ length: CONCURRENT_ADDS }, () => addNext()));
+  if (signal?.aborted) return;
   // The schedule's next sweep would hand them to the renewer within a simulated minute; one
   // now saves starting that long.
   await args.sweep();
-  await untilSetUp(watched, args.records, logTo, options.progress);
+  await untilSetUp(watched, args.records, logTo, options.progress, signal);
 }
+
+const CONCURRENT_ADDS = 8;
 
 /**
  * AWS errors that say "try again" (what the SDK's own retry treats as transient): an add that
@@ -99,15 +112,17 @@ async function untilSetUp(
   records: () => Promise<SubscriptionRecord[]>,
   log: LocalSystemOptions['log'],
   progress: LocalSystemOptions['progress'],
+  signal: AbortSignal | undefined,
 ): Promise<void> {
   const failed = new Set<string>();
+  const watching = new Set(mailboxes);
   let said = '';
   let saidAt = 0;
-  for (;;) {
+  while (!signal?.aborted) {
     let watched = 0;
     let waiting = 0;
     for (const record of await records()) {
-      if (!mailboxes.includes(record.mailbox)) continue;
+      if (!watching.has(record.mailbox)) continue;
       const setup = setupOf(record);
       if (setup.kind === 'watched') watched++;
       else if (setup.kind === 'failed' && !failed.has(record.mailbox)) {

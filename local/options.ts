@@ -46,6 +46,8 @@ export interface LocalSystemOptions {
   readonly processorConcurrency?: number;
   /** Renewals running at once. @default 3 */
   readonly renewalConcurrency?: number;
+  /** More renewals running at once while the mailboxes are being set up. @default 12 */
+  readonly setupRenewalConcurrency?: number;
   /** Enrichment (GetItem between the ingest queue and the topic): the mode for every mailbox, or off. @default 'default' */
   readonly enrich?: 'none' | 'default' | 'full';
   /** Where the functions' log lines go. @default nowhere */

@@ -21,7 +21,7 @@ export function startPollers(args: {
   readonly processor: { readonly queue: Queue; readonly handler: SqsBatchHandler };
   readonly renewer: { readonly queue: Queue; readonly handler: SqsBatchHandler };
   readonly audit: { readonly queue: Queue; readonly handler: SqsBatchHandler };
-}): void {
+}): Pollers {
   const { emulators, options, shutdown } = args;
   const poll = (
     name: string,
@@ -50,6 +50,7 @@ export function startPollers(args: {
     });
     poller.start();
     shutdown.add(() => poller.stop());
+    return poller;
   };
   // Batching windows (real ms; see SqsPoller): short for the processor, whose delay events see;
   // longer for the audit consumer. Waited only once a receive finds the queue empty: waiting after
@@ -65,6 +66,25 @@ export function startPollers(args: {
   for (let i = 0; i < Math.max(1, options.renewalConcurrency ?? 3); i++)
     poll('renewer', args.renewer.queue, args.renewer.handler, 5, 5, 0);
   poll('audit', args.audit.queue, args.audit.handler, 10, 1, 200);
+  return {
+    addRenewers(count) {
+      const extra = Array.from({ length: Math.max(0, count) }, () =>
+        poll('renewer', args.renewer.queue, args.renewer.handler, 5, 5, 0),
+      );
+      return async () => {
+        await Promise.all(extra.map((poller) => poller.stop({ finishReceive: true })));
+      };
+    },
+  };
+}
+
+export interface Pollers {
+  /**
+   * Runs `count` more renewals at once until the returned function is called (and has let the
+   * batches under way finish): for setting up many mailboxes, whose baselines and first
+   * subscriptions are all due at once (Lambda would scale the renewer out the same way).
+   */
+  addRenewers(count: number): () => Promise<void>;
 }
 
 /** The sweeper every simulated minute, as the EventBridge schedule runs it. */

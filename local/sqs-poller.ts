@@ -85,9 +85,14 @@ export class SqsPoller {
     })();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops after the batch under way. `finishReceive`: let a receive under way end by itself (at
+   * most its long-poll wait) rather than abort it, so no message it is being handed sits invisible
+   * until its visibility timeout runs out: for a poller stopped while the others go on.
+   */
+  async stop(options: { readonly finishReceive?: boolean } = {}): Promise<void> {
     this.#running = false;
-    this.#abort.abort();
+    if (!options.finishReceive) this.#abort.abort();
     await this.#loop;
   }
 

@@ -171,8 +171,28 @@ process.stdout.write(
   `exchange-push-bridge: starting the local run (${flags.mailboxes} mailboxes, time x${flags.timeScale}${flags.chaos ? ', chaos' : ''})…\n`,
 );
 const startedAt = Date.now();
+// Ctrl-C while the mailboxes are set up (a thousand take a minute or more) ends the setup and
+// goes on to the drain and the report, on the mailboxes added so far.
+const setup = new AbortController();
+let stopRequested: string | undefined;
+let onStopRequest = (reason: string) => {
+  stopRequested ??= reason;
+  setup.abort();
+};
+let interrupts = 0;
+const onSignal = (signal: string) => {
+  interrupts++;
+  if (interrupts > 1) {
+    process.stderr.write('stopping now, without the report\n');
+    process.exit(130);
+  }
+  onStopRequest(signal);
+};
+process.on('SIGINT', () => onSignal('Ctrl-C'));
+process.on('SIGTERM', () => onSignal('SIGTERM'));
 try {
   system = await startLocalSystem({
+    addMailboxes: false,
     clock,
     mailboxes: flags.mailboxes,
     changeRate: flags.changeRate,
@@ -192,8 +212,10 @@ try {
         );
     },
   });
+  if (stopRequested === undefined) await system.addMailboxes({ signal: setup.signal });
 } catch (e) {
   process.stderr.write(`the local run could not start: ${e instanceof Error ? e.message : String(e)}\n`);
+  await system?.stop();
   process.exit(1);
 }
 const running = system;
@@ -394,7 +416,7 @@ function summary(report: RunReport): string {
     `  subscriptions lost by Exchange  ${report.subscriptionsLost}`,
     `  … of them healed                ${report.subscriptionsRecovered}`,
     `  mailboxes unhealed              ${report.unhealed}`,
-    `  heal time                       p50 ${report.healSeconds.p50} · p95 ${report.healSeconds.p95} · max ${report.maxHealSeconds} simulated seconds`,
+    `  heal time (ordinary losses)     p50 ${report.healSeconds.p50} · p95 ${report.healSeconds.p95} · max ${report.maxHealSeconds} simulated seconds`,
   ];
   if (report.massLosses.length > 0) {
     const m = report.massLossHealSeconds;
@@ -426,17 +448,10 @@ function summary(report: RunReport): string {
   return `${lines.join('\n')}\n${flags.reportFile ? `written to ${flags.reportFile}\n` : ''}`;
 }
 
-let interrupts = 0;
-const onSignal = (signal: string) => {
-  interrupts++;
-  if (interrupts > 1) {
-    process.stderr.write('stopping now, without the report\n');
-    process.exit(130);
-  }
-  void finish(signal);
-};
-process.on('SIGINT', () => onSignal('Ctrl-C'));
-process.on('SIGTERM', () => onSignal('SIGTERM'));
-if (flags.duration !== undefined)
-  setTimeout(() => void finish(`${flags.duration} s are up`), flags.duration * 1000).unref();
-await render();
+onStopRequest = (reason) => void finish(reason);
+if (stopRequested !== undefined) await finish(`${stopRequested} during setup`);
+else {
+  if (flags.duration !== undefined)
+    setTimeout(() => void finish(`${flags.duration} s are up`), flags.duration * 1000).unref();
+  await render();
+}

@@ -1,5 +1,5 @@
 /**
- * The whole bridge on one machine, in one process: DynamoDB and SQS/SNS emulators with the
+ * The whole bridge on one machine: DynamoDB and SQS/SNS emulators (in a child process) with the
  * tables, queues and topics the CDK app defines; the EWS simulator standing in for Exchange; the
  * receiver behind a real HTTP port (requests turned into API Gateway events); the processor and
  * renewer fed by pollers the way Lambda's event source mappings feed them; the sweeper on a timer;
@@ -58,6 +58,12 @@ export interface LocalSystem {
   readonly deliveries: ReadonlyMap<string, number>;
   /** Runs one admin command, exactly as the CLI would. */
   admin(command: Record<string, unknown>): Promise<AdminResponse>;
+  /**
+   * Adds (watches) every simulator mailbox, as `startLocalSystem` does unless told
+   * `addMailboxes: false`, and waits until each is watched; `signal` ends the wait early (Ctrl-C
+   * during setup: the run then drains and reports on the mailboxes added so far).
+   */
+  addMailboxes(options?: { readonly signal?: AbortSignal }): Promise<void>;
   /** Runs a sweep now (besides the timer). */
   sweep(): Promise<SweepSummary>;
   /** Every subscription record. */
@@ -150,7 +156,7 @@ async function start(options: LocalSystemOptions, clock: Clock, shutdown: Shutdo
 
   // 5. Event source mappings and the schedule, as Lambda would run them.
   const deliveries = new Deliveries();
-  startPollers({
+  const pollers = startPollers({
     emulators: aws.emulators,
     options,
     shutdown,
@@ -178,20 +184,30 @@ async function start(options: LocalSystemOptions, clock: Clock, shutdown: Shutdo
     staleSlackMs: options.policy?.staleSlackMs ?? DEFAULT_POLICY.staleSlackMs,
     healAllowanceMs: options.policy?.retryMaxMs ?? DEFAULT_POLICY.retryMaxMs,
     stop: () => shutdown.stop(),
+    addMailboxes: async (signal) => {
+      // Every mailbox's baseline and first Subscribe are due at once: more renewals run while
+      // they are, then back to the steady number. (The stack's renewalConcurrency, 5 by default,
+      // is the knob in AWS; this only shortens the local run's start.)
+      const stopExtra = pollers.addRenewers(options.setupRenewalConcurrency ?? SETUP_RENEWAL_CONCURRENCY);
+      try {
+        await addMailboxes({
+          mailboxes: simulator.mailboxes().map((mailbox) => mailbox.address),
+          watched: watchedMailboxes,
+          admin: (command) => system.admin(command),
+          sweep: system.sweep,
+          records: () => system.records(),
+          options,
+          ...(signal ? { signal } : {}),
+        });
+      } finally {
+        await stopExtra();
+      }
+    },
   });
 
   // 7. The mailboxes, added through the same admin code the CLI uses, and like the CLI waiting
   // until each is watched: the lifecycle takes its baseline, then subscribes.
-  if (options.addMailboxes ?? true) {
-    await addMailboxes({
-      mailboxes: simulator.mailboxes().map((mailbox) => mailbox.address),
-      watched: watchedMailboxes,
-      admin: (command) => system.admin(command),
-      sweep: system.sweep,
-      records: () => system.records(),
-      options,
-    });
-  }
+  if (options.addMailboxes ?? true) await system.addMailboxes();
   return system;
 }
 
@@ -210,6 +226,7 @@ function localSystem(parts: {
   readonly staleSlackMs: number;
   readonly healAllowanceMs: number;
   readonly stop: () => Promise<void>;
+  readonly addMailboxes: (signal: AbortSignal | undefined) => Promise<void>;
 }): LocalSystem {
   const { clock, receiverUrl, simulator, functions, watchedMailboxes, stop } = parts;
   const { emulators, resources } = parts.aws;
@@ -236,6 +253,7 @@ function localSystem(parts: {
     deliveries,
     keepUp: () => parts.keepUp.last(),
     admin: (command) => admin(command),
+    addMailboxes: (options = {}) => parts.addMailboxes(options.signal),
     sweep: () => sweeper(),
     async records() {
       const all: SubscriptionRecord[] = [];
@@ -342,6 +360,9 @@ function localSystem(parts: {
   };
   return system;
 }
+
+/** Renewals run at once, besides the steady ones, while the mailboxes are being set up. */
+const SETUP_RENEWAL_CONCURRENCY = 12;
 
 /** A queue's logical id without the stack's prefix and hash: `QueuesIngest`, `FanoutEventsDeadLetters`. */
 function queueName(id: string): string {

@@ -9,6 +9,7 @@ import { measureCost } from '../../bench/cost.ts';
 import { benchDecode } from '../../bench/decode.ts';
 import { benchEnrichment } from '../../bench/enrichment.ts';
 import { benchGraphReceiver } from '../../bench/graph-receiver.ts';
+import { benchLocalClients } from '../../bench/local-clients.ts';
 import { benchReceiver } from '../../bench/receiver.ts';
 import { measureSweepCost } from '../../bench/sweep-cost.ts';
 
@@ -30,6 +31,15 @@ describe('the timing benchmarks, one round of two iterations', () => {
       'receiver handler, heartbeat (StatusEvent)',
     ]);
     for (const r of results) expect(r.baselineMicros).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('local-clients: the unsigned clients make the signed ones’ calls on the same emulators', async () => {
+    const results = await benchLocalClients(() => {}, 'smoke');
+    expect(results.map((r) => [r.rounds, r.target])).toEqual([
+      [1, null],
+      [1, null],
+    ]);
+    for (const r of results) expect(r.candidateMicros).toBeGreaterThan(0);
   }, 60_000);
 
   it('enrichment: items reach the Events queue with data.item, and every floor hop is timed', async () => {

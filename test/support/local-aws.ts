@@ -1,5 +1,5 @@
 /**
- * Emulated AWS for integration tests: dynalite and fauxqs in this process, with the tables and
+ * Emulated AWS for integration tests: dynalite and fauxqs (in their child process), with the tables and
  * queues the CDK app defines (provisioned from the synthesized template), and helpers to count
  * SDK calls or make them fail.
  */

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { AdminResponse } from '../../../functions/admin/commands.ts';
-import { addRetryingTransient } from '../../../local/mailbox-setup.ts';
+import { mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
+import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
+import { addMailboxes, addRetryingTransient } from '../../../local/mailbox-setup.ts';
 
 const failure = (name: string): AdminResponse => ({
   ok: false,
@@ -40,5 +42,92 @@ describe('adding the local run mailboxes', () => {
     const a = answers(failure('TimeoutError'));
     expect(await addRetryingTransient(a.add, a.pause)).toEqual(failure('TimeoutError'));
     expect(a.calls).toHaveLength(5);
+  });
+});
+
+describe('setting up the local run mailboxes', () => {
+  const record = (mailbox: string, state: SubscriptionRecord['state']): SubscriptionRecord => ({
+    mailboxKey: mailboxKeyOf(mailbox),
+    mailbox,
+    connection: 'local',
+    folders: 'all',
+    eventTypes: ['CreatedEvent'],
+    statusFrequency: 1,
+    state,
+    generation: 1,
+    ...(state === 'active' ? {} : { syncWork: 'baseline' as const }),
+    attempts: 0,
+    createdAt: 0,
+    updatedAt: 0,
+  });
+  const mailboxes = Array.from({ length: 20 }, (_, i) => `m${i}@contoso.test`);
+
+  it('adds several mailboxes at once, every one of them, then waits until each is watched', async () => {
+    let running = 0;
+    let most = 0;
+    const added: string[] = [];
+    const watched: string[] = [];
+    let sweeps = 0;
+    await addMailboxes({
+      mailboxes,
+      watched,
+      admin: async (command) => {
+        running++;
+        most = Math.max(most, running);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        running--;
+        added.push(String(command.mailbox));
+        return success;
+      },
+      sweep: async () => {
+        sweeps++;
+      },
+      records: async () => added.map((mailbox) => record(mailbox, 'active')),
+      options: {},
+    });
+    expect([...added].sort()).toEqual([...mailboxes].sort());
+    expect([...watched].sort()).toEqual([...mailboxes].sort());
+    expect(most).toBeGreaterThan(1);
+    expect(sweeps).toBe(1);
+  });
+
+  it('stops adding and waiting when its signal is aborted (Ctrl-C during setup)', async () => {
+    const setup = new AbortController();
+    const added: string[] = [];
+    const watched: string[] = [];
+    await addMailboxes({
+      mailboxes,
+      watched,
+      admin: async (command) => {
+        added.push(String(command.mailbox));
+        if (added.length === 3) setup.abort();
+        return success;
+      },
+      sweep: async () => {},
+      // Never watched: only the signal ends the wait.
+      records: async () => added.map((mailbox) => record(mailbox, 'subscribing')),
+      options: {},
+      signal: setup.signal,
+    });
+    expect(added.length).toBeLessThan(mailboxes.length);
+    expect(watched).toEqual(added);
+  });
+
+  it('ends the wait for mailboxes not yet watched when the signal is aborted then', async () => {
+    const setup = new AbortController();
+    let looks = 0;
+    await addMailboxes({
+      mailboxes: mailboxes.slice(0, 2),
+      watched: [],
+      admin: async () => success,
+      sweep: async () => {},
+      records: async () => {
+        if (++looks === 2) setup.abort();
+        return mailboxes.slice(0, 2).map((mailbox) => record(mailbox, 'subscribing'));
+      },
+      options: {},
+      signal: setup.signal,
+    });
+    expect(looks).toBe(2);
   });
 });

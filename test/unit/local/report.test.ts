@@ -431,8 +431,11 @@ describe('the report tells backlog from loss', () => {
       },
     ]);
     expect(report.massLossHealSeconds).toEqual({ p50: 600, p95: 1140, max: 1140 });
-    // The scattered loss's hour-long heal shows in the overall figures only.
+    // The scattered loss's hour-long heal shows in the ordinary figures, and only it: the mass
+    // loss's heals (10 minutes at the median) stay out of them.
     expect(report.maxHealSeconds).toBe(3600);
+    expect(report.healSeconds).toEqual({ p50: 3600, p95: 3600 });
+    expect(report).toMatchObject({ subscriptionsLost: 21, subscriptionsRecovered: 20 });
   });
 
   it('has no mass loss figures when none struck', () => {
