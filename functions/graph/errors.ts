@@ -14,6 +14,7 @@ export type GraphOperation =
   | 'getSubscription'
   | 'delta'
   | 'mailFolders'
+  | 'getItem'
   | 'token';
 
 export type GraphErrorCategory =

@@ -27,9 +27,10 @@ import {
   graphWorkOf,
 } from '../domain/graph-mailbox.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
+import type { PushedItem, PushedItemListChanges } from '../domain/pushed-item-list.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
-import type { GraphNotification, LifecycleEvent } from '../graph/notification.ts';
-import type { SubscriptionStore } from './receive.ts';
+import type { ChangeNotification, GraphNotification, LifecycleEvent } from '../graph/notification.ts';
+import type { PushedItemListWriter, SubscriptionStore } from './receive.ts';
 
 /** What lifecycle notifications ask of the renewer, for one mailbox. */
 export interface GraphWorkRequest {
@@ -51,6 +52,12 @@ export interface GraphReceiveDeps {
   readonly publisher: EventPublisher;
   /** Where lifecycle work is noted: the subscription record. */
   readonly graphWork: GraphWorkStore;
+  /**
+   * The items consumers were told exist (domain/pushed-item-list.ts), as for EWS: a Graph delta
+   * round does not report an item created after its link and deleted again, so a catch-up after
+   * lost notifications asks Graph about each listed item it did not name.
+   */
+  readonly pushedItemList: PushedItemListWriter;
   readonly clock: Clock;
 }
 
@@ -103,6 +110,7 @@ export async function receiveGraph(
     if (first === undefined) return;
     const record = await deps.store.get(first.mailboxKey);
     const events: BridgeEvent[] = [];
+    const changes: ChangeNotification[] = [];
     const work: Array<{ resource: GraphResourceKind; work: GraphWork }> = [];
     const obsolete: string[] = [];
     const decided: Array<{ item: VerifiedNotification; decision: GraphDecision; published: number }> = [];
@@ -120,6 +128,7 @@ export async function receiveGraph(
               receivedAt: now,
             }),
           );
+          changes.push(notification);
           published = 1;
         } else if (placed.resource !== undefined) {
           work.push({ resource: placed.resource, work: graphWorkOf(notification.lifecycleEvent) });
@@ -140,7 +149,15 @@ export async function receiveGraph(
     // One publish per mailbox keeps its events in the order Graph sent them. No enrichment hints:
     // the processor reads items over EWS only, and a Graph connection would fail every read
     // (EnrichmentFailed, its alarm); Graph events go out as they came until Graph reads exist.
-    if (record !== undefined && events.length > 0) await deps.publisher.publish(first.mailboxKey, events);
+    const itemChanges = graphPushedItemListChanges(changes);
+    await Promise.all([
+      record !== undefined && events.length > 0
+        ? deps.publisher.publish(first.mailboxKey, events)
+        : undefined,
+      itemChanges.noted.length > 0 || itemChanges.forgotten.length > 0
+        ? deps.pushedItemList.record(first.mailboxKey, itemChanges, now)
+        : undefined,
+    ]);
     if (work.length > 0 || obsolete.length > 0)
       await deps.graphWork.requestGraphWork(first.mailboxKey, { work, obsolete });
     for (const { item, decision, published } of decided) {
@@ -184,4 +201,44 @@ export function place(
   const newest = Math.max(...GRAPH_RESOURCES.map((resource) => graph[resource]?.generation ?? 0));
   if (item.generation < newest || item.generation < record.generation) return { decision: 'superseded' };
   return { decision: 'stray' };
+}
+
+/**
+ * What Graph's change notifications change in the pushed-item list, net, in order: `created` notes
+ * the item (under its collection, `messages` or `events`, where a catch-up asks about it),
+ * `deleted` forgets it. Graph reports a move as `deleted` then `created` of the same immutable id:
+ * noted. Exported for the unit tests.
+ */
+export function graphPushedItemListChanges(changes: readonly ChangeNotification[]): PushedItemListChanges {
+  const net = new Map<string, PushedItem | 'forgotten'>();
+  for (const change of changes) {
+    const itemId = change.resourceData?.id ?? change.resource.split('/').pop();
+    const collection = graphCollectionOf(change);
+    if (itemId === undefined || itemId === '' || collection === undefined) continue;
+    if (change.changeType === 'created') {
+      net.delete(itemId);
+      net.set(itemId, { itemId, folderId: collection });
+    } else if (change.changeType === 'deleted') {
+      net.delete(itemId);
+      net.set(itemId, 'forgotten');
+    }
+  }
+  const noted: PushedItem[] = [];
+  const forgotten: string[] = [];
+  for (const [itemId, value] of net) {
+    if (value === 'forgotten') forgotten.push(itemId);
+    else noted.push(value);
+  }
+  return { noted, forgotten };
+}
+
+/** `Users/{id}/Messages/{id}` → messages, `Users/{id}/Events/{id}` → events (Graph's casing varies). */
+function graphCollectionOf(change: ChangeNotification): 'messages' | 'events' | undefined {
+  const segments = change.resource.toLowerCase().split('/');
+  if (segments.includes('messages')) return 'messages';
+  if (segments.includes('events')) return 'events';
+  const type = change.resourceData?.odataType?.toLowerCase() ?? '';
+  if (type.endsWith('.message')) return 'messages';
+  if (type.endsWith('.event')) return 'events';
+  return undefined;
 }

@@ -51,7 +51,9 @@ import {
   type MailFolder,
 } from '../graph/folders.ts';
 import type { GraphCallError, GraphClient } from '../graph/graph-client.ts';
+import { buildGetItem, decodeItemPresence, type GraphItemCollection } from '../graph/items.ts';
 import { isAdoptable, renewalDueAt, type SubscriptionResource } from '../graph/subscription.ts';
+import { type ItemPresence, type PushedItemList, reconcilePushedItemList } from './reconcile.ts';
 
 /** What the Graph lifecycle calls: the Graph client of the mailbox's connection. */
 export type GraphLifecycleClient = Pick<
@@ -110,6 +112,12 @@ export interface GraphRenewDeps {
   /** The Graph client of a connection, or undefined when no Graph connection has the name. */
   readonly graph: (connection: string) => Promise<GraphLifecycleClient | undefined>;
   readonly publisher: EventPublisher;
+  /**
+   * The items the receiver told consumers exist (domain/pushed-item-list.ts; Graph's are filed
+   * under `messages` or `events`): after a catch-up, each one its delta rounds did not name is
+   * asked about, and one Graph no longer has is published as a resync Delete.
+   */
+  readonly pushedItemList: PushedItemList;
   readonly queue: Pick<RenewalQueue, 'requeue'>;
   readonly callbackBaseUrl: string;
   readonly callbackKey: () => Promise<CallbackKey>;
@@ -509,7 +517,10 @@ class GraphJob {
   ): Promise<void> {
     const deps = this.#deps;
     const mailboxKey = this.record.mailboxKey;
-    const discriminator = `${resources.join('+')}@${deps.clock.now()}`;
+    const startedAt = deps.clock.now();
+    const discriminator = `${resources.join('+')}@${startedAt}`;
+    /** What the rounds named: consumers got an event for each, so the pushed-item list need not ask. */
+    const reported = new Map<string, 'present' | 'deleted'>();
     if (options.announce) {
       await this.#lifecycle(
         'gap-detected',
@@ -532,6 +543,8 @@ class GraphJob {
           : buildMessagesDelta({ userId: this.#userId, folderId });
       const publishPage =
         (round: 'full' | 'incremental', basis: string) => async (changes: readonly DeltaChange[]) => {
+          for (const change of changes)
+            reported.set(change.id, change.kind === 'present' ? 'present' : 'deleted');
           const events = changes.map((change) => this.#resyncEvent(scope, basis, change, round));
           if (events.length > 0) {
             await deps.publisher.publish(mailboxKey, events);
@@ -558,9 +571,71 @@ class GraphJob {
         updatedAt: deps.clock.now(),
       });
     }
+    await this.#reconcile(resources, reported, startedAt);
     if (!options.announce) return;
     this.#caughtUp.push(...resources);
     await this.#lifecycle('resynced', null, null, discriminator);
+  }
+
+  /**
+   * The deletions delta cannot report: an item created after the stored link (its creation
+   * notified, so consumers hold it) and deleted again before this round, its deletion's
+   * notification lost (`missed`) or made while no subscription existed (`subscriptionRemoved`),
+   * appears in no round. Each listed item of the caught-up resources the rounds did not name is
+   * asked for (GET, id only); one Graph no longer has becomes a resync Delete. The list is
+   * trimmed as after an EWS catch-up (renewer/reconcile.ts).
+   */
+  async #reconcile(
+    resources: readonly GraphResourceKind[],
+    reported: ReadonlyMap<string, 'present' | 'deleted'>,
+    startedAt: number,
+  ): Promise<void> {
+    const deps = this.#deps;
+    const collections = new Set<string>(resources);
+    const list = deps.pushedItemList;
+    const collectionOf = new Map<string, GraphItemCollection>();
+    const result = await reconcilePushedItemList(this.record, 'noWatermark', reported, startedAt, {
+      exchange: {
+        checkItems: async (_mailbox, itemIds) => {
+          const answers: ItemPresence[] = [];
+          for (const itemId of itemIds) answers.push(await this.#presence(itemId, collectionOf.get(itemId)));
+          return { ok: true, value: answers };
+        },
+      },
+      // Only this source's entries, of the resources caught up (an EWS entry left from before a
+      // migration names an EWS id, which Graph cannot be asked about).
+      pushedItemList: {
+        list: async function* (mailboxKey) {
+          for await (const item of list.list(mailboxKey)) {
+            if (item.folderId === null || !collections.has(item.folderId)) continue;
+            collectionOf.set(item.itemId, item.folderId === 'events' ? 'events' : 'messages');
+            yield item;
+          }
+        },
+        forget: (mailboxKey, itemIds) => list.forget(mailboxKey, itemIds),
+      },
+      publisher: {
+        publish: async (mailboxKey, events) => {
+          await deps.publisher.publish(mailboxKey, events);
+          this.#published += events.length;
+        },
+      },
+      clock: deps.clock,
+    });
+    if (!result.ok) throw new GraphStepFailed(result.error);
+  }
+
+  async #presence(itemId: string, collection: GraphItemCollection | undefined): Promise<ItemPresence> {
+    if (collection === undefined) return { undetermined: 'not listed under messages or events' };
+    const reply = unwrap(await this.#client.send(buildGetItem({ userId: this.#userId, collection, itemId })));
+    const presence = decodeItemPresence(reply, this.#deps.clock.now());
+    if (!presence.ok) {
+      // Throttling and passing failures end the job (retried as any Graph failure); anything
+      // else about one item leaves it listed, asked again at the next catch-up.
+      if (presence.error.retryable !== false) throw new GraphStepFailed(presence.error);
+      return { undetermined: presence.error.message };
+    }
+    return presence.value;
   }
 
   #resyncEvent(

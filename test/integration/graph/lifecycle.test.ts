@@ -16,13 +16,15 @@ import { mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
 import { workFor } from '../../../functions/domain/policy.ts';
 import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
 import type { GraphClient } from '../../../functions/graph/graph-client.ts';
+import { type ChangeNotification, decodeNotificationBody } from '../../../functions/graph/notification.ts';
 import { renewalDueAt } from '../../../functions/graph/subscription.ts';
+import { graphPushedItemListChanges } from '../../../functions/receiver/graph-receive.ts';
 import { runOpened } from '../../../functions/renewer/batch.ts';
 import { type GraphRenewDeps, runGraphJob } from '../../../functions/renewer/graph-lifecycle.ts';
 import { openJob } from '../../../functions/renewer/job.ts';
 import { sweep } from '../../../functions/sweeper/sweep.ts';
 import { type GraphSimulator, startGraphSimulator } from '../../../graph-simulator/server.ts';
-import { startWebhook, type Webhook } from '../../graph-simulator/support.ts';
+import { startWebhook, until, type Webhook } from '../../graph-simulator/support.ts';
 import { CALLBACK_KEY, FakeGraphDeltaStore, fakeWorld } from '../../support/fakes/index.ts';
 import { graphConnectionTo } from '../../support/graph-connection.ts';
 import { type SteppedClock, steppedClock } from '../../support/stepped-clock.ts';
@@ -70,6 +72,7 @@ async function setUp(options: { maxRetryWaitMs?: number } = {}) {
     deltas,
     graph: async (name) => (name === 'contoso-graph' ? counted : undefined),
     publisher: world.publisher,
+    pushedItemList: world.pushedItems,
     queue: world.queue,
     callbackBaseUrl: webhook.url,
     callbackKey: async () => CALLBACK_KEY,
@@ -215,6 +218,48 @@ describe('the Graph lifecycle against the stand-in', () => {
     });
     expect(await run()).toMatchObject({ kind: 'graphSettled', caughtUp: ['messages'], created: [] });
     expect(types(world)).toContain('resync.Create');
+  });
+
+  it('missed: an item created after the stored delta link, notified, then deleted with its notification lost, is published as a resync Delete', async () => {
+    // Delta reports how a folder stands against its link: an item created after the link and
+    // deleted before the catch-up appears in no round. Consumers hold it (its creation was
+    // notified): without the pushed-item list they would keep it for ever.
+    const { run, record, world } = await setUp();
+    await run();
+    const kept = graph.makeChange({ mailbox, itemType: 'message', kind: 'created', folder: 'inbox' });
+    const doomed = graph.makeChange({ mailbox, itemType: 'message', kind: 'created', folder: 'inbox' });
+    clock.advance(2_000);
+    const delivered = () =>
+      webhook
+        .notifications('/graph/notify')
+        .flatMap((r) => {
+          const batch = decodeNotificationBody(r.body);
+          return batch.ok ? batch.value.notifications : [];
+        })
+        .filter((n): n is ChangeNotification => n.kind === 'change');
+    await until(() => delivered().length >= 2, 'both creations notified');
+    // What the receiver notes as it publishes them.
+    await world.pushedItems.record(mailboxKey, graphPushedItemListChanges(delivered()), clock.now());
+    const subscriptionId = record().graph?.messages?.subscriptionId ?? '';
+    graph.missNotifications(subscriptionId, 1);
+    graph.makeChange({ mailbox, itemType: 'message', kind: 'deleted', itemId: doomed.immutableId });
+    expect(graph.losses({ subscriptionId }).map((l) => l.reason)).toEqual(['missed']);
+    await world.table.requestGraphWork(mailboxKey, {
+      work: [{ resource: 'messages', work: 'catchUp' }],
+      obsolete: [],
+    });
+    expect(await run()).toMatchObject({ kind: 'graphSettled', caughtUp: ['messages'] });
+    const deletes = world.publisher
+      .events(mailboxKey)
+      .filter((e) => e.type === 'exchange-push-bridge.resync.Delete')
+      .map((e) => e.subject);
+    expect(deletes).toEqual([doomed.immutableId]);
+    // The item that still exists was named by the round (present) or asked about; never deleted.
+    expect(deletes).not.toContain(kept.immutableId);
+    // The deleted one leaves the list; the other stays until a catch-up well after its note.
+    const listed = [];
+    for await (const item of world.pushedItems.list(mailboxKey)) listed.push(item.itemId);
+    expect(listed).not.toContain(doomed.immutableId);
   });
 
   it('reauthorizationRequired: PATCH, but not again within 10 minutes', async () => {

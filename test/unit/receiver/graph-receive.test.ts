@@ -101,6 +101,38 @@ describe('receiver: Graph routes', () => {
     expect(world.publisher.events()).toEqual([]);
   });
 
+  it('notes created items in the pushed-item list and forgets deleted ones, before the 202; 500 when it cannot', async () => {
+    const { post, world } = given();
+    const items = [
+      changeItem({ subscriptionId: 'SM2', clientState: state(2), changeType: 'created', itemId: 'M1' }),
+      changeItem({ subscriptionId: 'SM2', clientState: state(2), changeType: 'created', itemId: 'M2' }),
+      changeItem({ subscriptionId: 'SM2', clientState: state(2), changeType: 'updated', itemId: 'M3' }),
+      changeItem({ subscriptionId: 'SM2', clientState: state(2), changeType: 'deleted', itemId: 'M2' }),
+    ];
+    expect(await post(items)).toMatchObject({ status: 202 });
+    const listed = async () => {
+      const out = [];
+      for await (const item of world.pushedItems.list(mailboxKey)) out.push(item);
+      return out;
+    };
+    // Filed under the collection a catch-up asks Graph about (messages, not an EWS folder id).
+    expect(await listed()).toEqual([{ itemId: 'M1', folderId: 'messages', notedAt: world.clock.now() }]);
+
+    world.pushedItems.failures.failOn('record');
+    expect(
+      await post([
+        changeItem({ subscriptionId: 'SM2', clientState: state(2), changeType: 'deleted', itemId: 'M1' }),
+      ]),
+    ).toMatchObject({ status: 500 });
+    world.pushedItems.failures.heal();
+    expect(
+      await post([
+        changeItem({ subscriptionId: 'SM2', clientState: state(2), changeType: 'deleted', itemId: 'M1' }),
+      ]),
+    ).toMatchObject({ status: 202 });
+    expect(await listed()).toEqual([]);
+  });
+
   it('publishes verified changes as bridge events with stable ids; a redelivery is de-duplicated', async () => {
     const { post, world, reads } = given();
     const items = [
