@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { LossRecord } from '../../../graph-simulator/delivery.ts';
+import type { GraphChange } from '../../../graph-simulator/mailbox-store.ts';
+import type { SubscriptionView as GraphSubscriptionView } from '../../../graph-simulator/subscriptions.ts';
 import type { DeliveredEvent } from '../../../local/audit.ts';
 import {
   buildReport,
@@ -444,5 +447,196 @@ describe('the report tells backlog from loss', () => {
       mailboxes: [],
     });
     expect(report).toMatchObject({ massLosses: [], massLossHealSeconds: { p50: 0, p95: 0, max: 0 } });
+  });
+});
+
+describe('the local run report: Graph mailboxes', () => {
+  const grace = 'grace@contoso.test';
+  let graphSeq = 0;
+  const graphChange = (
+    kind: GraphChange['kind'],
+    at: number,
+    immutableId: string,
+    itemType: GraphChange['itemType'] = 'message',
+  ): GraphChange => ({
+    seq: ++graphSeq,
+    at,
+    mailbox: grace,
+    userId: 'u-grace',
+    itemType,
+    kind,
+    immutableId,
+    id: `default-${immutableId}`,
+    oldId: null,
+    folder: itemType === 'event' ? 'calendar' : 'inbox',
+    folderId: 'F',
+    oldFolder: null,
+    oldFolderId: null,
+    recurring: false,
+    subject: 's',
+  });
+  const graphSub = (
+    id: string,
+    resource: 'messages' | 'events',
+    createdAt: number,
+    state: GraphSubscriptionView['state'] = 'active',
+    endedAt: number | null = null,
+  ): GraphSubscriptionView => ({
+    id,
+    applicationId: 'app',
+    resource: `/users/${grace}/${resource}`,
+    changeType: 'created,updated,deleted',
+    clientState: null,
+    notificationUrl: '',
+    lifecycleNotificationUrl: null,
+    expirationDateTime: '',
+    includeResourceData: false,
+    immutableIds: true,
+    mailbox: grace,
+    state,
+    createdAt,
+    endedAt,
+    endReason: null,
+    reauthorizationRequiredSince: null,
+    paused: false,
+  });
+  const rest: RunState = {
+    inFlight: { ingest: 0, renewals: 0, audit: 0, graph: 0 },
+    deadLetters: {},
+    busyMailboxes: new Set(),
+  };
+  const resynced = (at: number): DeliveredEvent => ({
+    id: `r-${at}`,
+    type: 'exchange-push-bridge.subscription.resynced',
+    mailboxKey: 'g',
+    time: new Date(at).toISOString(),
+    data: { mailbox: grace },
+    receivedAt: at,
+  });
+  const report = (args: {
+    changes: GraphChange[];
+    delivered: DeliveredEvent[];
+    subscriptions: GraphSubscriptionView[];
+    losses?: LossRecord[];
+    state?: RunState;
+  }) =>
+    buildReport({
+      changes: [],
+      delivered: args.delivered,
+      deliveries: new Map(),
+      subscriptions: [],
+      mailboxes: [],
+      state: args.state ?? rest,
+      graph: {
+        changes: args.changes,
+        subscriptions: args.subscriptions,
+        losses: args.losses ?? [],
+        deliveries: [],
+        mailboxes: [grace],
+      },
+    });
+
+  it('judges Graph changes by immutable id, by source, and names a missing one with its source, item and notification', () => {
+    const changes = [
+      graphChange('created', T + S, 'A'),
+      graphChange('moved', T + 2 * S, 'A'),
+      graphChange('created', T + 3 * S, 'B'),
+      graphChange('deleted', T + 10 * S, 'B'),
+    ];
+    const subs = [graphSub('M1', 'messages', T), graphSub('E1', 'events', T)];
+    const lost: LossRecord = {
+      seq: 1,
+      at: T + 4 * S,
+      subscriptionId: 'M1',
+      channel: 'change',
+      changeSeq: changes[3]?.seq ?? 0,
+      reason: 'missed',
+    };
+    const r = report({
+      changes,
+      delivered: [notified('A', T + 2 * S), notified('B', T + 3 * S)],
+      subscriptions: subs,
+      losses: [lost],
+    });
+    expect(r).toMatchObject({
+      settled: true,
+      generatedChanges: 4,
+      missingChanges: 1,
+      awaitingChanges: 0,
+      unhealed: 0,
+    });
+    expect(r.bySource?.graph).toMatchObject({ mailboxes: 1, missingChanges: 1, generatedChanges: 4 });
+    expect(r.bySource?.ews).toMatchObject({ mailboxes: 0, missingChanges: 0 });
+    expect(r.missingExamples).toEqual([
+      expect.objectContaining({
+        source: 'graph',
+        mailbox: grace,
+        kind: 'deleted',
+        itemId: 'B',
+        lastEvent: {
+          type: 'exchange-push-bridge.notification.CreatedEvent',
+          time: new Date(T + 3 * S).toISOString(),
+        },
+        notification: 'lost: missed',
+      }),
+    ]);
+  });
+
+  it('awaits a Graph change while notifications are in transit, the mailbox is at work, or its resource has no subscription', () => {
+    const changes = [graphChange('created', T + S, 'A')];
+    const subs = [graphSub('M1', 'messages', T), graphSub('E1', 'events', T)];
+    const inTransit = { ...rest, inFlight: { ...rest.inFlight, graph: 1 } };
+    expect(report({ changes, delivered: [], subscriptions: subs, state: inTransit })).toMatchObject({
+      settled: false,
+      awaitingChanges: 1,
+      missingChanges: 0,
+    });
+    const busy = { ...rest, busyMailboxes: new Set([grace]) };
+    expect(report({ changes, delivered: [], subscriptions: subs, state: busy })).toMatchObject({
+      awaitingChanges: 1,
+    });
+    const removed = [graphSub('M1', 'messages', T, 'removed', T + 2 * S), graphSub('E1', 'events', T)];
+    expect(report({ changes, delivered: [], subscriptions: removed })).toMatchObject({
+      awaitingChanges: 1,
+      unhealed: 1,
+      settled: false,
+    });
+  });
+
+  it('heals a removed subscription by the next one for its resource, and a missed episode by the next resynced event', () => {
+    const subs = [
+      graphSub('M1', 'messages', T, 'removed', T + 60 * S),
+      graphSub('E1', 'events', T),
+      graphSub('M2', 'messages', T + 90 * S),
+    ];
+    const losses: LossRecord[] = [
+      { seq: 1, at: T + 200 * S, subscriptionId: 'M2', channel: 'change', changeSeq: 1, reason: 'missed' },
+      { seq: 2, at: T + 210 * S, subscriptionId: 'M2', channel: 'change', changeSeq: 2, reason: 'dropped' },
+      {
+        seq: 3,
+        at: T + 60 * S,
+        subscriptionId: 'M1',
+        channel: 'change',
+        changeSeq: 3,
+        reason: 'subscriptionEnded',
+      },
+    ];
+    const r = report({
+      changes: [],
+      delivered: [resynced(T + 100 * S), resynced(T + 250 * S)],
+      subscriptions: subs,
+      losses,
+    });
+    expect(r).toMatchObject({
+      subscriptionsLost: 1,
+      subscriptionsRecovered: 1,
+      maxHealSeconds: 30,
+      unhealed: 0,
+    });
+    expect(r.bySource?.graph.graphLosses).toEqual({
+      subscriptionRemoved: { count: 1, healed: 1, healSeconds: { p50: 30, p95: 30, max: 30 } },
+      // One episode (the two losses 10 s apart), caught up by the resync 40 s after its last loss.
+      missed: { count: 1, healed: 1, healSeconds: { p50: 40, p95: 40, max: 40 } },
+    });
   });
 });
