@@ -251,7 +251,15 @@ class GraphJob {
     for (const resource of GRAPH_RESOURCES) {
       const owed = work[resource] ?? [];
       const sub = this.record.graph?.[resource];
-      if (sub?.subscriptionId === undefined || owed.includes('recreate')) {
+      // A `recreate` owed may already be done: an earlier job created the replacement and then
+      // failed (throttled, say) before it settled. Creating again would replace a working
+      // subscription, and again on every failure; only its catch-up is still owed.
+      const recreated =
+        owed.includes('recreate') &&
+        sub?.subscriptionId !== undefined &&
+        (await this.#stillThere(sub.subscriptionId));
+      if (recreated) toCatchUp.add(resource);
+      else if (sub?.subscriptionId === undefined || owed.includes('recreate')) {
         // Missing (first time, or an earlier create that failed or never answered) or removed by
         // Graph. Outside the first baseline, the resource was watched before: whatever changed
         // while it had no subscription is caught up.
@@ -305,6 +313,14 @@ class GraphJob {
       published: this.#published,
       deleted,
     };
+  }
+
+  /** Whether Graph still has the subscription (GET); false when it answers that it is gone. */
+  async #stillThere(subscriptionId: string): Promise<boolean> {
+    const found = await this.#client.getSubscription(subscriptionId);
+    if (!found.ok && isCategory(found.error, 'SubscriptionGone')) return false;
+    unwrap(found);
+    return true;
   }
 
   #recentlyPatched(sub: GraphResourceSubscription): boolean {

@@ -194,6 +194,31 @@ describe('the Graph lifecycle against the stand-in', () => {
     expect(ids).toContain(change.immutableId);
   });
 
+  it('subscriptionRemoved, and the job that recreated it throttled in its catch-up: the next job catches up without creating again', async () => {
+    const { run, record, world, calls } = await setUp();
+    await run();
+    const old = record().graph?.messages?.subscriptionId ?? '';
+    graph.removeSubscription(old);
+    await world.table.requestGraphWork(mailboxKey, {
+      work: [{ resource: 'messages', work: 'recreate' }],
+      obsolete: [],
+    });
+    // /subscriptions is not an Outlook request: the create passes, the delta of the catch-up does not.
+    graph.throttle(mailbox, 60_000);
+    calls.length = 0;
+    expect(await run()).toMatchObject({ kind: 'throttled' });
+    const replacement = record().graph?.messages?.subscriptionId;
+    expect(replacement).not.toBe(old);
+    expect(calls).toEqual(['POST messages']);
+    clock.advance(120_000);
+    calls.length = 0;
+    expect(await run()).toMatchObject({ kind: 'graphSettled', created: [], caughtUp: ['messages'] });
+    expect(calls).toEqual([]);
+    expect(record().graph?.messages?.subscriptionId).toBe(replacement);
+    expect(record().graphWork).toBeUndefined();
+    expect(graph.subscriptions({ mailbox }).filter((s) => s.state === 'active')).toHaveLength(2);
+  });
+
   it('PATCH answering 404 (Graph deleted it): recreated and caught up', async () => {
     const { run, record, world } = await setUp();
     await run();
