@@ -287,6 +287,42 @@ describe('the Graph lifecycle against the stand-in', () => {
     expect(listed).not.toContain(doomed.immutableId);
   });
 
+  it('a recurring series consumers were told of, deleted with its notification lost long after: a resync Delete of the series', async () => {
+    // The calendar view's delta reports a series by its occurrences (their own ids), never by the
+    // master's id the notifications named: only the pushed-item list can say the series is gone.
+    const { run, record, world } = await setUp();
+    await run();
+    const series = graph.makeChange({ mailbox, itemType: 'event', kind: 'created', recurring: true });
+    clock.advance(2_000);
+    const delivered = () =>
+      webhook
+        .notifications('/graph/notify')
+        .flatMap((r) => {
+          const batch = decodeNotificationBody(r.body);
+          return batch.ok ? batch.value.notifications : [];
+        })
+        .filter((n): n is ChangeNotification => n.kind === 'change');
+    await until(() => delivered().length >= 1, 'the series notified');
+    await world.pushedItems.record(mailboxKey, graphPushedItemListChanges(delivered()), clock.now());
+    // A catch-up well after (the note older than the trim margin) finds the series present.
+    clock.advance(60 * 60_000);
+    const catchUp = { work: [{ resource: 'events' as const, work: 'catchUp' as const }], obsolete: [] };
+    await world.table.requestGraphWork(mailboxKey, catchUp);
+    expect(await run()).toMatchObject({ kind: 'graphSettled', caughtUp: ['events'] });
+    const deletes = () =>
+      world.publisher
+        .events(mailboxKey)
+        .filter((e) => e.type === 'exchange-push-bridge.resync.Delete')
+        .map((e) => e.subject);
+    expect(deletes()).toEqual([]);
+    // Then deleted, its notification lost.
+    graph.missNotifications(record().graph?.events?.subscriptionId ?? '', 1);
+    graph.makeChange({ mailbox, itemType: 'event', kind: 'deleted', itemId: series.immutableId });
+    await world.table.requestGraphWork(mailboxKey, catchUp);
+    expect(await run()).toMatchObject({ kind: 'graphSettled', caughtUp: ['events'] });
+    expect(deletes()).toContain(series.immutableId);
+  });
+
   it('reauthorizationRequired: PATCH, but not again within 10 minutes', async () => {
     const { run, world, calls } = await setUp();
     await run();
