@@ -98,6 +98,35 @@ describe('the local run report', () => {
     ).toEqual([]);
   });
 
+  it('counts a delete as reflected by a Delete naming an id the item had before a move (the pushed-item list check names the id consumers hold)', () => {
+    const changes = [
+      change('create', T, 'A'),
+      change('move', T + 10 * S, 'B', 'A'),
+      change('delete', T + 20 * S, 'B'),
+    ];
+    const resyncDelete = (itemId: string, at: number): DeliveredEvent => ({
+      ...notified(itemId, at),
+      type: 'exchange-push-bridge.resync.Delete',
+      data: { itemId: { id: itemId, changeKey: null } },
+    });
+    const base = {
+      deliveries: new Map(),
+      // Exchange pushed after the delete: what is not reflected now never will be.
+      subscriptions: [{ ...sub('S1', T - S, null), lastDeliveredAt: T + 60 * S }],
+      mailboxes: ['ada@contoso.test'],
+    };
+    const state: RunState = { inFlight: { ingest: 0 }, deadLetters: {}, busyMailboxes: new Set() };
+    expect(
+      buildReport({ ...base, changes, delivered: [notified('A', T), resyncDelete('A', T + 30 * S)], state })
+        .missingChanges,
+    ).toBe(0);
+    // A Delete of the old id from before the delete proves nothing.
+    expect(
+      buildReport({ ...base, changes, delivered: [notified('A', T), resyncDelete('A', T + 5 * S)], state })
+        .missingChanges,
+    ).toBe(1);
+  });
+
   it('leaves out changes made before the mailbox was first subscribed', () => {
     const changes = [change('create', T - S, 'old'), change('create', T + S, 'new')];
     expect(changesWhileWatched(changes, [sub('S1', T, null)]).map((c) => c.itemId)).toEqual(['new']);
