@@ -148,7 +148,7 @@ export interface MissingChange {
   /** The id consumers know the item by (for Graph: its immutable id). */
   readonly itemId: string;
   readonly folder: string;
-  /** The last delivered event naming the item, if any: its type and time. */
+  /** The last delivered event naming the item (by any id it had), if any: its type and time. */
   readonly lastEvent: { readonly type: string; readonly time: string } | null;
   /**
    * Graph only: what became of the change's notification at the stand-in (`delivered`, `lost:
@@ -250,7 +250,7 @@ export function buildReport(input: {
   ).length;
   const massLosses = (input.massLosses ?? []).map((loss) => massLossHeal(loss, input.subscriptions));
   const massHeals = massLosses.flatMap((loss) => loss.healMs);
-  const ewsMissing = missing.map((change) => ewsMissingChange(change, input.delivered));
+  const ewsMissing = missing.map((change) => ewsMissingChange(change, input.changes, input.delivered));
   const ews: SourceFigures = {
     mailboxes: input.mailboxes.length,
     generatedChanges: watched.length,
@@ -322,8 +322,13 @@ function lastEventFor(
   return last;
 }
 
-function ewsMissingChange(change: ChangeRecord, delivered: readonly DeliveredEvent[]): MissingChange {
-  const ids = new Set([change.itemId, ...(change.oldItemId === null ? [] : [change.oldItemId])]);
+function ewsMissingChange(
+  change: ChangeRecord,
+  changes: readonly ChangeRecord[],
+  delivered: readonly DeliveredEvent[],
+): MissingChange {
+  // By every id the item had: consumers may know it by the one it had before a move.
+  const ids = chainIds(change, changes);
   return {
     source: 'ews',
     mailbox: change.mailbox,
