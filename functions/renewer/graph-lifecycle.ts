@@ -258,6 +258,8 @@ class GraphJob {
         owed.includes('recreate') &&
         sub?.subscriptionId !== undefined &&
         (await this.#stillThere(sub.subscriptionId));
+      // Whether this job gave the resource a fresh authorization (a create or a PATCH).
+      let authorized = false;
       if (recreated) toCatchUp.add(resource);
       else if (sub?.subscriptionId === undefined || owed.includes('recreate')) {
         // Missing (first time, or an earlier create that failed or never answered) or removed by
@@ -265,6 +267,7 @@ class GraphJob {
         // while it had no subscription is caught up.
         const replacing = owed.includes('recreate') || (sub !== undefined && !baseline);
         await this.#create(resource, sub?.subscriptionId);
+        authorized = true;
         if (replacing) toCatchUp.add(resource);
       } else if (
         renewalDueAt(sub.expiresAt ?? 0) <= deps.clock.now() ||
@@ -272,9 +275,14 @@ class GraphJob {
       ) {
         if (!(await this.#renew(resource, sub, sub.subscriptionId, owed.includes('reauthorize'))))
           toCatchUp.add(resource);
+        authorized = true;
       }
       if (owed.includes('catchUp')) toCatchUp.add(resource);
-      if (owed.length > 0) doneWork[resource] = [...owed];
+      // A challenge that came within 10 minutes of the last PATCH is still unanswered: it stays
+      // owed (the sweeper brings the mailbox back each minute) and is PATCHed once the 10 minutes
+      // are over, before Graph's grace runs out and it pauses delivery.
+      const done = authorized ? owed : owed.filter((w) => w !== 'reauthorize');
+      if (done.length > 0) doneWork[resource] = [...done];
     }
 
     if (toCatchUp.size > 0) await this.#catchUp([...toCatchUp]);

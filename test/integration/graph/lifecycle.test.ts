@@ -338,6 +338,32 @@ describe('the Graph lifecycle against the stand-in', () => {
     expect(calls).toHaveLength(1);
   });
 
+  it('reauthorizationRequired within 10 minutes of the last PATCH (here the create): answered once the 10 minutes are over, before Graph pauses delivery', async () => {
+    const { run, record, world, calls } = await setUp();
+    await run();
+    const id = record().graph?.messages?.subscriptionId ?? '';
+    clock.advance(2 * 60_000);
+    graph.requireReauthorization(id);
+    const work = { work: [{ resource: 'messages' as const, work: 'reauthorize' as const }], obsolete: [] };
+    await world.table.requestGraphWork(mailboxKey, work);
+    calls.length = 0;
+    await run();
+    // Not yet: the create was a PATCH's worth of authorization 2 minutes ago. Still owed.
+    expect(calls).toEqual([]);
+    expect(record().graphWork).toEqual({ messages: ['reauthorize'] });
+    expect(workFor(record(), clock.now(), world.policy)).toBe('lifecycle');
+    clock.advance(8 * 60_000 + 1);
+    await run();
+    expect(calls).toEqual([`PATCH ${id}`]);
+    expect(record().graphWork).toBeUndefined();
+    // Answered within the stand-in's grace: delivery never paused.
+    clock.advance(10 * 60_000);
+    expect(graph.subscriptions({ mailbox }).find((s) => s.id === id)).toMatchObject({
+      paused: false,
+      reauthorizationRequiredSince: null,
+    });
+  });
+
   it('create answering 409 for a subscription of an older generation: deleted and created anew', async () => {
     const { run, record, world } = await setUp();
     await run();
