@@ -128,6 +128,13 @@ export interface GraphLossFigures {
    * `subscription.resynced` event (the catch-up that follows `missed`).
    */
   readonly missed: LossKindFigures;
+  /**
+   * Lifecycle notifications Graph gave up on (retries exhausted after 4 hours of failed answers),
+   * by lifecycle event: a lost `subscriptionRemoved` leaves the bridge unaware until its next renewal.
+   */
+  readonly lifecycleNotificationsLost: Readonly<Record<string, number>>;
+  /** The resources (`mailbox messages`, `mailbox events`) without exactly one active subscription at the end. */
+  readonly unhealedResources: readonly string[];
 }
 
 export interface LossKindFigures {
@@ -438,9 +445,20 @@ export function graphReport(
     if (healedAt !== undefined) missedHeals.push(healedAt - episode.at);
   }
 
-  const unhealed = input.mailboxes.filter(
-    (mailbox) => activeBy.get(`${mailbox}\u0000message`) !== 1 || activeBy.get(`${mailbox}\u0000event`) !== 1,
+  const unhealedResources = input.mailboxes.flatMap((mailbox) =>
+    (['message', 'event'] as const)
+      .filter((type) => activeBy.get(`${mailbox}\u0000${type}`) !== 1)
+      .map((type) => `${mailbox} ${type}s (${activeBy.get(`${mailbox}\u0000${type}`) ?? 0} active)`),
+  );
+  const unhealed = input.mailboxes.filter((mailbox) =>
+    unhealedResources.some((r) => r.startsWith(`${mailbox} `)),
   ).length;
+  const lifecycleNotificationsLost: Record<string, number> = {};
+  for (const loss of input.losses)
+    if (loss.channel === 'lifecycle') {
+      const key = `${loss.lifecycleEvent ?? 'unknown'} (${loss.reason})`;
+      lifecycleNotificationsLost[key] = (lifecycleNotificationsLost[key] ?? 0) + 1;
+    }
   const settled =
     state !== undefined &&
     queued === 0 &&
@@ -485,6 +503,8 @@ export function graphReport(
     losses: {
       subscriptionRemoved: { count: lost, healed: recovered, healSeconds: secondsOf(heals) },
       missed: { count: episodes.length, healed: missedHeals.length, healSeconds: secondsOf(missedHeals) },
+      lifecycleNotificationsLost,
+      unhealedResources,
     },
     healMs: heals,
     missing,

@@ -466,10 +466,21 @@ function summary(report: RunReport): string {
       lines.push(
         `  ${`${name} mailboxes`.padEnd(32)}${f.mailboxes}: ${f.generatedChanges} changes, ${f.missingChanges} missing, ${f.awaitingChanges} awaited · ${f.subscriptionsLost} subscriptions lost, ${f.subscriptionsRecovered} healed (max ${f.healSeconds.max} s), ${f.unhealed} unhealed`,
       );
-    const { subscriptionRemoved: removed, missed } = graph.graphLosses;
+    const {
+      subscriptionRemoved: removed,
+      missed,
+      lifecycleNotificationsLost,
+      unhealedResources,
+    } = graph.graphLosses;
     lines.push(
       `  Graph losses                    subscriptionRemoved ${removed.count}, healed ${removed.healed} (p50 ${removed.healSeconds.p50} · max ${removed.healSeconds.max} s) · missed ${missed.count}, caught up ${missed.healed} (p50 ${missed.healSeconds.p50} · max ${missed.healSeconds.max} s)`,
     );
+    const lostLifecycle = Object.entries(lifecycleNotificationsLost);
+    if (lostLifecycle.length > 0)
+      lines.push(
+        `    lifecycle notifications Graph gave up on: ${lostLifecycle.map(([what, n]) => `${what} ${n}`).join(' · ')}`,
+      );
+    for (const resource of unhealedResources) lines.push(`    unhealed: ${resource}`);
   }
   for (const change of report.missingExamples) {
     lines.push(

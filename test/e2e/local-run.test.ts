@@ -72,7 +72,11 @@ describe('the local run', () => {
       const settled = await system.settle({ capMs: 150_000 });
       const report = system.report();
       expect(simulatedHours).toBeGreaterThan(2.5);
-      expect(settled.settled, JSON.stringify(report)).toBe(true);
+      const unsettledEvidence = join(tmpdir(), `epb-e2e-local-run-unsettled-${process.pid}.json`);
+      if (!settled.settled) writeEvidence(unsettledEvidence, system, report);
+      expect(settled.settled, `${JSON.stringify(report)}; the run's evidence: ${unsettledEvidence}`).toBe(
+        true,
+      );
       // At rest: nothing in flight, nothing awaited; what is not delivered now never will be.
       expect(report).toMatchObject({
         settled: true,

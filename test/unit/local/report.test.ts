@@ -580,6 +580,7 @@ describe('the local run report: Graph mailboxes', () => {
       channel: 'change',
       changeSeq: changes[3]?.seq ?? 0,
       reason: 'missed',
+      lifecycleEvent: null,
     };
     const r = report({
       changes,
@@ -639,8 +640,33 @@ describe('the local run report: Graph mailboxes', () => {
       graphSub('M2', 'messages', T + 90 * S),
     ];
     const losses: LossRecord[] = [
-      { seq: 1, at: T + 200 * S, subscriptionId: 'M2', channel: 'change', changeSeq: 1, reason: 'missed' },
-      { seq: 2, at: T + 210 * S, subscriptionId: 'M2', channel: 'change', changeSeq: 2, reason: 'dropped' },
+      {
+        seq: 1,
+        at: T + 200 * S,
+        subscriptionId: 'M2',
+        channel: 'change',
+        changeSeq: 1,
+        reason: 'missed',
+        lifecycleEvent: null,
+      },
+      {
+        seq: 2,
+        at: T + 210 * S,
+        subscriptionId: 'M2',
+        channel: 'change',
+        changeSeq: 2,
+        reason: 'dropped',
+        lifecycleEvent: null,
+      },
+      {
+        seq: 4,
+        at: T + 220 * S,
+        subscriptionId: 'M2',
+        channel: 'lifecycle',
+        changeSeq: null,
+        reason: 'retriesExhausted',
+        lifecycleEvent: 'missed',
+      },
       {
         seq: 3,
         at: T + 60 * S,
@@ -648,6 +674,7 @@ describe('the local run report: Graph mailboxes', () => {
         channel: 'change',
         changeSeq: 3,
         reason: 'subscriptionEnded',
+        lifecycleEvent: null,
       },
     ];
     const r = report({
@@ -662,10 +689,12 @@ describe('the local run report: Graph mailboxes', () => {
       maxHealSeconds: 30,
       unhealed: 0,
     });
-    expect(r.bySource?.graph.graphLosses).toEqual({
+    expect(r.bySource?.graph.graphLosses).toMatchObject({
       subscriptionRemoved: { count: 1, healed: 1, healSeconds: { p50: 30, p95: 30, max: 30 } },
       // One episode (the two losses 10 s apart), caught up by the resync 40 s after its last loss.
       missed: { count: 1, healed: 1, healSeconds: { p50: 40, p95: 40, max: 40 } },
+      lifecycleNotificationsLost: { 'missed (retriesExhausted)': 1 },
+      unhealedResources: [],
     });
   });
 });
