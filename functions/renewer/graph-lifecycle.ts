@@ -565,11 +565,30 @@ class GraphJob {
         folderId === null
           ? buildCalendarViewDelta({ userId: this.#userId, ...(state?.window ?? this.#window()) })
           : buildMessagesDelta({ userId: this.#userId, folderId });
+      // The calendar view speaks of a series by its occurrences; the subscription's notifications
+      // (and so consumers) by its master's id: an occurrence is published as its series, once a round.
+      const series = new Set<string>();
       const publishPage =
         (round: 'full' | 'incremental', basis: string) => async (changes: readonly DeltaChange[]) => {
-          for (const change of changes)
+          const events: ResyncCloudEvent[] = [];
+          for (const change of changes) {
+            if (change.kind === 'present' && change.seriesMasterId !== null) {
+              // Not `reported`: the master stays on the pushed-item list, whose check is the only
+              // way its deletion is told (the view reports its occurrences gone, not the master).
+              if (series.has(change.seriesMasterId)) continue;
+              series.add(change.seriesMasterId);
+              const master = {
+                ...change,
+                id: change.seriesMasterId,
+                eventType: 'seriesMaster',
+                seriesMasterId: null,
+              };
+              events.push(this.#resyncEvent(scope, basis, master, round));
+              continue;
+            }
             reported.set(change.id, change.kind === 'present' ? 'present' : 'deleted');
-          const events = changes.map((change) => this.#resyncEvent(scope, basis, change, round));
+            events.push(this.#resyncEvent(scope, basis, change, round));
+          }
           if (events.length > 0) {
             await deps.publisher.publish(mailboxKey, events);
             this.#published += events.length;

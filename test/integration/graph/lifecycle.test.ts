@@ -323,6 +323,22 @@ describe('the Graph lifecycle against the stand-in', () => {
     expect(deletes()).toContain(series.immutableId);
   });
 
+  it('a recurring series created while the subscription was removed: caught up as its series (the id notifications use), not as its occurrences', async () => {
+    const { run, record, world } = await setUp();
+    await run();
+    graph.removeSubscription(record().graph?.events?.subscriptionId ?? '');
+    const series = graph.makeChange({ mailbox, itemType: 'event', kind: 'created', recurring: true });
+    await world.table.requestGraphWork(mailboxKey, {
+      work: [{ resource: 'events', work: 'recreate' }],
+      obsolete: [],
+    });
+    expect(await run()).toMatchObject({ kind: 'graphSettled', caughtUp: ['events'] });
+    const resynced = world.publisher
+      .events(mailboxKey)
+      .filter((e) => e.type.startsWith('exchange-push-bridge.resync.'));
+    expect(resynced.map((e) => e.subject)).toEqual([series.immutableId]);
+  });
+
   it('reauthorizationRequired: PATCH, but not again within 10 minutes', async () => {
     const { run, world, calls } = await setUp();
     await run();
