@@ -391,6 +391,15 @@ export function graphReport(
   const queued = state === undefined ? 1 : Object.values(state.inFlight).reduce((sum, n) => sum + n, 0);
   const awaiting = unreflected.filter((c) => queued > 0 || !atRest(c.mailbox, c.itemType));
   const missingChanges = unreflected.filter((c) => !awaiting.includes(c));
+  // A deleted item no delivered event ever named: consumers never held it, so its deletion has
+  // nothing to tell them (created and deleted while notifications were lost or no subscription
+  // existed; delta reports neither). Their state is right.
+  const named = new Set<string>();
+  for (const event of delivered) {
+    const id = idOf(event.data.itemId);
+    if (id !== undefined) named.add(id);
+  }
+  const unobservable = missingChanges.filter((c) => c.kind === 'deleted' && !named.has(c.immutableId));
 
   // Losses: subscriptions Graph removed or let expire, each healed by the next for its resource.
   const heals: number[] = [];
@@ -494,7 +503,7 @@ export function graphReport(
       generatedChanges: watched.length,
       awaitingChanges: awaiting.length,
       missingChanges: missingChanges.length,
-      unobservableChanges: 0,
+      unobservableChanges: unobservable.length,
       subscriptionsLost: lost,
       subscriptionsRecovered: recovered,
       unhealed,

@@ -612,6 +612,20 @@ describe('the local run report: Graph mailboxes', () => {
     ]);
   });
 
+  it('counts a deleted Graph item no delivered event ever named as unobservable: consumers never held it', () => {
+    const changes = [graphChange('created', T + S, 'C'), graphChange('deleted', T + 10 * S, 'C')];
+    const subs = [graphSub('M1', 'messages', T), graphSub('E1', 'events', T)];
+    expect(report({ changes, delivered: [], subscriptions: subs })).toMatchObject({
+      missingChanges: 1,
+      unobservableChanges: 1,
+    });
+    // Told of its creation, consumers hold it: a loss.
+    expect(report({ changes, delivered: [notified('C', T + S)], subscriptions: subs })).toMatchObject({
+      missingChanges: 1,
+      unobservableChanges: 0,
+    });
+  });
+
   it('awaits a Graph change while notifications are in transit, the mailbox is at work, or its resource has no subscription', () => {
     const changes = [graphChange('created', T + S, 'A')];
     const subs = [graphSub('M1', 'messages', T), graphSub('E1', 'events', T)];
