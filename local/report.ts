@@ -155,6 +155,8 @@ export interface MissingChange {
   /** The id consumers know the item by (for Graph: its immutable id). */
   readonly itemId: string;
   readonly folder: string;
+  /** Consumers never held the item: counted in `unobservableChanges`, not a loss. */
+  readonly unobservable: boolean;
   /** The last delivered event naming the item (by any id it had), if any: its type and time. */
   readonly lastEvent: { readonly type: string; readonly time: string } | null;
   /**
@@ -257,7 +259,9 @@ export function buildReport(input: {
   ).length;
   const massLosses = (input.massLosses ?? []).map((loss) => massLossHeal(loss, input.subscriptions));
   const massHeals = massLosses.flatMap((loss) => loss.healMs);
-  const ewsMissing = missing.map((change) => ewsMissingChange(change, input.changes, input.delivered));
+  const ewsMissing = missing.map((change) =>
+    ewsMissingChange(change, input.changes, input.delivered, unobservable.includes(change)),
+  );
   const ews: SourceFigures = {
     mailboxes: input.mailboxes.length,
     generatedChanges: watched.length,
@@ -333,6 +337,7 @@ function ewsMissingChange(
   change: ChangeRecord,
   changes: readonly ChangeRecord[],
   delivered: readonly DeliveredEvent[],
+  unobservable: boolean,
 ): MissingChange {
   // By every id the item had: consumers may know it by the one it had before a move.
   const ids = chainIds(change, changes);
@@ -345,6 +350,7 @@ function ewsMissingChange(
     itemType: change.element,
     itemId: change.itemId,
     folder: change.folder,
+    unobservable,
     lastEvent: lastEventFor(ids, delivered),
   };
 }
@@ -490,6 +496,7 @@ export function graphReport(
     itemType: c.itemType,
     itemId: c.immutableId,
     folder: c.folder,
+    unobservable: unobservable.includes(c),
     lastEvent: lastEventFor(new Set([c.immutableId]), delivered),
     notification: deliveredSeqs.has(c.seq)
       ? 'delivered'

@@ -484,7 +484,7 @@ function summary(report: RunReport): string {
   }
   for (const change of report.missingExamples) {
     lines.push(
-      `  missing (${change.source}): ${change.kind} of ${change.itemType} ${change.itemId.slice(0, 24)}… in ${change.mailbox}/${change.folder} at ${new Date(change.at).toISOString()} · last event for it: ${change.lastEvent === null ? 'none' : `${change.lastEvent.type.replace(/^exchange-push-bridge\./, '')} at ${change.lastEvent.time}`}${change.notification === undefined ? '' : ` · its notification: ${change.notification}`}`,
+      `  missing (${change.source}${change.unobservable ? ', unobservable' : ''}): ${change.kind} of ${change.itemType} ${change.itemId.slice(0, 24)}… in ${change.mailbox}/${change.folder} at ${new Date(change.at).toISOString()} · last event for it: ${change.lastEvent === null ? 'none' : `${change.lastEvent.type.replace(/^exchange-push-bridge\./, '')} at ${change.lastEvent.time}`}${change.notification === undefined ? '' : ` · its notification: ${change.notification}`}`,
     );
   }
   return `${lines.join('\n')}\n${flags.reportFile ? `written to ${flags.reportFile}\n` : ''}`;

@@ -307,10 +307,13 @@ async function loseGraphDelete(system: LocalSystem): Promise<string> {
   const created = graph.makeChange({ mailbox, itemType: 'message', kind: 'created', folder: 'inbox' });
   for (let i = 0; i < 200 && !system.delivered.some((e) => itemIdOf(e) === created.immutableId); i++)
     await new Promise((resolve) => setTimeout(resolve, 50));
-  const subscription = graph
-    .subscriptions({ mailbox })
-    .find((s) => s.state === 'active' && /messages$/.test(s.resource));
-  if (subscription === undefined) throw new Error(`${mailbox} has no active messages subscription`);
+  // Chaos may have removed it just now: the bridge replaces it within simulated minutes.
+  const active = () =>
+    graph.subscriptions({ mailbox }).find((s) => s.state === 'active' && /messages$/.test(s.resource));
+  for (let i = 0; i < 200 && active() === undefined; i++)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  const subscription = active();
+  if (subscription === undefined) throw new Error(`${mailbox} has no active messages subscription for 10 s`);
   graph.missNotifications(subscription.id, 1);
   graph.makeChange({ mailbox, itemType: 'message', kind: 'deleted', itemId: created.immutableId });
   return created.immutableId;
