@@ -204,8 +204,8 @@ export function place(
 }
 
 /**
- * What Graph's change notifications change in the pushed-item list, net, in order: `created` notes
- * the item (under its collection, `messages` or `events`, where a catch-up asks about it),
+ * What Graph's change notifications change in the pushed-item list, net, in order: `created` (and
+ * for events `updated`) notes the item (under its collection, `messages` or `events`, where a catch-up asks about it),
  * `deleted` forgets it. Graph reports a move as `deleted` then `created` of the same immutable id:
  * noted. Exported for the unit tests.
  */
@@ -215,7 +215,10 @@ export function graphPushedItemListChanges(changes: readonly ChangeNotification[
     const itemId = change.resourceData?.id ?? change.resource.split('/').pop();
     const collection = graphCollectionOf(change);
     if (itemId === undefined || itemId === '' || collection === undefined) continue;
-    if (change.changeType === 'created') {
+    // An updated event is noted too: a recurring series consumers first heard of from a catch-up
+    // (the calendar view names its occurrences, never the master) is otherwise on no list, and
+    // its deletion, if that notification is lost, would be told by nothing.
+    if (change.changeType === 'created' || (change.changeType === 'updated' && collection === 'events')) {
       net.delete(itemId);
       net.set(itemId, { itemId, folderId: collection });
     } else if (change.changeType === 'deleted') {

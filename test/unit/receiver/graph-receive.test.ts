@@ -117,6 +117,20 @@ describe('receiver: Graph routes', () => {
     };
     // Filed under the collection a catch-up asks Graph about (messages, not an EWS folder id).
     expect(await listed()).toEqual([{ itemId: 'M1', folderId: 'messages', notedAt: world.clock.now() }]);
+    // An updated event is noted too (a series may be known to consumers from a catch-up only).
+    const event = changeItem({
+      subscriptionId: 'SE3',
+      clientState: state(3),
+      changeType: 'updated',
+      itemId: 'E7',
+    });
+    event.resource = 'Users/6f1c2b7e-0000-4000-8000-000000000001/Events/E7';
+    expect(await post([event])).toMatchObject({ status: 202 });
+    expect((await listed()).map((i) => [i.itemId, i.folderId])).toEqual([
+      ['E7', 'events'],
+      ['M1', 'messages'],
+    ]);
+    await world.pushedItems.forget(mailboxKey, ['E7']);
 
     world.pushedItems.failures.failOn('record');
     expect(
