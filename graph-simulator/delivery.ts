@@ -82,6 +82,8 @@ export interface LossRecord {
   readonly channel: Channel;
   readonly changeSeq: number | null;
   readonly reason: 'dropped' | 'retriesExhausted' | 'missed' | 'paused' | 'subscriptionEnded';
+  /** For a lifecycle notification: which (`subscriptionRemoved`, `missed`, `reauthorizationRequired`); else null. */
+  readonly lifecycleEvent: string | null;
 }
 
 export interface ValidationRecord {
@@ -419,6 +421,10 @@ export class Delivery {
       channel: notification.channel,
       changeSeq: notification.changeSeq,
       reason,
+      lifecycleEvent:
+        notification.channel === 'lifecycle' && typeof notification.item.lifecycleEvent === 'string'
+          ? notification.item.lifecycleEvent
+          : null,
     };
     this.#losses.push(loss);
     if (notification.channel === 'change') this.#o.onLoss(loss);

@@ -6,9 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { objectConnections } from '../functions/adapters/connections-source.ts';
 import type { ExchangeClients } from '../functions/adapters/exchange-clients.ts';
-import { graphClients } from '../functions/adapters/graph-clients.ts';
+import type { GraphClients } from '../functions/adapters/graph-clients.ts';
 import type { SecretSources } from '../functions/adapters/secret-sources.ts';
 import { wireAdmin } from '../functions/admin/wiring.ts';
 import type { Clock } from '../functions/core/clock.ts';
@@ -26,18 +25,17 @@ export type LocalFunctions = ReturnType<typeof wireFunctions>;
 export function wireFunctions(args: {
   readonly aws: EmulatedAws;
   readonly clients: ExchangeClients;
+  readonly graphClients: GraphClients;
   readonly clock: Clock;
   readonly options: LocalSystemOptions;
 }) {
   const { aws, clients, clock, options } = args;
   const key = loadCallbackKey(options.dataDir);
-  // Whichever secret a function's environment names: the run's one key, the simulator's connections.
-  // No Graph stand-in runs locally yet (`--source` is not built): no Graph connections.
-  const noGraph = graphClients(objectConnections({}, 'the local run (no Graph connections)'));
+  // Whichever secret a function's environment names: the run's one key, the simulators' connections.
   const secrets: SecretSources = {
     callbackKey: () => async () => key,
     exchangeClients: () => clients,
-    graphClients: () => noGraph,
+    graphClients: () => args.graphClients,
   };
   const { dynamodb, sqs, sns } = aws.emulators;
   const host = (service: string) => ({ clock, logger: localLogger(options.log, service) });

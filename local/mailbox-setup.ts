@@ -10,6 +10,8 @@ import type { LocalSystemOptions } from './options.ts';
 /** Adds each mailbox; says into `watched` which ones the run watches (added now or kept from an earlier run). */
 export async function addMailboxes(args: {
   readonly mailboxes: readonly string[];
+  /** The connection each mailbox is added with (its source follows from the connection's kind). */
+  readonly connectionOf: (mailbox: string) => string;
   readonly watched: string[];
   /** Runs one admin command, exactly as the CLI would. */
   readonly admin: (command: Record<string, unknown>) => Promise<AdminResponse>;
@@ -34,7 +36,7 @@ export async function addMailboxes(args: {
         args.admin({
           command: 'add',
           mailbox,
-          connection: 'local',
+          connection: args.connectionOf(mailbox),
           // What `add` defaults to: every folder, the custom one included (FindFolder lists them).
           folders: 'all',
           statusFrequency: options.statusFrequency ?? 1,

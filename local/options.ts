@@ -3,7 +3,11 @@ import type { Clock } from '../functions/core/clock.ts';
 import type { LogSink } from '../functions/core/telemetry.ts';
 import type { LifecyclePolicy } from '../functions/domain/policy.ts';
 import type { RenewOutcome } from '../functions/renewer/job.ts';
+import type { GraphChaosSettings } from '../graph-simulator/options.ts';
 import type { FaultSettings } from '../simulator/faults.ts';
+
+/** Where a mailbox's changes come from: Exchange's EWS push, or Microsoft Graph change notifications. */
+export type MailboxSource = 'ews' | 'graph';
 
 export interface LocalSystemOptions {
   /** A clock to share; otherwise a scaled one. */
@@ -16,9 +20,17 @@ export interface LocalSystemOptions {
   readonly mailboxes?: number | readonly string[];
   /** Changes per simulated minute per mailbox. @default 1 */
   readonly changeRate?: number;
-  /** All of the simulator's faults on. */
+  /**
+   * Which source the mailboxes are on: all on EWS (the EWS simulator), all on Graph (the Graph
+   * stand-in, connection `local-graph`), or every other one on Graph. `npm start` defaults to
+   * `mixed`; in process the default stays EWS. @default 'ews'
+   */
+  readonly source?: 'ews' | 'graph' | 'mixed';
+  /** All of the simulators' faults on: the EWS simulator's and the Graph stand-in's chaos knobs. */
   readonly chaos?: boolean;
   readonly faults?: Partial<FaultSettings>;
+  /** The Graph stand-in's chaos knobs, over what `chaos` sets (graph-simulator/options.ts). */
+  readonly graphChaos?: Partial<GraphChaosSettings>;
   /**
    * Probability that an AWS call of the functions fails (throttling, 500, a timeout after the
    * call took effect; local/aws-faults.ts). @default `CHAOS_AWS_FAULT_RATE` with `chaos`, else 0

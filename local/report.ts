@@ -3,6 +3,9 @@
  * and every lost subscription healed. Computed from the simulator's ground truth and what the
  * local run's own consumer (a second subscriber of the events topic) received.
  */
+import type { DeliveryRecord, LossRecord } from '../graph-simulator/delivery.ts';
+import type { GraphChange } from '../graph-simulator/mailbox-store.ts';
+import type { SubscriptionView as GraphSubscriptionView } from '../graph-simulator/subscriptions.ts';
 import type { ChangeRecord } from '../simulator/mailbox-store.ts';
 import type { MassLoss } from '../simulator/mass-loss.ts';
 import type { SubscriptionView } from '../simulator/push-engine.ts';
@@ -95,8 +98,89 @@ export interface RunReport {
   readonly awsFaults: AwsFaultCounts;
   /** Whether the run kept up with its load (local/keep-up.ts); absent when not watched. */
   readonly keepUp?: KeepUpSummary;
-  /** The first few missing changes, to look into. */
-  readonly missingExamples: readonly ChangeRecord[];
+  /** The first few missing changes, to look into: which source, mailbox, item, and what became of it. */
+  readonly missingExamples: readonly MissingChange[];
+  /**
+   * The same counts per source, when the run had mailboxes on Graph (the figures above are their
+   * sums). The Graph side's losses are subscriptions Graph removed or let expire
+   * (`subscriptionRemoved`, healed by the next subscription for the resource) and lost notification
+   * episodes (`missed`, healed by the next catch-up's `resynced` event).
+   */
+  readonly bySource?: {
+    readonly ews: SourceFigures;
+    readonly graph: SourceFigures & { readonly graphLosses: GraphLossFigures };
+  };
+}
+
+/** What a run's report says about one source's mailboxes. */
+export interface SourceFigures {
+  readonly mailboxes: number;
+  readonly generatedChanges: number;
+  readonly awaitingChanges: number;
+  readonly missingChanges: number;
+  readonly unobservableChanges: number;
+  readonly subscriptionsLost: number;
+  readonly subscriptionsRecovered: number;
+  readonly unhealed: number;
+  readonly healSeconds: { readonly p50: number; readonly p95: number; readonly max: number };
+}
+
+/** How Graph's losses healed, by kind (simulated seconds). */
+export interface GraphLossFigures {
+  /** Subscriptions Graph removed (`subscriptionRemoved`) or let expire; healed by the next one for the resource. */
+  readonly subscriptionRemoved: LossKindFigures;
+  /**
+   * Episodes of lost change notifications (the stand-in's `missed`, its drop rule, retries
+   * exhausted, a paused subscription), each a minute apart at least; healed by the mailbox's next
+   * `subscription.resynced` event (the catch-up that follows `missed`).
+   */
+  readonly missed: LossKindFigures;
+  /**
+   * Lifecycle notifications Graph gave up on (retries exhausted after 4 hours of failed answers),
+   * by lifecycle event: a lost `subscriptionRemoved` leaves the bridge unaware until its next renewal.
+   */
+  readonly lifecycleNotificationsLost: Readonly<Record<string, number>>;
+  /** The resources (`mailbox messages`, `mailbox events`) without exactly one active subscription at the end. */
+  readonly unhealedResources: readonly string[];
+}
+
+export interface LossKindFigures {
+  readonly count: number;
+  readonly healed: number;
+  readonly healSeconds: { readonly p50: number; readonly p95: number; readonly max: number };
+}
+
+/** A change no delivered event reflects and none can any more, as the report names it. */
+export interface MissingChange {
+  readonly source: 'ews' | 'graph';
+  readonly mailbox: string;
+  /** The change's seq in its simulator's ground truth. */
+  readonly seq: number;
+  readonly at: number;
+  readonly kind: string;
+  readonly itemType: string;
+  /** The id consumers know the item by (for Graph: its immutable id). */
+  readonly itemId: string;
+  readonly folder: string;
+  /** Consumers never held the item: counted in `unobservableChanges`, not a loss. */
+  readonly unobservable: boolean;
+  /** The last delivered event naming the item (by any id it had), if any: its type and time. */
+  readonly lastEvent: { readonly type: string; readonly time: string } | null;
+  /**
+   * Graph only: what became of the change's notification at the stand-in (`delivered`, `lost:
+   * <reason>`, or `none`: no subscription was there to notify).
+   */
+  readonly notification?: string;
+}
+
+/** The Graph stand-in's side of a run (graph-simulator/). */
+export interface GraphRunInput {
+  readonly changes: readonly GraphChange[];
+  readonly subscriptions: readonly GraphSubscriptionView[];
+  readonly losses: readonly LossRecord[];
+  readonly deliveries: readonly DeliveryRecord[];
+  /** The watched mailboxes on Graph. */
+  readonly mailboxes: readonly string[];
 }
 
 /** How one mass loss healed. */
@@ -133,9 +217,13 @@ export function buildReport(input: {
   awsFaults?: AwsFaultCounts | undefined;
   keepUp?: KeepUpSummary | undefined;
   massLosses?: readonly MassLoss[] | undefined;
+  /** The Graph stand-in's ground truth and subscriptions, when mailboxes are on Graph. */
+  graph?: GraphRunInput | undefined;
 }): RunReport {
   const watched = changesWhileWatched(input.changes, input.subscriptions);
-  const unreflected = findMissingChanges(watched, input.delivered);
+  const unreflected = findMissingChanges(watched, input.delivered).filter(
+    (change) => !deletedUnderEarlierId(change, input.changes, input.delivered),
+  );
   const { awaiting, missing, settled } = classifyUnreflected(
     unreflected,
     input.subscriptions,
@@ -180,23 +268,41 @@ export function buildReport(input: {
   ).length;
   const massLosses = (input.massLosses ?? []).map((loss) => massLossHeal(loss, input.subscriptions));
   const massHeals = massLosses.flatMap((loss) => loss.healMs);
-  return {
-    settled,
-    inFlight: input.state?.inFlight ?? {},
-    deadLetters: input.state?.deadLetters ?? {},
-    awaitingChanges: awaiting.length,
+  const ewsMissing = missing.map((change) =>
+    ewsMissingChange(change, input.changes, input.delivered, unobservable.includes(change)),
+  );
+  const ews: SourceFigures = {
+    mailboxes: input.mailboxes.length,
     generatedChanges: watched.length,
-    deliveredEvents: input.delivered.length,
+    awaitingChanges: awaiting.length,
     missingChanges: missing.length,
     unobservableChanges: unobservable.length,
-    duplicateEvents,
     subscriptionsLost: lost,
     subscriptionsRecovered: recovered,
     unhealed,
-    maxHealSeconds: Math.round(maxHealMs / 1000),
+    healSeconds: secondsOf(heals),
+  };
+  const graph =
+    input.graph === undefined ? undefined : graphReport(input.graph, input.delivered, input.state);
+  const allHeals = [...heals, ...(graph?.healMs ?? [])];
+  const sum = (pick: (figures: SourceFigures) => number) => pick(ews) + (graph ? pick(graph.figures) : 0);
+  return {
+    settled: settled && (graph?.settled ?? true),
+    inFlight: input.state?.inFlight ?? {},
+    deadLetters: input.state?.deadLetters ?? {},
+    awaitingChanges: sum((f) => f.awaitingChanges),
+    generatedChanges: sum((f) => f.generatedChanges),
+    deliveredEvents: input.delivered.length,
+    missingChanges: sum((f) => f.missingChanges),
+    unobservableChanges: sum((f) => f.unobservableChanges),
+    duplicateEvents,
+    subscriptionsLost: sum((f) => f.subscriptionsLost),
+    subscriptionsRecovered: sum((f) => f.subscriptionsRecovered),
+    unhealed: sum((f) => f.unhealed),
+    maxHealSeconds: Math.round(Math.max(0, ...allHeals) / 1000),
     healSeconds: {
-      p50: Math.round(percentile(heals, 0.5) / 1000),
-      p95: Math.round(percentile(heals, 0.95) / 1000),
+      p50: Math.round(percentile(allHeals, 0.5) / 1000),
+      p95: Math.round(percentile(allHeals, 0.95) / 1000),
     },
     massLosses: massLosses.map(({ healMs: _, ...loss }) => loss),
     massLossHealSeconds: {
@@ -206,7 +312,228 @@ export function buildReport(input: {
     },
     awsFaults: input.awsFaults ?? { injected: {}, calls: 0 },
     ...(input.keepUp === undefined ? {} : { keepUp: input.keepUp }),
-    missingExamples: missing.slice(0, 5),
+    missingExamples: [...ewsMissing, ...(graph?.missing ?? [])].slice(0, 10),
+    ...(graph === undefined
+      ? {}
+      : { bySource: { ews, graph: { ...graph.figures, graphLosses: graph.losses } } }),
+  };
+}
+
+function secondsOf(heals: readonly number[]): { p50: number; p95: number; max: number } {
+  return {
+    p50: Math.round(percentile(heals, 0.5) / 1000),
+    p95: Math.round(percentile(heals, 0.95) / 1000),
+    max: Math.round(Math.max(0, ...heals) / 1000),
+  };
+}
+
+/** The last delivered event naming one of the ids. */
+function lastEventFor(
+  ids: ReadonlySet<string>,
+  delivered: readonly DeliveredEvent[],
+): MissingChange['lastEvent'] {
+  let last: MissingChange['lastEvent'] = null;
+  for (const event of delivered) {
+    const named = [idOf(event.data.itemId), idOf(event.data.oldItemId)].some(
+      (id) => id !== undefined && ids.has(id),
+    );
+    if (named && (last === null || event.time >= last.time)) last = { type: event.type, time: event.time };
+  }
+  return last;
+}
+
+function ewsMissingChange(
+  change: ChangeRecord,
+  changes: readonly ChangeRecord[],
+  delivered: readonly DeliveredEvent[],
+  unobservable: boolean,
+): MissingChange {
+  // By every id the item had: consumers may know it by the one it had before a move.
+  const ids = chainIds(change, changes);
+  return {
+    source: 'ews',
+    mailbox: change.mailbox,
+    seq: change.seq,
+    at: change.at,
+    kind: change.kind,
+    itemType: change.element,
+    itemId: change.itemId,
+    folder: change.folder,
+    unobservable,
+    lastEvent: lastEventFor(ids, delivered),
+  };
+}
+
+/**
+ * The Graph side of the report, judged as the EWS side is: a change no delivered event reflects
+ * (an event naming the item's immutable id at or after its last change) is awaited while events or
+ * notifications are in flight (the stand-in's queued notifications count in `inFlight.graph`),
+ * while its mailbox's lifecycle is at work (graphWork owed, a catch-up due), or while the
+ * resource it belongs to has no single active subscription (a removal the bridge has not healed
+ * yet); otherwise it is missing.
+ */
+export function graphReport(
+  input: GraphRunInput,
+  delivered: readonly DeliveredEvent[],
+  state: RunState | undefined,
+): {
+  figures: SourceFigures;
+  losses: GraphLossFigures;
+  healMs: number[];
+  missing: MissingChange[];
+  settled: boolean;
+} {
+  const watchedSet = new Set(input.mailboxes);
+  const since = new Map<string, number>();
+  for (const sub of input.subscriptions)
+    since.set(sub.mailbox, Math.min(since.get(sub.mailbox) ?? Number.POSITIVE_INFINITY, sub.createdAt));
+  const watched = input.changes
+    .filter((c) => watchedSet.has(c.mailbox) && c.at >= (since.get(c.mailbox) ?? Number.POSITIVE_INFINITY))
+    .map((c) => ({ ...c, itemId: c.immutableId, oldItemId: null }));
+  const unreflected = findMissingChanges(watched, delivered);
+
+  const activeBy = new Map<string, number>();
+  const collection = (resource: string) => (/\/events$/i.test(resource) ? 'event' : 'message');
+  for (const sub of input.subscriptions) {
+    if (sub.state !== 'active') continue;
+    const key = `${sub.mailbox}\u0000${collection(sub.resource)}`;
+    activeBy.set(key, (activeBy.get(key) ?? 0) + 1);
+  }
+  const atRest = (mailbox: string, itemType: 'message' | 'event') =>
+    state !== undefined &&
+    !state.busyMailboxes.has(mailbox) &&
+    activeBy.get(`${mailbox}\u0000${itemType}`) === 1;
+  const queued = state === undefined ? 1 : Object.values(state.inFlight).reduce((sum, n) => sum + n, 0);
+  const awaiting = unreflected.filter((c) => queued > 0 || !atRest(c.mailbox, c.itemType));
+  const missingChanges = unreflected.filter((c) => !awaiting.includes(c));
+  // A deleted item no delivered event ever named: consumers never held it, so its deletion has
+  // nothing to tell them (created and deleted while notifications were lost or no subscription
+  // existed; delta reports neither). Their state is right.
+  const named = new Set<string>();
+  for (const event of delivered) {
+    const id = idOf(event.data.itemId);
+    if (id !== undefined) named.add(id);
+  }
+  const unobservable = missingChanges.filter((c) => c.kind === 'deleted' && !named.has(c.immutableId));
+
+  // Losses: subscriptions Graph removed or let expire, each healed by the next for its resource.
+  const heals: number[] = [];
+  let lost = 0;
+  let recovered = 0;
+  for (const sub of input.subscriptions) {
+    if ((sub.state !== 'removed' && sub.state !== 'expired') || sub.endedAt === null) continue;
+    if (!watchedSet.has(sub.mailbox)) continue;
+    lost++;
+    const next = input.subscriptions
+      .filter(
+        (s) =>
+          s !== sub &&
+          s.mailbox === sub.mailbox &&
+          s.resource === sub.resource &&
+          s.createdAt >= sub.createdAt,
+      )
+      .sort((a, b) => a.createdAt - b.createdAt)[0];
+    if (next === undefined) continue;
+    recovered++;
+    heals.push(Math.max(0, next.createdAt - sub.endedAt));
+  }
+  // Episodes of lost notifications, healed by the mailbox's next resynced event.
+  const mailboxOf = new Map(input.subscriptions.map((s) => [s.id, s.mailbox]));
+  const resyncedAt = new Map<string, number[]>();
+  for (const event of delivered) {
+    if (event.type !== 'exchange-push-bridge.subscription.resynced') continue;
+    const mailbox = event.data.mailbox;
+    if (typeof mailbox !== 'string') continue;
+    resyncedAt.set(mailbox, [...(resyncedAt.get(mailbox) ?? []), Date.parse(event.time)]);
+  }
+  const episodes: Array<{ mailbox: string; at: number }> = [];
+  const lastEpisode = new Map<string, number>();
+  for (const loss of input.losses) {
+    if (loss.reason === 'subscriptionEnded' || loss.channel !== 'change') continue;
+    const mailbox = mailboxOf.get(loss.subscriptionId);
+    if (mailbox === undefined || !watchedSet.has(mailbox)) continue;
+    const previous = lastEpisode.get(loss.subscriptionId);
+    lastEpisode.set(loss.subscriptionId, loss.at);
+    if (previous !== undefined && loss.at - previous < 60_000) {
+      const episode = episodes.at(-1);
+      if (episode !== undefined && episode.mailbox === mailbox) episode.at = loss.at;
+      continue;
+    }
+    episodes.push({ mailbox, at: loss.at });
+  }
+  const missedHeals: number[] = [];
+  for (const episode of episodes) {
+    const healedAt = (resyncedAt.get(episode.mailbox) ?? [])
+      .filter((t) => t >= episode.at)
+      .sort((a, b) => a - b)[0];
+    if (healedAt !== undefined) missedHeals.push(healedAt - episode.at);
+  }
+
+  const unhealedResources = input.mailboxes.flatMap((mailbox) =>
+    (['message', 'event'] as const)
+      .filter((type) => activeBy.get(`${mailbox}\u0000${type}`) !== 1)
+      .map((type) => `${mailbox} ${type}s (${activeBy.get(`${mailbox}\u0000${type}`) ?? 0} active)`),
+  );
+  const unhealed = input.mailboxes.filter((mailbox) =>
+    unhealedResources.some((r) => r.startsWith(`${mailbox} `)),
+  ).length;
+  const lifecycleNotificationsLost: Record<string, number> = {};
+  for (const loss of input.losses)
+    if (loss.channel === 'lifecycle') {
+      const key = `${loss.lifecycleEvent ?? 'unknown'} (${loss.reason})`;
+      lifecycleNotificationsLost[key] = (lifecycleNotificationsLost[key] ?? 0) + 1;
+    }
+  const settled =
+    state !== undefined &&
+    queued === 0 &&
+    awaiting.length === 0 &&
+    input.mailboxes.every((m) => atRest(m, 'message') && atRest(m, 'event'));
+
+  // What became of each missing change's notification at the stand-in: the evidence to tell a
+  // loss of the bridge from a loss Graph announced.
+  const deliveredSeqs = new Set<number>();
+  for (const d of input.deliveries)
+    if (d.outcome === 'delivered') for (const seq of d.changeSeqs) deliveredSeqs.add(seq);
+  const lostSeqs = new Map<number, string>();
+  for (const loss of input.losses) if (loss.changeSeq !== null) lostSeqs.set(loss.changeSeq, loss.reason);
+  const missing: MissingChange[] = missingChanges.map((c) => ({
+    source: 'graph',
+    mailbox: c.mailbox,
+    seq: c.seq,
+    at: c.at,
+    kind: c.kind,
+    itemType: c.itemType,
+    itemId: c.immutableId,
+    folder: c.folder,
+    unobservable: unobservable.includes(c),
+    lastEvent: lastEventFor(new Set([c.immutableId]), delivered),
+    notification: deliveredSeqs.has(c.seq)
+      ? 'delivered'
+      : lostSeqs.has(c.seq)
+        ? `lost: ${lostSeqs.get(c.seq)}`
+        : 'none',
+  }));
+  return {
+    figures: {
+      mailboxes: input.mailboxes.length,
+      generatedChanges: watched.length,
+      awaitingChanges: awaiting.length,
+      missingChanges: missingChanges.length,
+      unobservableChanges: unobservable.length,
+      subscriptionsLost: lost,
+      subscriptionsRecovered: recovered,
+      unhealed,
+      healSeconds: secondsOf(heals),
+    },
+    losses: {
+      subscriptionRemoved: { count: lost, healed: recovered, healSeconds: secondsOf(heals) },
+      missed: { count: episodes.length, healed: missedHeals.length, healSeconds: secondsOf(missedHeals) },
+      lifecycleNotificationsLost,
+      unhealedResources,
+    },
+    healMs: heals,
+    missing,
+    settled,
   };
 }
 
@@ -296,10 +623,10 @@ export function changesWhileWatched(
 }
 
 /** Item changes not reflected by any delivered event at or after them (see RunReport). */
-export function findMissingChanges(
-  changes: readonly ChangeRecord[],
+export function findMissingChanges<T extends Pick<ChangeRecord, 'seq' | 'at' | 'itemId' | 'oldItemId'>>(
+  changes: readonly T[],
   delivered: readonly DeliveredEvent[],
-): ChangeRecord[] {
+): T[] {
   // Latest time an event mentioned each item id (as the item, or as the item's old id).
   const lastSeen = new Map<string, number>();
   const seen = (id: unknown, at: number) => {
@@ -315,7 +642,7 @@ export function findMissingChanges(
   // The last change of each item: a later change naming its id (as the item or as its old id)
   // supersedes it.
   const superseded = new Set<number>();
-  const latestBy = new Map<string, ChangeRecord>();
+  const latestBy = new Map<string, T>();
   for (const change of changes) {
     for (const id of [change.itemId, change.oldItemId]) {
       if (id === null) continue;
@@ -395,6 +722,29 @@ function isUnobservable(
       typeof e.data.subscriptionId === 'string' &&
       since.has(e.data.subscriptionId),
   );
+}
+
+/**
+ * A delete consumers were told of by an id the item had before a move: the catch-up's check of
+ * the pushed-item list asks about the id consumers hold (the one its CreatedEvent named), and
+ * GetItem no longer finds it after the move, so the resync Delete names that id. Consumers hold
+ * nothing of the item after it, which is right.
+ */
+function deletedUnderEarlierId(
+  change: ChangeRecord,
+  changes: readonly ChangeRecord[],
+  delivered: readonly DeliveredEvent[],
+): boolean {
+  if (change.kind !== 'delete') return false;
+  const ids = chainIds(change, changes);
+  return delivered.some((event) => {
+    if (!/(\.Delete|DeletedEvent)$/.test(event.type)) return false;
+    const id = idOf(event.data.itemId);
+    if (id === undefined || !ids.has(id)) return false;
+    const timeStamp = event.data.timeStamp;
+    const at = Date.parse(typeof timeStamp === 'string' ? timeStamp : event.time);
+    return at >= change.at - TIMESTAMP_PRECISION_MS;
+  });
 }
 
 /** Every id an item had, from its creation (or copy) to `change` (a move gives it a new one). */

@@ -16,8 +16,11 @@ const USAGE = `usage: npm start -- [options]
   --duration <seconds>   stop after this many real seconds                        (default: until Ctrl-C)
   --time-scale <x>       simulated seconds per real second                        (default 60)
   --change-rate <n>      changes per simulated minute per mailbox                 (default 1)
+  --source <s>           ews, graph or mixed: the mailboxes on the EWS simulator, on the
+                         Graph stand-in, or every other one on Graph            (default mixed)
   --status-frequency <m> StatusFrequency of the subscriptions, minutes            (default 1)
-  --chaos                turn on every fault of the EWS simulator, and AWS faults at 0.02
+  --chaos                turn on every fault of the EWS simulator and every chaos knob of
+                         the Graph stand-in, and AWS faults at 0.02
   --enrich <mode>        GetItem enrichment: none, default or full               (default: default)
   --aws-faults <rate>    probability that a function's AWS call fails (throttling,
                          500, timeout after it took effect)          (default 0; 0.02 with --chaos)
@@ -35,6 +38,7 @@ interface Flags {
   duration: number | undefined;
   timeScale: number;
   changeRate: number;
+  source: 'ews' | 'graph' | 'mixed';
   statusFrequency: number;
   chaos: boolean;
   enrich: 'none' | 'default' | 'full';
@@ -55,6 +59,7 @@ function parseFlags(argv: string[]): Flags {
       duration: { type: 'string' },
       'time-scale': { type: 'string' },
       'change-rate': { type: 'string' },
+      source: { type: 'string', default: 'mixed' },
       'status-frequency': { type: 'string' },
       chaos: { type: 'boolean', default: false },
       enrich: { type: 'string', default: 'default' },
@@ -103,6 +108,14 @@ function parseFlags(argv: string[]): Flags {
       'a number above 0, at most 3600',
     ),
     changeRate: number('change-rate', values['change-rate'], 1, (n) => n >= 0, 'a number of at least 0'),
+    source:
+      values.source === 'ews' || values.source === 'graph' || values.source === 'mixed'
+        ? values.source
+        : (() => {
+            throw new UsageError(
+              `--source ${JSON.stringify(values.source)} is not valid: expected ews, graph or mixed`,
+            );
+          })(),
     statusFrequency: number(
       'status-frequency',
       values['status-frequency'],
@@ -168,7 +181,7 @@ const time = () => new Date(clock.now()).toISOString().slice(11, 19);
 let system: LocalSystem | undefined;
 
 process.stdout.write(
-  `exchange-push-bridge: starting the local run (${flags.mailboxes} mailboxes, time x${flags.timeScale}${flags.chaos ? ', chaos' : ''})…\n`,
+  `exchange-push-bridge: starting the local run (${flags.mailboxes} mailboxes, source ${flags.source}, time x${flags.timeScale}${flags.chaos ? ', chaos' : ''})…\n`,
 );
 const startedAt = Date.now();
 // Ctrl-C while the mailboxes are set up (a thousand take a minute or more) ends the setup and
@@ -196,6 +209,7 @@ try {
     clock,
     mailboxes: flags.mailboxes,
     changeRate: flags.changeRate,
+    source: flags.source,
     statusFrequency: flags.statusFrequency,
     chaos: flags.chaos,
     enrich: flags.enrich,
@@ -225,6 +239,7 @@ const ready = {
   sqsEndpoint: running.emulators.sqsEndpoint,
   consumerQueueUrl: running.consumerQueueUrl,
   simulatorUrl: running.simulator.url,
+  ...(running.graph === undefined ? {} : { graphUrl: running.graph.url }),
   dynamodbEndpoint: running.emulators.dynamodbEndpoint,
   adminUrl: running.adminUrl,
 };
@@ -234,6 +249,11 @@ process.stdout.write(
     `ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
     `  receiver (callback URLs)  ${ready.receiverUrl}/ews/…`,
     `  EWS simulator             ${ready.simulatorUrl}  (ground truth: ${ready.simulatorUrl}/_sim/changes)`,
+    ...(running.graph === undefined
+      ? []
+      : [
+          `  Graph stand-in            ${running.graph.url}  (ground truth: ${running.graph.controlUrl}/changes; its mailboxes use connection local-graph)`,
+        ]),
     `  SQS/SNS endpoint          ${ready.sqsEndpoint}`,
     `  DynamoDB endpoint         ${ready.dynamodbEndpoint}`,
     `  events queue (consumers)  ${ready.consumerQueueUrl}`,
@@ -298,9 +318,18 @@ function view(records: readonly SubscriptionRecord[], depths: Record<string, num
     ]
       .filter(Boolean)
       .join(', ');
-    return [record.mailbox, record.state, String(record.generation), since, flagsText];
+    // Graph sends no heartbeat: a quiet Graph mailbox has no last push to show.
+    const graph = record.source === 'graph';
+    return [
+      record.mailbox,
+      graph ? 'graph' : 'ews',
+      record.state,
+      String(record.generation),
+      graph && record.lastContactAt === undefined ? '-' : since,
+      flagsText,
+    ];
   });
-  const header = ['MAILBOX', 'STATE', 'GEN', 'LAST PUSH', 'NOTES'];
+  const header = ['MAILBOX', 'SOURCE', 'STATE', 'GEN', 'LAST PUSH', 'NOTES'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const table = [header, ...rows].map((row) =>
     row
@@ -317,12 +346,22 @@ function view(records: readonly SubscriptionRecord[], depths: Record<string, num
     `events: ${r.get('EventsAccepted')} accepted (${rate.toFixed(1)}/s), ${running.delivered.length} delivered · notifications ${r.get('Notifications')} · heartbeats ${r.get('Heartbeats')} · duplicates ${r.get('Duplicates')} · gaps ${r.get('Gaps')} · unsubscribes ${r.get('UnsubscribesAnswered')}`,
     `renewals: ${n.get('RenewalsSucceeded')} done, ${n.get('RenewalsFailed')} failed, ${n.get('RenewalsThrottled')} throttled · mailboxes the bridge declared lost (renewals failing 30 min or 5 times) ${n.get('SubscriptionsLost')}, recovered since ${n.get('SubscriptionsRecovered')} · resync events ${n.get('ResyncEvents')}`,
     `simulator: ${running.simulator.changes().length} changes · subscriptions Exchange lost (dropped, expired, moved; each healed by a renewal) ${lost}${massLossText()}${flags.chaos ? ' · chaos on' : ''}`,
+    ...(running.graph === undefined ? [] : [graphLine(running.graph)]),
     keepUpLine(),
     `queues: ingest ${depths.QueuesIngest ?? 0} · events ${depths.FanoutEvents ?? 0} (for your consumer) · renewals ${depths.LifecycleRenewals ?? 0} · dead letters ${dlq}`,
     '',
     ...table,
     ...(live && recent.length > 0 ? ['', ...recent] : []),
   ];
+}
+
+function graphLine(graph: NonNullable<LocalSystem['graph']>): string {
+  const subs = graph.subscriptions();
+  const ended = (state: string) => subs.filter((s) => s.state === state).length;
+  const missed = graph
+    .losses()
+    .filter((l) => l.channel === 'change' && l.reason !== 'subscriptionEnded').length;
+  return `graph: ${graph.changes().length} changes · subscriptions active ${ended('active')}, removed by Graph ${ended('removed')}, expired ${ended('expired')} · notifications lost (each announced by missed) ${missed}`;
 }
 
 function massLossText(): string {
@@ -440,9 +479,34 @@ function summary(report: RunReport): string {
     lines.push(
       `  AWS faults injected             ${injected.map(([what, n]) => `${what} ${n}`).join(' · ')} (of ${report.awsFaults.calls} calls)`,
     );
+  if (report.bySource !== undefined) {
+    const { ews, graph } = report.bySource;
+    for (const [name, f] of [
+      ['EWS', ews],
+      ['Graph', graph],
+    ] as const)
+      lines.push(
+        `  ${`${name} mailboxes`.padEnd(32)}${f.mailboxes}: ${f.generatedChanges} changes, ${f.missingChanges} missing, ${f.awaitingChanges} awaited · ${f.subscriptionsLost} subscriptions lost, ${f.subscriptionsRecovered} healed (max ${f.healSeconds.max} s), ${f.unhealed} unhealed`,
+      );
+    const {
+      subscriptionRemoved: removed,
+      missed,
+      lifecycleNotificationsLost,
+      unhealedResources,
+    } = graph.graphLosses;
+    lines.push(
+      `  Graph losses                    subscriptionRemoved ${removed.count}, healed ${removed.healed} (p50 ${removed.healSeconds.p50} · max ${removed.healSeconds.max} s) · missed ${missed.count}, caught up ${missed.healed} (p50 ${missed.healSeconds.p50} · max ${missed.healSeconds.max} s)`,
+    );
+    const lostLifecycle = Object.entries(lifecycleNotificationsLost);
+    if (lostLifecycle.length > 0)
+      lines.push(
+        `    lifecycle notifications Graph gave up on: ${lostLifecycle.map(([what, n]) => `${what} ${n}`).join(' · ')}`,
+      );
+    for (const resource of unhealedResources) lines.push(`    unhealed: ${resource}`);
+  }
   for (const change of report.missingExamples) {
     lines.push(
-      `  missing: ${change.kind} of ${change.itemId.slice(0, 24)}… in ${change.mailbox} at ${new Date(change.at).toISOString()}`,
+      `  missing (${change.source}${change.unobservable ? ', unobservable' : ''}): ${change.kind} of ${change.itemType} ${change.itemId.slice(0, 24)}… in ${change.mailbox}/${change.folder} at ${new Date(change.at).toISOString()} · last event for it: ${change.lastEvent === null ? 'none' : `${change.lastEvent.type.replace(/^exchange-push-bridge\./, '')} at ${change.lastEvent.time}`}${change.notification === undefined ? '' : ` · its notification: ${change.notification}`}`,
     );
   }
   return `${lines.join('\n')}\n${flags.reportFile ? `written to ${flags.reportFile}\n` : ''}`;

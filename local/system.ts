@@ -18,6 +18,8 @@ import type { MemoryMetrics } from '../functions/core/telemetry.ts';
 import { DEFAULT_POLICY } from '../functions/domain/policy.ts';
 import type { SubscriptionRecord } from '../functions/domain/subscription.ts';
 import type { SweepSummary } from '../functions/sweeper/sweep.ts';
+import { NO_CHAOS } from '../graph-simulator/options.ts';
+import type { GraphSimulator } from '../graph-simulator/server.ts';
 import { NO_FAULTS } from '../simulator/faults.ts';
 import type { Simulator } from '../simulator/server.ts';
 import { createAuditQueue, type DeliveredEvent, Deliveries } from './audit.ts';
@@ -27,13 +29,13 @@ import { startFrontEnd } from './front-end.ts';
 import { type LocalFunctions, wireFunctions } from './functions.ts';
 import { KeepUpMonitor, type KeepUpReading } from './keep-up.ts';
 import { addMailboxes } from './mailbox-setup.ts';
-import { CHAOS_AWS_FAULT_RATE, type LocalSystemOptions } from './options.ts';
+import { CHAOS_AWS_FAULT_RATE, type LocalSystemOptions, type MailboxSource } from './options.ts';
 import { scheduleSweeps, startPollers } from './pollers.ts';
 import type { LocalResources } from './provision.ts';
 import { buildReport, type RunReport, type RunState } from './report.ts';
 import { routeFrontEnd } from './routes.ts';
 import { Shutdown } from './shutdown.ts';
-import { startSimulatedExchange } from './simulated-exchange.ts';
+import { LOCAL_CONNECTIONS, startSimulatedExchange } from './simulated-exchange.ts';
 
 export interface LocalSystem {
   readonly clock: Clock;
@@ -42,6 +44,10 @@ export interface LocalSystem {
   /** Where the `mailboxes` CLI sends commands (`--endpoint`). */
   readonly adminUrl: string;
   readonly simulator: Simulator;
+  /** The Graph stand-in, when any mailbox is on Graph (`source` graph or mixed). */
+  readonly graph: GraphSimulator | undefined;
+  /** Which source each watched mailbox is on. */
+  readonly sources: ReadonlyMap<string, MailboxSource>;
   readonly emulators: Emulators;
   readonly resources: LocalResources;
   /** The Events FIFO queue consumers read (as the stack's Events queue). */
@@ -141,14 +147,18 @@ async function start(options: LocalSystemOptions, clock: Clock, shutdown: Shutdo
   // simulator, which pushes to it, and before the emulators the requests under way still use.
   shutdown.add(() => front.stop());
 
-  // 3. Exchange, simulated, on the same clock.
-  const { simulator, clients } = await startSimulatedExchange(options, clock, shutdown);
+  // 3. Exchange, simulated, on the same clock: the EWS simulator, and the Graph stand-in for the
+  // mailboxes on Graph.
+  const exchange = await startSimulatedExchange(options, clock, shutdown);
+  const { simulator, clients } = exchange;
+  const sources = new Map(exchange.mailboxes.map((m) => [m.address, m.source]));
 
   // 4. The functions, each by the wiring its handler.ts uses in Lambda, behind the front end.
   // Their AWS clients are the faulty ones (when AWS faults are on); the pollers' are not.
   const functions = wireFunctions({
     aws: { ...aws, emulators: aws.functionEmulators },
     clients,
+    graphClients: exchange.graphClients,
     clock,
     options,
   });
@@ -175,6 +185,8 @@ async function start(options: LocalSystemOptions, clock: Clock, shutdown: Shutdo
     clock,
     receiverUrl,
     simulator,
+    graph: exchange.graph,
+    sources,
     aws,
     functions,
     deliveries,
@@ -191,7 +203,8 @@ async function start(options: LocalSystemOptions, clock: Clock, shutdown: Shutdo
       const stopExtra = pollers.addRenewers(options.setupRenewalConcurrency ?? SETUP_RENEWAL_CONCURRENCY);
       try {
         await addMailboxes({
-          mailboxes: simulator.mailboxes().map((mailbox) => mailbox.address),
+          mailboxes: exchange.mailboxes.map((mailbox) => mailbox.address),
+          connectionOf: (mailbox) => LOCAL_CONNECTIONS[sources.get(mailbox) ?? 'ews'],
           watched: watchedMailboxes,
           admin: (command) => system.admin(command),
           sweep: system.sweep,
@@ -217,6 +230,8 @@ function localSystem(parts: {
   readonly clock: Clock;
   readonly receiverUrl: string;
   readonly simulator: Simulator;
+  readonly graph: GraphSimulator | undefined;
+  readonly sources: ReadonlyMap<string, MailboxSource>;
   readonly aws: EmulatedAws;
   readonly functions: LocalFunctions;
   readonly deliveries: Deliveries;
@@ -228,7 +243,7 @@ function localSystem(parts: {
   readonly stop: () => Promise<void>;
   readonly addMailboxes: (signal: AbortSignal | undefined) => Promise<void>;
 }): LocalSystem {
-  const { clock, receiverUrl, simulator, functions, watchedMailboxes, stop } = parts;
+  const { clock, receiverUrl, simulator, graph, sources, functions, watchedMailboxes, stop } = parts;
   const { emulators, resources } = parts.aws;
   const { admin, sweeper, metrics } = functions;
   // The run reads the table through its own client: AWS faults are for the functions.
@@ -245,6 +260,8 @@ function localSystem(parts: {
     receiverUrl,
     adminUrl: `${receiverUrl}/admin`,
     simulator,
+    graph,
+    sources,
     emulators,
     resources,
     consumerQueueUrl: events.url,
@@ -298,13 +315,20 @@ function localSystem(parts: {
         ingest: await count(ingest.url),
         renewals: await count(parts.aws.queues.renewals.url),
         audit: await count(parts.auditQueueUrl),
+        // Notifications the Graph stand-in holds (due, retrying, held back) or is posting now.
+        ...(graph === undefined ? {} : { graph: graphInTransit(graph) }),
       };
       const busyMailboxes = new Set(
         (await system.records())
           .filter(
             (r) =>
               r.state !== 'removed' &&
-              (r.state !== 'active' || r.recovery !== undefined || r.syncWork !== undefined),
+              (r.state !== 'active' ||
+                r.recovery !== undefined ||
+                r.syncWork !== undefined ||
+                // Graph lifecycle work noted by the receiver, or subscriptions to delete.
+                Object.values(r.graphWork ?? {}).some((work) => work.length > 0) ||
+                (r.graphObsolete ?? []).length > 0),
           )
           .map((r) => r.mailbox),
       );
@@ -320,6 +344,8 @@ function localSystem(parts: {
       const started = Date.now();
       simulator.setChangeRate(0);
       simulator.setFaults(NO_FAULTS);
+      graph?.setChangeRate(0);
+      graph?.setChaos(NO_CHAOS);
       parts.aws.awsFaults.setRate(0);
       const fixed = typeof bound === 'number';
       const capMs = fixed ? bound : (bound.capMs ?? 10 * 60_000);
@@ -350,7 +376,18 @@ function localSystem(parts: {
         delivered,
         deliveries,
         subscriptions: simulator.subscriptions(),
-        mailboxes: watchedMailboxes,
+        mailboxes: watchedMailboxes.filter((m) => sources.get(m) !== 'graph'),
+        ...(graph === undefined
+          ? {}
+          : {
+              graph: {
+                changes: graph.changes(),
+                subscriptions: graph.subscriptions(),
+                losses: graph.losses(),
+                deliveries: graph.deliveries(),
+                mailboxes: watchedMailboxes.filter((m) => sources.get(m) === 'graph'),
+              },
+            }),
         state: lastState,
         awsFaults: parts.aws.awsFaults.counts(),
         keepUp: parts.keepUp.monitor.summary(),
@@ -363,6 +400,11 @@ function localSystem(parts: {
 
 /** Renewals run at once, besides the steady ones, while the mailboxes are being set up. */
 const SETUP_RENEWAL_CONCURRENCY = 12;
+
+/** Notifications the Graph stand-in still owes: queued for a URL (due, retrying, held back) or being posted. */
+function graphInTransit(graph: GraphSimulator): number {
+  return graph.endpoints().reduce((sum, e) => sum + e.queued, 0) + graph.pendingRequests();
+}
 
 /** A queue's logical id without the stack's prefix and hash: `QueuesIngest`, `FanoutEventsDeadLetters`. */
 function queueName(id: string): string {

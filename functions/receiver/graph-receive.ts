@@ -33,11 +33,12 @@ import {
   notificationUserIs,
 } from '../domain/graph-mailbox.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
+import type { PushedItem, PushedItemListChanges } from '../domain/pushed-item-list.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import { itemTypeOf, parseNotificationResource } from '../graph/events.ts';
 import type { GraphItemKind } from '../graph/items.ts';
-import type { GraphNotification, LifecycleEvent } from '../graph/notification.ts';
-import type { SubscriptionStore } from './receive.ts';
+import type { ChangeNotification, GraphNotification, LifecycleEvent } from '../graph/notification.ts';
+import type { PushedItemListWriter, SubscriptionStore } from './receive.ts';
 
 /** What lifecycle notifications ask of the renewer, for one mailbox. */
 export interface GraphWorkRequest {
@@ -64,6 +65,12 @@ export interface GraphReceiveDeps {
   readonly publisher: EventPublisher;
   /** Where lifecycle work is noted: the subscription record. */
   readonly graphWork: GraphWorkStore;
+  /**
+   * The items consumers were told exist (domain/pushed-item-list.ts), as for EWS: a Graph delta
+   * round does not report an item created after its link and deleted again, so a catch-up after
+   * lost notifications asks Graph about each listed item it did not name.
+   */
+  readonly pushedItemList: PushedItemListWriter;
   readonly clock: Clock;
 }
 
@@ -121,6 +128,7 @@ export async function receiveGraph(
     const record = await deps.store.get(first.mailboxKey);
     const events: Array<{
       readonly event: BridgeEvent;
+      readonly change: ChangeNotification;
       readonly user: string;
       readonly kind?: GraphItemKind;
     }> = [];
@@ -146,6 +154,7 @@ export async function receiveGraph(
             if (verdict === 'unpinned') toPin = user;
             const type = itemTypeOf(notification);
             events.push({
+              change: notification,
               user,
               ...(type === 'message' || type === 'event' ? { kind: type } : {}),
               event: toGraphNotificationCloudEvent({
@@ -185,13 +194,24 @@ export async function receiveGraph(
     // hints (connection, setting, and which Graph read the item needs: `/messages/{id}` or
     // `/events/{id}`) go on every message of a call. A batch is one subscription's as a rule, so
     // one run, one call. An item of another kind (contacts) gets no hints: nothing reads it.
-    if (record !== undefined)
+    // The items consumers are told exist or are gone go on the pushed-item list alongside, as
+    // for EWS (see `pushedItemList`); both are durable before the 202.
+    const itemChanges = graphPushedItemListChanges(publishable.map((e) => e.change));
+    const publishing = async () => {
+      if (record === undefined) return;
       for (const run of runsOf(publishable))
         await deps.publisher.publish(
           first.mailboxKey,
           run.events,
           run.kind === undefined ? undefined : hintAttributes(record, run.kind),
         );
+    };
+    await Promise.all([
+      publishing(),
+      itemChanges.noted.length > 0 || itemChanges.forgotten.length > 0
+        ? deps.pushedItemList.record(first.mailboxKey, itemChanges, now)
+        : undefined,
+    ]);
     if (work.length > 0 || obsolete.length > 0)
       await deps.graphWork.requestGraphWork(first.mailboxKey, { work, obsolete });
     for (const { item, decision } of decided) {
@@ -263,4 +283,47 @@ export function place(
   const newest = Math.max(...GRAPH_RESOURCES.map((resource) => graph[resource]?.generation ?? 0));
   if (item.generation < newest || item.generation < record.generation) return { decision: 'superseded' };
   return { decision: 'stray' };
+}
+
+/**
+ * What Graph's change notifications change in the pushed-item list, net, in order: `created` (and
+ * for events `updated`) notes the item (under its collection, `messages` or `events`, where a catch-up asks about it),
+ * `deleted` forgets it. Graph reports a move as `deleted` then `created` of the same immutable id:
+ * noted. Exported for the unit tests.
+ */
+export function graphPushedItemListChanges(changes: readonly ChangeNotification[]): PushedItemListChanges {
+  const net = new Map<string, PushedItem | 'forgotten'>();
+  for (const change of changes) {
+    const itemId = change.resourceData?.id ?? change.resource.split('/').pop();
+    const collection = graphCollectionOf(change);
+    if (itemId === undefined || itemId === '' || collection === undefined) continue;
+    // An updated event is noted too: a recurring series consumers first heard of from a catch-up
+    // (the calendar view names its occurrences, never the master) is otherwise on no list, and
+    // its deletion, if that notification is lost, would be told by nothing.
+    if (change.changeType === 'created' || (change.changeType === 'updated' && collection === 'events')) {
+      net.delete(itemId);
+      net.set(itemId, { itemId, folderId: collection });
+    } else if (change.changeType === 'deleted') {
+      net.delete(itemId);
+      net.set(itemId, 'forgotten');
+    }
+  }
+  const noted: PushedItem[] = [];
+  const forgotten: string[] = [];
+  for (const [itemId, value] of net) {
+    if (value === 'forgotten') forgotten.push(itemId);
+    else noted.push(value);
+  }
+  return { noted, forgotten };
+}
+
+/** `Users/{id}/Messages/{id}` → messages, `Users/{id}/Events/{id}` → events (Graph's casing varies). */
+function graphCollectionOf(change: ChangeNotification): 'messages' | 'events' | undefined {
+  const segments = change.resource.toLowerCase().split('/');
+  if (segments.includes('messages')) return 'messages';
+  if (segments.includes('events')) return 'events';
+  const type = change.resourceData?.odataType?.toLowerCase() ?? '';
+  if (type.endsWith('.message')) return 'messages';
+  if (type.endsWith('.event')) return 'events';
+  return undefined;
 }

@@ -75,6 +75,7 @@ export function receiveHttp(
       : receiveGraphHttp({
           store: deps.store,
           publisher: deps.publisher,
+          pushedItemList: deps.pushedItemList,
           clock: deps.clock,
           callbackKey: deps.callbackKey,
           logger,

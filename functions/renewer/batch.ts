@@ -57,6 +57,7 @@ function graphDepsOf(deps: RenewDeps): GraphRenewDeps {
     deltas: graph?.deltas ?? { get: async () => undefined, put: async () => {} },
     graph: graph?.client ?? (async () => undefined),
     publisher: deps.publisher,
+    pushedItemList: deps.pushedItemList,
     queue: deps.queue,
     callbackBaseUrl: deps.callbackBaseUrl,
     callbackKey: deps.callbackKey,

@@ -52,7 +52,13 @@ import {
   type MailFolder,
 } from '../graph/folders.ts';
 import type { GraphCallError, GraphClient } from '../graph/graph-client.ts';
+import {
+  buildItemPresenceRequest,
+  decodeItemPresence,
+  type GraphItemCollection,
+} from '../graph/item-presence.ts';
 import { isAdoptable, renewalDueAt, type SubscriptionResource } from '../graph/subscription.ts';
+import { type ItemPresence, type PushedItemList, reconcilePushedItemList } from './reconcile.ts';
 
 /** What the Graph lifecycle calls: the Graph client of the mailbox's connection. */
 export type GraphLifecycleClient = Pick<
@@ -111,6 +117,12 @@ export interface GraphRenewDeps {
   /** The Graph client of a connection, or undefined when no Graph connection has the name. */
   readonly graph: (connection: string) => Promise<GraphLifecycleClient | undefined>;
   readonly publisher: EventPublisher;
+  /**
+   * The items the receiver told consumers exist (domain/pushed-item-list.ts; Graph's are filed
+   * under `messages` or `events`): after a catch-up, each one its delta rounds did not name is
+   * asked about, and one Graph no longer has is published as a resync Delete.
+   */
+  readonly pushedItemList: PushedItemList;
   readonly queue: Pick<RenewalQueue, 'requeue'>;
   readonly callbackBaseUrl: string;
   readonly callbackKey: () => Promise<CallbackKey>;
@@ -266,12 +278,23 @@ class GraphJob {
     for (const resource of GRAPH_RESOURCES) {
       const owed = work[resource] ?? [];
       const sub = this.record.graph?.[resource];
-      if (sub?.subscriptionId === undefined || owed.includes('recreate')) {
+      // A `recreate` owed may already be done: an earlier job created the replacement and then
+      // failed (throttled, say) before it settled. Creating again would replace a working
+      // subscription, and again on every failure; only its catch-up is still owed.
+      const recreated =
+        owed.includes('recreate') &&
+        sub?.subscriptionId !== undefined &&
+        (await this.#stillThere(sub.subscriptionId));
+      // Whether this job gave the resource a fresh authorization (a create or a PATCH).
+      let authorized = false;
+      if (recreated) toCatchUp.add(resource);
+      else if (sub?.subscriptionId === undefined || owed.includes('recreate')) {
         // Missing (first time, or an earlier create that failed or never answered) or removed by
         // Graph. Outside the first baseline, the resource was watched before: whatever changed
         // while it had no subscription is caught up.
         const replacing = owed.includes('recreate') || (sub !== undefined && !baseline);
         await this.#create(resource, sub?.subscriptionId);
+        authorized = true;
         if (replacing) toCatchUp.add(resource);
       } else if (
         renewalDueAt(sub.expiresAt ?? 0) <= deps.clock.now() ||
@@ -279,9 +302,14 @@ class GraphJob {
       ) {
         if (!(await this.#renew(resource, sub, sub.subscriptionId, owed.includes('reauthorize'))))
           toCatchUp.add(resource);
+        authorized = true;
       }
       if (owed.includes('catchUp')) toCatchUp.add(resource);
-      if (owed.length > 0) doneWork[resource] = [...owed];
+      // A challenge that came within 10 minutes of the last PATCH is still unanswered: it stays
+      // owed (the sweeper brings the mailbox back each minute) and is PATCHed once the 10 minutes
+      // are over, before Graph's grace runs out and it pauses delivery.
+      const done = authorized ? owed : owed.filter((w) => w !== 'reauthorize');
+      if (done.length > 0) doneWork[resource] = [...done];
     }
 
     if (toCatchUp.size > 0) await this.#catchUp([...toCatchUp]);
@@ -325,6 +353,14 @@ class GraphJob {
       published: this.#published,
       deleted,
     };
+  }
+
+  /** Whether Graph still has the subscription (GET); false when it answers that it is gone. */
+  async #stillThere(subscriptionId: string): Promise<boolean> {
+    const found = await this.#client.getSubscription(subscriptionId);
+    if (!found.ok && isCategory(found.error, 'SubscriptionGone')) return false;
+    unwrap(found);
+    return true;
   }
 
   #recentlyPatched(sub: GraphResourceSubscription): boolean {
@@ -553,7 +589,10 @@ class GraphJob {
   ): Promise<void> {
     const deps = this.#deps;
     const mailboxKey = this.record.mailboxKey;
-    const discriminator = `${resources.join('+')}@${deps.clock.now()}`;
+    const startedAt = deps.clock.now();
+    const discriminator = `${resources.join('+')}@${startedAt}`;
+    /** What the rounds named: consumers got an event for each, so the pushed-item list need not ask. */
+    const reported = new Map<string, 'present' | 'deleted'>();
     if (options.announce) {
       await this.#lifecycle(
         'gap-detected',
@@ -587,9 +626,30 @@ class GraphJob {
         folderId === null
           ? buildCalendarViewDelta({ userId: this.#userId, ...window })
           : buildMessagesDelta({ userId: this.#userId, folderId });
+      // The calendar view speaks of a series by its occurrences; the subscription's notifications
+      // (and so consumers) by its master's id: an occurrence is published as its series, once a round.
+      const series = new Set<string>();
       const publishPage =
         (round: 'full' | 'incremental', basis: string) => async (changes: readonly DeltaChange[]) => {
-          const events = changes.map((change) => this.#resyncEvent(scope, basis, change, round));
+          const events: ResyncCloudEvent[] = [];
+          for (const change of changes) {
+            if (change.kind === 'present' && change.seriesMasterId !== null) {
+              // Not `reported`: the master stays on the pushed-item list, whose check is the only
+              // way its deletion is told (the view reports its occurrences gone, not the master).
+              if (series.has(change.seriesMasterId)) continue;
+              series.add(change.seriesMasterId);
+              const master = {
+                ...change,
+                id: change.seriesMasterId,
+                eventType: 'seriesMaster',
+                seriesMasterId: null,
+              };
+              events.push(this.#resyncEvent(scope, basis, master, round));
+              continue;
+            }
+            reported.set(change.id, change.kind === 'present' ? 'present' : 'deleted');
+            events.push(this.#resyncEvent(scope, basis, change, round));
+          }
           if (events.length > 0) {
             // The enrichment hints, as the EWS catch-up puts them: what it found is read like a push.
             const kind = folderId === null ? 'event' : 'message';
@@ -619,9 +679,85 @@ class GraphJob {
         updatedAt: deps.clock.now(),
       });
     }
+    await this.#reconcile(resources, reported, startedAt);
     if (!options.announce) return;
     this.#caughtUp.push(...resources);
     await this.#lifecycle('resynced', null, null, discriminator);
+  }
+
+  /**
+   * The deletions delta cannot report: an item created after the stored link (its creation
+   * notified, so consumers hold it) and deleted again before this round, its deletion's
+   * notification lost (`missed`) or made while no subscription existed (`subscriptionRemoved`),
+   * appears in no round. Each listed item of the caught-up resources the rounds did not name is
+   * asked for (GET, id only); one Graph no longer has becomes a resync Delete. The list is
+   * trimmed as after an EWS catch-up (renewer/reconcile.ts).
+   */
+  async #reconcile(
+    resources: readonly GraphResourceKind[],
+    reported: ReadonlyMap<string, 'present' | 'deleted'>,
+    startedAt: number,
+  ): Promise<void> {
+    const deps = this.#deps;
+    const collections = new Set<string>(resources);
+    const list = deps.pushedItemList;
+    const collectionOf = new Map<string, GraphItemCollection>();
+    // A recurring series is notified by its master's id, but the calendar view's delta speaks of
+    // its occurrences (their own ids) and never of the master: a present event the rounds did not
+    // name stays listed, so its deletion is asked about again at the next catch-up.
+    const keep = new Set<string>();
+    const result = await reconcilePushedItemList(this.record, 'noWatermark', reported, startedAt, {
+      exchange: {
+        checkItems: async (_mailbox, itemIds) => {
+          const answers: ItemPresence[] = [];
+          for (const itemId of itemIds) {
+            const answer = await this.#presence(itemId, collectionOf.get(itemId));
+            if (answer === 'present' && collectionOf.get(itemId) === 'events') keep.add(itemId);
+            answers.push(answer);
+          }
+          return { ok: true, value: answers };
+        },
+      },
+      // Only this source's entries, of the resources caught up (an EWS entry left from before a
+      // migration names an EWS id, which Graph cannot be asked about).
+      pushedItemList: {
+        list: async function* (mailboxKey) {
+          for await (const item of list.list(mailboxKey)) {
+            if (item.folderId === null || !collections.has(item.folderId)) continue;
+            collectionOf.set(item.itemId, item.folderId === 'events' ? 'events' : 'messages');
+            yield item;
+          }
+        },
+        forget: (mailboxKey, itemIds) =>
+          list.forget(
+            mailboxKey,
+            itemIds.filter((id) => !keep.has(id)),
+          ),
+      },
+      publisher: {
+        publish: async (mailboxKey, events) => {
+          await deps.publisher.publish(mailboxKey, events);
+          this.#published += events.length;
+        },
+      },
+      clock: deps.clock,
+    });
+    if (!result.ok) throw new GraphStepFailed(result.error);
+  }
+
+  async #presence(itemId: string, collection: GraphItemCollection | undefined): Promise<ItemPresence> {
+    if (collection === undefined) return { undetermined: 'not listed under messages or events' };
+    const reply = unwrap(
+      await this.#client.send(buildItemPresenceRequest({ userId: this.#userId, collection, itemId })),
+    );
+    const presence = decodeItemPresence(reply, this.#deps.clock.now());
+    if (!presence.ok) {
+      // Throttling and passing failures end the job (retried as any Graph failure); anything
+      // else about one item leaves it listed, asked again at the next catch-up.
+      if (presence.error.retryable !== false) throw new GraphStepFailed(presence.error);
+      return { undetermined: presence.error.message };
+    }
+    return presence.value;
   }
 
   #resyncEvent(

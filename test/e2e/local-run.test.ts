@@ -1,20 +1,22 @@
 /**
- * The whole system on one machine (what `npm start` runs), under the EWS simulator's chaos for a
- * few simulated hours: every change reaches consumers, nothing twice, every lost subscription
- * heals.
+ * The whole system on one machine (what `npm start` runs), under the EWS simulator's and the Graph
+ * stand-in's chaos for a few simulated hours, mailboxes on both sources: every change reaches
+ * consumers, nothing twice, every lost subscription heals, every lost Graph notification is caught up.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startLocalSystem } from '../../local/system.ts';
+import { CHAOS as GRAPH_CHAOS } from '../../graph-simulator/options.ts';
+import type { RunReport } from '../../local/report.ts';
+import { type LocalSystem, startLocalSystem } from '../../local/system.ts';
 import { CHAOS_FAULTS } from '../../simulator/faults.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
 describe('the local run', () => {
-  it('loses no change and heals every lost subscription through simulated hours of chaos', {
+  it('loses no change and heals every lost subscription through simulated hours of chaos, on EWS and on Graph', {
     timeout: 300_000,
   }, async () => {
     const checkpoints = { promoted: 0 };
@@ -23,12 +25,25 @@ describe('the local run', () => {
         if (outcome.kind === 'checkpointed') checkpoints.promoted += outcome.promoted;
       },
       timeScale: 600,
-      mailboxes: 3,
+      // user1 and user3 on EWS, user2 and user4 on Graph.
+      mailboxes: 4,
+      source: 'mixed',
       changeRate: 1,
       statusFrequency: 1,
       chaos: true,
-      // Chaos, with silent losses more frequent than --chaos makes them so a short run sees several.
+      // Chaos, with silent losses more frequent than --chaos makes them so a short run sees several;
+      // on Graph, removed subscriptions and missed notifications as often.
       faults: { ...CHAOS_FAULTS, subscriptionLossPerHour: 0.5 },
+      // Expired delta links stay off here: after a 410 the catch-up reads the folder in full, which
+      // reports no deletion, so an item consumers hold, deleted with its notification lost, stays
+      // with them (a known gap, docs/graph-source.md; seen in 1 of 9 runs). The 410 path itself is
+      // tested in test/integration/graph/lifecycle.test.ts.
+      graphChaos: {
+        ...GRAPH_CHAOS,
+        subscriptionRemovedPerHour: 0.5,
+        missedPerHour: 0.5,
+        deltaTokenExpiryPerHour: 0,
+      },
       // And faults of our own side: one AWS call of the functions in twenty fails (throttling, 500,
       // or a timeout after the call took effect), one in 400 even after the SDK's retry.
       awsFaultRate: 0.05,
@@ -47,9 +62,18 @@ describe('the local run', () => {
         .find((s) => s.state === 'active');
       if (victim) system.simulator.dropSubscription(victim.subscriptionId);
       system.simulator.moveMailbox(second ?? '');
+      // On Graph, for certain: a removed subscription, and a message consumers were told of
+      // deleted with its notification lost (`missed`): only the catch-up's check of the
+      // pushed-item list can tell consumers (delta does not report it).
+      const doomed = await loseGraphDelete(system);
       await new Promise((resolve) => setTimeout(resolve, 4_000));
       // And a mass loss: every mailbox moved at once, all their subscriptions dead together.
       const massLoss = system.simulator.massLoss({ fraction: 1 });
+      const [graphFirst] = system.graph?.mailboxAddresses ?? [];
+      const removed = system.graph
+        ?.subscriptions({ mailbox: graphFirst ?? '' })
+        .find((s) => s.state === 'active');
+      if (removed) system.graph?.removeSubscription(removed.id);
       await new Promise((resolve) => setTimeout(resolve, 8_000));
       const simulatedHours = (system.clock.now() - started) / 3_600_000;
       // The drain as `npm start` does it: bounded by the staleness threshold + heal time, going on
@@ -57,7 +81,11 @@ describe('the local run', () => {
       const settled = await system.settle({ capMs: 150_000 });
       const report = system.report();
       expect(simulatedHours).toBeGreaterThan(2.5);
-      expect(settled.settled, JSON.stringify(report)).toBe(true);
+      const unsettledEvidence = join(tmpdir(), `epb-e2e-local-run-unsettled-${process.pid}.json`);
+      if (!settled.settled) writeEvidence(unsettledEvidence, system, report);
+      expect(settled.settled, `${JSON.stringify(report)}; the run's evidence: ${unsettledEvidence}`).toBe(
+        true,
+      );
       // At rest: nothing in flight, nothing awaited; what is not delivered now never will be.
       expect(report).toMatchObject({
         settled: true,
@@ -72,17 +100,7 @@ describe('the local run', () => {
       // A loss is rare and load-dependent: keep the evidence (the simulator's ground truth, every
       // subscription, every delivered event) to tell a loss of the bridge from a miscount.
       const evidence = join(tmpdir(), `epb-e2e-local-run-${process.pid}.json`);
-      if (lost !== 0)
-        writeFileSync(
-          evidence,
-          JSON.stringify({
-            report,
-            changes: system.simulator.changes(),
-            subscriptions: system.simulator.subscriptions(),
-            massLosses: system.simulator.massLosses(),
-            delivered: system.delivered,
-          }),
-        );
+      if (lost !== 0) writeEvidence(evidence, system, report);
       expect(lost, `${JSON.stringify(report.missingExamples)}; the run's evidence: ${evidence}`).toBe(0);
       // Store-before-ack under AWS faults: the receiver answered 500 and Exchange retried, the
       // processor's failed records were retried; nothing lost (above), nothing published twice
@@ -102,7 +120,7 @@ describe('the local run', () => {
       expect(report.unhealed).toBe(0);
       // The mass loss hit every mailbox that had a subscription then, and every one of them healed.
       const heal = report.massLosses.find((loss) => loss.at === massLoss.at);
-      expect(heal, JSON.stringify(report.massLosses)).toMatchObject({ mailboxes: 3 });
+      expect(heal, JSON.stringify(report.massLosses)).toMatchObject({ mailboxes: 2 });
       expect(heal?.affected).toBeGreaterThanOrEqual(1);
       for (const loss of report.massLosses) expect(loss.healed).toBe(loss.affected);
       // All at once they queue for the same renewers, and the moves refuse Subscribe for a minute
@@ -123,10 +141,34 @@ describe('the local run', () => {
       expect(checkpoints.promoted, 'checkpoints brought SyncStates forward during the run').toBeGreaterThan(
         0,
       );
+      // The Graph mailboxes on their own: every change arrived, every removed subscription was
+      // replaced, every episode of lost notifications was caught up, the forced delete included.
+      const graph = report.bySource?.graph;
+      expect(graph, JSON.stringify(report)).toMatchObject({ mailboxes: 2, awaitingChanges: 0, unhealed: 0 });
+      // Missing only what consumers never held (deleted, never named by an event), as for EWS.
+      expect((graph?.missingChanges ?? 0) - (graph?.unobservableChanges ?? 0)).toBe(0);
+      expect(graph?.generatedChanges).toBeGreaterThan(100);
+      expect(graph?.graphLosses.subscriptionRemoved.count).toBeGreaterThanOrEqual(1);
+      expect(graph?.graphLosses.subscriptionRemoved.healed).toBe(
+        graph?.graphLosses.subscriptionRemoved.count,
+      );
+      expect(graph?.graphLosses.missed.count).toBeGreaterThanOrEqual(1);
+      expect(graph?.graphLosses.missed.healed).toBe(graph?.graphLosses.missed.count);
+      expect(
+        system.delivered.some(
+          (e) => e.type === 'exchange-push-bridge.resync.Delete' && itemIdOf(e) === doomed,
+        ),
+        `a resync Delete for ${doomed}`,
+      ).toBe(true);
+      expect(report.bySource?.ews).toMatchObject({ mailboxes: 2, unhealed: 0 });
       // Enrichment is on (the local run's default) under the same chaos, GetItem's ErrorServerBusy
       // included: every item notification the receiver took was read, and what was read is the
       // item the event names. Deleted since (notFound) or failed after retries is allowed; lost is not.
-      const created = system.delivered.filter((e) => e.data.eventType === 'CreatedEvent' && e.data.itemId);
+      // EWS mailboxes only: Graph events carry no enrichment (the processor reads over EWS only).
+      const onEws = new Set(system.simulator.mailboxAddresses);
+      const created = system.delivered.filter(
+        (e) => e.data.eventType === 'CreatedEvent' && e.data.itemId && onEws.has(String(e.data.mailbox)),
+      );
       expect(created.length).toBeGreaterThan(50);
       const outcomes = new Map<string, number>();
       for (const event of created) {
@@ -147,6 +189,29 @@ describe('the local run', () => {
       ).toBe(true);
       expect(outcomes.get('item') ?? 0).toBeGreaterThan(created.length / 2);
       expect(system.metrics.processor.get('EnrichmentCalls')).toBeGreaterThan(0);
+    } finally {
+      await system.stop();
+    }
+  });
+
+  it('mailboxes on Graph only: every change arrives, by the same report', { timeout: 120_000 }, async () => {
+    const system = await startLocalSystem({ timeScale: 600, mailboxes: 2, source: 'graph', changeRate: 1 });
+    try {
+      expect(system.graph?.mailboxAddresses).toEqual(['user1@contoso.test', 'user2@contoso.test']);
+      await new Promise((resolve) => setTimeout(resolve, 8_000));
+      const settled = await system.settle({ capMs: 60_000 });
+      const report = system.report();
+      const evidence = join(tmpdir(), `epb-e2e-graph-only-${process.pid}.json`);
+      if (!settled.settled || report.missingChanges !== 0) writeEvidence(evidence, system, report);
+      expect(settled.settled, `${JSON.stringify(report)}; evidence ${evidence}`).toBe(true);
+      expect(report).toMatchObject({ missingChanges: 0, duplicateEvents: 0, unhealed: 0 });
+      expect(report.bySource?.graph).toMatchObject({ mailboxes: 2, missingChanges: 0, awaitingChanges: 0 });
+      expect(report.bySource?.graph.generatedChanges).toBeGreaterThan(50);
+      expect(report.bySource?.ews).toMatchObject({ mailboxes: 0, generatedChanges: 0 });
+      expect((await system.records()).map((r) => [r.mailbox, r.source, r.state])).toEqual([
+        ['user1@contoso.test', 'graph', 'active'],
+        ['user2@contoso.test', 'graph', 'active'],
+      ]);
     } finally {
       await system.stop();
     }
@@ -190,6 +255,15 @@ describe('the local run', () => {
         dynamodbEndpoint: expect.stringMatching(/^http:\/\//),
       });
       const report: unknown = JSON.parse(readFileSync(reportFile, 'utf8'));
+      // The default source is mixed: user1 on EWS, user2 on Graph, each judged by its ground truth.
+      expect(report).toMatchObject({
+        bySource: {
+          ews: { mailboxes: 1, missingChanges: 0, awaitingChanges: 0, unhealed: 0 },
+          graph: { mailboxes: 1, missingChanges: 0, awaitingChanges: 0, unhealed: 0 },
+        },
+      });
+      expect(ready).toMatchObject({ graphUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) });
+      expect(output).toMatch(/Graph mailboxes\s+1: \d+ changes, 0 missing/);
       expect(report).toMatchObject({
         settled: true,
         awaitingChanges: 0,
@@ -210,7 +284,7 @@ describe('the local run', () => {
       expect(output).toMatch(/draining until the run comes to rest \(at most \d+ s: /);
       expect(output).toMatch(/came to rest in \d+ s/);
       expect(output).toMatch(
-        /run report\n\s+settled\s+yes\n\s+in flight\s+ingest 0 · renewals 0 · audit 0\n/,
+        /run report\n\s+settled\s+yes\n\s+in flight\s+ingest 0 · renewals 0 · audit 0 · graph 0\n/,
       );
       expect(output).toMatch(/changes made by the simulator\s+\d+/);
       expect(output).toMatch(/user1@contoso\.test|events: \d+ accepted/);
@@ -232,3 +306,53 @@ describe('the local run', () => {
     );
   });
 });
+
+/**
+ * Creates a message in the first Graph mailbox, waits until consumers have its CreatedEvent, then
+ * deletes it with the deletion's notification lost (`missed`). Returns its immutable id.
+ */
+async function loseGraphDelete(system: LocalSystem): Promise<string> {
+  const graph = system.graph;
+  const [mailbox] = graph?.mailboxAddresses ?? [];
+  if (graph === undefined || mailbox === undefined) throw new Error('no Graph mailbox in the run');
+  const created = graph.makeChange({ mailbox, itemType: 'message', kind: 'created', folder: 'inbox' });
+  for (let i = 0; i < 200 && !system.delivered.some((e) => itemIdOf(e) === created.immutableId); i++)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  // Chaos may have removed it just now: the bridge replaces it within simulated minutes.
+  const active = () =>
+    graph.subscriptions({ mailbox }).find((s) => s.state === 'active' && /messages$/.test(s.resource));
+  for (let i = 0; i < 200 && active() === undefined; i++)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  const subscription = active();
+  if (subscription === undefined) throw new Error(`${mailbox} has no active messages subscription for 10 s`);
+  graph.missNotifications(subscription.id, 1);
+  graph.makeChange({ mailbox, itemType: 'message', kind: 'deleted', itemId: created.immutableId });
+  return created.immutableId;
+}
+
+function itemIdOf(event: LocalSystem['delivered'][number]): unknown {
+  return Reflect.get(Object(event.data.itemId), 'id');
+}
+
+/** A loss is rare and load-dependent: the run's evidence (both ground truths, every subscription, every delivered event). */
+function writeEvidence(file: string, system: LocalSystem, report: RunReport): void {
+  writeFileSync(
+    file,
+    JSON.stringify({
+      report,
+      changes: system.simulator.changes(),
+      subscriptions: system.simulator.subscriptions(),
+      massLosses: system.simulator.massLosses(),
+      graph:
+        system.graph === undefined
+          ? null
+          : {
+              changes: system.graph.changes(),
+              subscriptions: system.graph.subscriptions(),
+              losses: system.graph.losses(),
+              deliveries: system.graph.deliveries(),
+            },
+      delivered: system.delivered,
+    }),
+  );
+}

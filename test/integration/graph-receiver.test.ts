@@ -140,7 +140,7 @@ describe('receiver, Graph routes, on the emulators', () => {
     expect([...dynamoTap.calls, ...sqsTap.calls]).toEqual([]);
   });
 
-  it('publishes events that validate against the schema: one read, one send, then 202', async () => {
+  it('publishes events that validate against the schema: one read, one send, one pushed-item list write, then 202', async () => {
     const mailboxKey = await givenGraphMailbox();
     dynamoTap.calls.length = 0;
     const response = await post([
@@ -153,7 +153,8 @@ describe('receiver, Graph routes, on the emulators', () => {
       }),
     ]);
     expect(response.statusCode).toBe(202);
-    expect(dynamoTap.calls).toEqual(['GetItemCommand']);
+    // The write notes M1 and forgets E1 (domain/pushed-item-list.ts), as an EWS push would.
+    expect(dynamoTap.calls).toEqual(['GetItemCommand', 'BatchWriteItemCommand']);
     const messages = await drain(aws.emulators.sqs, queueUrl);
     const events = messages.map((m) => JSON.parse(m.Body ?? '{}'));
     expect(events.map((e) => e.type)).toEqual([

@@ -18,13 +18,15 @@ import { mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
 import { workFor } from '../../../functions/domain/policy.ts';
 import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
 import type { GraphClient } from '../../../functions/graph/graph-client.ts';
+import { type ChangeNotification, decodeNotificationBody } from '../../../functions/graph/notification.ts';
 import { renewalDueAt } from '../../../functions/graph/subscription.ts';
+import { graphPushedItemListChanges } from '../../../functions/receiver/graph-receive.ts';
 import { createRenewerHandler, runOpened } from '../../../functions/renewer/batch.ts';
 import { type GraphRenewDeps, runGraphJob } from '../../../functions/renewer/graph-lifecycle.ts';
 import { openJob } from '../../../functions/renewer/job.ts';
 import { sweep } from '../../../functions/sweeper/sweep.ts';
 import { type GraphSimulator, startGraphSimulator } from '../../../graph-simulator/server.ts';
-import { startWebhook, type Webhook } from '../../graph-simulator/support.ts';
+import { startWebhook, until, type Webhook } from '../../graph-simulator/support.ts';
 import { CALLBACK_KEY, FakeGraphDeltaStore, fakeWorld } from '../../support/fakes/index.ts';
 import { graphConnectionTo } from '../../support/graph-connection.ts';
 import { type SteppedClock, steppedClock } from '../../support/stepped-clock.ts';
@@ -72,6 +74,7 @@ async function setUp(options: { maxRetryWaitMs?: number } = {}) {
     deltas,
     graph: async (name) => (name === 'contoso-graph' ? counted : undefined),
     publisher: world.publisher,
+    pushedItemList: world.pushedItems,
     queue: world.queue,
     callbackBaseUrl: webhook.url,
     callbackKey: async () => CALLBACK_KEY,
@@ -260,6 +263,31 @@ describe('the Graph lifecycle against the stand-in', () => {
     expect(ids).toContain(change.immutableId);
   });
 
+  it('subscriptionRemoved, and the job that recreated it throttled in its catch-up: the next job catches up without creating again', async () => {
+    const { run, record, world, calls } = await setUp();
+    await run();
+    const old = record().graph?.messages?.subscriptionId ?? '';
+    graph.removeSubscription(old);
+    await world.table.requestGraphWork(mailboxKey, {
+      work: [{ resource: 'messages', work: 'recreate' }],
+      obsolete: [],
+    });
+    // /subscriptions is not an Outlook request: the create passes, the delta of the catch-up does not.
+    graph.throttle(mailbox, 60_000);
+    calls.length = 0;
+    expect(await run()).toMatchObject({ kind: 'throttled' });
+    const replacement = record().graph?.messages?.subscriptionId;
+    expect(replacement).not.toBe(old);
+    expect(calls).toEqual(['POST messages']);
+    clock.advance(120_000);
+    calls.length = 0;
+    expect(await run()).toMatchObject({ kind: 'graphSettled', created: [], caughtUp: ['messages'] });
+    expect(calls).toEqual([]);
+    expect(record().graph?.messages?.subscriptionId).toBe(replacement);
+    expect(record().graphWork).toBeUndefined();
+    expect(graph.subscriptions({ mailbox }).filter((s) => s.state === 'active')).toHaveLength(2);
+  });
+
   it('PATCH answering 404 (Graph deleted it): recreated and caught up', async () => {
     const { run, record, world } = await setUp();
     await run();
@@ -286,6 +314,100 @@ describe('the Graph lifecycle against the stand-in', () => {
     expect(types(world)).toContain('resync.Create');
   });
 
+  it('missed: an item created after the stored delta link, notified, then deleted with its notification lost, is published as a resync Delete', async () => {
+    // Delta reports how a folder stands against its link: an item created after the link and
+    // deleted before the catch-up appears in no round. Consumers hold it (its creation was
+    // notified): without the pushed-item list they would keep it for ever.
+    const { run, record, world } = await setUp();
+    await run();
+    const kept = graph.makeChange({ mailbox, itemType: 'message', kind: 'created', folder: 'inbox' });
+    const doomed = graph.makeChange({ mailbox, itemType: 'message', kind: 'created', folder: 'inbox' });
+    clock.advance(2_000);
+    const delivered = () =>
+      webhook
+        .notifications('/graph/notify')
+        .flatMap((r) => {
+          const batch = decodeNotificationBody(r.body);
+          return batch.ok ? batch.value.notifications : [];
+        })
+        .filter((n): n is ChangeNotification => n.kind === 'change');
+    await until(() => delivered().length >= 2, 'both creations notified');
+    // What the receiver notes as it publishes them.
+    await world.pushedItems.record(mailboxKey, graphPushedItemListChanges(delivered()), clock.now());
+    const subscriptionId = record().graph?.messages?.subscriptionId ?? '';
+    graph.missNotifications(subscriptionId, 1);
+    graph.makeChange({ mailbox, itemType: 'message', kind: 'deleted', itemId: doomed.immutableId });
+    expect(graph.losses({ subscriptionId }).map((l) => l.reason)).toEqual(['missed']);
+    await world.table.requestGraphWork(mailboxKey, {
+      work: [{ resource: 'messages', work: 'catchUp' }],
+      obsolete: [],
+    });
+    expect(await run()).toMatchObject({ kind: 'graphSettled', caughtUp: ['messages'] });
+    const deletes = world.publisher
+      .events(mailboxKey)
+      .filter((e) => e.type === 'exchange-push-bridge.resync.Delete')
+      .map((e) => e.subject);
+    expect(deletes).toEqual([doomed.immutableId]);
+    // The item that still exists was named by the round (present) or asked about; never deleted.
+    expect(deletes).not.toContain(kept.immutableId);
+    // The deleted one leaves the list; the other stays until a catch-up well after its note.
+    const listed = [];
+    for await (const item of world.pushedItems.list(mailboxKey)) listed.push(item.itemId);
+    expect(listed).not.toContain(doomed.immutableId);
+  });
+
+  it('a recurring series consumers were told of, deleted with its notification lost long after: a resync Delete of the series', async () => {
+    // The calendar view's delta reports a series by its occurrences (their own ids), never by the
+    // master's id the notifications named: only the pushed-item list can say the series is gone.
+    const { run, record, world } = await setUp();
+    await run();
+    const series = graph.makeChange({ mailbox, itemType: 'event', kind: 'created', recurring: true });
+    clock.advance(2_000);
+    const delivered = () =>
+      webhook
+        .notifications('/graph/notify')
+        .flatMap((r) => {
+          const batch = decodeNotificationBody(r.body);
+          return batch.ok ? batch.value.notifications : [];
+        })
+        .filter((n): n is ChangeNotification => n.kind === 'change');
+    await until(() => delivered().length >= 1, 'the series notified');
+    await world.pushedItems.record(mailboxKey, graphPushedItemListChanges(delivered()), clock.now());
+    // A catch-up well after (the note older than the trim margin) finds the series present.
+    clock.advance(60 * 60_000);
+    const catchUp = { work: [{ resource: 'events' as const, work: 'catchUp' as const }], obsolete: [] };
+    await world.table.requestGraphWork(mailboxKey, catchUp);
+    expect(await run()).toMatchObject({ kind: 'graphSettled', caughtUp: ['events'] });
+    const deletes = () =>
+      world.publisher
+        .events(mailboxKey)
+        .filter((e) => e.type === 'exchange-push-bridge.resync.Delete')
+        .map((e) => e.subject);
+    expect(deletes()).toEqual([]);
+    // Then deleted, its notification lost.
+    graph.missNotifications(record().graph?.events?.subscriptionId ?? '', 1);
+    graph.makeChange({ mailbox, itemType: 'event', kind: 'deleted', itemId: series.immutableId });
+    await world.table.requestGraphWork(mailboxKey, catchUp);
+    expect(await run()).toMatchObject({ kind: 'graphSettled', caughtUp: ['events'] });
+    expect(deletes()).toContain(series.immutableId);
+  });
+
+  it('a recurring series created while the subscription was removed: caught up as its series (the id notifications use), not as its occurrences', async () => {
+    const { run, record, world } = await setUp();
+    await run();
+    graph.removeSubscription(record().graph?.events?.subscriptionId ?? '');
+    const series = graph.makeChange({ mailbox, itemType: 'event', kind: 'created', recurring: true });
+    await world.table.requestGraphWork(mailboxKey, {
+      work: [{ resource: 'events', work: 'recreate' }],
+      obsolete: [],
+    });
+    expect(await run()).toMatchObject({ kind: 'graphSettled', caughtUp: ['events'] });
+    const resynced = world.publisher
+      .events(mailboxKey)
+      .filter((e) => e.type.startsWith('exchange-push-bridge.resync.'));
+    expect(resynced.map((e) => e.subject)).toEqual([series.immutableId]);
+  });
+
   it('reauthorizationRequired: PATCH, but not again within 10 minutes', async () => {
     const { run, world, calls } = await setUp();
     await run();
@@ -299,6 +421,32 @@ describe('the Graph lifecycle against the stand-in', () => {
     await world.table.requestGraphWork(mailboxKey, work);
     await run();
     expect(calls).toHaveLength(1);
+  });
+
+  it('reauthorizationRequired within 10 minutes of the last PATCH (here the create): answered once the 10 minutes are over, before Graph pauses delivery', async () => {
+    const { run, record, world, calls } = await setUp();
+    await run();
+    const id = record().graph?.messages?.subscriptionId ?? '';
+    clock.advance(2 * 60_000);
+    graph.requireReauthorization(id);
+    const work = { work: [{ resource: 'messages' as const, work: 'reauthorize' as const }], obsolete: [] };
+    await world.table.requestGraphWork(mailboxKey, work);
+    calls.length = 0;
+    await run();
+    // Not yet: the create was a PATCH's worth of authorization 2 minutes ago. Still owed.
+    expect(calls).toEqual([]);
+    expect(record().graphWork).toEqual({ messages: ['reauthorize'] });
+    expect(workFor(record(), clock.now(), world.policy)).toBe('lifecycle');
+    clock.advance(8 * 60_000 + 1);
+    await run();
+    expect(calls).toEqual([`PATCH ${id}`]);
+    expect(record().graphWork).toBeUndefined();
+    // Answered within the stand-in's grace: delivery never paused.
+    clock.advance(10 * 60_000);
+    expect(graph.subscriptions({ mailbox }).find((s) => s.id === id)).toMatchObject({
+      paused: false,
+      reauthorizationRequiredSince: null,
+    });
   });
 
   it('create answering 409 for a subscription of an older generation: deleted and created anew', async () => {

@@ -108,6 +108,7 @@ describe('migrating a mailbox from EWS to Graph', () => {
       deltas: new FakeGraphDeltaStore(),
       graph: async () => racing,
       publisher: world.publisher,
+      pushedItemList: world.pushedItems,
       queue: world.queue,
       callbackBaseUrl: webhook.url,
       callbackKey: async () => CALLBACK_KEY,

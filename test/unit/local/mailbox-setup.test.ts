@@ -70,6 +70,7 @@ describe('setting up the local run mailboxes', () => {
     let sweeps = 0;
     await addMailboxes({
       mailboxes,
+      connectionOf: () => 'local',
       watched,
       admin: async (command) => {
         running++;
@@ -97,6 +98,7 @@ describe('setting up the local run mailboxes', () => {
     const watched: string[] = [];
     await addMailboxes({
       mailboxes,
+      connectionOf: () => 'local',
       watched,
       admin: async (command) => {
         added.push(String(command.mailbox));
@@ -118,6 +120,7 @@ describe('setting up the local run mailboxes', () => {
     let looks = 0;
     await addMailboxes({
       mailboxes: mailboxes.slice(0, 2),
+      connectionOf: () => 'local',
       watched: [],
       admin: async () => success,
       sweep: async () => {},

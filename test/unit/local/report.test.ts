@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { LossRecord } from '../../../graph-simulator/delivery.ts';
+import type { GraphChange } from '../../../graph-simulator/mailbox-store.ts';
+import type { SubscriptionView as GraphSubscriptionView } from '../../../graph-simulator/subscriptions.ts';
 import type { DeliveredEvent } from '../../../local/audit.ts';
 import {
   buildReport,
@@ -93,6 +96,35 @@ describe('the local run report', () => {
     expect(
       findMissingChanges([change('create', T + 30 * S + 400, 'D')], [notified('D', T + 30 * S)]),
     ).toEqual([]);
+  });
+
+  it('counts a delete as reflected by a Delete naming an id the item had before a move (the pushed-item list check names the id consumers hold)', () => {
+    const changes = [
+      change('create', T, 'A'),
+      change('move', T + 10 * S, 'B', 'A'),
+      change('delete', T + 20 * S, 'B'),
+    ];
+    const resyncDelete = (itemId: string, at: number): DeliveredEvent => ({
+      ...notified(itemId, at),
+      type: 'exchange-push-bridge.resync.Delete',
+      data: { itemId: { id: itemId, changeKey: null } },
+    });
+    const base = {
+      deliveries: new Map(),
+      // Exchange pushed after the delete: what is not reflected now never will be.
+      subscriptions: [{ ...sub('S1', T - S, null), lastDeliveredAt: T + 60 * S }],
+      mailboxes: ['ada@contoso.test'],
+    };
+    const state: RunState = { inFlight: { ingest: 0 }, deadLetters: {}, busyMailboxes: new Set() };
+    expect(
+      buildReport({ ...base, changes, delivered: [notified('A', T), resyncDelete('A', T + 30 * S)], state })
+        .missingChanges,
+    ).toBe(0);
+    // A Delete of the old id from before the delete proves nothing.
+    expect(
+      buildReport({ ...base, changes, delivered: [notified('A', T), resyncDelete('A', T + 5 * S)], state })
+        .missingChanges,
+    ).toBe(1);
   });
 
   it('leaves out changes made before the mailbox was first subscribed', () => {
@@ -447,5 +479,239 @@ describe('the report tells backlog from loss', () => {
       mailboxes: [],
     });
     expect(report).toMatchObject({ massLosses: [], massLossHealSeconds: { p50: 0, p95: 0, max: 0 } });
+  });
+});
+
+describe('the local run report: Graph mailboxes', () => {
+  const grace = 'grace@contoso.test';
+  let graphSeq = 0;
+  const graphChange = (
+    kind: GraphChange['kind'],
+    at: number,
+    immutableId: string,
+    itemType: GraphChange['itemType'] = 'message',
+  ): GraphChange => ({
+    seq: ++graphSeq,
+    at,
+    mailbox: grace,
+    userId: 'u-grace',
+    itemType,
+    kind,
+    immutableId,
+    id: `default-${immutableId}`,
+    oldId: null,
+    folder: itemType === 'event' ? 'calendar' : 'inbox',
+    folderId: 'F',
+    oldFolder: null,
+    oldFolderId: null,
+    recurring: false,
+    subject: 's',
+  });
+  const graphSub = (
+    id: string,
+    resource: 'messages' | 'events',
+    createdAt: number,
+    state: GraphSubscriptionView['state'] = 'active',
+    endedAt: number | null = null,
+  ): GraphSubscriptionView => ({
+    id,
+    applicationId: 'app',
+    resource: `/users/${grace}/${resource}`,
+    changeType: 'created,updated,deleted',
+    clientState: null,
+    notificationUrl: '',
+    lifecycleNotificationUrl: null,
+    expirationDateTime: '',
+    includeResourceData: false,
+    immutableIds: true,
+    mailbox: grace,
+    state,
+    createdAt,
+    endedAt,
+    endReason: null,
+    reauthorizationRequiredSince: null,
+    paused: false,
+  });
+  const rest: RunState = {
+    inFlight: { ingest: 0, renewals: 0, audit: 0, graph: 0 },
+    deadLetters: {},
+    busyMailboxes: new Set(),
+  };
+  const resynced = (at: number): DeliveredEvent => ({
+    id: `r-${at}`,
+    type: 'exchange-push-bridge.subscription.resynced',
+    mailboxKey: 'g',
+    time: new Date(at).toISOString(),
+    data: { mailbox: grace },
+    receivedAt: at,
+  });
+  const report = (args: {
+    changes: GraphChange[];
+    delivered: DeliveredEvent[];
+    subscriptions: GraphSubscriptionView[];
+    losses?: LossRecord[];
+    state?: RunState;
+  }) =>
+    buildReport({
+      changes: [],
+      delivered: args.delivered,
+      deliveries: new Map(),
+      subscriptions: [],
+      mailboxes: [],
+      state: args.state ?? rest,
+      graph: {
+        changes: args.changes,
+        subscriptions: args.subscriptions,
+        losses: args.losses ?? [],
+        deliveries: [],
+        mailboxes: [grace],
+      },
+    });
+
+  it('judges Graph changes by immutable id, by source, and names a missing one with its source, item and notification', () => {
+    const changes = [
+      graphChange('created', T + S, 'A'),
+      graphChange('moved', T + 2 * S, 'A'),
+      graphChange('created', T + 3 * S, 'B'),
+      graphChange('deleted', T + 10 * S, 'B'),
+    ];
+    const subs = [graphSub('M1', 'messages', T), graphSub('E1', 'events', T)];
+    const lost: LossRecord = {
+      seq: 1,
+      at: T + 4 * S,
+      subscriptionId: 'M1',
+      channel: 'change',
+      changeSeq: changes[3]?.seq ?? 0,
+      reason: 'missed',
+      lifecycleEvent: null,
+    };
+    const r = report({
+      changes,
+      delivered: [notified('A', T + 2 * S), notified('B', T + 3 * S)],
+      subscriptions: subs,
+      losses: [lost],
+    });
+    expect(r).toMatchObject({
+      settled: true,
+      generatedChanges: 4,
+      missingChanges: 1,
+      awaitingChanges: 0,
+      unhealed: 0,
+    });
+    expect(r.bySource?.graph).toMatchObject({ mailboxes: 1, missingChanges: 1, generatedChanges: 4 });
+    expect(r.bySource?.ews).toMatchObject({ mailboxes: 0, missingChanges: 0 });
+    expect(r.missingExamples).toEqual([
+      expect.objectContaining({
+        source: 'graph',
+        mailbox: grace,
+        kind: 'deleted',
+        itemId: 'B',
+        lastEvent: {
+          type: 'exchange-push-bridge.notification.CreatedEvent',
+          time: new Date(T + 3 * S).toISOString(),
+        },
+        notification: 'lost: missed',
+      }),
+    ]);
+  });
+
+  it('counts a deleted Graph item no delivered event ever named as unobservable: consumers never held it', () => {
+    const changes = [graphChange('created', T + S, 'C'), graphChange('deleted', T + 10 * S, 'C')];
+    const subs = [graphSub('M1', 'messages', T), graphSub('E1', 'events', T)];
+    expect(report({ changes, delivered: [], subscriptions: subs })).toMatchObject({
+      missingChanges: 1,
+      unobservableChanges: 1,
+    });
+    // Told of its creation, consumers hold it: a loss.
+    expect(report({ changes, delivered: [notified('C', T + S)], subscriptions: subs })).toMatchObject({
+      missingChanges: 1,
+      unobservableChanges: 0,
+    });
+  });
+
+  it('awaits a Graph change while notifications are in transit, the mailbox is at work, or its resource has no subscription', () => {
+    const changes = [graphChange('created', T + S, 'A')];
+    const subs = [graphSub('M1', 'messages', T), graphSub('E1', 'events', T)];
+    const inTransit = { ...rest, inFlight: { ...rest.inFlight, graph: 1 } };
+    expect(report({ changes, delivered: [], subscriptions: subs, state: inTransit })).toMatchObject({
+      settled: false,
+      awaitingChanges: 1,
+      missingChanges: 0,
+    });
+    const busy = { ...rest, busyMailboxes: new Set([grace]) };
+    expect(report({ changes, delivered: [], subscriptions: subs, state: busy })).toMatchObject({
+      awaitingChanges: 1,
+    });
+    const removed = [graphSub('M1', 'messages', T, 'removed', T + 2 * S), graphSub('E1', 'events', T)];
+    expect(report({ changes, delivered: [], subscriptions: removed })).toMatchObject({
+      awaitingChanges: 1,
+      unhealed: 1,
+      settled: false,
+    });
+  });
+
+  it('heals a removed subscription by the next one for its resource, and a missed episode by the next resynced event', () => {
+    const subs = [
+      graphSub('M1', 'messages', T, 'removed', T + 60 * S),
+      graphSub('E1', 'events', T),
+      graphSub('M2', 'messages', T + 90 * S),
+    ];
+    const losses: LossRecord[] = [
+      {
+        seq: 1,
+        at: T + 200 * S,
+        subscriptionId: 'M2',
+        channel: 'change',
+        changeSeq: 1,
+        reason: 'missed',
+        lifecycleEvent: null,
+      },
+      {
+        seq: 2,
+        at: T + 210 * S,
+        subscriptionId: 'M2',
+        channel: 'change',
+        changeSeq: 2,
+        reason: 'dropped',
+        lifecycleEvent: null,
+      },
+      {
+        seq: 4,
+        at: T + 220 * S,
+        subscriptionId: 'M2',
+        channel: 'lifecycle',
+        changeSeq: null,
+        reason: 'retriesExhausted',
+        lifecycleEvent: 'missed',
+      },
+      {
+        seq: 3,
+        at: T + 60 * S,
+        subscriptionId: 'M1',
+        channel: 'change',
+        changeSeq: 3,
+        reason: 'subscriptionEnded',
+        lifecycleEvent: null,
+      },
+    ];
+    const r = report({
+      changes: [],
+      delivered: [resynced(T + 100 * S), resynced(T + 250 * S)],
+      subscriptions: subs,
+      losses,
+    });
+    expect(r).toMatchObject({
+      subscriptionsLost: 1,
+      subscriptionsRecovered: 1,
+      maxHealSeconds: 30,
+      unhealed: 0,
+    });
+    expect(r.bySource?.graph.graphLosses).toMatchObject({
+      subscriptionRemoved: { count: 1, healed: 1, healSeconds: { p50: 30, p95: 30, max: 30 } },
+      // One episode (the two losses 10 s apart), caught up by the resync 40 s after its last loss.
+      missed: { count: 1, healed: 1, healSeconds: { p50: 40, p95: 40, max: 40 } },
+      lifecycleNotificationsLost: { 'missed (retriesExhausted)': 1 },
+      unhealedResources: [],
+    });
   });
 });

@@ -111,6 +111,52 @@ describe('receiver: Graph routes', () => {
     expect(world.publisher.events()).toEqual([]);
   });
 
+  it('notes created items in the pushed-item list and forgets deleted ones, before the 202; 500 when it cannot', async () => {
+    const { post, world } = given();
+    const items = [
+      changeItem({ subscriptionId: 'SM2', clientState: state(2), changeType: 'created', itemId: 'M1' }),
+      changeItem({ subscriptionId: 'SM2', clientState: state(2), changeType: 'created', itemId: 'M2' }),
+      changeItem({ subscriptionId: 'SM2', clientState: state(2), changeType: 'updated', itemId: 'M3' }),
+      changeItem({ subscriptionId: 'SM2', clientState: state(2), changeType: 'deleted', itemId: 'M2' }),
+    ];
+    expect(await post(items)).toMatchObject({ status: 202 });
+    const listed = async () => {
+      const out = [];
+      for await (const item of world.pushedItems.list(mailboxKey)) out.push(item);
+      return out;
+    };
+    // Filed under the collection a catch-up asks Graph about (messages, not an EWS folder id).
+    expect(await listed()).toEqual([{ itemId: 'M1', folderId: 'messages', notedAt: world.clock.now() }]);
+    // An updated event is noted too (a series may be known to consumers from a catch-up only).
+    const event = changeItem({
+      subscriptionId: 'SE3',
+      clientState: state(3),
+      changeType: 'updated',
+      itemId: 'E7',
+    });
+    event.resource = 'Users/6f1c2b7e-0000-4000-8000-000000000001/Events/E7';
+    expect(await post([event])).toMatchObject({ status: 202 });
+    expect((await listed()).map((i) => [i.itemId, i.folderId])).toEqual([
+      ['E7', 'events'],
+      ['M1', 'messages'],
+    ]);
+    await world.pushedItems.forget(mailboxKey, ['E7']);
+
+    world.pushedItems.failures.failOn('record');
+    expect(
+      await post([
+        changeItem({ subscriptionId: 'SM2', clientState: state(2), changeType: 'deleted', itemId: 'M1' }),
+      ]),
+    ).toMatchObject({ status: 500 });
+    world.pushedItems.failures.heal();
+    expect(
+      await post([
+        changeItem({ subscriptionId: 'SM2', clientState: state(2), changeType: 'deleted', itemId: 'M1' }),
+      ]),
+    ).toMatchObject({ status: 202 });
+    expect(await listed()).toEqual([]);
+  });
+
   it('publishes verified changes as bridge events with stable ids; a redelivery is de-duplicated', async () => {
     const { post, world, reads } = given();
     const items = [
