@@ -601,6 +601,8 @@ class GraphJob {
         discriminator,
       );
     }
+    /** Scopes whose link Graph no longer knew (410), read in full: see the `resynced` detail. */
+    const expired: string[] = [];
     const scopes: Array<{ scope: string; folderId: string | null }> = [];
     if (resources.includes('messages'))
       for (const folder of await this.#folders())
@@ -668,6 +670,7 @@ class GraphJob {
         } catch (error) {
           if (!(error instanceof GraphStepFailed) || !isCategory(error.error, 'ResyncRequired')) throw error;
           // The link is no longer known to Graph: the folder (or the new window) from scratch.
+          expired.push(scope);
           done = await this.#round({ first: full }, publishPage('full', `${scope}#full@${deps.clock.now()}`));
         }
       }
@@ -682,7 +685,18 @@ class GraphJob {
     await this.#reconcile(resources, reported, startedAt);
     if (!options.announce) return;
     this.#caughtUp.push(...resources);
-    await this.#lifecycle('resynced', null, null, discriminator);
+    // A full read reports what is there, never what went: an item consumers hold in such a scope
+    // that was deleted with its notification lost (and not on the pushed-item list, which holds
+    // only items noted since the last catch-up) is reported by no event. Graph cannot say which;
+    // consumers can, from this detail and the resync Creates before it (docs/graph-source.md).
+    await this.#lifecycle(
+      'resynced',
+      null,
+      expired.length === 0
+        ? null
+        : `Graph no longer knew the delta link of ${expired.join(', ')} (410): read in full, every item there published as a resync Create; an item you hold in ${expired.length === 1 ? 'it' : 'them'} that this catch-up did not name may have been deleted meanwhile: treat it as gone`,
+      discriminator,
+    );
   }
 
   /**

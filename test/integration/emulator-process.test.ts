@@ -6,7 +6,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  GetItemCommand,
+  PutItemCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Emulators, startEmulators } from '../../local/emulators.ts';
 
@@ -65,6 +70,9 @@ describe('the emulators’ process', () => {
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
+    // dynalite makes a table ACTIVE on a timer, even at createTableMs 0: on a busy machine a write
+    // straight after CreateTable can find it still CREATING (as in AWS, where provision.ts waits too).
+    await waitUntilTableExists({ client: first.dynamodb, maxWaitTime: 30 }, { TableName: 'kept' });
     await first.dynamodb.send(
       new PutItemCommand({ TableName: 'kept', Item: { pk: { S: 'a' }, n: { N: '1' } } }),
     );

@@ -172,7 +172,8 @@ describe('receiver, Graph routes, on the emulators', () => {
     expect((await post([changeItem({ subscriptionId: 'SM1', clientState, itemId: 'M1' })])).statusCode).toBe(
       202,
     );
-    expect(dynamoTap.calls).toEqual(['GetItemCommand', 'UpdateItemCommand']);
+    // The record, the pin, then the pushed-item list's entry for the created item.
+    expect(dynamoTap.calls).toEqual(['GetItemCommand', 'UpdateItemCommand', 'BatchWriteItemCommand']);
     expect((await store.get(mailboxKey))?.graph?.objectId).toBe(GRAPH_TEST_USER_ID);
     dynamoTap.calls.length = 0;
     const response = await post([
@@ -185,7 +186,8 @@ describe('receiver, Graph routes, on the emulators', () => {
       changeItem({ subscriptionId: 'SM1', clientState, itemId: 'M3' }),
     ]);
     expect(response.statusCode).toBe(202);
-    expect(dynamoTap.calls).toEqual(['GetItemCommand']);
+    // No second pin; the list notes M3 only (M2 was refused).
+    expect(dynamoTap.calls).toEqual(['GetItemCommand', 'BatchWriteItemCommand']);
     const sent = (await drain(aws.emulators.sqs, queueUrl)).map((m) => JSON.parse(m.Body ?? '{}').subject);
     expect(sent).toEqual(['M1', 'M3']);
   });

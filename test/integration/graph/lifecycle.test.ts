@@ -312,6 +312,15 @@ describe('the Graph lifecycle against the stand-in', () => {
     });
     expect(await run()).toMatchObject({ kind: 'graphSettled', caughtUp: ['messages'], created: [] });
     expect(types(world)).toContain('resync.Create');
+    // A full read cannot report deletions: the resynced event tells consumers which scope was
+    // read in full, so they can treat what it did not name as gone.
+    const resynced = world.publisher
+      .events(mailboxKey)
+      .filter((e) => e.type === 'exchange-push-bridge.subscription.resynced')
+      .at(-1);
+    expect(resynced === undefined ? undefined : Reflect.get(resynced.data, 'detail')).toMatch(
+      /delta link of messages\/.+ \(410\): read in full/,
+    );
   });
 
   it('missed: an item created after the stored delta link, notified, then deleted with its notification lost, is published as a resync Delete', async () => {
