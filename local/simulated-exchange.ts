@@ -8,6 +8,7 @@ import { objectConnections } from '../functions/adapters/connections-source.ts';
 import { type ExchangeClients, exchangeClients } from '../functions/adapters/exchange-clients.ts';
 import { type GraphClients, graphClients } from '../functions/adapters/graph-clients.ts';
 import type { Clock } from '../functions/core/clock.ts';
+import { connectionEntryFor } from '../graph-simulator/connection.ts';
 import { type GraphSimulator, startGraphSimulator } from '../graph-simulator/server.ts';
 import { generatedMailboxes } from '../simulator/options.ts';
 import { type Simulator, startSimulator } from '../simulator/server.ts';
@@ -86,7 +87,6 @@ export async function startSimulatedExchange(
   if (client === undefined) throw new Error('the simulator offers no OAuth client');
   // Timeouts run on the shared clock: ten real seconds whatever the time scale.
   const timeoutMs = Math.min(600_000, Math.max(100, Math.round(10_000 * clock.timeScale)));
-  const app = graph?.clients[0];
   const connections = objectConnections(
     {
       [LOCAL_CONNECTIONS.ews]: {
@@ -100,22 +100,7 @@ export async function startSimulatedExchange(
         },
         timeoutMs,
       },
-      ...(graph === undefined || app === undefined
-        ? {}
-        : {
-            [LOCAL_CONNECTIONS.graph]: {
-              kind: 'graph',
-              graphUrl: graph.graphUrl,
-              auth: {
-                kind: 'oauth2',
-                tenantId: graph.tenantId,
-                clientId: app.clientId,
-                clientSecret: app.clientSecret,
-                tokenUrl: graph.tokenUrl,
-              },
-              timeoutMs,
-            },
-          }),
+      ...(graph === undefined ? {} : { [LOCAL_CONNECTIONS.graph]: connectionEntryFor(graph, { timeoutMs }) }),
     },
     'the local run',
   );

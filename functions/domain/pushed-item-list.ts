@@ -67,6 +67,13 @@ export function pushedItemListChanges(events: readonly NotificationEvent[]): Pus
         break;
     }
   }
+  return netPushedItemListChanges(net);
+}
+
+/** Each item's last state in a batch (by id, in the order they last changed) as the list's changes. */
+export function netPushedItemListChanges(
+  net: ReadonlyMap<string, PushedItem | 'forgotten'>,
+): PushedItemListChanges {
   const noted: PushedItem[] = [];
   const forgotten: string[] = [];
   for (const [itemId, value] of net) {

@@ -33,7 +33,12 @@ import {
   notificationUserIs,
 } from '../domain/graph-mailbox.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
-import type { PushedItem, PushedItemListChanges } from '../domain/pushed-item-list.ts';
+import {
+  hasPushedItemListChanges,
+  netPushedItemListChanges,
+  type PushedItem,
+  type PushedItemListChanges,
+} from '../domain/pushed-item-list.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import { itemTypeOf, parseNotificationResource } from '../graph/events.ts';
 import type { GraphItemKind } from '../graph/items.ts';
@@ -208,7 +213,7 @@ export async function receiveGraph(
     };
     await Promise.all([
       publishing(),
-      itemChanges.noted.length > 0 || itemChanges.forgotten.length > 0
+      hasPushedItemListChanges(itemChanges)
         ? deps.pushedItemList.record(first.mailboxKey, itemChanges, now)
         : undefined,
     ]);
@@ -308,13 +313,7 @@ export function graphPushedItemListChanges(changes: readonly ChangeNotification[
       net.set(itemId, 'forgotten');
     }
   }
-  const noted: PushedItem[] = [];
-  const forgotten: string[] = [];
-  for (const [itemId, value] of net) {
-    if (value === 'forgotten') forgotten.push(itemId);
-    else noted.push(value);
-  }
-  return { noted, forgotten };
+  return netPushedItemListChanges(net);
 }
 
 /** `Users/{id}/Messages/{id}` → messages, `Users/{id}/Events/{id}` → events (Graph's casing varies). */

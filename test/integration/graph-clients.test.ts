@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { objectConnections } from '../../functions/adapters/connections-source.ts';
 import { graphClients } from '../../functions/adapters/graph-clients.ts';
 import { buildMessagesDelta } from '../../functions/graph/delta.ts';
+import { connectionEntryFor } from '../../graph-simulator/connection.ts';
 import type { GraphSimulator } from '../../graph-simulator/server.ts';
 import { startGraphSimulator } from '../../graph-simulator/server.ts';
 import { type SteppedClock, steppedClock } from '../support/stepped-clock.ts';
@@ -19,20 +20,8 @@ beforeEach(async () => {
 afterEach(() => graph.stop());
 
 function connections(secret = 'graph-simulator-secret') {
-  const app = graph.clients[0];
-  if (app === undefined) throw new Error('no client');
   return objectConnections({
-    'contoso-graph': {
-      kind: 'graph',
-      graphUrl: graph.graphUrl,
-      auth: {
-        kind: 'oauth2',
-        tenantId: graph.tenantId,
-        clientId: app.clientId,
-        clientSecret: secret,
-        tokenUrl: graph.tokenUrl,
-      },
-    },
+    'contoso-graph': connectionEntryFor(graph, { clientSecret: secret }),
     onprem: { ewsUrl: 'http://127.0.0.1:1/EWS/Exchange.asmx', auth: { kind: 'none' } },
   });
 }
