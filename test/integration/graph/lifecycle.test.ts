@@ -103,6 +103,15 @@ async function setUp(options: { maxRetryWaitMs?: number } = {}) {
 }
 
 const types = (world: ReturnType<typeof fakeWorld>) => world.publisher.types(mailboxKey);
+/** The change notifications the stand-in delivered to the webhook so far. */
+const deliveredChanges = () =>
+  webhook
+    .notifications('/graph/notify')
+    .flatMap((r) => {
+      const batch = decodeNotificationBody(r.body);
+      return batch.ok ? batch.value.notifications : [];
+    })
+    .filter((n): n is ChangeNotification => n.kind === 'change');
 
 describe('the Graph lifecycle against the stand-in', () => {
   it('add: baseline of every folder and the calendar view, then a subscription per resource; watched', async () => {
@@ -332,17 +341,9 @@ describe('the Graph lifecycle against the stand-in', () => {
     const kept = graph.makeChange({ mailbox, itemType: 'message', kind: 'created', folder: 'inbox' });
     const doomed = graph.makeChange({ mailbox, itemType: 'message', kind: 'created', folder: 'inbox' });
     clock.advance(2_000);
-    const delivered = () =>
-      webhook
-        .notifications('/graph/notify')
-        .flatMap((r) => {
-          const batch = decodeNotificationBody(r.body);
-          return batch.ok ? batch.value.notifications : [];
-        })
-        .filter((n): n is ChangeNotification => n.kind === 'change');
-    await until(() => delivered().length >= 2, 'both creations notified');
+    await until(() => deliveredChanges().length >= 2, 'both creations notified');
     // What the receiver notes as it publishes them.
-    await world.pushedItems.record(mailboxKey, graphPushedItemListChanges(delivered()), clock.now());
+    await world.pushedItems.record(mailboxKey, graphPushedItemListChanges(deliveredChanges()), clock.now());
     const subscriptionId = record().graph?.messages?.subscriptionId ?? '';
     graph.missNotifications(subscriptionId, 1);
     graph.makeChange({ mailbox, itemType: 'message', kind: 'deleted', itemId: doomed.immutableId });
@@ -372,16 +373,8 @@ describe('the Graph lifecycle against the stand-in', () => {
     await run();
     const series = graph.makeChange({ mailbox, itemType: 'event', kind: 'created', recurring: true });
     clock.advance(2_000);
-    const delivered = () =>
-      webhook
-        .notifications('/graph/notify')
-        .flatMap((r) => {
-          const batch = decodeNotificationBody(r.body);
-          return batch.ok ? batch.value.notifications : [];
-        })
-        .filter((n): n is ChangeNotification => n.kind === 'change');
-    await until(() => delivered().length >= 1, 'the series notified');
-    await world.pushedItems.record(mailboxKey, graphPushedItemListChanges(delivered()), clock.now());
+    await until(() => deliveredChanges().length >= 1, 'the series notified');
+    await world.pushedItems.record(mailboxKey, graphPushedItemListChanges(deliveredChanges()), clock.now());
     // A catch-up well after (the note older than the trim margin) finds the series present.
     clock.advance(60 * 60_000);
     const catchUp = { work: [{ resource: 'events' as const, work: 'catchUp' as const }], obsolete: [] };
