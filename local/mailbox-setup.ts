@@ -67,8 +67,18 @@ export async function addMailboxes(args: {
   await Promise.all(Array.from({ length: CONCURRENT_ADDS }, () => addNext()));
   if (signal?.aborted) return;
   // The schedule's next sweep would hand them to the renewer within a simulated minute; one
-  // now saves starting that long.
-  await args.sweep();
+  // now saves starting that long. Only a head start: if it fails (an AWS fault that outlasted the
+  // SDK's retries, as --aws-faults makes a few in a thousand calls), the schedule's sweep does it.
+  try {
+    await args.sweep();
+  } catch (error) {
+    logTo?.({
+      level: 'warn',
+      service: 'sweeper',
+      message: 'the sweep after adding the mailboxes failed; the next scheduled sweep hands them on',
+      extra: { error: error instanceof Error ? error.message : String(error) },
+    });
+  }
   await untilSetUp(watched, args.records, logTo, options.progress, signal);
 }
 

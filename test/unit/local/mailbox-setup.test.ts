@@ -133,4 +133,24 @@ describe('setting up the local run mailboxes', () => {
     });
     expect(looks).toBe(2);
   });
+
+  it('goes on when its head-start sweep fails (an AWS fault): the scheduled sweep hands the mailboxes on', async () => {
+    const logged: string[] = [];
+    const watched: string[] = [];
+    await addMailboxes({
+      mailboxes: mailboxes.slice(0, 2),
+      connectionOf: () => 'local',
+      watched,
+      admin: async () => success,
+      sweep: async () => {
+        throw new Error('SendMessageBatch: injected throttling');
+      },
+      records: async () => mailboxes.slice(0, 2).map((mailbox) => record(mailbox, 'active')),
+      options: { log: (entry) => logged.push(`${entry.level}: ${entry.message}`) },
+    });
+    expect(watched).toEqual(mailboxes.slice(0, 2));
+    expect(logged).toContain(
+      'warn: the sweep after adding the mailboxes failed; the next scheduled sweep hands them on',
+    );
+  });
 });
