@@ -93,7 +93,7 @@ describe('classify: where a notification stands against the stored record', () =
     ).toMatchObject({
       kind: 'apply',
       decision: 'adopted',
-      update: { expect: { kind: 'adoption' } },
+      update: { expect: { kind: 'adoption', previousWatermark: 'W0-new' } },
     });
   });
 });
