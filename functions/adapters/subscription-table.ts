@@ -235,10 +235,12 @@ export class DynamoSubscriptionStore
         e.when('subscriptionId', '=', update.subscriptionId);
         break;
       case 'adoption':
-        e.whenAbsent('subscriptionId').set({
-          subscriptionId: update.subscriptionId,
-          adoptedFrom: update.expect.previousWatermark ?? undefined,
-        });
+        e.whenAbsent('subscriptionId')
+          .set({
+            subscriptionId: update.subscriptionId,
+            adoptedFrom: update.expect.previousWatermark ?? undefined,
+          })
+          .setIfAbsent({ recoveryWatermark: update.expect.unconfirmedFallback });
         break;
     }
     if (update.drained) e.set({ drainedAt: update.contactAt });

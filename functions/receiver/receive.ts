@@ -41,9 +41,15 @@ export type Expectation =
   /**
    * The current generation with no SubscriptionId stored yet: the renewal race. The push's
    * PreviousWatermark is kept (`adoptedFrom`) for the renewal to check against Subscribe's answer:
-   * only it knows where the chain starts.
+   * only it knows where the chain starts. Until it has, the watermark stored before the adoption
+   * is kept as the recovery watermark (unless one is there), so that a renewal that never
+   * completes is retried from there: an adopted chain nobody checked cannot be resumed from.
    */
-  | { readonly kind: 'adoption'; readonly previousWatermark: string | null };
+  | {
+      readonly kind: 'adoption';
+      readonly previousWatermark: string | null;
+      readonly unconfirmedFallback: string | undefined;
+    };
 
 export interface AdvanceUpdate {
   readonly mailboxKey: MailboxKey;
@@ -271,7 +277,13 @@ export function classify(
       kind: 'apply',
       decision: 'adopted',
       record,
-      update: { expect: { kind: 'adoption', previousWatermark: notification.previousWatermark } },
+      update: {
+        expect: {
+          kind: 'adoption',
+          previousWatermark: notification.previousWatermark,
+          unconfirmedFallback: record.watermark,
+        },
+      },
     };
   }
   // Each Subscribe gets its own generation, so two subscriptions on one generation means a

@@ -163,7 +163,7 @@ export function subscriptionTableContract(table: () => SubscriptionTable): void 
         table().advance({
           ...at(record),
           subscriptionId: id,
-          expect: { kind: 'adoption', previousWatermark: 'W0' },
+          expect: { kind: 'adoption', previousWatermark: 'W0', unconfirmedFallback: 'WBEFORE' },
           watermark: 'WA',
           contactAt: 2_000,
         });
@@ -173,6 +173,7 @@ export function subscriptionTableContract(table: () => SubscriptionTable): void 
         subscriptionId: 'NEW',
         watermark: 'WA',
         adoptedFrom: 'W0',
+        recoveryWatermark: 'WBEFORE',
       });
     });
 
@@ -271,7 +272,7 @@ export function subscriptionTableContract(table: () => SubscriptionTable): void 
         mailboxKey: adopted.mailboxKey,
         generation: 4,
         subscriptionId: 'S4',
-        expect: { kind: 'adoption', previousWatermark: 'WS' },
+        expect: { kind: 'adoption', previousWatermark: 'WS', unconfirmedFallback: 'W6' },
         watermark: 'WPUSH',
         contactAt: 2_500,
       });
@@ -307,7 +308,7 @@ export function subscriptionTableContract(table: () => SubscriptionTable): void 
         mailboxKey: adopted.mailboxKey,
         generation: 4,
         subscriptionId: 'S4',
-        expect: { kind: 'adoption', previousWatermark: 'WSKIPPED' },
+        expect: { kind: 'adoption', previousWatermark: 'WSKIPPED', unconfirmedFallback: 'W6' },
         watermark: 'WPUSH',
         contactAt: 2_500,
       });

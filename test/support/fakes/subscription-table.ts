@@ -115,6 +115,8 @@ export class FakeSubscriptionTable implements SubscriptionStore, MailboxRecords,
             ? { adoptedFrom: expect.previousWatermark }
             : {}),
         });
+        if (expect.kind === 'adoption' && expect.unconfirmedFallback !== undefined)
+          item.recoveryWatermark ??= expect.unconfirmedFallback;
         if (update.drained) item.drainedAt = update.contactAt;
         if (update.recovery) {
           // The first request wins (if_not_exists, attribute by attribute).

@@ -550,6 +550,36 @@ describe('a new subscription adopted by the receiver (it pushed before Subscribe
     expect(outcomes).toMatchObject([{ kind: 'subscribed', how: 'resumed', generation: 4 }]);
     expect(world.exchange.calls).toEqual([`subscribe ${mailbox} watermark=WM-2-0`]);
   });
+
+  // The same run's other shape (seed 42 again): the renewal whose subscription was adopted after a
+  // missed notification never completed (its write failed under AWS faults), so nothing compared
+  // the adopting PreviousWatermark with the answer; the retry resumed from the adopted chain.
+  it('a renewal that never completes is retried from the watermark before the adoption, not from the unchecked chain', async () => {
+    const world = await watched();
+    await heartbeat(world, 'W7');
+    world.clock.advance(10 * MINUTE);
+    const pushThenFail = pushesBeforeTheAnswer(world, 3, 'WM-2-9');
+    const exchange = interleaved(world, 'subscribe', async () => {
+      await pushThenFail();
+      world.table.failures.failOn('update', 1);
+    });
+    await expect(resubscribe(record(world), exchange, world.renewDeps)).rejects.toThrow(/injected failure/);
+    expect(record(world)).toMatchObject({
+      generation: 3,
+      state: 'renewing',
+      subscriptionId: 'SUB-2',
+      watermark: 'WM-2-9',
+      adoptedFrom: 'WM-2-9',
+      recoveryWatermark: 'W7',
+    });
+    world.exchange.calls.length = 0;
+    world.clock.advance(10 * MINUTE);
+    const { outcomes } = await sweepAndRenew(world);
+    expect(outcomes).toMatchObject([{ kind: 'subscribed', how: 'resumed', generation: 4 }]);
+    expect(world.exchange.calls).toEqual([`subscribe ${mailbox} watermark=W7`]);
+    expect(record(world).adoptedFrom).toBeUndefined();
+    expect(record(world).recoveryWatermark).toBeUndefined();
+  });
 });
 
 describe('a mailbox watched with --folders all', () => {
