@@ -154,6 +154,10 @@ class Expression {
     this.#conditions.push(`(attribute_not_exists(${name}) OR ${name} = ${this.#value(value)})`);
     return this;
   }
+  /** The attribute is absent or holds `value`. */
+  whenAbsentOrEqual(attribute: string, value: unknown): this {
+    return this.whenPathAbsentOrEqual([attribute], value);
+  }
   whenPresent(attribute: string): this {
     this.#conditions.push(`attribute_exists(${this.#name(attribute)})`);
     return this;
@@ -231,7 +235,12 @@ export class DynamoSubscriptionStore
         e.when('subscriptionId', '=', update.subscriptionId);
         break;
       case 'adoption':
-        e.whenAbsent('subscriptionId').set({ subscriptionId: update.subscriptionId });
+        e.whenAbsent('subscriptionId')
+          .set({
+            subscriptionId: update.subscriptionId,
+            adoptedFrom: update.expect.previousWatermark ?? undefined,
+          })
+          .setIfAbsent({ recoveryWatermark: update.expect.unconfirmedFallback });
         break;
     }
     if (update.drained) e.set({ drainedAt: update.contactAt });
@@ -391,7 +400,7 @@ export class DynamoSubscriptionStore
     const e = new Expression()
       .set({ generation: args.toGeneration, state: args.state, updatedAt: args.now })
       // The failure's retry time has come: from here on, the renewal under way holds the claim.
-      .remove('subscriptionId', 'renewalQueuedAt', 'nextAttemptAt')
+      .remove('subscriptionId', 'adoptedFrom', 'renewalQueuedAt', 'nextAttemptAt')
       .atGeneration(args.fromGeneration);
     return this.#update(args.mailboxKey, e);
   }
@@ -404,7 +413,7 @@ export class DynamoSubscriptionStore
   }
 
   async completeRenewal(args: CompleteRenewal): Promise<boolean> {
-    const settle = (e: Expression) => {
+    const settle = (e: Expression, gap = false) => {
       e.set({
         state: 'active',
         attempts: 0,
@@ -412,8 +421,11 @@ export class DynamoSubscriptionStore
         syncWork: args.syncWork,
         syncReason: args.syncReason,
       })
-        .remove(...FAILURE_ATTRIBUTES, ...RECOVERY_ATTRIBUTES, 'renewalQueuedAt')
+        .remove(...FAILURE_ATTRIBUTES, 'adoptedFrom', 'renewalQueuedAt')
         .atGeneration(args.generation);
+      // The recovery that led here is done with; a gap found now asks for the next one.
+      if (gap) e.set({ recovery: 'gap', recoveryWatermark: args.watermark, recoveryAt: args.now });
+      else e.remove(...RECOVERY_ATTRIBUTES);
       if (args.syncWork === undefined) e.remove('syncWork', 'syncReason');
       return e;
     };
@@ -423,10 +435,16 @@ export class DynamoSubscriptionStore
       .whenAbsent('subscriptionId');
     if (await this.#update(args.mailboxKey, first)) return true;
     // Adopted by the receiver (the subscription pushed before Subscribe answered): its watermark
-    // is newer than the answer's, so only the state changes.
+    // is newer than the answer's, so only the state changes, if the adopting push followed on
+    // from the answer's watermark (or carried none).
+    const inOrder = settle(new Expression()).when('subscriptionId', '=', args.subscriptionId);
+    inOrder.whenAbsentOrEqual('adoptedFrom', args.watermark);
+    if (await this.#update(args.mailboxKey, inOrder)) return true;
+    // It did not: a notification was missed before it, which the receiver could not tell, not
+    // knowing where the chain starts. A gap, as it would have been had the answer come first.
     return this.#update(
       args.mailboxKey,
-      settle(new Expression()).when('subscriptionId', '=', args.subscriptionId),
+      settle(new Expression(), true).when('subscriptionId', '=', args.subscriptionId),
     );
   }
 
@@ -571,6 +589,7 @@ export function parseSubscriptionRecord(item: Record<string, unknown>): Subscrip
     state,
     generation: integer('generation'),
     ...defined('subscriptionId', optionalText('subscriptionId')),
+    ...defined('adoptedFrom', optionalText('adoptedFrom')),
     ...defined('watermark', optionalText('watermark')),
     ...defined('lastContactAt', optionalInteger('lastContactAt')),
     ...defined('recovery', recovery),

@@ -67,6 +67,13 @@ export interface SubscriptionRecord {
   readonly generation: number;
   /** The current subscription; absent while a Subscribe for `generation` has not answered yet. */
   readonly subscriptionId?: string;
+  /**
+   * The PreviousWatermark of the push that adopted the current subscription before its Subscribe
+   * answered (functions/receiver/receive.ts). The renewal compares it with the answer's watermark,
+   * where the subscription's chain starts: if they differ, a notification was missed in between.
+   * Present only from the adoption until the renewal completes.
+   */
+  readonly adoptedFrom?: string;
   /** The last watermark taken (from an event or a StatusEvent). */
   readonly watermark?: string;
   /** When the current subscription last pushed anything (epoch ms). */

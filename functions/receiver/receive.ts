@@ -38,8 +38,18 @@ export type Expectation =
   | { readonly kind: 'watermark'; readonly watermark: string }
   /** The current subscription, whatever the watermark (the push carried no PreviousWatermark). */
   | { readonly kind: 'subscription' }
-  /** The current generation with no SubscriptionId stored yet: the renewal race. */
-  | { readonly kind: 'adoption' };
+  /**
+   * The current generation with no SubscriptionId stored yet: the renewal race. The push's
+   * PreviousWatermark is kept (`adoptedFrom`) for the renewal to check against Subscribe's answer:
+   * only it knows where the chain starts. Until it has, the watermark stored before the adoption
+   * is kept as the recovery watermark (unless one is there), so that a renewal that never
+   * completes is retried from there: an adopted chain nobody checked cannot be resumed from.
+   */
+  | {
+      readonly kind: 'adoption';
+      readonly previousWatermark: string | null;
+      readonly unconfirmedFallback: string | undefined;
+    };
 
 export interface AdvanceUpdate {
   readonly mailboxKey: MailboxKey;
@@ -263,7 +273,18 @@ export function classify(
   if (target.generation < record.generation) return { kind: 'final', decision: 'superseded' };
   if (target.generation > record.generation) return { kind: 'final', decision: 'unknownMailbox' };
   if (record.subscriptionId === undefined) {
-    return { kind: 'apply', decision: 'adopted', record, update: { expect: { kind: 'adoption' } } };
+    return {
+      kind: 'apply',
+      decision: 'adopted',
+      record,
+      update: {
+        expect: {
+          kind: 'adoption',
+          previousWatermark: notification.previousWatermark,
+          unconfirmedFallback: record.watermark,
+        },
+      },
+    };
   }
   // Each Subscribe gets its own generation, so two subscriptions on one generation means a
   // stray (e.g. created by a request whose answer never arrived); keep the one we know.

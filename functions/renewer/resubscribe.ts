@@ -131,6 +131,29 @@ export async function resubscribe(
 
   let resyncPublished = 0;
   const current = await deps.store.get(record.mailboxKey);
+  const answered = subscribed.value.watermark;
+  if (
+    current !== undefined &&
+    current.generation === generation &&
+    current.recovery === 'gap' &&
+    current.recoveryWatermark === answered
+  ) {
+    // completeRenewal found the subscription adopted from a PreviousWatermark past the answer's
+    // (a notification missed before the receiver adopted it): consumers learn of the gap, and the
+    // lifecycle resumes from the answer's watermark, as for a gap the receiver sees.
+    await publishLifecycle(
+      record,
+      ['gap-detected'],
+      {
+        generation,
+        subscriptionId,
+        previousSubscriptionId: null,
+        detail: `the subscription was adopted from a PreviousWatermark that does not follow Subscribe's watermark ${answered}: a notification was missed; recovery resumes from ${answered}`,
+      },
+      deps,
+      `${answered}>adopted`,
+    );
+  }
   if (current !== undefined && current.syncWork !== undefined && current.generation === generation) {
     const synced = await synchronize(current, exchange, deps);
     if (synced.kind === 'synced') resyncPublished = synced.published;

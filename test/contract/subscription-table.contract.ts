@@ -163,13 +163,18 @@ export function subscriptionTableContract(table: () => SubscriptionTable): void 
         table().advance({
           ...at(record),
           subscriptionId: id,
-          expect: { kind: 'adoption' },
+          expect: { kind: 'adoption', previousWatermark: 'W0', unconfirmedFallback: 'WBEFORE' },
           watermark: 'WA',
           contactAt: 2_000,
         });
       expect(await adopt('NEW')).toBe(true);
       expect(await adopt('OTHER')).toBe(false);
-      expect(await table().get(record.mailboxKey)).toMatchObject({ subscriptionId: 'NEW', watermark: 'WA' });
+      expect(await table().get(record.mailboxKey)).toMatchObject({
+        subscriptionId: 'NEW',
+        watermark: 'WA',
+        adoptedFrom: 'W0',
+        recoveryWatermark: 'WBEFORE',
+      });
     });
 
     it('never advances a removed record or a missing one', async () => {
@@ -267,7 +272,7 @@ export function subscriptionTableContract(table: () => SubscriptionTable): void 
         mailboxKey: adopted.mailboxKey,
         generation: 4,
         subscriptionId: 'S4',
-        expect: { kind: 'adoption' },
+        expect: { kind: 'adoption', previousWatermark: 'WS', unconfirmedFallback: 'W6' },
         watermark: 'WPUSH',
         contactAt: 2_500,
       });
@@ -279,12 +284,55 @@ export function subscriptionTableContract(table: () => SubscriptionTable): void 
           syncReason: undefined,
         }),
       ).toBe(true);
-      expect(await table().get(adopted.mailboxKey)).toMatchObject({
+      const settled = await table().get(adopted.mailboxKey);
+      expect(settled).toMatchObject({
         state: 'active',
         subscriptionId: 'S4',
         watermark: 'WPUSH',
         lastContactAt: 2_500,
       });
+      for (const gone of ['adoptedFrom', 'recovery', 'recoveryWatermark'] as const)
+        expect(settled?.[gone]).toBeUndefined();
+    });
+
+    it("completes a renewal adopted from a PreviousWatermark past the answer's as a gap: recovery from the answer's watermark", async () => {
+      const adopted = await given({ recovery: 'dead', recoveryWatermark: 'WOLD', recoveryAt: 1_500 });
+      await table().beginRenewal({
+        mailboxKey: adopted.mailboxKey,
+        fromGeneration: 3,
+        toGeneration: 4,
+        state: 'renewing',
+        now: 2_000,
+      });
+      await table().advance({
+        mailboxKey: adopted.mailboxKey,
+        generation: 4,
+        subscriptionId: 'S4',
+        expect: { kind: 'adoption', previousWatermark: 'WSKIPPED', unconfirmedFallback: 'W6' },
+        watermark: 'WPUSH',
+        contactAt: 2_500,
+      });
+      expect(
+        await table().completeRenewal({
+          mailboxKey: adopted.mailboxKey,
+          generation: 4,
+          subscriptionId: 'S4',
+          watermark: 'WS',
+          now: 3_000,
+          syncWork: undefined,
+          syncReason: undefined,
+        }),
+      ).toBe(true);
+      const done = await table().get(adopted.mailboxKey);
+      expect(done).toMatchObject({
+        state: 'active',
+        subscriptionId: 'S4',
+        watermark: 'WPUSH',
+        recovery: 'gap',
+        recoveryWatermark: 'WS',
+        recoveryAt: 3_000,
+      });
+      expect(done?.adoptedFrom).toBeUndefined();
     });
 
     it('records failures: the first failure time and the lost time are kept from the first time', async () => {

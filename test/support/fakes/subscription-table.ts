@@ -111,7 +111,12 @@ export class FakeSubscriptionTable implements SubscriptionStore, MailboxRecords,
           updatedAt: update.contactAt,
           ...(update.watermark === null ? {} : { watermark: update.watermark }),
           ...(expect.kind === 'adoption' ? { subscriptionId: update.subscriptionId } : {}),
+          ...(expect.kind === 'adoption' && expect.previousWatermark !== null
+            ? { adoptedFrom: expect.previousWatermark }
+            : {}),
         });
+        if (expect.kind === 'adoption' && expect.unconfirmedFallback !== undefined)
+          item.recoveryWatermark ??= expect.unconfirmedFallback;
         if (update.drained) item.drainedAt = update.contactAt;
         if (update.recovery) {
           // The first request wins (if_not_exists, attribute by attribute).
@@ -265,7 +270,7 @@ export class FakeSubscriptionTable implements SubscriptionStore, MailboxRecords,
   async beginRenewal(args: BeginRenewal): Promise<boolean> {
     return this.#update('beginRenewal', args.mailboxKey, args.fromGeneration, (item) => () => {
       set(item, { generation: args.toGeneration, state: args.state, updatedAt: args.now });
-      remove(item, 'subscriptionId', 'renewalQueuedAt', 'nextAttemptAt');
+      remove(item, 'subscriptionId', 'adoptedFrom', 'renewalQueuedAt', 'nextAttemptAt');
     });
   }
 
@@ -290,7 +295,10 @@ export class FakeSubscriptionTable implements SubscriptionStore, MailboxRecords,
           syncWork: args.syncWork,
           syncReason: args.syncReason,
         });
-        remove(item, ...FAILURE_ATTRIBUTES, ...RECOVERY_ATTRIBUTES, 'renewalQueuedAt');
+        // Adopted from a PreviousWatermark past the answer's: a notification was missed before it.
+        const gap = adopted && item.adoptedFrom !== undefined && item.adoptedFrom !== args.watermark;
+        remove(item, ...FAILURE_ATTRIBUTES, ...RECOVERY_ATTRIBUTES, 'adoptedFrom', 'renewalQueuedAt');
+        if (gap) set(item, { recovery: 'gap', recoveryWatermark: args.watermark, recoveryAt: args.now });
         if (args.syncWork === undefined) remove(item, 'syncWork', 'syncReason');
         // Adopted by the receiver: its watermark is newer than the answer's.
         if (!adopted)

@@ -93,7 +93,9 @@ describe('classify: where a notification stands against the stored record', () =
     ).toMatchObject({
       kind: 'apply',
       decision: 'adopted',
-      update: { expect: { kind: 'adoption' } },
+      update: {
+        expect: { kind: 'adoption', previousWatermark: 'W0-new', unconfirmedFallback: renewing.watermark },
+      },
     });
   });
 });

@@ -10,11 +10,14 @@ import { addMailbox } from '../../../functions/admin/manage.ts';
 import { mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
 import { NEEDS_ATTENTION_PREFIX } from '../../../functions/domain/renewal-job.ts';
 import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
+import { decodeSendNotification } from '../../../functions/ews/notification.ts';
 import type { FolderRef } from '../../../functions/ews/request.ts';
+import { receive } from '../../../functions/receiver/receive.ts';
 import { openJob, type RenewalExchange } from '../../../functions/renewer/job.ts';
 import { resubscribe } from '../../../functions/renewer/resubscribe.ts';
 import { ewsError, type FakeWorld, fakeWorld, serverBusy } from '../../support/fakes/index.ts';
 import { renewQueued, sweepAndRenew } from '../../support/fakes/lifecycle.ts';
+import { sendNotification, status } from '../../support/pushes.ts';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -485,6 +488,97 @@ describe('races with another renewer', () => {
     expect(await world.syncStates.get(mailboxKey, inbox)).toBeUndefined();
     expect(record(world)).toMatchObject({ generation: subscribing.generation + 2, state: 'renewing' });
     expect(world.publisher.types()).toEqual([]);
+  });
+});
+
+/** The new subscription pushes a heartbeat through the receiver before Subscribe has answered. */
+function pushesBeforeTheAnswer(world: FakeWorld, generation: number, previousWatermark: string) {
+  return async () => {
+    const body = sendNotification({
+      subscriptionId: `SUB-${generation - 1}`,
+      previousWatermark,
+      events: [status(previousWatermark)],
+      moreEvents: false,
+    });
+    const decoded = decodeSendNotification(body);
+    if (!decoded.ok) throw decoded.error;
+    const result = await receive({ mailboxKey, generation }, decoded.value.notifications, world.receiveDeps);
+    expect(result.outcomes).toMatchObject([{ decision: 'adopted' }]);
+  };
+}
+
+describe('a new subscription adopted by the receiver (it pushed before Subscribe answered)', () => {
+  it("in order (its first PreviousWatermark is the answer's watermark): renewed, nothing owed", async () => {
+    const world = await watched();
+    await heartbeat(world, 'W7');
+    world.clock.advance(10 * MINUTE);
+    const exchange = interleaved(world, 'subscribe', pushesBeforeTheAnswer(world, 3, 'WM-2-0'));
+    expect(await resubscribe(record(world), exchange, world.renewDeps)).toMatchObject({
+      kind: 'subscribed',
+      how: 'resumed',
+    });
+    expect(world.publisher.types()).toEqual(['subscription.renewed']);
+    expect(record(world)).toMatchObject({ generation: 3, subscriptionId: 'SUB-2', watermark: 'WM-2-0' });
+    expect(record(world).recovery).toBeUndefined();
+    expect(record(world).adoptedFrom).toBeUndefined();
+  });
+
+  // The e2e chaos run (seed 42): a subscription resumed from a watermark; Exchange skipped its first
+  // notification (the events after that watermark, a DeletedEvent among them) and its next push,
+  // a heartbeat, adopted it before Subscribe answered. Taken after the answer, that heartbeat is a
+  // gap; taken before, it was silently accepted and the skipped events were never replayed.
+  it("after a missed notification (its first PreviousWatermark is past the answer's): a gap, and recovery resumes from the answer's watermark", async () => {
+    const world = await watched();
+    await heartbeat(world, 'W7');
+    world.clock.advance(10 * MINUTE);
+    const exchange = interleaved(world, 'subscribe', pushesBeforeTheAnswer(world, 3, 'WM-2-9'));
+    expect(await resubscribe(record(world), exchange, world.renewDeps)).toMatchObject({
+      kind: 'subscribed',
+      how: 'resumed',
+    });
+    expect(world.publisher.types()).toEqual(['subscription.renewed', 'subscription.gap-detected']);
+    expect(record(world)).toMatchObject({
+      generation: 3,
+      subscriptionId: 'SUB-2',
+      watermark: 'WM-2-9',
+      recovery: 'gap',
+      recoveryWatermark: 'WM-2-0',
+    });
+    world.exchange.calls.length = 0;
+    const { summary, outcomes } = await sweepAndRenew(world);
+    expect(summary.byReason.gap).toBe(1);
+    expect(outcomes).toMatchObject([{ kind: 'subscribed', how: 'resumed', generation: 4 }]);
+    expect(world.exchange.calls).toEqual([`subscribe ${mailbox} watermark=WM-2-0`]);
+  });
+
+  // The same run's other shape (seed 42 again): the renewal whose subscription was adopted after a
+  // missed notification never completed (its write failed under AWS faults), so nothing compared
+  // the adopting PreviousWatermark with the answer; the retry resumed from the adopted chain.
+  it('a renewal that never completes is retried from the watermark before the adoption, not from the unchecked chain', async () => {
+    const world = await watched();
+    await heartbeat(world, 'W7');
+    world.clock.advance(10 * MINUTE);
+    const pushThenFail = pushesBeforeTheAnswer(world, 3, 'WM-2-9');
+    const exchange = interleaved(world, 'subscribe', async () => {
+      await pushThenFail();
+      world.table.failures.failOn('update', 1);
+    });
+    await expect(resubscribe(record(world), exchange, world.renewDeps)).rejects.toThrow(/injected failure/);
+    expect(record(world)).toMatchObject({
+      generation: 3,
+      state: 'renewing',
+      subscriptionId: 'SUB-2',
+      watermark: 'WM-2-9',
+      adoptedFrom: 'WM-2-9',
+      recoveryWatermark: 'W7',
+    });
+    world.exchange.calls.length = 0;
+    world.clock.advance(10 * MINUTE);
+    const { outcomes } = await sweepAndRenew(world);
+    expect(outcomes).toMatchObject([{ kind: 'subscribed', how: 'resumed', generation: 4 }]);
+    expect(world.exchange.calls).toEqual([`subscribe ${mailbox} watermark=W7`]);
+    expect(record(world).adoptedFrom).toBeUndefined();
+    expect(record(world).recoveryWatermark).toBeUndefined();
   });
 });
 
