@@ -49,6 +49,24 @@ export function subscriptionTableContract(table: () => SubscriptionTable): void 
     expect(await table().create(record, undefined)).toBe(true);
     return record;
   };
+  /** A renewal from generation 3 to 4 whose new subscription S4 pushed (and was adopted) before Subscribe answered. */
+  const renewAndAdopt = async (mailboxKey: SubscriptionRecord['mailboxKey'], previousWatermark: string) => {
+    await table().beginRenewal({
+      mailboxKey,
+      fromGeneration: 3,
+      toGeneration: 4,
+      state: 'renewing',
+      now: 2_000,
+    });
+    await table().advance({
+      mailboxKey,
+      generation: 4,
+      subscriptionId: 'S4',
+      expect: { kind: 'adoption', previousWatermark, unconfirmedFallback: 'W6' },
+      watermark: 'WPUSH',
+      contactAt: 2_500,
+    });
+  };
   const at = (record: SubscriptionRecord) => ({
     mailboxKey: record.mailboxKey,
     generation: record.generation,
@@ -261,21 +279,7 @@ export function subscriptionTableContract(table: () => SubscriptionTable): void 
       expect(await table().completeRenewal({ ...complete, subscriptionId: 'S5' })).toBe(false);
 
       const adopted = await given();
-      await table().beginRenewal({
-        mailboxKey: adopted.mailboxKey,
-        fromGeneration: 3,
-        toGeneration: 4,
-        state: 'renewing',
-        now: 2_000,
-      });
-      await table().advance({
-        mailboxKey: adopted.mailboxKey,
-        generation: 4,
-        subscriptionId: 'S4',
-        expect: { kind: 'adoption', previousWatermark: 'WS', unconfirmedFallback: 'W6' },
-        watermark: 'WPUSH',
-        contactAt: 2_500,
-      });
+      await renewAndAdopt(adopted.mailboxKey, 'WS');
       expect(
         await table().completeRenewal({
           ...complete,
@@ -297,21 +301,7 @@ export function subscriptionTableContract(table: () => SubscriptionTable): void 
 
     it("completes a renewal adopted from a PreviousWatermark past the answer's as a gap: recovery from the answer's watermark", async () => {
       const adopted = await given({ recovery: 'dead', recoveryWatermark: 'WOLD', recoveryAt: 1_500 });
-      await table().beginRenewal({
-        mailboxKey: adopted.mailboxKey,
-        fromGeneration: 3,
-        toGeneration: 4,
-        state: 'renewing',
-        now: 2_000,
-      });
-      await table().advance({
-        mailboxKey: adopted.mailboxKey,
-        generation: 4,
-        subscriptionId: 'S4',
-        expect: { kind: 'adoption', previousWatermark: 'WSKIPPED', unconfirmedFallback: 'W6' },
-        watermark: 'WPUSH',
-        contactAt: 2_500,
-      });
+      await renewAndAdopt(adopted.mailboxKey, 'WSKIPPED');
       expect(
         await table().completeRenewal({
           mailboxKey: adopted.mailboxKey,
