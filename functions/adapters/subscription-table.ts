@@ -158,6 +158,12 @@ class Expression {
   whenAbsentOrEqual(attribute: string, value: unknown): this {
     return this.whenPathAbsentOrEqual([attribute], value);
   }
+  /** The attribute is absent or compares with `value` as `operator` says. */
+  whenAbsentOr(attribute: string, operator: '=' | '<>' | '<', value: unknown): this {
+    const name = this.#name(attribute);
+    this.#conditions.push(`(attribute_not_exists(${name}) OR ${name} ${operator} ${this.#value(value)})`);
+    return this;
+  }
   whenPresent(attribute: string): this {
     this.#conditions.push(`attribute_exists(${this.#name(attribute)})`);
     return this;
@@ -185,7 +191,7 @@ class Expression {
 }
 
 const FAILURE_ATTRIBUTES = ['lastError', 'nextAttemptAt', 'firstFailureAt', 'lostAt'] as const;
-const RECOVERY_ATTRIBUTES = ['recovery', 'recoveryWatermark', 'recoveryAt'] as const;
+const RECOVERY_ATTRIBUTES = ['recovery', 'recoveryWatermark', 'recoveryAt', 'recoveryGeneration'] as const;
 
 export class DynamoSubscriptionStore
   implements
@@ -245,12 +251,14 @@ export class DynamoSubscriptionStore
     }
     if (update.drained) e.set({ drainedAt: update.contactAt });
     if (update.recovery) {
-      // The first request wins: its watermark is the last good one, where recovery resumes.
+      // The first request wins: its watermark is the last good one, where recovery resumes. The
+      // generation is the latest one's, so that a renewal under way (which would clear a request
+      // made before it began) can tell that this subscription, too, has missed something.
       e.setIfAbsent({
         recovery: update.recovery.reason,
         recoveryAt: update.contactAt,
         recoveryWatermark: update.recovery.watermark,
-      });
+      }).set({ recoveryGeneration: update.generation });
     }
     return this.#update(update.mailboxKey, e);
   }
@@ -413,7 +421,7 @@ export class DynamoSubscriptionStore
   }
 
   async completeRenewal(args: CompleteRenewal): Promise<boolean> {
-    const settle = (e: Expression, gap = false) => {
+    const settle = (e: Expression, recovery: 'clear' | 'keep' | 'gap') => {
       e.set({
         state: 'active',
         attempts: 0,
@@ -423,28 +431,48 @@ export class DynamoSubscriptionStore
       })
         .remove(...FAILURE_ATTRIBUTES, 'adoptedFrom', 'renewalQueuedAt')
         .atGeneration(args.generation);
-      // The recovery that led here is done with; a gap found now asks for the next one.
-      if (gap) e.set({ recovery: 'gap', recoveryWatermark: args.watermark, recoveryAt: args.now });
-      else e.remove(...RECOVERY_ATTRIBUTES);
+      // A request made before this generation (the one that led here) is done with: Subscribe
+      // resumed from its watermark. One made on this generation came from the new subscription
+      // after the renewal began (it was adopted and then missed a notification, or died): kept.
+      // A gap found now asks for the next renewal, from the answer's watermark, which comes
+      // before anything the new subscription pushed, so it covers a request made on it too.
+      if (recovery === 'clear')
+        e.remove(...RECOVERY_ATTRIBUTES).whenAbsentOr('recoveryGeneration', '<', args.generation);
+      if (recovery === 'keep') e.when('recoveryGeneration', '=', args.generation);
+      if (recovery === 'gap')
+        e.set({
+          recovery: 'gap',
+          recoveryWatermark: args.watermark,
+          recoveryAt: args.now,
+          recoveryGeneration: args.generation,
+        });
       if (args.syncWork === undefined) e.remove('syncWork', 'syncReason');
       return e;
     };
-    // Not adopted yet: the answer's watermark starts the chain.
-    const first = settle(new Expression())
+    // Not adopted yet: the answer's watermark starts the chain. Nothing can have requested
+    // recovery on this generation (the receiver does so only for a SubscriptionId it has stored);
+    // if something had, no write below applies and the renewal is retried, keeping it.
+    const first = settle(new Expression(), 'clear')
       .set({ subscriptionId: args.subscriptionId, watermark: args.watermark, lastContactAt: args.now })
       .whenAbsent('subscriptionId');
     if (await this.#update(args.mailboxKey, first)) return true;
     // Adopted by the receiver (the subscription pushed before Subscribe answered): its watermark
     // is newer than the answer's, so only the state changes, if the adopting push followed on
     // from the answer's watermark (or carried none).
-    const inOrder = settle(new Expression()).when('subscriptionId', '=', args.subscriptionId);
-    inOrder.whenAbsentOrEqual('adoptedFrom', args.watermark);
-    if (await this.#update(args.mailboxKey, inOrder)) return true;
+    for (const recovery of ['clear', 'keep'] as const) {
+      const inOrder = settle(new Expression(), recovery)
+        .when('subscriptionId', '=', args.subscriptionId)
+        .whenAbsentOrEqual('adoptedFrom', args.watermark);
+      if (await this.#update(args.mailboxKey, inOrder)) return true;
+    }
     // It did not: a notification was missed before it, which the receiver could not tell, not
     // knowing where the chain starts. A gap, as it would have been had the answer come first.
     return this.#update(
       args.mailboxKey,
-      settle(new Expression(), true).when('subscriptionId', '=', args.subscriptionId),
+      settle(new Expression(), 'gap')
+        .when('subscriptionId', '=', args.subscriptionId)
+        .whenPresent('adoptedFrom')
+        .when('adoptedFrom', '<>', args.watermark),
     );
   }
 
@@ -595,6 +623,7 @@ export function parseSubscriptionRecord(item: Record<string, unknown>): Subscrip
     ...defined('recovery', recovery),
     ...defined('recoveryWatermark', optionalText('recoveryWatermark')),
     ...defined('recoveryAt', optionalInteger('recoveryAt')),
+    ...defined('recoveryGeneration', optionalInteger('recoveryGeneration')),
     ...defined(
       'syncWork',
       item.syncWork === undefined ? undefined : (oneOf(SYNC_WORK, item.syncWork) ?? fail('syncWork')),

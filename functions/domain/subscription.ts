@@ -78,10 +78,24 @@ export interface SubscriptionRecord {
   readonly watermark?: string;
   /** When the current subscription last pushed anything (epoch ms). */
   readonly lastContactAt?: number;
+  /**
+   * Recovery requested (by the receiver, or by a renewal that found its adopted chain broken). The
+   * first request's reason, watermark and time are kept until a renewal clears them: they stand
+   * for the earliest trouble not yet recovered from.
+   */
   readonly recovery?: RecoveryReason;
   /** The watermark before the gap or death: where a resubscription resumes. */
   readonly recoveryWatermark?: string;
   readonly recoveryAt?: number;
+  /**
+   * The generation the latest recovery request was made on (the receiver's writes are made at the
+   * record's generation, so this only grows). A renewal completing generation G clears requests
+   * made on earlier generations (the one that led to it: its Subscribe resumed from
+   * `recoveryWatermark`), but keeps one made on G itself: the new subscription missed a
+   * notification after the renewal began, which its Subscribe could not have covered. Absent on
+   * requests written before this attribute existed: cleared, as they always were.
+   */
+  readonly recoveryGeneration?: number;
   /** Folder synchronization still owed (see SyncWork). */
   readonly syncWork?: SyncWork;
   /** Why the pending catch-up runs: the watermark could not be used. */

@@ -59,7 +59,12 @@ export interface AdvanceUpdate {
   /** The new last watermark; null leaves it as it is. */
   readonly watermark: string | null;
   readonly contactAt: number;
-  /** Set when the lifecycle must step in; an earlier recovery request is kept, not overwritten. */
+  /**
+   * Set when the lifecycle must step in; an earlier recovery request is kept, not overwritten, but
+   * the request is marked as made on `generation`: a renewal completing that generation (this
+   * subscription was adopted before Subscribe answered) then keeps it instead of clearing it as
+   * the request that led to the renewal.
+   */
   readonly recovery?: { readonly reason: RecoveryReason; readonly watermark: string | undefined };
   /** The push said Exchange had nothing more queued: note its arrival (`contactAt`) as `drainedAt`. */
   readonly drained?: boolean;

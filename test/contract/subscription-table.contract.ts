@@ -170,6 +170,7 @@ export function subscriptionTableContract(table: () => SubscriptionTable): void 
         recovery: 'gap',
         recoveryWatermark: 'W1',
         recoveryAt: 2_000,
+        recoveryGeneration: 3,
         watermark: 'W6',
       });
     });
@@ -323,6 +324,104 @@ export function subscriptionTableContract(table: () => SubscriptionTable): void 
         recoveryAt: 3_000,
       });
       expect(done?.adoptedFrom).toBeUndefined();
+    });
+
+    describe('a recovery request made on the new generation (after the renewal began) survives completing it', () => {
+      /** The adopted S4 (at WPUSH) asks for recovery, as the receiver does for a gap or an error push. */
+      const requestOnS4 = async (
+        mailboxKey: SubscriptionRecord['mailboxKey'],
+        reason: 'gap' | 'dead',
+      ): Promise<void> => {
+        expect(
+          await table().advance({
+            mailboxKey,
+            generation: 4,
+            subscriptionId: 'S4',
+            expect: { kind: 'watermark', watermark: 'WPUSH' },
+            watermark: 'WLATER',
+            contactAt: 2_700,
+            recovery: { reason, watermark: 'WPUSH' },
+          }),
+        ).toBe(true);
+      };
+      const complete = (mailboxKey: SubscriptionRecord['mailboxKey']) =>
+        table().completeRenewal({
+          mailboxKey,
+          generation: 4,
+          subscriptionId: 'S4',
+          watermark: 'WS',
+          now: 3_000,
+          syncWork: undefined,
+          syncReason: undefined,
+        });
+
+      it('in order after a gap led to the renewal: the first request is kept, marked with the new generation', async () => {
+        const record = await given({
+          recovery: 'gap',
+          recoveryWatermark: 'W0',
+          recoveryAt: 1_500,
+          recoveryGeneration: 3,
+        });
+        await renewAndAdopt(record.mailboxKey, 'WS');
+        await requestOnS4(record.mailboxKey, 'gap');
+        expect(await complete(record.mailboxKey)).toBe(true);
+        const done = await table().get(record.mailboxKey);
+        expect(done).toMatchObject({
+          state: 'active',
+          subscriptionId: 'S4',
+          watermark: 'WLATER',
+          recovery: 'gap',
+          recoveryWatermark: 'W0',
+          recoveryAt: 1_500,
+          recoveryGeneration: 4,
+        });
+        expect(done?.adoptedFrom).toBeUndefined();
+      });
+
+      it('in order after a silent subscription: an error push on the new one is kept, from the watermark before the adoption', async () => {
+        const record = await given();
+        await renewAndAdopt(record.mailboxKey, 'WS');
+        await requestOnS4(record.mailboxKey, 'dead');
+        expect(await complete(record.mailboxKey)).toBe(true);
+        expect(await table().get(record.mailboxKey)).toMatchObject({
+          state: 'active',
+          recovery: 'dead',
+          recoveryWatermark: 'W6',
+          recoveryAt: 2_700,
+          recoveryGeneration: 4,
+        });
+      });
+
+      it("adopted past the answer's watermark as well: one gap, from the answer's watermark", async () => {
+        const record = await given({ recovery: 'gap', recoveryWatermark: 'W0', recoveryGeneration: 3 });
+        await renewAndAdopt(record.mailboxKey, 'WSKIPPED');
+        await requestOnS4(record.mailboxKey, 'gap');
+        expect(await complete(record.mailboxKey)).toBe(true);
+        expect(await table().get(record.mailboxKey)).toMatchObject({
+          state: 'active',
+          recovery: 'gap',
+          recoveryWatermark: 'WS',
+          recoveryAt: 3_000,
+          recoveryGeneration: 4,
+        });
+      });
+
+      it('a request made before the renewal is cleared, with or without its generation (records of older code)', async () => {
+        for (const recoveryGeneration of [3, undefined]) {
+          const record = await given({
+            recovery: 'gap',
+            recoveryWatermark: 'W0',
+            recoveryAt: 1_500,
+            ...(recoveryGeneration === undefined ? {} : { recoveryGeneration }),
+          });
+          await renewAndAdopt(record.mailboxKey, 'WS');
+          expect(await complete(record.mailboxKey)).toBe(true);
+          const done = await table().get(record.mailboxKey);
+          expect(done?.state).toBe('active');
+          for (const gone of ['recovery', 'recoveryWatermark', 'recoveryAt', 'recoveryGeneration'] as const)
+            expect(done?.[gone]).toBeUndefined();
+        }
+      });
     });
 
     it('records failures: the first failure time and the lost time are kept from the first time', async () => {

@@ -31,7 +31,7 @@ import { Failures } from './failures.ts';
 type Item = { -readonly [K in keyof SubscriptionRecord]?: SubscriptionRecord[K] };
 
 const FAILURE_ATTRIBUTES = ['lastError', 'nextAttemptAt', 'firstFailureAt', 'lostAt'] as const;
-const RECOVERY_ATTRIBUTES = ['recovery', 'recoveryWatermark', 'recoveryAt'] as const;
+const RECOVERY_ATTRIBUTES = ['recovery', 'recoveryWatermark', 'recoveryAt', 'recoveryGeneration'] as const;
 
 /** What DynamoDB stores: no attribute with an undefined value (removeUndefinedValues). */
 function stored(record: SubscriptionRecord): Item {
@@ -123,6 +123,8 @@ export class FakeSubscriptionTable implements SubscriptionStore, MailboxRecords,
           item.recovery ??= update.recovery.reason;
           item.recoveryAt ??= update.contactAt;
           if (update.recovery.watermark !== undefined) item.recoveryWatermark ??= update.recovery.watermark;
+          // The latest request's generation (a plain SET): a renewal of this generation keeps it.
+          item.recoveryGeneration = update.generation;
         }
       };
     });
@@ -287,6 +289,10 @@ export class FakeSubscriptionTable implements SubscriptionStore, MailboxRecords,
     return this.#update('completeRenewal', args.mailboxKey, args.generation, (item) => {
       const adopted = item.subscriptionId !== undefined;
       if (adopted && item.subscriptionId !== args.subscriptionId) return false;
+      // Recovery requested on this generation: by the new subscription, after the renewal began.
+      const requestedSince = item.recoveryGeneration === args.generation;
+      // Only an adopted subscription can have asked (the adapter finds no write that applies).
+      if (requestedSince && !adopted) return false;
       return () => {
         set(item, {
           state: 'active',
@@ -297,8 +303,17 @@ export class FakeSubscriptionTable implements SubscriptionStore, MailboxRecords,
         });
         // Adopted from a PreviousWatermark past the answer's: a notification was missed before it.
         const gap = adopted && item.adoptedFrom !== undefined && item.adoptedFrom !== args.watermark;
-        remove(item, ...FAILURE_ATTRIBUTES, ...RECOVERY_ATTRIBUTES, 'adoptedFrom', 'renewalQueuedAt');
-        if (gap) set(item, { recovery: 'gap', recoveryWatermark: args.watermark, recoveryAt: args.now });
+        remove(item, ...FAILURE_ATTRIBUTES, 'adoptedFrom', 'renewalQueuedAt');
+        // The request that led here is done with (Subscribe resumed from its watermark); one made
+        // on this generation is kept; a gap asks for the next renewal from the answer's watermark.
+        if (!requestedSince && !gap) remove(item, ...RECOVERY_ATTRIBUTES);
+        if (gap)
+          set(item, {
+            recovery: 'gap',
+            recoveryWatermark: args.watermark,
+            recoveryAt: args.now,
+            recoveryGeneration: args.generation,
+          });
         if (args.syncWork === undefined) remove(item, 'syncWork', 'syncReason');
         // Adopted by the receiver: its watermark is newer than the answer's.
         if (!adopted)

@@ -12,12 +12,12 @@ import { NEEDS_ATTENTION_PREFIX } from '../../../functions/domain/renewal-job.ts
 import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
 import { decodeSendNotification } from '../../../functions/ews/notification.ts';
 import type { FolderRef } from '../../../functions/ews/request.ts';
-import { receive } from '../../../functions/receiver/receive.ts';
+import { type Decision, receive } from '../../../functions/receiver/receive.ts';
 import { openJob, type RenewalExchange } from '../../../functions/renewer/job.ts';
 import { resubscribe } from '../../../functions/renewer/resubscribe.ts';
 import { ewsError, type FakeWorld, fakeWorld, serverBusy } from '../../support/fakes/index.ts';
 import { renewQueued, sweepAndRenew } from '../../support/fakes/lifecycle.ts';
-import { sendNotification, status } from '../../support/pushes.ts';
+import { created, type PushEvent, sendNotification, status } from '../../support/pushes.ts';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -507,6 +507,20 @@ function pushesBeforeTheAnswer(world: FakeWorld, generation: number, previousWat
   };
 }
 
+/** The subscription of `generation` pushes `events` through the receiver: the decisions it took. */
+async function push(
+  world: FakeWorld,
+  generation: number,
+  previousWatermark: string,
+  events: readonly PushEvent[],
+): Promise<Decision[]> {
+  const body = sendNotification({ subscriptionId: `SUB-${generation - 1}`, previousWatermark, events });
+  const decoded = decodeSendNotification(body);
+  if (!decoded.ok) throw decoded.error;
+  const result = await receive({ mailboxKey, generation }, decoded.value.notifications, world.receiveDeps);
+  return result.outcomes.map((o) => o.decision);
+}
+
 describe('a new subscription adopted by the receiver (it pushed before Subscribe answered)', () => {
   it("in order (its first PreviousWatermark is the answer's watermark): renewed, nothing owed", async () => {
     const world = await watched();
@@ -579,6 +593,92 @@ describe('a new subscription adopted by the receiver (it pushed before Subscribe
     expect(world.exchange.calls).toEqual([`subscribe ${mailbox} watermark=W7`]);
     expect(record(world).adoptedFrom).toBeUndefined();
     expect(record(world).recoveryWatermark).toBeUndefined();
+  });
+
+  /** SUB-1 (generation 2) misses the notification after W7: the receiver asks for gap recovery. */
+  async function skipped(world: FakeWorld) {
+    await heartbeat(world, 'W7');
+    expect(await push(world, 2, 'W8', [created('W9')])).toEqual(['gap']);
+    expect(record(world)).toMatchObject({ recovery: 'gap', recoveryWatermark: 'W7', recoveryGeneration: 2 });
+    world.publisher.drain();
+    world.exchange.calls.length = 0;
+  }
+
+  it('in order after a gap led to the renewal: the gap is recovered from, nothing owed', async () => {
+    const world = await watched();
+    await skipped(world);
+    const exchange = interleaved(world, 'subscribe', pushesBeforeTheAnswer(world, 3, 'WM-2-0'));
+    expect(await resubscribe(record(world), exchange, world.renewDeps)).toMatchObject({
+      kind: 'subscribed',
+      how: 'resumed',
+      generation: 3,
+    });
+    expect(world.exchange.calls).toEqual([`subscribe ${mailbox} watermark=W7`]);
+    for (const gone of ['recovery', 'recoveryWatermark', 'recoveryAt', 'recoveryGeneration'] as const)
+      expect(record(world)[gone]).toBeUndefined();
+  });
+
+  // A gap on the old subscription led to the renewal; the new one was adopted in order and then
+  // missed a notification itself, still before Subscribe answered. completeRenewal cleared every
+  // recovery request, that one too (the receiver's request had kept the first one's fields), so
+  // nothing ever replayed what the new subscription missed.
+  it('a notification missed after the adoption, before the answer: the renewal keeps that gap, and the next one resumes from before it', async () => {
+    const world = await watched();
+    await skipped(world);
+    const exchange = interleaved(world, 'subscribe', async () => {
+      await pushesBeforeTheAnswer(world, 3, 'WM-2-0')();
+      expect(await push(world, 3, 'WM-2-1', [created('WM-2-2')])).toEqual(['gap']);
+    });
+    expect(await resubscribe(record(world), exchange, world.renewDeps)).toMatchObject({
+      kind: 'subscribed',
+      how: 'resumed',
+      generation: 3,
+    });
+    expect(world.publisher.types()).toEqual([
+      'subscription.gap-detected',
+      'notification.CreatedEvent',
+      'subscription.renewed',
+    ]);
+    expect(record(world)).toMatchObject({
+      state: 'active',
+      generation: 3,
+      subscriptionId: 'SUB-2',
+      watermark: 'WM-2-2',
+      recovery: 'gap',
+      recoveryGeneration: 3,
+      // The earliest trouble's watermark: resuming there replays what both subscriptions missed.
+      recoveryWatermark: 'W7',
+    });
+    world.exchange.calls.length = 0;
+    const next = await sweepAndRenew(world);
+    expect(next.summary.byReason.gap).toBe(1);
+    expect(next.outcomes).toMatchObject([{ kind: 'subscribed', how: 'resumed', generation: 4 }]);
+    expect(world.exchange.calls).toEqual([`subscribe ${mailbox} watermark=W7`]);
+    expect(record(world).recovery).toBeUndefined();
+  });
+
+  it('a renewal of a silent subscription whose successor is adopted, then misses a notification: the gap is kept, from the watermark before the adoption', async () => {
+    const world = await watched();
+    await heartbeat(world, 'W7');
+    world.clock.advance(10 * MINUTE);
+    const exchange = interleaved(world, 'subscribe', async () => {
+      await pushesBeforeTheAnswer(world, 3, 'WM-2-0')();
+      expect(await push(world, 3, 'WM-2-1', [created('WM-2-2')])).toEqual(['gap']);
+    });
+    expect(await resubscribe(record(world), exchange, world.renewDeps)).toMatchObject({
+      kind: 'subscribed',
+      how: 'resumed',
+    });
+    expect(record(world)).toMatchObject({
+      generation: 3,
+      recovery: 'gap',
+      recoveryGeneration: 3,
+      recoveryWatermark: 'W7',
+    });
+    world.exchange.calls.length = 0;
+    const { summary } = await sweepAndRenew(world);
+    expect(summary.byReason.gap).toBe(1);
+    expect(world.exchange.calls).toEqual([`subscribe ${mailbox} watermark=W7`]);
   });
 });
 
