@@ -131,6 +131,11 @@ class Expression {
     if (values.length > 0) this.#add.push(`${this.#name(attribute)} ${this.#value(new Set(values))}`);
     return this;
   }
+  /** ADD `by` to a number attribute (0 when absent): commutative, so concurrent writers all count. */
+  increment(attribute: string, by = 1): this {
+    this.#add.push(`${this.#name(attribute)} ${this.#value(by)}`);
+    return this;
+  }
   /** DELETE the strings from a string-set attribute (it disappears when emptied). */
   deleteFromSet(attribute: string, values: readonly string[]): this {
     if (values.length > 0) this.#delete.push(`${this.#name(attribute)} ${this.#value(new Set(values))}`);
@@ -270,6 +275,8 @@ export class DynamoSubscriptionStore
       e.addToSet(GRAPH_WORK_ATTRIBUTE[resource], [...new Set(work)]);
     }
     e.addToSet('graphObsolete', [...new Set(request.obsolete)]);
+    // Counted, so a job that read the set before this request cannot remove it unseen (settleGraph).
+    if (request.work.length > 0) e.increment('graphWorkRequests');
     // A record gone or removed owes nothing: the failed condition is the answer, not an error.
     await this.#update(mailboxKey, e);
   }
@@ -295,15 +302,25 @@ export class DynamoSubscriptionStore
     return this.#update(args.mailboxKey, e);
   }
 
-  settleGraph(args: Parameters<GraphLifecycleStore['settleGraph']>[0]): Promise<boolean> {
-    const e = new Expression()
-      .set({ state: 'active', attempts: 0, updatedAt: args.now })
-      .remove(...FAILURE_ATTRIBUTES, 'renewalQueuedAt', 'syncWork', 'syncReason')
-      .atGeneration(args.generation);
-    for (const resource of GRAPH_RESOURCES)
-      e.deleteFromSet(GRAPH_WORK_ATTRIBUTE[resource], [...new Set(args.doneWork[resource] ?? [])]);
-    e.deleteFromSet('graphObsolete', [...new Set(args.doneObsolete)]);
-    return this.#update(args.mailboxKey, e);
+  async settleGraph(args: Parameters<GraphLifecycleStore['settleGraph']>[0]): Promise<boolean> {
+    const settle = (removeWork: boolean) => {
+      const e = new Expression()
+        .set({ state: 'active', attempts: 0, updatedAt: args.now })
+        .remove(...FAILURE_ATTRIBUTES, 'renewalQueuedAt', 'syncWork', 'syncReason')
+        .atGeneration(args.generation);
+      e.deleteFromSet('graphObsolete', [...new Set(args.doneObsolete)]);
+      if (!removeWork) return e;
+      for (const resource of GRAPH_RESOURCES)
+        e.deleteFromSet(GRAPH_WORK_ATTRIBUTE[resource], [...new Set(args.doneWork[resource] ?? [])]);
+      // The work done is removed only if no request came since the job read the record: one that
+      // did may be the same work again (the new subscription removed too), which the set hides.
+      if (args.workRequestsSeen === undefined) e.whenAbsent('graphWorkRequests');
+      else e.when('graphWorkRequests', '=', args.workRequestsSeen);
+      return e;
+    };
+    if (await this.#update(args.mailboxKey, settle(true))) return true;
+    // A request came meanwhile: settled, the work left owed for the next job to do again.
+    return this.#update(args.mailboxKey, settle(false));
   }
 
   // ---- managing mailboxes ----------------------------------------------------------------------
@@ -604,6 +621,7 @@ export function parseSubscriptionRecord(item: Record<string, unknown>): Subscrip
     ...defined('graph', graph),
     ...(Object.keys(graphWork).length === 0 ? {} : { graphWork }),
     ...defined('graphObsolete', graphObsolete),
+    ...defined('graphWorkRequests', optionalInteger('graphWorkRequests')),
     folders: parseFolders(item.folders) ?? fail('folders'),
     eventTypes,
     ...defined(

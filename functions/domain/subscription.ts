@@ -51,6 +51,13 @@ export interface SubscriptionRecord {
   readonly graph?: GraphMailboxState;
   /** Graph: work lifecycle notifications asked for, per resource (the receiver adds, the renewer removes). */
   readonly graphWork?: Partial<Record<GraphResourceKind, readonly GraphWork[]>>;
+  /**
+   * Graph: how many work requests the receiver has written (each adds 1). `graphWork` is a set, so
+   * a second `subscriptionRemoved` or `missed` arriving while a job does the first adds nothing to
+   * it; the renewer removes the work it did only if this is still what it read, else it leaves the
+   * work owed and the next job does it again (renewer/graph-lifecycle.ts).
+   */
+  readonly graphWorkRequests?: number;
   /** Graph: subscriptions of older generations that still notify, to be deleted. */
   readonly graphObsolete?: readonly string[];
   /** `'all'` or the folders subscribed to. */

@@ -100,13 +100,19 @@ export interface GraphLifecycleStore {
     readonly subscription: GraphResourceSubscription;
     readonly now: number;
   }): Promise<boolean>;
-  /** Active, failures cleared, the work done removed (sets), the baseline no longer owed. */
+  /**
+   * Active, failures cleared, the baseline no longer owed, the obsolete ids deleted; the work done
+   * removed (sets) only if `graphWorkRequests` is still `workRequestsSeen`, else left owed (a
+   * request came while the job ran, which may be the same work again). False: another generation.
+   */
   settleGraph(args: {
     readonly mailboxKey: MailboxKey;
     readonly generation: number;
     readonly now: number;
     readonly doneWork: Partial<Record<GraphResourceKind, readonly GraphWork[]>>;
     readonly doneObsolete: readonly string[];
+    /** `graphWorkRequests` of the record the job began from. */
+    readonly workRequestsSeen: number | undefined;
   }): Promise<boolean>;
   recordFailure(args: GraphFailure): Promise<boolean>;
 }
@@ -338,6 +344,7 @@ class GraphJob {
       now: deps.clock.now(),
       doneWork,
       doneObsolete: obsolete,
+      workRequestsSeen: record.graphWorkRequests,
     });
     if (!settled) throw new Raced();
     if (record.state === 'subscribing' && this.#created.length > 0) {

@@ -625,6 +625,7 @@ export function subscriptionTableContract(table: () => SubscriptionTable): void 
           now: 9,
           doneWork: { messages: ['recreate'] },
           doneObsolete: ['OLD'],
+          workRequestsSeen: 1,
         }),
       ).toBe(false);
       expect(
@@ -634,12 +635,43 @@ export function subscriptionTableContract(table: () => SubscriptionTable): void 
           now: 9,
           doneWork: { messages: ['recreate'] },
           doneObsolete: ['OLD'],
+          workRequestsSeen: 1,
         }),
       ).toBe(true);
       const settled = await table().get(record.mailboxKey);
       expect(settled).toMatchObject({ state: 'active', attempts: 0, updatedAt: 9 });
       expect(settled?.graphWork).toEqual({ events: ['reauthorize'] });
       expect(settled?.graphObsolete).toBeUndefined();
+    });
+
+    it('settles leaving the work owed when a request came after the job read the record (the set alone would hide a repeat)', async () => {
+      const record = await graphGiven();
+      const request = () =>
+        table().requestGraphWork(record.mailboxKey, {
+          work: [{ resource: 'messages', work: 'recreate' }],
+          obsolete: [],
+        });
+      await request();
+      const read = await table().get(record.mailboxKey);
+      expect(read?.graphWorkRequests).toBe(1);
+      // The job recreates; meanwhile the new subscription is removed too: the same work, again.
+      await request();
+      const settle = (seen: number | undefined) =>
+        table().settleGraph({
+          mailboxKey: record.mailboxKey,
+          generation: record.generation,
+          now: 9,
+          doneWork: { messages: ['recreate'] },
+          doneObsolete: [],
+          workRequestsSeen: seen,
+        });
+      expect(await settle(read?.graphWorkRequests)).toBe(true);
+      const settled = await table().get(record.mailboxKey);
+      expect(settled).toMatchObject({ state: 'active', graphWorkRequests: 2 });
+      expect(settled?.graphWork).toEqual({ messages: ['recreate'] });
+      // The next job read it all: its settle removes it.
+      expect(await settle(settled?.graphWorkRequests)).toBe(true);
+      expect((await table().get(record.mailboxKey))?.graphWork).toBeUndefined();
     });
 
     it('migrates an EWS record to Graph at the generation read, once, keeping its EWS subscription', async () => {

@@ -297,6 +297,54 @@ describe('the Graph lifecycle against the stand-in', () => {
     expect(graph.subscriptions({ mailbox }).filter((s) => s.state === 'active')).toHaveLength(2);
   });
 
+  it('subscriptionRemoved of the replacement while the job that created it still catches up: recreated again by the next job, not forgotten', async () => {
+    const { run, record, world, deps } = await setUp();
+    await run();
+    const old = record().graph?.messages?.subscriptionId ?? '';
+    graph.removeSubscription(old);
+    await world.table.requestGraphWork(mailboxKey, {
+      work: [{ resource: 'messages', work: 'recreate' }],
+      obsolete: [],
+    });
+    // Graph removes the replacement too, and the receiver notes it, while the job's catch-up runs:
+    // the work set already holds `recreate`, so only the request count tells it apart.
+    let removedAgain: string | undefined;
+    const client = await deps.graph('contoso-graph');
+    if (client === undefined) throw new Error('no client');
+    const racing: GraphRenewDeps = {
+      ...deps,
+      graph: async () => ({
+        ...client,
+        deltaPage: async (request) => {
+          const replacement = record().graph?.messages?.subscriptionId;
+          if (removedAgain === undefined && replacement !== undefined && replacement !== old) {
+            removedAgain = replacement;
+            graph.removeSubscription(replacement);
+            await world.table.requestGraphWork(mailboxKey, {
+              work: [{ resource: 'messages', work: 'recreate' }],
+              obsolete: [],
+            });
+          }
+          return client.deltaPage(request);
+        },
+      }),
+    };
+    expect(await runGraphJob(record(), racing)).toMatchObject({
+      kind: 'graphSettled',
+      created: ['messages'],
+    });
+    expect(removedAgain).toBeDefined();
+    expect(record().graphWork).toEqual({ messages: ['recreate'] });
+    expect(workFor(record(), clock.now(), world.policy)).toBe('lifecycle');
+    expect(await run()).toMatchObject({ kind: 'graphSettled', created: ['messages'] });
+    const third = record().graph?.messages?.subscriptionId;
+    expect(third).not.toBe(removedAgain);
+    expect(record().graphWork).toBeUndefined();
+    expect(
+      graph.subscriptions({ mailbox }).filter((s) => s.state === 'active' && s.id === third),
+    ).toHaveLength(1);
+  });
+
   it('PATCH answering 404 (Graph deleted it): recreated and caught up', async () => {
     const { run, record, world } = await setUp();
     await run();

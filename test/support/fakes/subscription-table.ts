@@ -160,6 +160,7 @@ export class FakeSubscriptionTable implements SubscriptionStore, MailboxRecords,
       work[resource] = list;
     }
     if (Object.keys(work).length > 0) item.graphWork = work;
+    if (request.work.length > 0) item.graphWorkRequests = (item.graphWorkRequests ?? 0) + 1;
     const obsolete = new Set([...(item.graphObsolete ?? []), ...request.obsolete]);
     if (obsolete.size > 0) item.graphObsolete = [...obsolete];
   }
@@ -205,11 +206,15 @@ export class FakeSubscriptionTable implements SubscriptionStore, MailboxRecords,
     return this.#update('settleGraph', args.mailboxKey, args.generation, (item) => () => {
       set(item, { state: 'active', attempts: 0, updatedAt: args.now });
       remove(item, ...FAILURE_ATTRIBUTES, 'renewalQueuedAt', 'syncWork', 'syncReason');
+      // The work done is removed only if no request came since the job read the record (the adapter's condition).
+      const removeWork = item.graphWorkRequests === args.workRequestsSeen;
       // DynamoDB's DELETE from a string set; an emptied set disappears.
       const work: Partial<Record<GraphResourceKind, GraphWork[]>> = {};
       for (const [resource, list] of Object.entries(item.graphWork ?? {})) {
         if (resource !== 'messages' && resource !== 'events') continue;
-        const left = list.filter((w) => !(args.doneWork[resource] ?? []).includes(w));
+        const left = removeWork
+          ? list.filter((w) => !(args.doneWork[resource] ?? []).includes(w))
+          : [...list];
         if (left.length > 0) work[resource] = left;
       }
       if (Object.keys(work).length > 0) item.graphWork = work;
