@@ -396,7 +396,7 @@ async function finish(reason: string): Promise<void> {
   process.stdout.write(
     `\n${reason}: stopping the simulator's changes and faults and draining until the run comes to rest ` +
       `(at most ${seconds(boundMs)}: ${flags.statusFrequency * 2} simulated minutes of staleness threshold + ` +
-      `a sweep + time to heal, at x${running.clock.timeScale}; longer while the queues still shrink, never past ${seconds(DRAIN_CAP_MS)})…\n`,
+      `a sweep + time to heal, at x${running.clock.timeScale}; longer while the queues still shrink or Graph still owes notifications, never past ${seconds(DRAIN_CAP_MS)})…\n`,
   );
   let lastProgress = 0;
   const settled = await running.settle({

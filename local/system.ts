@@ -23,6 +23,7 @@ import type { GraphSimulator } from '../graph-simulator/server.ts';
 import { NO_FAULTS } from '../simulator/faults.ts';
 import type { Simulator } from '../simulator/server.ts';
 import { createAuditQueue, type DeliveredEvent, Deliveries } from './audit.ts';
+import { drainGoesOn } from './drain.ts';
 import { type EmulatedAws, required, startEmulatedAws } from './emulated-aws.ts';
 import type { Emulators } from './emulators.ts';
 import { startFrontEnd } from './front-end.ts';
@@ -90,7 +91,8 @@ export interface LocalSystem {
    * Lets the run come to rest before it is judged: stops the simulator's automatic changes and
    * faults, then drains until the report says `settled` (nothing in flight, every mailbox at rest)
    * or the bound passes (a number: exactly that many real ms; otherwise `drainBoundMs`, extended
-   * while the queues still shrink, never past its cap). Tells `onProgress` about every reading.
+   * while the queues still shrink or the Graph stand-in still owes notifications, never past its
+   * cap). Tells `onProgress` about every reading.
    */
   settle(bound?: number | SettleOptions): Promise<{ settled: boolean; waitedMs: number; boundMs: number }>;
   /** The run judged against the simulator's ground truth and the last reading (see local/report.ts). */
@@ -363,8 +365,15 @@ function localSystem(parts: {
         trail.push({ at: Date.now(), queued });
         while (trail.length > 1 && (trail[0]?.at ?? 0) < Date.now() - 10_000) trail.shift();
         if (waitedMs >= boundMs) {
-          const shrinking = !fixed && queued > 0 && queued < (trail[0]?.queued ?? 0);
-          if (!shrinking || waitedMs >= capMs) return { settled: false, waitedMs, boundMs };
+          const goesOn = drainGoesOn({
+            waitedMs,
+            capMs,
+            fixed,
+            queued,
+            queuedBefore: trail[0]?.queued ?? 0,
+            graphOwed: state.inFlight.graph ?? 0,
+          });
+          if (!goesOn) return { settled: false, waitedMs, boundMs };
           boundMs = Math.min(capMs, waitedMs + 10_000);
         }
         await new Promise((resolve) => setTimeout(resolve, 250));
