@@ -204,10 +204,15 @@ describe('the local run', () => {
       const settled = await system.settle({ capMs: 60_000 });
       const report = system.report();
       const evidence = join(tmpdir(), `epb-e2e-graph-only-${process.pid}.json`);
-      if (!settled.settled || report.missingChanges !== 0) writeEvidence(evidence, system, report);
+      const lost = report.missingChanges - report.unobservableChanges;
+      if (!settled.settled || lost !== 0) writeEvidence(evidence, system, report);
       expect(settled.settled, `${JSON.stringify(report)}; evidence ${evidence}`).toBe(true);
-      expect(report).toMatchObject({ missingChanges: 0, duplicateEvents: 0, unhealed: 0 });
-      expect(report.bySource?.graph).toMatchObject({ mailboxes: 2, missingChanges: 0, awaitingChanges: 0 });
+      // An item created and deleted before its mailbox's subscriptions existed (during the setup)
+      // was never held by consumers: the report's one allowance, as in the chaos run above.
+      expect(lost, `${JSON.stringify(report.missingExamples)}; evidence ${evidence}`).toBe(0);
+      expect(report).toMatchObject({ duplicateEvents: 0, unhealed: 0 });
+      expect(report.bySource?.graph).toMatchObject({ mailboxes: 2, awaitingChanges: 0 });
+      expect(report.bySource?.graph.missingChanges).toBe(report.bySource?.graph.unobservableChanges);
       expect(report.bySource?.graph.generatedChanges).toBeGreaterThan(50);
       expect(report.bySource?.ews).toMatchObject({ mailboxes: 0, generatedChanges: 0 });
       expect((await system.records()).map((r) => [r.mailbox, r.source, r.state])).toEqual([
