@@ -103,6 +103,14 @@ async function setUp(options: { maxRetryWaitMs?: number } = {}) {
 }
 
 const types = (world: ReturnType<typeof fakeWorld>) => world.publisher.types(mailboxKey);
+/** Graph removes the messages subscription, and the receiver notes the `recreate` its `subscriptionRemoved` asks for. */
+async function removedByGraph(world: ReturnType<typeof fakeWorld>, subscriptionId: string): Promise<void> {
+  graph.removeSubscription(subscriptionId);
+  await world.table.requestGraphWork(mailboxKey, {
+    work: [{ resource: 'messages', work: 'recreate' }],
+    obsolete: [],
+  });
+}
 /** The change notifications the stand-in delivered to the webhook so far. */
 const deliveredChanges = () =>
   webhook
@@ -251,12 +259,8 @@ describe('the Graph lifecycle against the stand-in', () => {
     const { run, record, world } = await setUp();
     await run();
     const old = record().graph?.messages?.subscriptionId ?? '';
-    graph.removeSubscription(old);
+    await removedByGraph(world, old);
     const change = graph.makeChange({ mailbox, itemType: 'message', kind: 'created', folder: 'inbox' });
-    await world.table.requestGraphWork(mailboxKey, {
-      work: [{ resource: 'messages', work: 'recreate' }],
-      obsolete: [],
-    });
     expect(workFor(record(), clock.now(), world.policy)).toBe('lifecycle');
     const outcome = await run();
     expect(outcome).toMatchObject({ kind: 'graphSettled', created: ['messages'], caughtUp: ['messages'] });
@@ -276,11 +280,7 @@ describe('the Graph lifecycle against the stand-in', () => {
     const { run, record, world, calls } = await setUp();
     await run();
     const old = record().graph?.messages?.subscriptionId ?? '';
-    graph.removeSubscription(old);
-    await world.table.requestGraphWork(mailboxKey, {
-      work: [{ resource: 'messages', work: 'recreate' }],
-      obsolete: [],
-    });
+    await removedByGraph(world, old);
     // /subscriptions is not an Outlook request: the create passes, the delta of the catch-up does not.
     graph.throttle(mailbox, 60_000);
     calls.length = 0;
@@ -301,11 +301,7 @@ describe('the Graph lifecycle against the stand-in', () => {
     const { run, record, world, deps } = await setUp();
     await run();
     const old = record().graph?.messages?.subscriptionId ?? '';
-    graph.removeSubscription(old);
-    await world.table.requestGraphWork(mailboxKey, {
-      work: [{ resource: 'messages', work: 'recreate' }],
-      obsolete: [],
-    });
+    await removedByGraph(world, old);
     // Graph removes the replacement too, and the receiver notes it, while the job's catch-up runs:
     // the work set already holds `recreate`, so only the request count tells it apart.
     let removedAgain: string | undefined;
@@ -319,11 +315,7 @@ describe('the Graph lifecycle against the stand-in', () => {
           const replacement = record().graph?.messages?.subscriptionId;
           if (removedAgain === undefined && replacement !== undefined && replacement !== old) {
             removedAgain = replacement;
-            graph.removeSubscription(replacement);
-            await world.table.requestGraphWork(mailboxKey, {
-              work: [{ resource: 'messages', work: 'recreate' }],
-              obsolete: [],
-            });
+            await removedByGraph(world, replacement);
           }
           return client.deltaPage(request);
         },
