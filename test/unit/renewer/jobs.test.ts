@@ -604,6 +604,14 @@ describe('a new subscription adopted by the receiver (it pushed before Subscribe
     world.exchange.calls.length = 0;
   }
 
+  /** Exchange, answering Subscribe only after the new subscription was adopted and then missed a notification. */
+  function adoptedThenMissing(world: Awaited<ReturnType<typeof watched>>) {
+    return interleaved(world, 'subscribe', async () => {
+      await pushesBeforeTheAnswer(world, 3, 'WM-2-0')();
+      expect(await push(world, 3, 'WM-2-1', [created('WM-2-2')])).toEqual(['gap']);
+    });
+  }
+
   it('in order after a gap led to the renewal: the gap is recovered from, nothing owed', async () => {
     const world = await watched();
     await skipped(world);
@@ -625,10 +633,7 @@ describe('a new subscription adopted by the receiver (it pushed before Subscribe
   it('a notification missed after the adoption, before the answer: the renewal keeps that gap, and the next one resumes from before it', async () => {
     const world = await watched();
     await skipped(world);
-    const exchange = interleaved(world, 'subscribe', async () => {
-      await pushesBeforeTheAnswer(world, 3, 'WM-2-0')();
-      expect(await push(world, 3, 'WM-2-1', [created('WM-2-2')])).toEqual(['gap']);
-    });
+    const exchange = adoptedThenMissing(world);
     expect(await resubscribe(record(world), exchange, world.renewDeps)).toMatchObject({
       kind: 'subscribed',
       how: 'resumed',
@@ -661,10 +666,7 @@ describe('a new subscription adopted by the receiver (it pushed before Subscribe
     const world = await watched();
     await heartbeat(world, 'W7');
     world.clock.advance(10 * MINUTE);
-    const exchange = interleaved(world, 'subscribe', async () => {
-      await pushesBeforeTheAnswer(world, 3, 'WM-2-0')();
-      expect(await push(world, 3, 'WM-2-1', [created('WM-2-2')])).toEqual(['gap']);
-    });
+    const exchange = adoptedThenMissing(world);
     expect(await resubscribe(record(world), exchange, world.renewDeps)).toMatchObject({
       kind: 'subscribed',
       how: 'resumed',
