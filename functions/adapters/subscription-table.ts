@@ -289,7 +289,12 @@ export class DynamoSubscriptionStore
 
   settleGraph(args: Parameters<GraphLifecycleStore['settleGraph']>[0]): Promise<boolean> {
     const e = new Expression()
-      .set({ state: 'active', attempts: 0, updatedAt: args.now })
+      .set({
+        state: 'active',
+        attempts: 0,
+        updatedAt: args.now,
+        ...(args.checkpointDueAt === undefined ? {} : { checkpointDueAt: args.checkpointDueAt }),
+      })
       .remove(...FAILURE_ATTRIBUTES, 'renewalQueuedAt', 'syncWork', 'syncReason')
       .atGeneration(args.generation);
     for (const resource of GRAPH_RESOURCES)

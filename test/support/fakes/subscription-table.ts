@@ -202,6 +202,7 @@ export class FakeSubscriptionTable implements SubscriptionStore, MailboxRecords,
   async settleGraph(args: Parameters<GraphLifecycleStore['settleGraph']>[0]): Promise<boolean> {
     return this.#update('settleGraph', args.mailboxKey, args.generation, (item) => () => {
       set(item, { state: 'active', attempts: 0, updatedAt: args.now });
+      if (args.checkpointDueAt !== undefined) set(item, { checkpointDueAt: args.checkpointDueAt });
       remove(item, ...FAILURE_ATTRIBUTES, 'renewalQueuedAt', 'syncWork', 'syncReason');
       // DynamoDB's DELETE from a string set; an emptied set disappears.
       const work: Partial<Record<GraphResourceKind, GraphWork[]>> = {};
