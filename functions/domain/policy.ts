@@ -107,10 +107,17 @@ export function pushRetrySpanMs(statusFrequencyMinutes: number): number {
 }
 
 /**
+ * How long Graph may hold a notification back before its first attempt: since April 2026 an
+ * endpoint that answered slowly gets new notifications delayed 10 minutes (shared protocol brief §7).
+ */
+export const GRAPH_HOLD_BACK_MS = 10 * 60_000;
+
+/**
  * How long after a moment every Graph change made before it has been delivered or its loss
- * announced: Graph retries a notification up to `graphRetryLimitMs` (4 h) after it was first due,
- * then discards it, and a discarded (or otherwise missed) notification is announced by a `missed`
- * lifecycle notification, itself retried up to as long. So once this (plus slack for transit and
+ * announced: Graph retries a notification up to `graphRetryLimitMs` (4 h) after it was first due
+ * (which may be `GRAPH_HOLD_BACK_MS` late), then discards it, and a discarded (or otherwise
+ * missed) notification is announced by a `missed` lifecycle notification, itself held back and
+ * retried as long. So once this (plus slack for transit and
  * clocks) has passed since the end of a Graph checkpoint's take, each change before the take
  * reached the receiver, or a `missed` did, which owes a catch-up (graphWork), and the catch-up
  * replaces the stored links the checkpoint's pending ones were taken from, so they are never
@@ -119,7 +126,7 @@ export function pushRetrySpanMs(statusFrequencyMinutes: number): number {
  * of an item created and deleted between two links.
  */
 export function graphDeliverySpanMs(policy: LifecyclePolicy): number {
-  return 2 * policy.graphRetryLimitMs;
+  return 2 * (GRAPH_HOLD_BACK_MS + policy.graphRetryLimitMs);
 }
 
 /** When a silent subscription is presumed lost (epoch ms), or undefined if it never spoke. */

@@ -127,7 +127,7 @@ describe('the Graph checkpoint against the stand-in', () => {
     expect(workFor(record(), clock.now(), world.policy)).toBe('lifecycle');
   });
 
-  it('take: a quiet delta round per scope stored as pending links beside the current ones; proven after the take + 2 x 4 h + slack', async () => {
+  it('take: a quiet delta round per scope stored as pending links beside the current ones; proven after the take + 2 x (10 min + 4 h) + slack', async () => {
     const { settledAndDue, checkpoint, deltas, record, world, links } = await setUp();
     await settledAndDue();
     const before = links();
@@ -154,7 +154,7 @@ describe('the Graph checkpoint against the stand-in', () => {
       expect(pending?.deltaLink).not.toBe(before[scope]);
     }
     const provenAfter = takenAt + graphDeliverySpanMs(world.policy) + world.policy.staleSlackMs;
-    expect(graphDeliverySpanMs(world.policy)).toBe(8 * 3_600_000);
+    expect(graphDeliverySpanMs(world.policy)).toBe(2 * (10 * MINUTE + 4 * 3_600_000));
     expect(await deltas.getCheckpoint(mailboxKey)).toEqual({
       generation: record().generation,
       takenAt,
