@@ -329,7 +329,12 @@ class CheckpointJob {
     return { taken, takenAt, finishedAt: clock.now(), expired: [...expired] };
   }
 
-  /** Marks the listed events the view named, with the take's time (see PushedItemListEntry.viewedAt). */
+  /**
+   * Marks the listed events the view named, with the take's time (see PushedItemListEntry.viewedAt).
+   * A plain write, not conditional: an entry the receiver forgot meanwhile (its deletion notified)
+   * comes back marked, and is then trimmed by the promote or found missing by a catch-up (a second
+   * resync Delete at worst, which consumers apply as the first).
+   */
   async #markViewed(viewed: ReadonlySet<string>, takenAt: number): Promise<void> {
     const list = this.#deps.pushedItemList;
     const mailboxKey = this.#record.mailboxKey;
