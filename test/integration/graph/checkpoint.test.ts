@@ -6,19 +6,21 @@
  * pushed-item list that keeps series masters, a subscription Graph lost found by the GETs, a
  * forgotten link (410), throttling, and the catch-up noting the series masters it publishes.
  */
+import type { SQSRecord } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { objectConnections } from '../../../functions/adapters/connections-source.ts';
 import { graphClientFor } from '../../../functions/adapters/graph-clients.ts';
 import { addMailbox } from '../../../functions/admin/manage.ts';
+import { MemoryMetrics, silentLog } from '../../../functions/core/telemetry.ts';
 import { GRAPH_EVENT_TYPES } from '../../../functions/domain/graph-mailbox.ts';
 import { mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
 import { graphDeliverySpanMs, workFor } from '../../../functions/domain/policy.ts';
 import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
-import { runOpened } from '../../../functions/renewer/batch.ts';
+import { createRenewerHandler } from '../../../functions/renewer/batch.ts';
 import { type GraphCheckpointDeps, graphCheckpoint } from '../../../functions/renewer/graph-checkpoint.ts';
 import { type GraphRenewDeps, runGraphJob } from '../../../functions/renewer/graph-lifecycle.ts';
-import { openJob } from '../../../functions/renewer/job.ts';
 import { TRIM_MARGIN_MS } from '../../../functions/renewer/reconcile.ts';
+import { sweep } from '../../../functions/sweeper/sweep.ts';
 import { type GraphSimulator, startGraphSimulator } from '../../../graph-simulator/server.ts';
 import { startWebhook, type Webhook } from '../../graph-simulator/support.ts';
 import { CALLBACK_KEY, FakeGraphDeltaStore, fakeWorld } from '../../support/fakes/index.ts';
@@ -339,19 +341,32 @@ describe('the Graph checkpoint against the stand-in', () => {
     expect(record().checkpointDueAt).toBe(outcome.kind === 'deferred' ? outcome.nextAt : Number.NaN);
   });
 
-  it('the renewer dispatches a due Graph checkpoint to it', async () => {
-    const { settledAndDue, world, deps, record } = await setUp();
+  it('the sweep queues a due Graph checkpoint and the renewer runs it: taken, then promoted, counted', async () => {
+    const { settledAndDue, world, deps, deltas, record } = await setUp();
     await settledAndDue();
-    const renewDeps = {
+    const metrics = new MemoryMetrics();
+    const handler = createRenewerHandler({
       ...world.renewDeps,
       clock,
       callbackBaseUrl: webhook.url,
       graph: { store: world.table, deltas: deps.deltas, client: deps.graph },
+      logger: silentLog,
+      metrics,
+    });
+    const once = async () => {
+      await sweep({ ...world.sweepDeps, clock });
+      const jobs = world.queue.receive();
+      expect(jobs.map((j) => j.reason)).toEqual(['checkpoint']);
+      const records = jobs.map((job, n) => ({ messageId: `j${n}`, body: JSON.stringify(job) }) as SQSRecord);
+      expect(await handler({ Records: records })).toEqual({ batchItemFailures: [] });
     };
-    const job = { mailboxKey, generation: record().generation, reason: 'checkpoint' as const };
-    const opened = await openJob(job, renewDeps);
-    expect(opened).toMatchObject({ kind: 'graph', job: 'checkpoint' });
-    expect(await runOpened(opened, renewDeps)).toMatchObject({ kind: 'graphCheckpointed', refused: null });
+    await once();
+    expect(metrics.get('GraphCheckpointsTaken')).toBe(1);
+    clock.advance((record().checkpointDueAt ?? 0) - clock.now());
+    await once();
+    expect(metrics.get('GraphCheckpointsPromoted')).toBe(1);
+    expect(metrics.get('GraphCheckpointLinksPromoted')).toBe(deltas.all(mailboxKey).length);
+    expect(await deltas.getCheckpoint(mailboxKey)).toBeUndefined();
   });
 
   it('a catch-up notes the series masters it publishes: their deletion is then asked about', async () => {
