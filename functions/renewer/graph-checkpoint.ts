@@ -38,13 +38,12 @@
  * mailbox: a healthy subscription loses nothing while its checkpoint waits.
  */
 import type { Clock } from '../core/clock.ts';
-import { GRAPH_RESOURCES, type GraphResourceKind } from '../domain/graph-mailbox.ts';
+import { GRAPH_RESOURCES, type GraphResourceKind, type GraphWorkRequest } from '../domain/graph-mailbox.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import { graphDeliverySpanMs, type LifecyclePolicy, nextCheckpointAt } from '../domain/policy.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import { buildCalendarViewDelta, buildMessagesDelta, type DeltaChange } from '../graph/delta.ts';
 import { GraphResponseError } from '../graph/errors.ts';
-import type { GraphWorkRequest } from '../receiver/graph-receive.ts';
 import type { CheckpointRecords } from './checkpoint.ts';
 import {
   CALENDAR_SCOPE,
