@@ -135,6 +135,8 @@ export interface DeliveryOptions {
   readonly throttleMinAnswers: () => number;
   readonly slowDeliveryRate: () => number;
   readonly slowDeliveryDelayMs: number;
+  /** How long a notification is retried after it was first due (Graph: RETRY_LIMIT_MS). @default RETRY_LIMIT_MS */
+  readonly retryLimitMs?: number;
   /** Told of every lost change notification (the subscriptions answer with `missed` when the rules say so). */
   readonly onLoss: (loss: LossRecord) => void;
 }
@@ -373,13 +375,13 @@ export class Delivery {
     if (outcome !== 'delivered') {
       for (const n of batch) {
         n.attempts++;
-        if (finishedAt - n.firstDueAt >= RETRY_LIMIT_MS) {
+        if (finishedAt - n.firstDueAt >= (this.#o.retryLimitMs ?? RETRY_LIMIT_MS)) {
           this.#lose(n, 'retriesExhausted');
         } else if (endpoint.state === 'drop' && n.channel === 'change') {
           this.#lose(n, 'dropped');
         } else {
           const backoff = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (n.attempts - 1));
-          n.dueAt = Math.min(startedAt + backoff, n.firstDueAt + RETRY_LIMIT_MS);
+          n.dueAt = Math.min(startedAt + backoff, n.firstDueAt + (this.#o.retryLimitMs ?? RETRY_LIMIT_MS));
           endpoint.queue.push(n);
         }
       }

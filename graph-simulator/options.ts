@@ -8,6 +8,7 @@ import { type Clock, createScaledClock } from '../functions/core/clock.ts';
 import { err, ok, type Result } from '../functions/core/result.ts';
 import { showValue } from '../functions/core/show.ts';
 import { generatedMailboxes } from '../simulator/options.ts';
+import { RETRY_LIMIT_MS } from './delivery.ts';
 
 /** Application permissions the stand-in knows (Learn, permissions reference). */
 export const GRAPH_PERMISSIONS = ['Mail.Read', 'Mail.ReadBasic', 'Calendars.Read'] as const;
@@ -170,6 +171,12 @@ export interface GraphSimulatorOptions {
   readonly throttleRetryAfterSeconds?: number;
   /** How long slowDeliveryRate holds a delivery back, simulated ms. @default 60000 */
   readonly slowDeliveryDelayMs?: number;
+  /**
+   * How long a notification is retried after it was first due before it is discarded (and a
+   * `missed` raised), simulated ms: Graph's 4 hours. Shorter lets a short local run prove Graph
+   * checkpoints (the bridge's policy `graphRetryLimitMs` must then say the same). @default 14400000
+   */
+  readonly notificationRetryLimitMs?: number;
   /** How long a reauthorizationRequired challenge may go unanswered before delivery pauses, simulated ms. @default 600000 */
   readonly reauthorizationGraceMs?: number;
 }
@@ -194,6 +201,7 @@ export interface ResolvedGraphOptions {
   readonly deltaTokenLifetimeMs: number;
   readonly throttleRetryAfterSeconds: number;
   readonly slowDeliveryDelayMs: number;
+  readonly notificationRetryLimitMs: number;
   readonly reauthorizationGraceMs: number;
 }
 
@@ -372,6 +380,10 @@ export function resolveGraphOptions(options: GraphSimulatorOptions): ResolvedGra
       3600,
     ),
     slowDeliveryDelayMs: atLeastZero('slowDeliveryDelayMs', options.slowDeliveryDelayMs ?? 60_000),
+    notificationRetryLimitMs: atLeastZero(
+      'notificationRetryLimitMs',
+      options.notificationRetryLimitMs ?? RETRY_LIMIT_MS,
+    ),
     reauthorizationGraceMs: atLeastZero('reauthorizationGraceMs', options.reauthorizationGraceMs ?? 600_000),
   };
 }

@@ -73,6 +73,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
     throttleMinAnswers: () => rules.throttleMinAnswers,
     slowDeliveryRate: () => chaos.slowDeliveryRate,
     slowDeliveryDelayMs: config.slowDeliveryDelayMs,
+    retryLimitMs: config.notificationRetryLimitMs,
     onLoss: (loss) => subscriptions?.lossHappened(loss.subscriptionId, loss.reason),
   });
   subscriptions = new Subscriptions({

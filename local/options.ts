@@ -32,6 +32,11 @@ export interface LocalSystemOptions {
   /** The Graph stand-in's chaos knobs, over what `chaos` sets (graph-simulator/options.ts). */
   readonly graphChaos?: Partial<GraphChaosSettings>;
   /**
+   * How long the Graph stand-in's delta links live unused (its `deltaTokenLifetimeMs`): shorter
+   * than 7 days lets a short run see links expire that no checkpoint kept fresh. @default 7 days
+   */
+  readonly graphDeltaTokenLifetimeMs?: number;
+  /**
    * Probability that an AWS call of the functions fails (throttling, 500, a timeout after the
    * call took effect; local/aws-faults.ts). @default `CHAOS_AWS_FAULT_RATE` with `chaos`, else 0
    */
@@ -44,6 +49,11 @@ export interface LocalSystemOptions {
   readonly dataDir?: string;
   /** Add (watch) every simulator mailbox at start. @default true */
   readonly addMailboxes?: boolean;
+  /**
+   * Policy knobs over the defaults. `graphRetryLimitMs` is also how long the Graph stand-in retries
+   * a notification (its `notificationRetryLimitMs`), so the Graph checkpoint's proof holds against
+   * it: a run of a few simulated hours can prove checkpoints taken under a short limit.
+   */
   readonly policy?: Partial<LifecyclePolicy>;
   /**
    * The local pollers wait briefly for fuller batches once a queue is empty (local/sqs-poller.ts):

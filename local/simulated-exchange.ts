@@ -79,6 +79,13 @@ export async function startSimulatedExchange(
           changeRate,
           chaosAll: options.chaos ?? false,
           ...(options.graphChaos ? { chaos: options.graphChaos } : {}),
+          ...(options.graphDeltaTokenLifetimeMs === undefined
+            ? {}
+            : { deltaTokenLifetimeMs: options.graphDeltaTokenLifetimeMs }),
+          // The bridge's proof of a Graph checkpoint assumes Graph's retry limit: the stand-in keeps it.
+          ...(options.policy?.graphRetryLimitMs === undefined
+            ? {}
+            : { notificationRetryLimitMs: options.policy.graphRetryLimitMs }),
           seed,
         });
   if (graph !== undefined) shutdown.add(() => graph.stop());

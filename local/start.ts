@@ -224,6 +224,10 @@ try {
         note(
           `${time()} [renewer] subscription ${outcome.how === 'resumed' ? 'renewed (resumed from the watermark)' : outcome.how === 'fresh' ? `replaced and caught up (${outcome.resyncPublished} resync events)` : 'created'}${outcome.recovered ? ', recovered' : ''}`,
         );
+      if (outcome.kind === 'graphCheckpointed' && (outcome.promoted > 0 || outcome.subscriptionsGone > 0))
+        note(
+          `${time()} [renewer] Graph checkpoint: ${outcome.promoted} delta link(s) brought forward, ${outcome.trimmed} pushed item(s) no longer listed${outcome.subscriptionsGone > 0 ? `, ${outcome.subscriptionsGone} lost subscription(s) found and recreated` : ''}`,
+        );
     },
   });
   if (stopRequested === undefined) await system.addMailboxes({ signal: setup.signal });

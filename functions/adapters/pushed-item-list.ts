@@ -9,20 +9,20 @@ import type { IamActions } from '../core/access.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import type { PushedItemListChanges, PushedItemListEntry } from '../domain/pushed-item-list.ts';
 import type { PushedItemListWriter } from '../receiver/receive.ts';
-import type { PushedItemList } from '../renewer/reconcile.ts';
+import type { PushedItemList, PushedItemWriter } from '../renewer/reconcile.ts';
 import { type WriteRequest, writeAll } from './dynamo-batch.ts';
 
 /** IAM actions on the SyncStates table, per port this list implements (core/access.ts). */
 export const PUSHED_ITEM_LIST_ACTIONS = {
   /** The receiver notes and forgets items in one batch write. */
   PushedItemListWriter: ['dynamodb:BatchWriteItem'],
-  /** The renewer reads the list after a catch-up and trims it. */
+  /** The renewer reads the list after a catch-up and trims it; it writes Graph's masters and checkpoint markers. */
   PushedItemList: ['dynamodb:Query', 'dynamodb:BatchWriteItem'],
 } as const satisfies Record<string, IamActions>;
 
 const PREFIX = 'item#';
 
-export class DynamoPushedItemList implements PushedItemListWriter, PushedItemList {
+export class DynamoPushedItemList implements PushedItemListWriter, PushedItemList, PushedItemWriter {
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
 
@@ -69,6 +69,25 @@ export class DynamoPushedItemList implements PushedItemListWriter, PushedItemLis
     }
   }
 
+  async write(mailboxKey: MailboxKey, entries: readonly PushedItemListEntry[]): Promise<void> {
+    await writeAll(
+      this.#doc,
+      this.#table,
+      entries.map((entry) => ({
+        PutRequest: {
+          Item: {
+            pk: mailboxKey,
+            sk: `${PREFIX}${entry.itemId}`,
+            itemId: entry.itemId,
+            notedAt: entry.notedAt,
+            ...(entry.folderId === null ? {} : { folderId: entry.folderId }),
+            ...(entry.viewedAt === undefined ? {} : { viewedAt: entry.viewedAt }),
+          },
+        },
+      })),
+    );
+  }
+
   async forget(mailboxKey: MailboxKey, itemIds: readonly string[]): Promise<void> {
     await writeAll(
       this.#doc,
@@ -80,7 +99,12 @@ export class DynamoPushedItemList implements PushedItemListWriter, PushedItemLis
 
 /** An entry, or undefined for one that is not (skipped: at worst an item is not checked). */
 function parsePushedItemListEntry(item: Record<string, unknown>): PushedItemListEntry | undefined {
-  const { itemId, folderId, notedAt } = item;
+  const { itemId, folderId, notedAt, viewedAt } = item;
   if (typeof itemId !== 'string' || itemId === '' || typeof notedAt !== 'number') return undefined;
-  return { itemId, folderId: typeof folderId === 'string' ? folderId : null, notedAt };
+  return {
+    itemId,
+    folderId: typeof folderId === 'string' ? folderId : null,
+    notedAt,
+    ...(typeof viewedAt === 'number' ? { viewedAt } : {}),
+  };
 }

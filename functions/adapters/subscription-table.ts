@@ -305,7 +305,12 @@ export class DynamoSubscriptionStore
   async settleGraph(args: Parameters<GraphLifecycleStore['settleGraph']>[0]): Promise<boolean> {
     const settle = (removeWork: boolean) => {
       const e = new Expression()
-        .set({ state: 'active', attempts: 0, updatedAt: args.now })
+        .set({
+          state: 'active',
+          attempts: 0,
+          updatedAt: args.now,
+          ...(args.checkpointDueAt === undefined ? {} : { checkpointDueAt: args.checkpointDueAt }),
+        })
         .remove(...FAILURE_ATTRIBUTES, 'renewalQueuedAt', 'syncWork', 'syncReason')
         .atGeneration(args.generation);
       e.deleteFromSet('graphObsolete', [...new Set(args.doneObsolete)]);

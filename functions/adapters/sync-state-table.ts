@@ -20,7 +20,12 @@ import type { MailboxKey } from '../domain/mailbox-key.ts';
 import type { FolderRef } from '../ews/request.ts';
 import { isDistinguishedFolderName } from '../ews/request.ts';
 import type { CheckpointStore, PendingCheckpoint } from '../renewer/checkpoint.ts';
-import type { GraphDeltaState, GraphDeltaStore } from '../renewer/graph-lifecycle.ts';
+import type {
+  GraphDeltaState,
+  GraphDeltaStore,
+  GraphPendingCheckpoint,
+  GraphPendingLink,
+} from '../renewer/graph-lifecycle.ts';
 import type { SyncStateStore } from '../renewer/sync.ts';
 import { conditionally } from './conditional-write.ts';
 import { writeAll } from './dynamo-batch.ts';
@@ -265,8 +270,27 @@ function parseFolder(value: unknown): FolderRef | undefined {
   return undefined;
 }
 
-/** Graph's delta links (renewer/graph-lifecycle.ts): (mailboxKey, "graph#{scope}"), cleared with the partition. */
+/**
+ * Graph's delta links (renewer/graph-lifecycle.ts): (mailboxKey, "graph#{scope}"), each with the
+ * Graph checkpoint's pending link when one is being proven (`pending…` attributes), and
+ * (mailboxKey, "graph-checkpoint") saying since when (renewer/graph-checkpoint.ts); cleared with
+ * the partition.
+ */
 const GRAPH_PREFIX = 'graph#';
+const GRAPH_CHECKPOINT_SK = 'graph-checkpoint';
+
+/** Attribute names of a link item, aliased: `window` and `scope` read like words DynamoDB reserves. */
+const LINK_NAMES = {
+  '#scope': 'scope',
+  '#link': 'deltaLink',
+  '#seen': 'itemsSeen',
+  '#window': 'window',
+  '#updated': 'updatedAt',
+  '#pLink': 'pendingDeltaLink',
+  '#pSeen': 'pendingItemsSeen',
+  '#pWindow': 'pendingWindow',
+  '#pBased': 'pendingBasedOn',
+};
 
 export class DynamoGraphDeltaStore implements GraphDeltaStore {
   readonly #doc: DynamoDBDocumentClient;
@@ -277,7 +301,7 @@ export class DynamoGraphDeltaStore implements GraphDeltaStore {
     this.#table = tableName;
   }
 
-  async get(mailboxKey: MailboxKey, scope: string): Promise<GraphDeltaState | undefined> {
+  async #item(mailboxKey: MailboxKey, scope: string): Promise<Record<string, unknown> | undefined> {
     const { Item } = await this.#doc.send(
       new GetCommand({
         TableName: this.#table,
@@ -285,25 +309,26 @@ export class DynamoGraphDeltaStore implements GraphDeltaStore {
         ConsistentRead: true,
       }),
     );
-    if (Item === undefined) return undefined;
-    const { deltaLink, itemsSeen, updatedAt, window } = Item;
+    return Item;
+  }
+
+  async get(mailboxKey: MailboxKey, scope: string): Promise<GraphDeltaState | undefined> {
+    const item = await this.#item(mailboxKey, scope);
+    if (item === undefined) return undefined;
+    const { deltaLink, itemsSeen, updatedAt, window, pendingDeltaLink } = item;
+    // Only a checkpoint's pending link (taken for a scope that had none): no link yet.
+    if (deltaLink === undefined && typeof pendingDeltaLink === 'string') return undefined;
     if (typeof deltaLink !== 'string' || typeof itemsSeen !== 'number' || typeof updatedAt !== 'number') {
       throw new Error(
         `Graph delta state ${JSON.stringify(`${mailboxKey}/${scope}`)} is not a delta state; delete the item (the next catch-up reads the folder in full)`,
       );
     }
-    const start: unknown = window?.start;
-    const end: unknown = window?.end;
-    return {
-      scope,
-      deltaLink,
-      itemsSeen,
-      updatedAt,
-      ...(typeof start === 'number' && typeof end === 'number' ? { window: { start, end } } : {}),
-    };
+    const parsed = parseWindow(window);
+    return { scope, deltaLink, itemsSeen, updatedAt, ...(parsed === undefined ? {} : { window: parsed }) };
   }
 
   async put(mailboxKey: MailboxKey, state: GraphDeltaState): Promise<void> {
+    // A Put replaces the item: a pending link beside the old one is gone (the checkpoint refuses it).
     await this.#doc.send(
       new PutCommand({
         TableName: this.#table,
@@ -311,4 +336,124 @@ export class DynamoGraphDeltaStore implements GraphDeltaStore {
       }),
     );
   }
+
+  async getPending(mailboxKey: MailboxKey, scope: string): Promise<GraphPendingLink | undefined> {
+    const item = await this.#item(mailboxKey, scope);
+    if (item === undefined) return undefined;
+    const { pendingDeltaLink, pendingItemsSeen, pendingWindow, pendingBasedOn } = item;
+    // Anything else is not a pending link this code wrote: none (the next checkpoint takes one).
+    if (typeof pendingDeltaLink !== 'string' || typeof pendingItemsSeen !== 'number') return undefined;
+    const window = parseWindow(pendingWindow);
+    return {
+      deltaLink: pendingDeltaLink,
+      itemsSeen: pendingItemsSeen,
+      ...(window === undefined ? {} : { window }),
+      basedOn: typeof pendingBasedOn === 'string' ? pendingBasedOn : null,
+    };
+  }
+
+  putPending(mailboxKey: MailboxKey, scope: string, pending: GraphPendingLink): Promise<boolean> {
+    const set = ['#pLink = :pLink', '#pSeen = :pSeen'];
+    const remove: string[] = [];
+    const values: Record<string, unknown> = { ':pLink': pending.deltaLink, ':pSeen': pending.itemsSeen };
+    if (pending.window === undefined) remove.push('#pWindow');
+    else {
+      set.push('#pWindow = :pWindow');
+      values[':pWindow'] = pending.window;
+    }
+    if (pending.basedOn === null) remove.push('#pBased');
+    else {
+      set.push('#pBased = :basedOn');
+      values[':basedOn'] = pending.basedOn;
+    }
+    return this.#updateLink(mailboxKey, scope, {
+      UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
+      ConditionExpression: pending.basedOn === null ? 'attribute_not_exists(#link)' : '#link = :basedOn',
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  promote(mailboxKey: MailboxKey, scope: string, pending: GraphPendingLink, now: number): Promise<boolean> {
+    const values: Record<string, unknown> = {
+      ':pLink': pending.deltaLink,
+      ':pSeen': pending.itemsSeen,
+      ':scope': scope,
+      ':now': now,
+    };
+    const set = ['#scope = :scope', '#link = :pLink', '#seen = :pSeen', '#updated = :now'];
+    const remove = ['#pLink', '#pSeen', '#pWindow', '#pBased'];
+    if (pending.window === undefined) remove.push('#window');
+    else {
+      set.push('#window = :window');
+      values[':window'] = pending.window;
+    }
+    if (pending.basedOn !== null) values[':basedOn'] = pending.basedOn;
+    return this.#updateLink(mailboxKey, scope, {
+      UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
+      ConditionExpression: `${pending.basedOn === null ? 'attribute_not_exists(#link)' : '#link = :basedOn'} AND #pLink = :pLink`,
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  async getCheckpoint(mailboxKey: MailboxKey): Promise<GraphPendingCheckpoint | undefined> {
+    const { Item } = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: { pk: mailboxKey, sk: GRAPH_CHECKPOINT_SK },
+        ConsistentRead: true,
+      }),
+    );
+    if (Item === undefined) return undefined;
+    const { generation, takenAt, provenAfter } = Item;
+    // Anything else is not a checkpoint this code wrote: treated as none, so a new one is taken.
+    return typeof generation === 'number' && typeof takenAt === 'number' && typeof provenAfter === 'number'
+      ? { generation, takenAt, provenAfter }
+      : undefined;
+  }
+
+  async putCheckpoint(mailboxKey: MailboxKey, checkpoint: GraphPendingCheckpoint): Promise<void> {
+    await this.#doc.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: { pk: mailboxKey, sk: GRAPH_CHECKPOINT_SK, ...checkpoint },
+      }),
+    );
+  }
+
+  async deleteCheckpoint(mailboxKey: MailboxKey): Promise<void> {
+    await this.#doc.send(
+      new DeleteCommand({ TableName: this.#table, Key: { pk: mailboxKey, sk: GRAPH_CHECKPOINT_SK } }),
+    );
+  }
+
+  #updateLink(
+    mailboxKey: MailboxKey,
+    scope: string,
+    expression: {
+      UpdateExpression: string;
+      ConditionExpression: string;
+      ExpressionAttributeValues: Record<string, unknown>;
+    },
+  ): Promise<boolean> {
+    // Only the names the expressions use: DynamoDB rejects unused ones.
+    const text = `${expression.UpdateExpression} ${expression.ConditionExpression}`;
+    const names = Object.fromEntries(Object.entries(LINK_NAMES).filter(([alias]) => text.includes(alias)));
+    return conditionally(
+      this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: mailboxKey, sk: `${GRAPH_PREFIX}${scope}` },
+          ExpressionAttributeNames: names,
+          ...expression,
+        }),
+      ),
+    );
+  }
+}
+
+function parseWindow(value: unknown): { start: number; end: number } | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const start: unknown = Reflect.get(value, 'start');
+  const end: unknown = Reflect.get(value, 'end');
+  return typeof start === 'number' && typeof end === 'number' ? { start, end } : undefined;
 }

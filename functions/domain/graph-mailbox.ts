@@ -153,3 +153,10 @@ export function graphWebhookUrls(callbackBaseUrl: string): {
     lifecycleNotificationUrl: `${base}${GRAPH_LIFECYCLE_ROUTE}`,
   };
 }
+
+/** What lifecycle notifications (and a Graph checkpoint) ask of the renewer, for one mailbox. */
+export interface GraphWorkRequest {
+  readonly work: readonly { readonly resource: GraphResourceKind; readonly work: GraphWork }[];
+  /** Subscriptions of older generations to delete. */
+  readonly obsolete: readonly string[];
+}

@@ -38,6 +38,16 @@ export interface LifecyclePolicy {
    * @default 24 h
    */
   readonly checkpointIntervalMs: number;
+  /**
+   * How long Graph goes on retrying one notification after it was first due before it discards
+   * it (and as long again for the `missed` lifecycle notification that announces the loss): 4 h
+   * (Learn, "Change notifications delivery"). Only a Graph checkpoint's proof depends on it
+   * (`graphDeliverySpanMs`); a local run whose Graph stand-in retries for less (its
+   * `retryLimitMs`) may say so, to prove checkpoints within a short run. Never set it below what
+   * the real Graph does.
+   * @default 4 h
+   */
+  readonly graphRetryLimitMs: number;
 }
 
 export const DEFAULT_POLICY: LifecyclePolicy = {
@@ -52,6 +62,7 @@ export const DEFAULT_POLICY: LifecyclePolicy = {
   syncPageSize: 512,
   inFlightGraceMs: 5 * 60_000,
   checkpointIntervalMs: 24 * 3_600_000,
+  graphRetryLimitMs: 4 * 3_600_000,
 };
 
 /** Why a mailbox needs the lifecycle now. */
@@ -66,7 +77,7 @@ export type WorkReason =
   | 'retry'
   /** Folder synchronization is owed (a catch-up after a fresh subscription). */
   | 'sync'
-  /** A healthy mailbox's SyncStates are due to be brought forward. */
+  /** A healthy mailbox's SyncStates (Graph: delta links) are due to be brought forward. */
   | 'checkpoint'
   /** Graph: a subscription is due for renewal (PATCH of its expiry), or one is missing. */
   | 'renew'
@@ -95,6 +106,29 @@ export function pushRetrySpanMs(statusFrequencyMinutes: number): number {
   return 2 * statusFrequencyMinutes * 60_000;
 }
 
+/**
+ * How long Graph may hold a notification back before its first attempt: since April 2026 an
+ * endpoint that answered slowly gets new notifications delayed 10 minutes (shared protocol brief §7).
+ */
+export const GRAPH_HOLD_BACK_MS = 10 * 60_000;
+
+/**
+ * How long after a moment every Graph change made before it has been delivered or its loss
+ * announced: Graph retries a notification up to `graphRetryLimitMs` (4 h) after it was first due
+ * (which may be `GRAPH_HOLD_BACK_MS` late), then discards it, and a discarded (or otherwise
+ * missed) notification is announced by a `missed` lifecycle notification, itself held back and
+ * retried as long. So once this (plus slack for transit and
+ * clocks) has passed since the end of a Graph checkpoint's take, each change before the take
+ * reached the receiver, or a `missed` did, which owes a catch-up (graphWork), and the catch-up
+ * replaces the stored links the checkpoint's pending ones were taken from, so they are never
+ * promoted (renewer/graph-checkpoint.ts). A loss Graph never announces (no `missed`, no
+ * `subscriptionRemoved`) is outside what any link can fix: no delta round ever reports a deletion
+ * of an item created and deleted between two links.
+ */
+export function graphDeliverySpanMs(policy: LifecyclePolicy): number {
+  return 2 * (GRAPH_HOLD_BACK_MS + policy.graphRetryLimitMs);
+}
+
 /** When a silent subscription is presumed lost (epoch ms), or undefined if it never spoke. */
 export function staleAt(record: SubscriptionRecord, policy: LifecyclePolicy): number | undefined {
   // Graph has no heartbeat: silence says nothing about a Graph subscription.
@@ -121,7 +155,8 @@ export function workFor(record: SubscriptionRecord, now: number, policy: Lifecyc
 /**
  * A Graph mailbox has no heartbeat to go stale: it needs the lifecycle when it is being set up or
  * retried, when a lifecycle notification asked for work (or a superseded subscription is to be
- * deleted), when a resource has no subscription, and when the earliest renewal is due.
+ * deleted), when a resource has no subscription, and when the earliest renewal is due; and,
+ * with none of that owed, its checkpoint once due.
  */
 function graphWorkFor(record: SubscriptionRecord, now: number, policy: LifecyclePolicy): WorkReason | null {
   if (record.state !== 'active') {
@@ -135,12 +170,19 @@ function graphWorkFor(record: SubscriptionRecord, now: number, policy: Lifecycle
   if (graph === undefined || GRAPH_RESOURCES.some((r) => graph[r]?.subscriptionId === undefined))
     return 'renew';
   const due = graphRenewalDueAt(graph);
-  return due !== undefined && due <= now ? 'renew' : null;
+  if (due !== undefined && due <= now) return 'renew';
+  // Nothing else owed: the delta links are brought forward once an interval (renewer/graph-checkpoint.ts).
+  return checkpointDueAt(record, policy) <= now ? 'checkpoint' : null;
 }
 
 /** When the mailbox's next checkpoint is due (a record from before checkpoints: one interval after it was created). */
 export function checkpointDueAt(record: SubscriptionRecord, policy: LifecyclePolicy): number {
   return record.checkpointDueAt ?? record.createdAt + policy.checkpointIntervalMs;
+}
+
+/** The next checkpoint time after one completes: one interval, spread ±10% so mailboxes added together drift apart. */
+export function nextCheckpointAt(now: number, policy: LifecyclePolicy, random: () => number): number {
+  return now + Math.round(policy.checkpointIntervalMs * (0.9 + 0.2 * random()));
 }
 
 /** Whether the sweeper should queue the work now (it may already be queued and waiting). */

@@ -26,6 +26,16 @@ export interface PushedItem {
 /** An entry of the list: the item, and when the receiver noted it (epoch ms). */
 export interface PushedItemListEntry extends PushedItem {
   readonly notedAt: number;
+  /**
+   * Graph events only: the `takenAt` of the checkpoint whose calendar view round named this event
+   * present by its own id (renewer/graph-checkpoint.ts). The view never names a recurring series'
+   * master, only its occurrences, so a named event is no master, and it lies in the view's window:
+   * once that checkpoint is promoted, a later delta round reports the event's deletion and the
+   * entry may go. Graph's notifications do not say whether an event is a master, so the marker is
+   * the positive proof, never the reverse: an entry without it (the receiver's write of a newer
+   * notification replaces the entry and drops it) is kept.
+   */
+  readonly viewedAt?: number;
 }
 
 /** What one notification changes in the list: items to note and item ids to forget. */

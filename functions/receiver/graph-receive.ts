@@ -29,6 +29,7 @@ import {
   GRAPH_RESOURCES,
   type GraphResourceKind,
   type GraphWork,
+  type GraphWorkRequest,
   graphWorkOf,
   notificationUserIs,
 } from '../domain/graph-mailbox.ts';
@@ -45,12 +46,7 @@ import type { GraphItemKind } from '../graph/items.ts';
 import type { ChangeNotification, GraphNotification, LifecycleEvent } from '../graph/notification.ts';
 import type { PushedItemListWriter, SubscriptionStore } from './receive.ts';
 
-/** What lifecycle notifications ask of the renewer, for one mailbox. */
-export interface GraphWorkRequest {
-  readonly work: readonly { readonly resource: GraphResourceKind; readonly work: GraphWork }[];
-  /** Subscriptions of older generations to delete. */
-  readonly obsolete: readonly string[];
-}
+export type { GraphWorkRequest } from '../domain/graph-mailbox.ts';
 
 export interface GraphWorkStore {
   /**

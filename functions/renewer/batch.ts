@@ -13,7 +13,12 @@ import { type EdgeHandler, edge } from '../core/edge.ts';
 import type { LogSink, MetricsRecorder } from '../core/telemetry.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import { checkpoint } from './checkpoint.ts';
-import { type GraphRenewDeps, runGraphJob } from './graph-lifecycle.ts';
+import {
+  type GraphCheckpointDeps,
+  type GraphCheckpointRecords,
+  graphCheckpoint,
+} from './graph-checkpoint.ts';
+import { type GraphDeltaStore, type GraphRenewDeps, runGraphJob } from './graph-lifecycle.ts';
 import {
   type OpenedGraphJob,
   type OpenedJob,
@@ -40,12 +45,47 @@ export async function runOpened(
   deps: RenewDeps,
 ): Promise<RenewOutcome> {
   if (opened.kind === 'open') return JOBS[opened.job](opened.record, opened.exchange, deps);
-  if (opened.kind === 'graph') return runGraphJob(opened.record, graphDepsOf(deps));
+  if (opened.kind === 'graph') {
+    if (opened.job === 'lifecycle') return runGraphJob(opened.record, graphDepsOf(deps));
+    return graphCheckpoint(opened.record, graphCheckpointDepsOf(deps));
+  }
   return opened;
 }
 
+/** The Graph checkpoint's deps from the renewer's: the record writes are the EWS checkpoint's. */
+function graphCheckpointDepsOf(deps: RenewDeps): GraphCheckpointDeps {
+  const graph = graphDepsOf(deps);
+  return {
+    store: {
+      get: (key) => deps.store.get(key),
+      claimCheckpoint: (args) => deps.store.claimCheckpoint(args),
+      scheduleCheckpoint: (args) => deps.store.scheduleCheckpoint(args),
+      requestGraphWork: (key, request) => graph.requestGraphWork(key, request),
+    },
+    deltas: graph.deltas,
+    graph: graph.graph,
+    pushedItemList: deps.pushedItemList,
+    clock: deps.clock,
+    policy: deps.policy,
+    random: deps.random,
+    ...(deps.progress ? { progress: deps.progress } : {}),
+  };
+}
+
+/** Without Graph wired: no links (and no Graph connection is found, so nothing asks for one). */
+const NO_DELTAS: GraphDeltaStore = {
+  get: async () => undefined,
+  put: async () => {},
+  getPending: async () => undefined,
+  putPending: async () => false,
+  promote: async () => false,
+  getCheckpoint: async () => undefined,
+  putCheckpoint: async () => {},
+  deleteCheckpoint: async () => {},
+};
+
 /** The Graph lifecycle's deps from the renewer's: without Graph wired, no connection is found. */
-function graphDepsOf(deps: RenewDeps): GraphRenewDeps {
+function graphDepsOf(deps: RenewDeps): GraphRenewDeps & Pick<GraphCheckpointRecords, 'requestGraphWork'> {
   const graph = deps.graph;
   return {
     store: graph?.store ?? {
@@ -54,7 +94,8 @@ function graphDepsOf(deps: RenewDeps): GraphRenewDeps {
       settleGraph: async () => false,
       recordFailure: (args) => deps.store.recordFailure(args),
     },
-    deltas: graph?.deltas ?? { get: async () => undefined, put: async () => {} },
+    requestGraphWork: (key, request) => graph?.store.requestGraphWork(key, request) ?? Promise.resolve(),
+    deltas: graph?.deltas ?? NO_DELTAS,
     graph: graph?.client ?? (async () => undefined),
     publisher: deps.publisher,
     pushedItemList: deps.pushedItemList,
@@ -125,6 +166,14 @@ export function createRenewerHandler(
         count('CheckpointsDeferred');
         // Not urgent: a healthy subscription loses nothing while its checkpoint waits.
         logger.warn('checkpoint failed; trying again later', context);
+        break;
+      case 'graphCheckpointed':
+        if (outcome.taken > 0) count('GraphCheckpointsTaken');
+        if (outcome.promoted > 0) count('GraphCheckpointsPromoted');
+        if (outcome.promoted > 0) count('GraphCheckpointLinksPromoted', outcome.promoted);
+        if (outcome.trimmed > 0) count('PushedItemsTrimmed', outcome.trimmed);
+        if (outcome.subscriptionsGone > 0) count('GraphSubscriptionsFoundGone', outcome.subscriptionsGone);
+        logger[outcome.subscriptionsGone > 0 ? 'warn' : 'info']('Graph checkpoint done', context);
         break;
       case 'graphSettled':
         count('GraphJobsDone');

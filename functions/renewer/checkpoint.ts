@@ -39,7 +39,7 @@
 import type { Clock } from '../core/clock.ts';
 import { folderLabel, type PendingSyncState } from '../domain/folder-sync-state.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
-import { type LifecyclePolicy, pushRetrySpanMs } from '../domain/policy.ts';
+import { type LifecyclePolicy, nextCheckpointAt, pushRetrySpanMs } from '../domain/policy.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import type { FolderRef } from '../ews/request.ts';
 import { type PushedItemList, TRIM_MARGIN_MS } from './reconcile.ts';
@@ -130,11 +130,6 @@ export type CheckpointOutcome =
       readonly throttled: boolean;
       readonly nextAt: number;
     };
-
-/** The next checkpoint time after one completes: one interval, spread ±10% so mailboxes added together drift apart. */
-export function nextCheckpointAt(now: number, policy: LifecyclePolicy, random: () => number): number {
-  return now + Math.round(policy.checkpointIntervalMs * (0.9 + 0.2 * random()));
-}
 
 export async function checkpoint(
   record: SubscriptionRecord,

@@ -32,7 +32,7 @@ import {
   REAUTHORIZATION_QUIET_MS,
 } from '../domain/graph-mailbox.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
-import { isLost, type LifecyclePolicy, retryDelay } from '../domain/policy.ts';
+import { isLost, type LifecyclePolicy, nextCheckpointAt, retryDelay } from '../domain/policy.ts';
 import { NEEDS_ATTENTION_PREFIX, type RenewalFailure, type RenewalQueue } from '../domain/renewal-job.ts';
 import type { SubscriptionRecord, SubscriptionState } from '../domain/subscription.ts';
 import { clientStateFor } from '../graph/client-state.ts';
@@ -58,7 +58,12 @@ import {
   type GraphItemCollection,
 } from '../graph/item-presence.ts';
 import { isAdoptable, renewalDueAt, type SubscriptionResource } from '../graph/subscription.ts';
-import { type ItemPresence, type PushedItemList, reconcilePushedItemList } from './reconcile.ts';
+import {
+  type ItemPresence,
+  type PushedItemList,
+  type PushedItemWriter,
+  reconcilePushedItemList,
+} from './reconcile.ts';
 
 /** What the Graph lifecycle calls: the Graph client of the mailbox's connection. */
 export type GraphLifecycleClient = Pick<
@@ -78,9 +83,47 @@ export interface GraphDeltaState {
   readonly updatedAt: number;
 }
 
+/**
+ * A newer link a Graph checkpoint took from the stored one (renewer/graph-checkpoint.ts), stored
+ * beside it until proven safe, then made current.
+ */
+export interface GraphPendingLink {
+  readonly deltaLink: string;
+  readonly itemsSeen: number;
+  /** Calendar view: the window fixed into the link (the stored link's: a round from a link keeps it). */
+  readonly window?: { readonly start: number; readonly end: number };
+  /**
+   * The stored link it was taken from; it only replaces that one. Null: taken in full for a scope
+   * with no link (a folder new since the baseline); it only becomes current while there is still none.
+   */
+  readonly basedOn: string | null;
+}
+
 export interface GraphDeltaStore {
+  /** The scope's stored link; undefined when there is none (also when only a pending one is stored). */
   get(mailboxKey: MailboxKey, scope: string): Promise<GraphDeltaState | undefined>;
+  /** Stores the scope's link (a baseline's, a catch-up's): any pending link of the scope is dropped. */
   put(mailboxKey: MailboxKey, state: GraphDeltaState): Promise<void>;
+  /** The scope's pending link, if a checkpoint stored one. */
+  getPending(mailboxKey: MailboxKey, scope: string): Promise<GraphPendingLink | undefined>;
+  /** Stores a pending link, if the scope's stored link is still `pending.basedOn` (null: none). */
+  putPending(mailboxKey: MailboxKey, scope: string, pending: GraphPendingLink): Promise<boolean>;
+  /** Makes the pending link current, if it is still pending and the stored link still `pending.basedOn`. */
+  promote(mailboxKey: MailboxKey, scope: string, pending: GraphPendingLink, now: number): Promise<boolean>;
+  /** The Graph checkpoint being proven (renewer/graph-checkpoint.ts), one per mailbox. */
+  getCheckpoint(mailboxKey: MailboxKey): Promise<GraphPendingCheckpoint | undefined>;
+  putCheckpoint(mailboxKey: MailboxKey, checkpoint: GraphPendingCheckpoint): Promise<void>;
+  deleteCheckpoint(mailboxKey: MailboxKey): Promise<void>;
+}
+
+/** A Graph checkpoint taken and waiting to be proven safe (renewer/graph-checkpoint.ts). */
+export interface GraphPendingCheckpoint {
+  /** The mailbox's generation it was taken under: a recreate since discards it. */
+  readonly generation: number;
+  /** When the take began (epoch ms, the renewer's clock): pushed items noted before it (less a margin) are covered. */
+  readonly takenAt: number;
+  /** When it is proven (epoch ms): the end of the take + the longest Graph delivers or announces a loss + slack. */
+  readonly provenAfter: number;
 }
 
 /** A failed attempt, as the record keeps it: the same write as an EWS renewal's. */
@@ -113,6 +156,8 @@ export interface GraphLifecycleStore {
     readonly doneObsolete: readonly string[];
     /** `graphWorkRequests` of the record the job began from. */
     readonly workRequestsSeen: number | undefined;
+    /** The first checkpoint's time, set after the baseline (and on a record that has none). */
+    readonly checkpointDueAt?: number;
   }): Promise<boolean>;
   recordFailure(args: GraphFailure): Promise<boolean>;
 }
@@ -128,7 +173,7 @@ export interface GraphRenewDeps {
    * under `messages` or `events`): after a catch-up, each one its delta rounds did not name is
    * asked about, and one Graph no longer has is published as a resync Delete.
    */
-  readonly pushedItemList: PushedItemList;
+  readonly pushedItemList: PushedItemList & PushedItemWriter;
   readonly queue: Pick<RenewalQueue, 'requeue'>;
   readonly callbackBaseUrl: string;
   readonly callbackKey: () => Promise<CallbackKey>;
@@ -177,16 +222,16 @@ export interface GraphFailureKind {
   readonly validationFailed: boolean;
 }
 
-const DEFAULT_CALENDAR_WINDOW = {
+export const DEFAULT_CALENDAR_WINDOW = {
   backMs: 30 * 86_400_000,
   aheadMs: 365 * 86_400_000,
   rollAfterMs: 7 * 86_400_000,
 };
-const CALENDAR_SCOPE = 'events/calendarView';
-const messagesScope = (folderId: string) => `messages/${folderId}`;
+export const CALENDAR_SCOPE = 'events/calendarView';
+export const messagesScope = (folderId: string) => `messages/${folderId}`;
 
 /** A Graph call failed: carried out of the job's steps to its one error handler. */
-class GraphStepFailed extends Error {
+export class GraphStepFailed extends Error {
   readonly error: GraphCallError | Error;
   constructor(error: GraphCallError | Error) {
     super(error.message);
@@ -197,12 +242,12 @@ class GraphStepFailed extends Error {
 /** The record moved under the job (another renewer, a removal): stop, the next sweep decides. */
 class Raced extends Error {}
 
-function unwrap<T>(result: { ok: true; value: T } | { ok: false; error: GraphCallError }): T {
+export function unwrap<T>(result: { ok: true; value: T } | { ok: false; error: GraphCallError }): T {
   if (!result.ok) throw new GraphStepFailed(result.error);
   return result.value;
 }
 
-function isCategory(error: unknown, category: GraphResponseError['category']): boolean {
+export function isCategory(error: unknown, category: GraphResponseError['category']): boolean {
   return error instanceof GraphResponseError && error.category === category;
 }
 
@@ -338,6 +383,9 @@ class GraphJob {
       deleted++;
     }
 
+    // After the baseline, as finishSync does for EWS: the links are brought forward an interval
+    // from now (renewer/graph-checkpoint.ts). A record from before Graph checkpoints gets one too.
+    const firstCheckpoint = baseline || record.checkpointDueAt === undefined;
     const settled = await deps.store.settleGraph({
       mailboxKey: record.mailboxKey,
       generation: this.record.generation,
@@ -345,6 +393,9 @@ class GraphJob {
       doneWork,
       doneObsolete: obsolete,
       workRequestsSeen: record.graphWorkRequests,
+      ...(firstCheckpoint
+        ? { checkpointDueAt: nextCheckpointAt(deps.clock.now(), deps.policy, deps.random) }
+        : {}),
     });
     if (!settled) throw new Raced();
     if (record.state === 'subscribing' && this.#created.length > 0) {
@@ -496,45 +547,16 @@ class GraphJob {
 
   // ---- delta ------------------------------------------------------------------------------------
 
-  async #folders(): Promise<MailFolder[]> {
-    const folders: MailFolder[] = [];
-    const pending: Array<string | undefined> = [undefined];
-    const now = () => this.#deps.clock.now();
-    while (pending.length > 0) {
-      const parentId = pending.shift();
-      let request = buildListMailFolders({
-        userId: this.#userId,
-        ...(parentId === undefined ? {} : { parentId }),
-      });
-      for (;;) {
-        const reply = unwrap(await this.#client.send(request));
-        const page = decodeMailFolderPage(reply, now());
-        if (!page.ok) throw new GraphStepFailed(page.error);
-        for (const folder of page.value.folders) {
-          folders.push(folder);
-          if (folder.childFolderCount > 0) pending.push(folder.id);
-        }
-        if (page.value.nextLink === null) break;
-        request = buildMailFoldersFollow(page.value.nextLink, this.#userId);
-      }
-    }
-    return folders;
+  #folders(): Promise<MailFolder[]> {
+    return listMailFolders(this.#client, this.#userId, this.#deps.clock);
   }
 
   /** One delta round from `link` (or a full one from `first`); every change handed to `onPage`. */
-  async #round(
-    start: { link: string } | { first: () => ReturnType<typeof buildMessagesDelta> },
+  #round(
+    start: DeltaRoundStart,
     onPage: (changes: readonly DeltaChange[]) => Promise<void>,
   ): Promise<{ deltaLink: string; items: number }> {
-    let request = 'link' in start ? buildDeltaFollow(start.link, { mailbox: this.#userId }) : start.first();
-    let items = 0;
-    for (;;) {
-      const page: DeltaPage = unwrap(await this.#client.deltaPage(request));
-      items += page.changes.length;
-      await onPage(page.changes);
-      if (page.next.kind === 'deltaLink') return { deltaLink: page.next.url, items };
-      request = buildDeltaFollow(page.next.url, { mailbox: this.#userId });
-    }
+    return deltaRound(this.#client, this.#userId, start, onPage);
   }
 
   /** Full rounds of every folder and the calendar view; links stored; nothing published. */
@@ -600,6 +622,8 @@ class GraphJob {
     const discriminator = `${resources.join('+')}@${startedAt}`;
     /** What the rounds named: consumers got an event for each, so the pushed-item list need not ask. */
     const reported = new Map<string, 'present' | 'deleted'>();
+    /** The series masters published (for their occurrences): noted on the pushed-item list below. */
+    const masters = new Set<string>();
     if (options.announce) {
       await this.#lifecycle(
         'gap-detected',
@@ -647,6 +671,7 @@ class GraphJob {
               // way its deletion is told (the view reports its occurrences gone, not the master).
               if (series.has(change.seriesMasterId)) continue;
               series.add(change.seriesMasterId);
+              masters.add(change.seriesMasterId);
               const master = {
                 ...change,
                 id: change.seriesMasterId,
@@ -690,6 +715,14 @@ class GraphJob {
       });
     }
     await this.#reconcile(resources, reported, startedAt);
+    // A series consumers first heard of here (and never updated since) would be on no list, yet
+    // only the list can tell its deletion (the view reports occurrences gone, never the master):
+    // noted as the receiver notes one. After the check above, which need not ask about them.
+    const notedAt = deps.clock.now();
+    await deps.pushedItemList.write(
+      mailboxKey,
+      [...masters].map((itemId) => ({ itemId, folderId: 'events', notedAt })),
+    );
     if (!options.announce) return;
     this.#caughtUp.push(...resources);
     // A full read reports what is there, never what went: an item consumers hold in such a scope
@@ -833,6 +866,53 @@ class GraphJob {
       }),
     ]);
     this.#published++;
+  }
+}
+
+/** Where a delta round starts: a stored link, or a full round's first request. */
+export type DeltaRoundStart = { link: string } | { first: () => ReturnType<typeof buildMessagesDelta> };
+
+/** Every mail folder of the mailbox, children included (a delta round is per folder). */
+export async function listMailFolders(
+  client: GraphLifecycleClient,
+  userId: string,
+  clock: Clock,
+): Promise<MailFolder[]> {
+  const folders: MailFolder[] = [];
+  const pending: Array<string | undefined> = [undefined];
+  while (pending.length > 0) {
+    const parentId = pending.shift();
+    let request = buildListMailFolders({ userId, ...(parentId === undefined ? {} : { parentId }) });
+    for (;;) {
+      const reply = unwrap(await client.send(request));
+      const page = decodeMailFolderPage(reply, clock.now());
+      if (!page.ok) throw new GraphStepFailed(page.error);
+      for (const folder of page.value.folders) {
+        folders.push(folder);
+        if (folder.childFolderCount > 0) pending.push(folder.id);
+      }
+      if (page.value.nextLink === null) break;
+      request = buildMailFoldersFollow(page.value.nextLink, userId);
+    }
+  }
+  return folders;
+}
+
+/** One delta round from `start.link` (or a full one from `start.first`); every change handed to `onPage`. */
+export async function deltaRound(
+  client: GraphLifecycleClient,
+  userId: string,
+  start: DeltaRoundStart,
+  onPage: (changes: readonly DeltaChange[]) => Promise<void>,
+): Promise<{ deltaLink: string; items: number }> {
+  let request = 'link' in start ? buildDeltaFollow(start.link, { mailbox: userId }) : start.first();
+  let items = 0;
+  for (;;) {
+    const page: DeltaPage = unwrap(await client.deltaPage(request));
+    items += page.changes.length;
+    await onPage(page.changes);
+    if (page.next.kind === 'deltaLink') return { deltaLink: page.next.url, items };
+    request = buildDeltaFollow(page.next.url, { mailbox: userId });
   }
 }
 

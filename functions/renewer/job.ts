@@ -28,6 +28,7 @@ import type { SubscriptionRecord, SubscriptionState, SyncWork } from '../domain/
 import { ExchangeRequestError } from '../ews/errors.ts';
 import type { PushSubscriptionRequest, SubscribeResult } from '../ews/subscribe.ts';
 import type { CheckpointOutcome, CheckpointRecords, CheckpointStore } from './checkpoint.ts';
+import type { GraphCheckpointOutcome, GraphCheckpointRecords } from './graph-checkpoint.ts';
 import type {
   GraphDeltaStore,
   GraphFailureKind,
@@ -35,7 +36,7 @@ import type {
   GraphLifecycleStore,
   GraphRenewOutcome,
 } from './graph-lifecycle.ts';
-import type { ItemChecker, PushedItemList } from './reconcile.ts';
+import type { ItemChecker, PushedItemList, PushedItemWriter } from './reconcile.ts';
 import type { FolderLister, FolderSyncer, SyncDeps, SyncFailure } from './sync.ts';
 
 /** What Exchange said when a call failed, as far as the lifecycle acts on it. */
@@ -102,7 +103,8 @@ export interface LifecycleStore extends CheckpointRecords {
 export interface RenewDeps {
   readonly store: LifecycleStore;
   readonly syncStates: CheckpointStore;
-  readonly pushedItemList: PushedItemList;
+  /** Graph's catch-ups and checkpoints also write entries (PushedItemWriter). */
+  readonly pushedItemList: PushedItemList & PushedItemWriter;
   /** The Exchange connection a mailbox uses, or undefined when it is not configured. */
   readonly exchange: (connection: string) => Promise<RenewalExchange | undefined>;
   readonly queue: RenewalQueue;
@@ -120,7 +122,7 @@ export interface RenewDeps {
    * configured (and is retried slowly), as a missing EWS connection does.
    */
   readonly graph?: {
-    readonly store: GraphLifecycleStore;
+    readonly store: GraphLifecycleStore & Pick<GraphCheckpointRecords, 'requestGraphWork'>;
     readonly deltas: GraphDeltaStore;
     readonly client: (connection: string) => Promise<GraphLifecycleClient | undefined>;
   };
@@ -143,6 +145,8 @@ export type RenewOutcome =
   | { readonly kind: 'throttled'; readonly delayMs: number }
   /** A Graph mailbox's lifecycle ran (renewer/graph-lifecycle.ts). */
   | Extract<GraphRenewOutcome, { readonly kind: 'graphSettled' }>
+  /** A Graph mailbox's checkpoint ran (renewer/graph-checkpoint.ts). */
+  | Extract<GraphCheckpointOutcome, { readonly kind: 'graphCheckpointed' }>
   | {
       readonly kind: 'failed';
       readonly error: string;
@@ -165,9 +169,10 @@ export function jobFor(work: WorkReason): RenewerJob {
   return 'resubscribe';
 }
 
-/** A queued job of a Graph mailbox: graph-lifecycle.ts does it, whatever the reason. */
+/** A queued job of a Graph mailbox: its checkpoint (graph-checkpoint.ts), or graph-lifecycle.ts for any other reason. */
 export interface OpenedGraphJob {
   readonly kind: 'graph';
+  readonly job: 'lifecycle' | 'checkpoint';
   readonly record: SubscriptionRecord;
 }
 
@@ -196,7 +201,8 @@ export async function openJob(
     await deps.store.clearQueued(record.mailboxKey, record.generation);
     return { kind: 'skipped', why: 'healthy' };
   }
-  if (record.source === 'graph') return { kind: 'graph', record };
+  if (record.source === 'graph')
+    return { kind: 'graph', job: work === 'checkpoint' ? 'checkpoint' : 'lifecycle', record };
   const exchange = await deps.exchange(record.connection);
   if (exchange === undefined) {
     return fail(

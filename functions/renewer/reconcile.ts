@@ -23,6 +23,12 @@ export interface PushedItemList {
   forget(mailboxKey: MailboxKey, itemIds: readonly string[]): Promise<void>;
 }
 
+/** Entries the renewer writes itself (Graph: the masters a catch-up published, checkpoint markers). */
+export interface PushedItemWriter {
+  /** Writes each entry as given, replacing any entry of the same item. */
+  write(mailboxKey: MailboxKey, entries: readonly PushedItemListEntry[]): Promise<void>;
+}
+
 /**
  * Whether Exchange still has an item: GetItem found it, said ErrorItemNotFound, or answered
  * something else for it that says neither (access denied to that item, a malformed id).

@@ -19,9 +19,9 @@
 import type { LifecycleKind, ResyncEventData } from '../../events/bridge-event.ts';
 import type { Result } from '../core/result.ts';
 import { callbackUrl } from '../domain/callback.ts';
+import { nextCheckpointAt } from '../domain/policy.ts';
 import type { SubscriptionRecord, SubscriptionState, SyncWork } from '../domain/subscription.ts';
 import type { PushSubscriptionRequest, SubscribeResult } from '../ews/subscribe.ts';
-import { nextCheckpointAt } from './checkpoint.ts';
 import {
   type ExchangeFailure,
   fail,

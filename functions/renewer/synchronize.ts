@@ -5,9 +5,8 @@
  * active record still owes. A failure is retried later; throttling waits as long as Exchange asked.
  */
 import { ok, type Result } from '../core/result.ts';
-import { retryDelay } from '../domain/policy.ts';
+import { nextCheckpointAt, retryDelay } from '../domain/policy.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
-import { nextCheckpointAt } from './checkpoint.ts';
 import {
   publishLifecycle,
   type RenewalExchange,

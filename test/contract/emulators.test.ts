@@ -9,7 +9,7 @@ import { SnsEventTopic } from '../../functions/adapters/sns-event-topic.ts';
 import { SqsEventPublisher } from '../../functions/adapters/sqs-event-publisher.ts';
 import { parseRenewalJob, SqsRenewalQueue } from '../../functions/adapters/sqs-renewal-queue.ts';
 import { DynamoSubscriptionStore, documentClient } from '../../functions/adapters/subscription-table.ts';
-import { DynamoSyncStateStore } from '../../functions/adapters/sync-state-table.ts';
+import { DynamoGraphDeltaStore, DynamoSyncStateStore } from '../../functions/adapters/sync-state-table.ts';
 import { systemClock } from '../../functions/core/clock.ts';
 import { drain, type LocalAws, startLocalAws } from '../support/local-aws.ts';
 import { eventTopicContract } from './event-topic.contract.ts';
@@ -39,6 +39,7 @@ beforeAll(async () => {
   syncStates = {
     states: new DynamoSyncStateStore(doc, syncTable),
     items: new DynamoPushedItemList(doc, syncTable),
+    deltas: new DynamoGraphDeltaStore(doc, syncTable),
   };
   ingestUrl = env('receiver', 'INGEST_QUEUE_URL');
   renewalsUrl = env('renewer', 'RENEWALS_QUEUE_URL');
@@ -55,7 +56,7 @@ describe('adapters on the emulators', () => {
     subscriptionTableContract(() => table);
   });
 
-  describe('SyncStates table (DynamoSyncStateStore, DynamoPushedItemList)', () => {
+  describe('SyncStates table (DynamoSyncStateStore, DynamoPushedItemList, DynamoGraphDeltaStore)', () => {
     syncStateTableContract(() => syncStates);
   });
 

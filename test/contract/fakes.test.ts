@@ -4,6 +4,7 @@ import {
   FakeEventPublisher,
   FakeEventTopic,
   FakeExchange,
+  FakeGraphDeltaStore,
   FakeRenewalQueue,
   FakeSubscriptionTable,
   FakeSyncStateStore,
@@ -23,7 +24,8 @@ describe('fakes', () => {
 
   describe('SyncStates table', () => {
     const states = new FakeSyncStateStore();
-    syncStateTableContract(() => ({ states, items: states.pushedItems }));
+    const deltas = new FakeGraphDeltaStore();
+    syncStateTableContract(() => ({ states, items: states.pushedItems, deltas }));
   });
 
   describe('queues', () => {

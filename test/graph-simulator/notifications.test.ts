@@ -156,6 +156,21 @@ describe('acknowledgement and retries', () => {
       'missed',
     ]);
   });
+
+  it('retries for notificationRetryLimitMs when set (a short local run proving Graph checkpoints)', async () => {
+    const limit = 30 * 60_000;
+    h = await startHarness({ notificationRetryLimitMs: limit });
+    await h.subscribe(`/users/${USER}/messages`, { lifecycleNotificationUrl: `${h.webhook.url}/life` });
+    h.webhook.answerWith((r) =>
+      r.path === '/notify' && !r.query.has('validationToken') ? { status: 500 } : 'ok',
+    );
+    change('created');
+    await h.advance(DUE_MS);
+    for (let elapsed = 0; elapsed <= limit; elapsed += 5 * 60_000) await h.advance(5 * 60_000);
+    const attempts = h.graph.deliveries().filter((d) => d.url.endsWith('/notify'));
+    expect(attempts.at(-1)?.startedAt).toBe((attempts[0]?.startedAt ?? 0) + limit);
+    expect(h.graph.losses()).toMatchObject([{ reason: 'retriesExhausted', channel: 'change' }]);
+  });
 });
 
 describe('the slow and drop rules of April 2026', () => {

@@ -244,6 +244,13 @@ describe('the Graph lifecycle against the stand-in', () => {
     const { run, record, world, calls } = await setUp();
     await run();
     const before = record().graph?.messages?.expiresAt ?? 0;
+    // The daily checkpoint (renewer/graph-checkpoint.ts) would come first: put off past the renewal.
+    await world.table.scheduleCheckpoint({
+      mailboxKey,
+      generation: record().generation,
+      dueAt: before,
+      now: clock.now(),
+    });
     clock.advance(renewalDueAt(before) - clock.now() - 60_000);
     expect(workFor(record(), clock.now(), world.policy)).toBeNull();
     clock.advance(120_000);

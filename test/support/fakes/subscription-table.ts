@@ -205,6 +205,7 @@ export class FakeSubscriptionTable implements SubscriptionStore, MailboxRecords,
   async settleGraph(args: Parameters<GraphLifecycleStore['settleGraph']>[0]): Promise<boolean> {
     return this.#update('settleGraph', args.mailboxKey, args.generation, (item) => () => {
       set(item, { state: 'active', attempts: 0, updatedAt: args.now });
+      if (args.checkpointDueAt !== undefined) set(item, { checkpointDueAt: args.checkpointDueAt });
       remove(item, ...FAILURE_ATTRIBUTES, 'renewalQueuedAt', 'syncWork', 'syncReason');
       // The work done is removed only if no request came since the job read the record (the adapter's condition).
       const removeWork = item.graphWorkRequests === args.workRequestsSeen;

@@ -14,8 +14,13 @@ import type {
 import type { FolderRef } from '../../../functions/ews/request.ts';
 import type { PushedItemListWriter } from '../../../functions/receiver/receive.ts';
 import type { CheckpointStore, PendingCheckpoint } from '../../../functions/renewer/checkpoint.ts';
-import type { GraphDeltaState, GraphDeltaStore } from '../../../functions/renewer/graph-lifecycle.ts';
-import type { PushedItemList } from '../../../functions/renewer/reconcile.ts';
+import type {
+  GraphDeltaState,
+  GraphDeltaStore,
+  GraphPendingCheckpoint,
+  GraphPendingLink,
+} from '../../../functions/renewer/graph-lifecycle.ts';
+import type { PushedItemList, PushedItemWriter } from '../../../functions/renewer/reconcile.ts';
 import { Failures } from './failures.ts';
 
 /** The adapter's sort key of a folder: distinguished and id folders never collide. */
@@ -29,8 +34,8 @@ interface Partition {
   readonly items: Map<string, PushedItemListEntry>;
 }
 
-export class FakePushedItemList implements PushedItemListWriter, PushedItemList {
-  readonly failures = new Failures<'record' | 'list' | 'forget'>();
+export class FakePushedItemList implements PushedItemListWriter, PushedItemList, PushedItemWriter {
+  readonly failures = new Failures<'record' | 'list' | 'forget' | 'write'>();
   readonly #partitions: (mailboxKey: MailboxKey) => Partition;
 
   constructor(partitions: (mailboxKey: MailboxKey) => Partition) {
@@ -51,6 +56,12 @@ export class FakePushedItemList implements PushedItemListWriter, PushedItemList 
       a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0,
     );
     for (const entry of entries) yield { ...entry };
+  }
+
+  async write(mailboxKey: MailboxKey, entries: readonly PushedItemListEntry[]): Promise<void> {
+    this.failures.check('write');
+    const { items } = this.#partitions(mailboxKey);
+    for (const entry of entries) items.set(entry.itemId, { ...entry });
   }
 
   async forget(mailboxKey: MailboxKey, itemIds: readonly string[]): Promise<void> {
@@ -168,12 +179,23 @@ export class FakeSyncStateStore implements CheckpointStore, SyncProgress {
   }
 }
 
-/** The Graph delta links (renewer/graph-lifecycle.ts), in memory. */
+/**
+ * The Graph delta links (renewer/graph-lifecycle.ts), in memory, with the Graph checkpoint's
+ * pending links and record (renewer/graph-checkpoint.ts). Conditions as DynamoGraphDeltaStore
+ * writes them; kept honest by test/contract/sync-state-table.contract.ts.
+ */
 export class FakeGraphDeltaStore implements GraphDeltaStore {
-  readonly #states = new Map<string, GraphDeltaState>();
+  readonly failures = new Failures<'get' | 'put' | 'putPending' | 'promote' | 'checkpoint'>();
+  readonly #states = new Map<string, { state?: GraphDeltaState; pending?: GraphPendingLink }>();
+  readonly #checkpoints = new Map<MailboxKey, GraphPendingCheckpoint>();
+
+  #key(mailboxKey: MailboxKey, scope: string): string {
+    return `${mailboxKey}\u0000${scope}`;
+  }
 
   async get(mailboxKey: MailboxKey, scope: string): Promise<GraphDeltaState | undefined> {
-    const state = this.#states.get(`${mailboxKey}\u0000${scope}`);
+    this.failures.check('get');
+    const state = this.#states.get(this.#key(mailboxKey, scope))?.state;
     return state === undefined ? undefined : structuredClone(state);
   }
 
@@ -181,10 +203,66 @@ export class FakeGraphDeltaStore implements GraphDeltaStore {
   all(mailboxKey: MailboxKey): GraphDeltaState[] {
     return [...this.#states.entries()]
       .filter(([key]) => key.startsWith(`${mailboxKey}\u0000`))
-      .map(([, state]) => structuredClone(state));
+      .flatMap(([, item]) => (item.state === undefined ? [] : [structuredClone(item.state)]));
   }
 
   async put(mailboxKey: MailboxKey, state: GraphDeltaState): Promise<void> {
-    this.#states.set(`${mailboxKey}\u0000${state.scope}`, structuredClone(state));
+    this.failures.check('put');
+    // A Put replaces the item: a pending link beside the old one is gone.
+    this.#states.set(this.#key(mailboxKey, state.scope), { state: structuredClone(state) });
+  }
+
+  async getPending(mailboxKey: MailboxKey, scope: string): Promise<GraphPendingLink | undefined> {
+    this.failures.check('get');
+    const pending = this.#states.get(this.#key(mailboxKey, scope))?.pending;
+    return pending === undefined ? undefined : structuredClone(pending);
+  }
+
+  async putPending(mailboxKey: MailboxKey, scope: string, pending: GraphPendingLink): Promise<boolean> {
+    this.failures.check('putPending');
+    const key = this.#key(mailboxKey, scope);
+    const item = this.#states.get(key);
+    if ((item?.state?.deltaLink ?? null) !== pending.basedOn) return false;
+    this.#states.set(key, { ...item, pending: structuredClone(pending) });
+    return true;
+  }
+
+  async promote(
+    mailboxKey: MailboxKey,
+    scope: string,
+    pending: GraphPendingLink,
+    now: number,
+  ): Promise<boolean> {
+    this.failures.check('promote');
+    const key = this.#key(mailboxKey, scope);
+    const item = this.#states.get(key);
+    if (item?.pending?.deltaLink !== pending.deltaLink) return false;
+    if ((item.state?.deltaLink ?? null) !== pending.basedOn) return false;
+    this.#states.set(key, {
+      state: {
+        scope,
+        deltaLink: pending.deltaLink,
+        itemsSeen: pending.itemsSeen,
+        ...(pending.window === undefined ? {} : { window: { ...pending.window } }),
+        updatedAt: now,
+      },
+    });
+    return true;
+  }
+
+  async getCheckpoint(mailboxKey: MailboxKey): Promise<GraphPendingCheckpoint | undefined> {
+    this.failures.check('checkpoint');
+    const checkpoint = this.#checkpoints.get(mailboxKey);
+    return checkpoint === undefined ? undefined : { ...checkpoint };
+  }
+
+  async putCheckpoint(mailboxKey: MailboxKey, checkpoint: GraphPendingCheckpoint): Promise<void> {
+    this.failures.check('checkpoint');
+    this.#checkpoints.set(mailboxKey, { ...checkpoint });
+  }
+
+  async deleteCheckpoint(mailboxKey: MailboxKey): Promise<void> {
+    this.failures.check('checkpoint');
+    this.#checkpoints.delete(mailboxKey);
   }
 }

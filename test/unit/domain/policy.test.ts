@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
 import {
   DEFAULT_POLICY,
+  graphDeliverySpanMs,
   isLost,
   retryDelay,
   shouldQueue,
@@ -87,6 +88,40 @@ describe('lifecycle policy', () => {
     expect(
       workFor(record({ ...due, state: 'lost', nextAttemptAt: now + 1 }), now, DEFAULT_POLICY),
     ).toBeNull();
+  });
+
+  it("checkpoints a Graph mailbox when due, after every renewal and lifecycle work it owes; proven after twice Graph's hold-back and retry limit", () => {
+    const subscription = (id: string) => ({
+      generation: 3,
+      subscriptionId: id,
+      expiresAt: now + 6 * 86_400_000,
+    });
+    const graph = (fields: Partial<SubscriptionRecord> = {}) =>
+      record({
+        source: 'graph',
+        graph: { userId: 'ada@contoso.test', messages: subscription('M'), events: subscription('E') },
+        checkpointDueAt: now,
+        ...fields,
+      });
+    expect(workFor(graph(), now, DEFAULT_POLICY)).toBe('checkpoint');
+    expect(workFor(graph({ checkpointDueAt: now + 1 }), now, DEFAULT_POLICY)).toBeNull();
+    // Silence says nothing on Graph: no heartbeat, no staleness, still a checkpoint.
+    expect(workFor(graph({ lastContactAt: now - 86_400_000 }), now, DEFAULT_POLICY)).toBe('checkpoint');
+    expect(workFor(graph({ graphWork: { messages: ['catchUp'] } }), now, DEFAULT_POLICY)).toBe('lifecycle');
+    expect(workFor(graph({ graphObsolete: ['OLD'] }), now, DEFAULT_POLICY)).toBe('lifecycle');
+    expect(
+      workFor(
+        graph({ graph: { userId: 'ada@contoso.test', messages: subscription('M') } }),
+        now,
+        DEFAULT_POLICY,
+      ),
+    ).toBe('renew');
+    expect(workFor(graph({ state: 'renewing', nextAttemptAt: now }), now, DEFAULT_POLICY)).toBe('retry');
+    // A deferred job's retry time holds the checkpoint back too.
+    expect(workFor(graph({ nextAttemptAt: now + 1 }), now, DEFAULT_POLICY)).toBeNull();
+    // 4 h of retries after up to 10 minutes held back, twice: the change's, then its `missed`'s.
+    expect(graphDeliverySpanMs(DEFAULT_POLICY)).toBe(2 * (10 + 4 * 60) * MINUTE);
+    expect(graphDeliverySpanMs({ ...DEFAULT_POLICY, graphRetryLimitMs: 20 * MINUTE })).toBe(60 * MINUTE);
   });
 
   it('does not queue work again while a queued job should still be waiting', () => {
