@@ -131,6 +131,31 @@ export type CheckpointOutcome =
       readonly nextAt: number;
     };
 
+/**
+ * Takes the record's checkpoint job (a lease at its generation, so two renewers never run it at
+ * once), EWS or Graph; undefined when another renewer has it. What it gives back schedules the
+ * next run (and ends the lease), answering the time it set.
+ */
+export async function claimCheckpointJob(
+  record: SubscriptionRecord,
+  deps: { readonly store: CheckpointRecords; readonly clock: Clock; readonly policy: LifecyclePolicy },
+): Promise<((dueAt: number) => Promise<number>) | undefined> {
+  const { mailboxKey, generation } = record;
+  const now = deps.clock.now();
+  const claimed = await deps.store.claimCheckpoint({
+    mailboxKey,
+    generation,
+    dueAt: record.checkpointDueAt,
+    leaseUntil: now + deps.policy.requeueAfterMs,
+    now,
+  });
+  if (!claimed) return undefined;
+  return async (dueAt: number) => {
+    await deps.store.scheduleCheckpoint({ mailboxKey, generation, dueAt, now: deps.clock.now() });
+    return dueAt;
+  };
+}
+
 export async function checkpoint(
   record: SubscriptionRecord,
   exchange: FolderSyncer & FolderLister,
@@ -140,18 +165,8 @@ export async function checkpoint(
   const mailboxKey = record.mailboxKey;
   const generation = record.generation;
   const now = deps.clock.now();
-  const claimed = await deps.store.claimCheckpoint({
-    mailboxKey,
-    generation,
-    dueAt: record.checkpointDueAt,
-    leaseUntil: now + policy.requeueAfterMs,
-    now,
-  });
-  if (!claimed) return { kind: 'skipped', why: 'raced' };
-  const schedule = async (dueAt: number) => {
-    await deps.store.scheduleCheckpoint({ mailboxKey, generation, dueAt, now: deps.clock.now() });
-    return dueAt;
-  };
+  const schedule = await claimCheckpointJob(record, deps);
+  if (schedule === undefined) return { kind: 'skipped', why: 'raced' };
   const defer = async (error: SyncFailure): Promise<CheckpointOutcome> => {
     const throttled = error.category === 'ServerBusy';
     const delayMs = throttled ? (error.backOffMilliseconds ?? policy.retryBaseMs) : policy.retryMaxMs;

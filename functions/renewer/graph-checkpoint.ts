@@ -44,7 +44,7 @@ import { graphDeliverySpanMs, type LifecyclePolicy, nextCheckpointAt } from '../
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import { buildCalendarViewDelta, buildMessagesDelta, type DeltaChange } from '../graph/delta.ts';
 import { GraphResponseError } from '../graph/errors.ts';
-import type { CheckpointRecords } from './checkpoint.ts';
+import { type CheckpointRecords, claimCheckpointJob } from './checkpoint.ts';
 import {
   CALENDAR_SCOPE,
   DEFAULT_CALENDAR_WINDOW,
@@ -119,19 +119,8 @@ export async function graphCheckpoint(
 ): Promise<GraphCheckpointOutcome> {
   const { policy, deltas } = deps;
   const { mailboxKey, generation } = record;
-  const now = deps.clock.now();
-  const claimed = await deps.store.claimCheckpoint({
-    mailboxKey,
-    generation,
-    dueAt: record.checkpointDueAt,
-    leaseUntil: now + policy.requeueAfterMs,
-    now,
-  });
-  if (!claimed) return { kind: 'skipped', why: 'raced' };
-  const schedule = async (dueAt: number) => {
-    await deps.store.scheduleCheckpoint({ mailboxKey, generation, dueAt, now: deps.clock.now() });
-    return dueAt;
-  };
+  const schedule = await claimCheckpointJob(record, deps);
+  if (schedule === undefined) return { kind: 'skipped', why: 'raced' };
   const done = async (
     facts: Partial<Omit<Extract<GraphCheckpointOutcome, { kind: 'graphCheckpointed' }>, 'kind' | 'nextAt'>>,
     nextAt: number,
