@@ -8,12 +8,8 @@
  * reasons for Graph mailboxes.
  */
 import type { SQSRecord } from 'aws-lambda';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { objectConnections } from '../../../functions/adapters/connections-source.ts';
-import { graphClientFor } from '../../../functions/adapters/graph-clients.ts';
-import { addMailbox } from '../../../functions/admin/manage.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryMetrics, silentLog } from '../../../functions/core/telemetry.ts';
-import { GRAPH_EVENT_TYPES } from '../../../functions/domain/graph-mailbox.ts';
 import { mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
 import { workFor } from '../../../functions/domain/policy.ts';
 import type { SubscriptionRecord } from '../../../functions/domain/subscription.ts';
@@ -25,81 +21,40 @@ import { createRenewerHandler, runOpened } from '../../../functions/renewer/batc
 import { type GraphRenewDeps, runGraphJob } from '../../../functions/renewer/graph-lifecycle.ts';
 import { openJob } from '../../../functions/renewer/job.ts';
 import { sweep } from '../../../functions/sweeper/sweep.ts';
-import { type GraphSimulator, startGraphSimulator } from '../../../graph-simulator/server.ts';
-import { startWebhook, until, type Webhook } from '../../graph-simulator/support.ts';
-import { CALLBACK_KEY, FakeGraphDeltaStore, fakeWorld } from '../../support/fakes/index.ts';
-import { graphConnectionTo } from '../../support/graph-connection.ts';
-import { type SteppedClock, steppedClock } from '../../support/stepped-clock.ts';
+import type { GraphSimulator } from '../../../graph-simulator/server.ts';
+import { until, type Webhook } from '../../graph-simulator/support.ts';
+import type { fakeWorld } from '../../support/fakes/index.ts';
+import type { SteppedClock } from '../../support/stepped-clock.ts';
+import { graphLifecycleWorld, standInPerTest } from './lifecycle-world.ts';
 
 const mailbox = 'ada@contoso.test';
 const mailboxKey = mailboxKeyOf(mailbox);
 
+const standIn = standInPerTest(mailbox);
 let clock: SteppedClock;
 let graph: GraphSimulator;
 let webhook: Webhook;
-beforeEach(async () => {
-  clock = steppedClock();
-  graph = await startGraphSimulator({ clock, mailboxes: [mailbox] });
-  webhook = await startWebhook(clock);
-});
-afterEach(async () => {
-  await webhook.close();
-  await graph.stop();
+beforeEach(() => {
+  ({ clock, graph, webhook } = standIn());
 });
 
 async function setUp(options: { maxRetryWaitMs?: number } = {}) {
-  const world = fakeWorld({ graphConnections: ['contoso-graph'] });
-  const source = objectConnections(graphConnectionTo(graph));
-  const connection = await source.graph('contoso-graph');
-  if (!connection.ok) throw connection.error;
-  const client: GraphClient = graphClientFor(connection.value, {
-    clock,
-    maxRetryWaitMs: options.maxRetryWaitMs ?? 0,
-  });
   const calls: string[] = [];
-  const counted: GraphClient = {
-    ...client,
-    renewSubscription: (id, at) => {
-      calls.push(`PATCH ${id}`);
-      return client.renewSubscription(id, at);
-    },
-    createSubscription: (input) => {
-      calls.push(`POST ${input.resource.kind}`);
-      return client.createSubscription(input);
-    },
-  };
-  const deltas = new FakeGraphDeltaStore();
-  const deps: GraphRenewDeps = {
-    store: world.table,
-    deltas,
-    graph: async (name) => (name === 'contoso-graph' ? counted : undefined),
-    publisher: world.publisher,
-    pushedItemList: world.pushedItems,
-    queue: world.queue,
-    callbackBaseUrl: webhook.url,
-    callbackKey: async () => CALLBACK_KEY,
-    clock,
-    policy: world.policy,
-    random: () => 0.5,
-  };
-  const added = await addMailbox(
-    {
-      mailbox,
-      connection: 'contoso-graph',
-      folders: 'all',
-      eventTypes: GRAPH_EVENT_TYPES,
-      statusFrequency: 5,
-    },
-    { ...world.manageDeps, clock },
-  );
-  if (!added.ok) throw added.error;
-  const record = (): SubscriptionRecord => {
-    const r = world.table.peek(mailboxKey);
-    if (r === undefined) throw new Error('no record');
-    return r;
-  };
-  const run = () => runGraphJob(record(), deps);
-  return { world, deps, deltas, record, run, calls };
+  const lifecycle = await graphLifecycleWorld(standIn(), mailbox, {
+    ...options,
+    wrap: (client) => ({
+      ...client,
+      renewSubscription: (id, at) => {
+        calls.push(`PATCH ${id}`);
+        return client.renewSubscription(id, at);
+      },
+      createSubscription: (input) => {
+        calls.push(`POST ${input.resource.kind}`);
+        return client.createSubscription(input);
+      },
+    }),
+  });
+  return { ...lifecycle, calls };
 }
 
 const types = (world: ReturnType<typeof fakeWorld>) => world.publisher.types(mailboxKey);
