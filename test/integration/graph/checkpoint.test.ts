@@ -66,6 +66,11 @@ async function setUp(options: { maxRetryWaitMs?: number } = {}) {
   return { world, deps, deltas, record, run, checkpoint, settledAndDue, takeAndWait, requestWork, links };
 }
 
+/** A message the receiver listed an hour ago (before any take the test makes). */
+function notedAnHourAgo(world: Awaited<ReturnType<typeof setUp>>['world'], itemId: string): void {
+  world.pushedItems.note(mailboxKey, { itemId, folderId: 'messages', notedAt: clock.now() - 3_600_000 });
+}
+
 describe('the Graph checkpoint against the stand-in', () => {
   it('is first due one interval (±10%) after the baseline, and only once nothing else is owed', async () => {
     const { run, record, world, requestWork } = await setUp();
@@ -210,21 +215,13 @@ describe('the Graph checkpoint against the stand-in', () => {
   it('refused per scope: a catch-up in between replaced the links it was taken from; the rest is promoted, nothing trimmed', async () => {
     const { settledAndDue, checkpoint, takeAndWait, requestWork, run, world, links } = await setUp();
     await settledAndDue();
-    world.pushedItems.note(mailboxKey, {
-      itemId: 'M-old',
-      folderId: 'messages',
-      notedAt: clock.now() - 3_600_000,
-    });
+    notedAnHourAgo(world, 'M-old');
     await takeAndWait();
     await requestWork('messages', 'catchUp');
     expect(await run()).toMatchObject({ kind: 'graphSettled', caughtUp: ['messages'] });
     const caughtUp = links();
     // The catch-up asked about the listed item (the stand-in has no such message: a resync Delete).
-    world.pushedItems.note(mailboxKey, {
-      itemId: 'M-old2',
-      folderId: 'messages',
-      notedAt: clock.now() - 3_600_000,
-    });
+    notedAnHourAgo(world, 'M-old2');
     const outcome = await checkpoint();
     expect(outcome).toMatchObject({ kind: 'graphCheckpointed', promoted: 1, trimmed: 0 });
     const after = links();
@@ -237,11 +234,7 @@ describe('the Graph checkpoint against the stand-in', () => {
   it('refused: lifecycle work owed (a missed notification whose catch-up has not run) stops the promote', async () => {
     const { settledAndDue, checkpoint, takeAndWait, requestWork, world, links, record } = await setUp();
     await settledAndDue();
-    world.pushedItems.note(mailboxKey, {
-      itemId: 'M-old',
-      folderId: 'messages',
-      notedAt: clock.now() - 3_600_000,
-    });
+    notedAnHourAgo(world, 'M-old');
     await takeAndWait();
     const before = links();
     await requestWork('events', 'catchUp');

@@ -49,7 +49,7 @@ export async function graphLifecycleWorld(
   mailbox: string,
   options: { readonly maxRetryWaitMs?: number; readonly wrap?: (client: GraphClient) => GraphClient } = {},
 ) {
-  const { clock, graph, webhook } = standIn;
+  const { clock, graph } = standIn;
   const mailboxKey = mailboxKeyOf(mailbox);
   const world = fakeWorld({ graphConnections: ['contoso-graph'] });
   const connection = await objectConnections(graphConnectionTo(graph)).graph('contoso-graph');
@@ -57,19 +57,7 @@ export async function graphLifecycleWorld(
   const bare = graphClientFor(connection.value, { clock, maxRetryWaitMs: options.maxRetryWaitMs ?? 0 });
   const client = options.wrap?.(bare) ?? bare;
   const deltas = new FakeGraphDeltaStore();
-  const deps: GraphRenewDeps = {
-    store: world.table,
-    deltas,
-    graph: async (name) => (name === 'contoso-graph' ? client : undefined),
-    publisher: world.publisher,
-    pushedItemList: world.pushedItems,
-    queue: world.queue,
-    callbackBaseUrl: webhook.url,
-    callbackKey: async () => CALLBACK_KEY,
-    clock,
-    policy: world.policy,
-    random: () => 0.5,
-  };
+  const deps = graphRenewDepsOn(world, standIn, client, deltas);
   const added = await addMailbox(
     {
       mailbox,
@@ -88,4 +76,26 @@ export async function graphLifecycleWorld(
   };
   const run = () => runGraphJob(record(), deps);
   return { world, deps, deltas, record, run };
+}
+
+/** The renewer's Graph dependencies on a fake world: `client` for connection `contoso-graph`, the webhook's URL. */
+export function graphRenewDepsOn(
+  world: ReturnType<typeof fakeWorld>,
+  standIn: Pick<StandIn, 'clock' | 'webhook'>,
+  client: GraphClient,
+  deltas: FakeGraphDeltaStore = new FakeGraphDeltaStore(),
+): GraphRenewDeps {
+  return {
+    store: world.table,
+    deltas,
+    graph: async (name) => (name === 'contoso-graph' ? client : undefined),
+    publisher: world.publisher,
+    pushedItemList: world.pushedItems,
+    queue: world.queue,
+    callbackBaseUrl: standIn.webhook.url,
+    callbackKey: async () => CALLBACK_KEY,
+    clock: standIn.clock,
+    policy: world.policy,
+    random: () => 0.5,
+  };
 }

@@ -18,11 +18,12 @@ import { runGraphJob } from '../../../functions/renewer/graph-lifecycle.ts';
 import { type GraphSimulator, startGraphSimulator } from '../../../graph-simulator/server.ts';
 import { startWebhook, type Webhook } from '../../graph-simulator/support.ts';
 import { callbackPush } from '../../support/callback-push.ts';
-import { CALLBACK_KEY, FakeGraphDeltaStore, fakeWorld } from '../../support/fakes/index.ts';
+import { CALLBACK_KEY, fakeWorld } from '../../support/fakes/index.ts';
 import { sweepAndRenew } from '../../support/fakes/lifecycle.ts';
 import { graphConnectionTo } from '../../support/graph-connection.ts';
 import { created, sendNotification } from '../../support/pushes.ts';
 import { type SteppedClock, steppedClock } from '../../support/stepped-clock.ts';
+import { graphRenewDepsOn } from './lifecycle-world.ts';
 
 const mailbox = 'ada@contoso.test';
 const mailboxKey = mailboxKeyOf(mailbox);
@@ -103,19 +104,10 @@ describe('migrating a mailbox from EWS to Graph', () => {
         return client.createSubscription(input);
       },
     };
-    const outcome = await runGraphJob(world.table.peek(mailboxKey) as SubscriptionRecord, {
-      store: world.table,
-      deltas: new FakeGraphDeltaStore(),
-      graph: async () => racing,
-      publisher: world.publisher,
-      pushedItemList: world.pushedItems,
-      queue: world.queue,
-      callbackBaseUrl: webhook.url,
-      callbackKey: async () => CALLBACK_KEY,
-      clock,
-      policy: world.policy,
-      random: () => 0.5,
-    });
+    const outcome = await runGraphJob(
+      world.table.peek(mailboxKey) as SubscriptionRecord,
+      graphRenewDepsOn(world, { clock, webhook }, racing),
+    );
     expect(outcome).toMatchObject({ kind: 'graphSettled', created: ['messages', 'events'] });
     const after = world.table.peek(mailboxKey) as SubscriptionRecord;
     expect(after).toMatchObject({ source: 'graph', state: 'active', generation: g + 2 });
