@@ -65,6 +65,13 @@ export const ASSUMPTIONS = {
   renewerMemoryGb: 0.5,
   /** Graph: lifecycle notifications a month per mailbox (reauthorizationRequired and the like); assumed. */
   graphLifecyclePerMonth: 2,
+  /** Graph: delta scopes of a mailbox, its mail folders (Outlook's ten or so) and the calendar view; assumed. */
+  graphCheckpointScopes: 11,
+  /**
+   * Graph: billed ms of a checkpoint job (a folder listing, a delta round per scope, two GETs of
+   * subscriptions: about 14 Graph round trips of ~150 ms); assumed.
+   */
+  graphCheckpointBilledMs: 2_000,
   /** SQS standard (the renewals queue), per million requests. */
   sqsStandardPerMillion: 0.4,
 } as const;
@@ -429,7 +436,8 @@ export async function measureGraphBytes(): Promise<GraphBytes> {
 /**
  * One Graph mailbox for a month with `changesPerDay` changes: no heartbeat; a notification per
  * change (Graph has no folder events); its two subscriptions renewed every 3.5 days by one renewer
- * job (each create or PATCH validated by Graph at both URLs); a few lifecycle notifications.
+ * job (each create or PATCH validated by Graph at both URLs); a few lifecycle notifications; the
+ * daily checkpoint's two jobs.
  */
 export function graphMailboxMonth(
   bytes: MeasuredBytes,
@@ -445,6 +453,10 @@ export function graphMailboxMonth(
   // Graph validates the notification and lifecycle URLs at each PATCH of each of the two subscriptions.
   const validations = renewals * 2 * 2;
   const lifecycle = a.graphLifecyclePerMonth;
+  // The daily checkpoint (renewer/graph-checkpoint.ts): two renewer jobs a day, the take and the
+  // promote, each reading and writing every scope's link item about twice, and a few record writes.
+  const checkpointJobs = a.daysPerMonth * 2;
+  const checkpointUnits = checkpointJobs * (a.graphCheckpointScopes * 2 + 2);
   const requests = posts + validations + lifecycle;
   const perMillion = (count: number, price: number) => (count / 1e6) * price;
   const platform = bytes.platformLogLines;
@@ -454,7 +466,7 @@ export function graphMailboxMonth(
     lifecycle * (graph.lifecycleMetricsLine + graph.lifecycleAppLogLines + platform + bytes.accessLogLine) +
     // The processor's two lines per batch; the renewer's two lines and its info line per job (~1 KB).
     notifications * platform +
-    (renewals + lifecycle) * (platform + 1_024);
+    (renewals + lifecycle + checkpointJobs) * (platform + 1_024);
   const lines: CostLine[] = [
     {
       item: 'HTTP API requests (notifications, validations, lifecycle)',
@@ -469,12 +481,12 @@ export function graphMailboxMonth(
         p.lambdaArmPerGbSecond,
     },
     {
-      item: 'DynamoDB reads (the record, per notification POST and lifecycle POST)',
-      perMonth: perMillion(posts + lifecycle, p.dynamoReadPerMillion),
+      item: 'DynamoDB reads (the record, per notification POST and lifecycle POST; checkpoint links)',
+      perMonth: perMillion(posts + lifecycle + checkpointUnits, p.dynamoReadPerMillion),
     },
     {
-      item: 'DynamoDB writes (lifecycle work noted; per renewer job: queued mark, 2 subscriptions, settle)',
-      perMonth: perMillion(lifecycle + (renewals + lifecycle) * 4, p.dynamoWritePerMillion),
+      item: 'DynamoDB writes (lifecycle work noted; per renewer job: queued mark, 2 subscriptions, settle; checkpoint links)',
+      perMonth: perMillion(lifecycle + (renewals + lifecycle) * 4 + checkpointUnits, p.dynamoWritePerMillion),
     },
     {
       item: 'DynamoDB sweep reads (0.06 units a minute)',
@@ -488,6 +500,13 @@ export function graphMailboxMonth(
           a.renewerMemoryGb *
           p.lambdaArmPerGbSecond +
         perMillion((renewals + lifecycle) * 3, a.sqsStandardPerMillion),
+    },
+    {
+      item: 'daily checkpoint (2 renewer jobs: invocation, duration at 512 MB, queue requests)',
+      perMonth:
+        perMillion(checkpointJobs, p.lambdaRequestsPerMillion) +
+        ((checkpointJobs * a.graphCheckpointBilledMs) / 1000) * a.renewerMemoryGb * p.lambdaArmPerGbSecond +
+        perMillion(checkpointJobs * 3, a.sqsStandardPerMillion),
     },
     {
       item: 'SQS FIFO: send to ingest, the processor receiving and deleting',

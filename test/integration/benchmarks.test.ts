@@ -146,5 +146,8 @@ describe('the cost of a mailbox-month (docs/cost.md)', () => {
     const [idle, busy] = graphMonths;
     expect(idle?.total).toBeLessThan(idleEws);
     expect(busy?.total).toBeGreaterThan(idle?.total ?? Number.POSITIVE_INFINITY);
+    // Idle or not, it pays the daily checkpoint that keeps its delta links fresh.
+    const checkpoint = idle?.lines.find((l) => l.item.startsWith('daily checkpoint'));
+    expect(checkpoint?.perMonth).toBeGreaterThan(0);
   });
 });
