@@ -180,6 +180,17 @@ export function checkpointDueAt(record: SubscriptionRecord, policy: LifecyclePol
   return record.checkpointDueAt ?? record.createdAt + policy.checkpointIntervalMs;
 }
 
+/**
+ * A new mailbox's first checkpoint: anywhere from half an interval to one and a half after it is
+ * watched. Mailboxes are added in bulk (a migration, a `mailboxes add` loop), and ±10% would bring
+ * all their first checkpoints due within a fifth of an interval, their renewer jobs together with
+ * whatever else the renewers have then (a local run at x48 fell behind on exactly that burst).
+ * Spread over a whole interval, the following ones (±10% each) stay spread.
+ */
+export function firstCheckpointAt(now: number, policy: LifecyclePolicy, random: () => number): number {
+  return now + Math.round(policy.checkpointIntervalMs * (0.5 + random()));
+}
+
 /** The next checkpoint time after one completes: one interval, spread ±10% so mailboxes added together drift apart. */
 export function nextCheckpointAt(now: number, policy: LifecyclePolicy, random: () => number): number {
   return now + Math.round(policy.checkpointIntervalMs * (0.9 + 0.2 * random()));

@@ -32,7 +32,7 @@ import {
   REAUTHORIZATION_QUIET_MS,
 } from '../domain/graph-mailbox.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
-import { isLost, type LifecyclePolicy, nextCheckpointAt, retryDelay } from '../domain/policy.ts';
+import { firstCheckpointAt, isLost, type LifecyclePolicy, retryDelay } from '../domain/policy.ts';
 import { NEEDS_ATTENTION_PREFIX, type RenewalFailure, type RenewalQueue } from '../domain/renewal-job.ts';
 import type { SubscriptionRecord, SubscriptionState } from '../domain/subscription.ts';
 import { clientStateFor } from '../graph/client-state.ts';
@@ -394,7 +394,7 @@ class GraphJob {
       doneObsolete: obsolete,
       workRequestsSeen: record.graphWorkRequests,
       ...(firstCheckpoint
-        ? { checkpointDueAt: nextCheckpointAt(deps.clock.now(), deps.policy, deps.random) }
+        ? { checkpointDueAt: firstCheckpointAt(deps.clock.now(), deps.policy, deps.random) }
         : {}),
     });
     if (!settled) throw new Raced();

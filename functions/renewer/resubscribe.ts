@@ -19,7 +19,7 @@
 import type { LifecycleKind, ResyncEventData } from '../../events/bridge-event.ts';
 import type { Result } from '../core/result.ts';
 import { callbackUrl } from '../domain/callback.ts';
-import { nextCheckpointAt } from '../domain/policy.ts';
+import { firstCheckpointAt } from '../domain/policy.ts';
 import type { SubscriptionRecord, SubscriptionState, SyncWork } from '../domain/subscription.ts';
 import type { PushSubscriptionRequest, SubscribeResult } from '../ews/subscribe.ts';
 import {
@@ -113,7 +113,7 @@ export async function resubscribe(
     await deps.store.scheduleCheckpoint({
       mailboxKey: record.mailboxKey,
       generation,
-      dueAt: nextCheckpointAt(deps.clock.now(), policy, deps.random),
+      dueAt: firstCheckpointAt(deps.clock.now(), policy, deps.random),
       now: deps.clock.now(),
     });
   }

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { mailboxKeyOf } from '../../../functions/domain/mailbox-key.ts';
 import {
   DEFAULT_POLICY,
+  firstCheckpointAt,
   graphDeliverySpanMs,
   isLost,
+  nextCheckpointAt,
   retryDelay,
   shouldQueue,
   staleAt,
@@ -150,5 +152,18 @@ describe('lifecycle policy', () => {
     expect(isLost(4, now - MINUTE, now, DEFAULT_POLICY)).toBe(false);
     expect(isLost(5, now - MINUTE, now, DEFAULT_POLICY)).toBe(true);
     expect(isLost(2, now - DEFAULT_POLICY.lostAfterMs, now, DEFAULT_POLICY)).toBe(true);
+  });
+});
+
+describe('when checkpoints fall due', () => {
+  const policy = { ...DEFAULT_POLICY, checkpointIntervalMs: 1_000 };
+  it('a new mailbox: anywhere in a whole interval around one interval on, so a bulk add does not checkpoint all at once', () => {
+    expect(firstCheckpointAt(0, policy, () => 0)).toBe(500);
+    expect(firstCheckpointAt(0, policy, () => 0.5)).toBe(1_000);
+    expect(firstCheckpointAt(0, policy, () => 0.999)).toBe(1_499);
+  });
+  it('after one completes: one interval, ±10%', () => {
+    expect(nextCheckpointAt(0, policy, () => 0)).toBe(900);
+    expect(nextCheckpointAt(0, policy, () => 1)).toBe(1_100);
   });
 });
