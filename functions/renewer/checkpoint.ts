@@ -40,6 +40,7 @@ import type { Clock } from '../core/clock.ts';
 import { folderLabel, type PendingSyncState } from '../domain/folder-sync-state.ts';
 import type { MailboxKey } from '../domain/mailbox-key.ts';
 import { type LifecyclePolicy, nextCheckpointAt, pushRetrySpanMs } from '../domain/policy.ts';
+import type { PushedItemListEntry } from '../domain/pushed-item-list.ts';
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import type { FolderRef } from '../ews/request.ts';
 import { type PushedItemList, TRIM_MARGIN_MS } from './reconcile.ts';
@@ -243,16 +244,20 @@ export async function checkpoint(
   return { kind: 'checkpointed', promoted: 0, trimmed: 0, taken, nextAt };
 }
 
-/** Drops the pushed-item entries noted before `before`, a page at a time. */
-async function trimCoveredItems(
+/**
+ * Drops the pushed-item entries noted before `before` that `covered` says the promoted state covers,
+ * 500 ids a round (EWS: every one; Graph: renewer/graph-checkpoint.ts says which).
+ */
+export async function trimCoveredItems(
   mailboxKey: MailboxKey,
   before: number,
   pushedItemList: PushedItemList,
+  covered: (entry: PushedItemListEntry) => boolean = () => true,
 ): Promise<number> {
   let trimmed = 0;
   let batch: string[] = [];
   for await (const item of pushedItemList.list(mailboxKey)) {
-    if (item.notedAt >= before) continue;
+    if (item.notedAt >= before || !covered(item)) continue;
     batch.push(item.itemId);
     if (batch.length === 500) {
       await pushedItemList.forget(mailboxKey, batch);

@@ -44,10 +44,10 @@ import { graphDeliverySpanMs, type LifecyclePolicy, nextCheckpointAt } from '../
 import type { SubscriptionRecord } from '../domain/subscription.ts';
 import { buildCalendarViewDelta, buildMessagesDelta, type DeltaChange } from '../graph/delta.ts';
 import { GraphResponseError } from '../graph/errors.ts';
-import { type CheckpointRecords, claimCheckpointJob } from './checkpoint.ts';
+import { type CheckpointRecords, claimCheckpointJob, trimCoveredItems } from './checkpoint.ts';
 import {
   CALENDAR_SCOPE,
-  DEFAULT_CALENDAR_WINDOW,
+  calendarWindowAround,
   type DeltaRoundStart,
   deltaRound,
   type GraphDeltaStore,
@@ -109,9 +109,6 @@ export type GraphCheckpointOutcome =
       readonly throttled: boolean;
       readonly nextAt: number;
     };
-
-/** Entries dropped per BatchWriteItem round of the trim. */
-const TRIM_BATCH = 500;
 
 export async function graphCheckpoint(
   record: SubscriptionRecord,
@@ -244,9 +241,7 @@ class CheckpointJob {
     Array<{ scope: string; full: () => DeltaRoundStart; window?: { start: number; end: number } }>
   > {
     const folders = await listMailFolders(this.#client, this.#userId, this.#deps.clock);
-    const w = this.#deps.calendarWindow ?? DEFAULT_CALENDAR_WINDOW;
-    const now = this.#deps.clock.now();
-    const window = { start: now - w.backMs, end: now + w.aheadMs };
+    const window = calendarWindowAround(this.#deps.clock.now(), this.#deps.calendarWindow);
     return [
       ...folders.map((folder) => ({
         scope: messagesScope(folder.id),
@@ -351,43 +346,26 @@ class CheckpointJob {
     let promoted = 0;
     for (const { scope } of scopes) {
       const pending = await deltas.getPending(mailboxKey, scope);
-      if (pending === undefined) continue;
-      const state = await deltas.get(mailboxKey, scope);
-      if ((state?.deltaLink ?? null) !== pending.basedOn) continue; // a catch-up in between
+      if (pending === undefined) continue; // a catch-up in between stored a link, dropping it
+      // Conditional on the stored link still being `basedOn`: a catch-up in between wins.
       if (await deltas.promote(mailboxKey, scope, pending, clock.now())) promoted++;
     }
+    // What the promoted links cover: messages noted before the take, and events noted before it
+    // that the take's calendar view round named (never a series master; see `viewedAt`).
     const trimmed =
       promoted === scopes.length
-        ? await this.#trim(checkpoint.takenAt - TRIM_MARGIN_MS, checkpoint.takenAt)
+        ? await trimCoveredItems(
+            mailboxKey,
+            checkpoint.takenAt - TRIM_MARGIN_MS,
+            this.#deps.pushedItemList,
+            (entry) =>
+              entry.folderId === 'messages' ||
+              (entry.folderId === 'events' && entry.viewedAt === checkpoint.takenAt),
+          )
         : 0;
     this.#deps.progress?.(
       `${this.#record.mailbox}: Graph checkpoint: ${promoted} of ${scopes.length} delta link(s) brought forward, ${trimmed} pushed item(s) no longer listed`,
     );
     return { promoted, trimmed, refused: null };
-  }
-
-  /**
-   * Drops what the promoted links cover: messages noted before `before`, and events noted before
-   * it that the take's calendar view round named (never a series master; see `viewedAt`).
-   */
-  async #trim(before: number, takenAt: number): Promise<number> {
-    const list = this.#deps.pushedItemList;
-    const mailboxKey = this.#record.mailboxKey;
-    let trimmed = 0;
-    let batch: string[] = [];
-    for await (const entry of list.list(mailboxKey)) {
-      if (entry.notedAt >= before) continue;
-      const covered =
-        entry.folderId === 'messages' || (entry.folderId === 'events' && entry.viewedAt === takenAt);
-      if (!covered) continue;
-      batch.push(entry.itemId);
-      if (batch.length === TRIM_BATCH) {
-        await list.forget(mailboxKey, batch);
-        trimmed += batch.length;
-        batch = [];
-      }
-    }
-    await list.forget(mailboxKey, batch);
-    return trimmed + batch.length;
   }
 }

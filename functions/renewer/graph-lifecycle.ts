@@ -227,6 +227,14 @@ export const DEFAULT_CALENDAR_WINDOW = {
   aheadMs: 365 * 86_400_000,
   rollAfterMs: 7 * 86_400_000,
 };
+
+/** The calendar view a round begun at `now` covers (its window is fixed into the round's links). */
+export function calendarWindowAround(
+  now: number,
+  window: { readonly backMs: number; readonly aheadMs: number } = DEFAULT_CALENDAR_WINDOW,
+): { start: number; end: number } {
+  return { start: now - window.backMs, end: now + window.aheadMs };
+}
 export const CALENDAR_SCOPE = 'events/calendarView';
 export const messagesScope = (folderId: string) => `messages/${folderId}`;
 
@@ -590,9 +598,7 @@ class GraphJob {
   }
 
   #window(): { start: number; end: number } {
-    const w = this.#deps.calendarWindow ?? DEFAULT_CALENDAR_WINDOW;
-    const now = this.#deps.clock.now();
-    return { start: now - w.backMs, end: now + w.aheadMs };
+    return calendarWindowAround(this.#deps.clock.now(), this.#deps.calendarWindow);
   }
 
   /** The stored window started `rollAfterMs` or more before the window a round begun now would. */
